@@ -1,0 +1,197 @@
+//! SQLite, the source of truth. One writer thread commits many changes per transaction
+//! (group commit); reads go to a small pool of read connections (WAL lets them run beside it).
+//! Every caller of [`Store::write`] is answered only after its change is committed.
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+use rusqlite_migration::{Migrations, M};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Instant;
+use tokio::sync::oneshot;
+
+pub mod rows;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("migration: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A change to run in the batch: says whether it succeeded, and how to answer its caller.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
+/// Runs once the batch is committed (or failed): answers the waiting caller.
+type Completion = Box<dyn FnOnce(Option<&str>) + Send>;
+
+#[derive(Clone)]
+pub struct Store {
+    writer: mpsc::Sender<Job>,
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("../../migrations/0001_core.sql"))])
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating the file and its folder), migrates, and starts the writer thread.
+    pub fn open(path: &Path, read_pool_size: u32, max_batch: usize) -> StoreResult<Store> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Unavailable(format!("{}: {e}", dir.display())))?;
+            }
+        }
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        migrations().to_latest(&mut conn)?;
+
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            c.pragma_update(None, "foreign_keys", "ON")?;
+            c.busy_timeout(std::time::Duration::from_secs(5))
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(read_pool_size)
+            .build(manager)?;
+
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx, max_batch))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Store { writer: tx, pool })
+    }
+
+    /// Runs `f` in the next group-commit transaction and answers after the commit.
+    /// A failing `f` is rolled back alone (savepoint); the others in the batch still commit.
+    pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (done_tx, done_rx) = oneshot::channel::<StoreResult<T>>();
+        let job: Job = Box::new(move |conn: &Connection| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            let completion: Completion = Box::new(move |commit_error: Option<&str>| {
+                let answer = match (result, commit_error) {
+                    (Ok(v), None) => Ok(v),
+                    (Ok(_), Some(e)) => Err(StoreError::Unavailable(e.to_string())),
+                    (Err(e), _) => Err(StoreError::Sqlite(e)),
+                };
+                let _ = done_tx.send(answer);
+            });
+            (ok, completion)
+        });
+        self.writer
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+        done_rx
+            .await
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+
+    /// Reads on a pooled connection, off the async threads.
+    pub async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get()?;
+            Ok(f(&conn)?)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+
+    /// Blocking read, for start-up code that runs before the actors.
+    pub fn read_now<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let conn = self.pool.get()?;
+        Ok(f(&conn)?)
+    }
+
+    /// Blocking write, for start-up code (seeding, bootstrap) outside the async runtime.
+    pub fn write_now<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let (tx, rx) = std::sync::mpsc::channel::<StoreResult<T>>();
+        let job: Job = Box::new(move |conn: &Connection| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            let completion: Completion = Box::new(move |commit_error: Option<&str>| {
+                let answer = match (result, commit_error) {
+                    (Ok(v), None) => Ok(v),
+                    (Ok(_), Some(e)) => Err(StoreError::Unavailable(e.to_string())),
+                    (Err(e), _) => Err(StoreError::Sqlite(e)),
+                };
+                let _ = tx.send(answer);
+            });
+            (ok, completion)
+        });
+        self.writer
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+        rx.recv()
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) {
+    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let started = Instant::now();
+        let size = batch.len();
+        let mut completions: Vec<Completion> = Vec::with_capacity(size);
+        let outcome = (|| -> rusqlite::Result<()> {
+            let mut tx = conn.transaction()?;
+            for job in batch.drain(..) {
+                let mut sp = tx.savepoint()?;
+                // A failed job is rolled back alone; the rest of the batch still commits.
+                let (ok, completion) = job(&sp);
+                if ok {
+                    sp.commit()?;
+                } else {
+                    sp.rollback()?;
+                }
+                completions.push(completion);
+            }
+            tx.commit()
+        })();
+        let error = outcome.err().map(|e| e.to_string());
+        if let Some(e) = &error {
+            tracing::error!(error = %e, batch = size, "commit failed");
+        }
+        for completion in completions.drain(..) {
+            completion(error.as_deref());
+        }
+        batch.clear();
+        tracing::trace!(batch = size, micros = started.elapsed().as_micros() as u64, "committed");
+    }
+}
+

@@ -1,0 +1,3 @@
+//! The WhatsApp Business Cloud API channel: webhook, signatures, outbound client.
+
+pub mod webhook;

@@ -1,0 +1,3 @@
+//! `GET/POST /webhooks/whatsapp`.
+
+pub fn configure(_cfg: &mut actix_web::web::ServiceConfig) {}

@@ -1,0 +1,322 @@
+//! The agent WebSocket protocol (SPEC.md section 5): commands in, events out, each a JSON
+//! object with a `type`.
+
+use crate::domain::time::{rfc3339, rfc3339_opt};
+use crate::domain::{
+    AgentStatus, AlertLevel, AuthorKind, ConferenceState, Direction, DispositionCode,
+    InteractionState, MessageKind, MessageStatus, OfferKind, ParticipantRole, RevokeReason, Role,
+};
+use serde::{Deserialize, Serialize};
+
+/// A client frame: the command plus an optional `ref` echoed in the `ack` or `error`.
+#[derive(Debug, Deserialize)]
+pub struct ClientFrame {
+    #[serde(rename = "ref", default)]
+    pub reference: Option<serde_json::Value>,
+    #[serde(flatten)]
+    pub command: ClientCommand,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientCommand {
+    SetStatus {
+        status: AgentStatus,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    StopNew {
+        enabled: bool,
+    },
+    Accept {
+        interaction_id: i64,
+    },
+    Reject {
+        interaction_id: i64,
+    },
+    Send {
+        interaction_id: i64,
+        text: String,
+    },
+    End {
+        interaction_id: i64,
+    },
+    WrapUp {
+        interaction_id: i64,
+        #[serde(default)]
+        disposition: Option<String>,
+    },
+    Transfer {
+        interaction_id: i64,
+        #[serde(default)]
+        queue_id: Option<i64>,
+        #[serde(default)]
+        agent_id: Option<i64>,
+    },
+    Conference {
+        interaction_id: i64,
+        #[serde(default)]
+        queue_id: Option<i64>,
+        #[serde(default)]
+        agent_id: Option<i64>,
+    },
+    EndConference {
+        interaction_id: i64,
+    },
+    LeaveConference {
+        interaction_id: i64,
+    },
+    TransferTargets {
+        #[serde(default)]
+        filter: Option<String>,
+    },
+    LinkContact {
+        interaction_id: i64,
+        contact_id: i64,
+    },
+    CreateContact {
+        interaction_id: i64,
+        contact: serde_json::Value,
+    },
+    /// Application-level keep-alive (browsers cannot send WebSocket pings).
+    Ping,
+}
+
+/// Why a command failed: a stable code and a human message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl CommandError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        CommandError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for CommandError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "store error in a command");
+        CommandError::new("unavailable", "the change could not be saved, try again")
+    }
+}
+
+pub type CommandResult = Result<(), CommandError>;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentInfo {
+    pub id: i64,
+    pub display_name: String,
+    pub role: Role,
+    pub can_reject: bool,
+    pub max_concurrent: u32,
+    pub auto_multi_match_pop: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusInfo {
+    pub status: AgentStatus,
+    #[serde(with = "rfc3339")]
+    pub since: i64,
+    pub stop_new: bool,
+    pub reason: Option<String>,
+    /// Interactions held (offered, active, wrap-up) and the capacity.
+    pub load: u32,
+    pub max_concurrent: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Customer {
+    pub name: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueRef {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentRef {
+    pub id: i64,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Offer {
+    pub interaction_id: i64,
+    pub kind: OfferKind,
+    pub customer: Customer,
+    pub source_number: String,
+    pub queue: QueueRef,
+    #[serde(with = "rfc3339")]
+    pub received_at: i64,
+    #[serde(with = "rfc3339")]
+    pub expires_at: i64,
+    pub can_reject: bool,
+    pub contact_matches: u32,
+    pub from_agent: Option<AgentRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Author {
+    pub kind: AuthorKind,
+    pub id: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub id: i64,
+    pub direction: Direction,
+    pub author: Author,
+    pub text: String,
+    pub kind: MessageKind,
+    /// WhatsApp media id of an image, document, audio, video or sticker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+    #[serde(with = "rfc3339")]
+    pub sent_at: i64,
+    pub status: Option<MessageStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Participant {
+    pub agent_id: i64,
+    pub display_name: String,
+    pub role: ParticipantRole,
+    #[serde(with = "rfc3339")]
+    pub joined_at: i64,
+    /// Set while this agent wraps up.
+    #[serde(with = "rfc3339_opt", skip_serializing_if = "Option::is_none")]
+    pub wrap_up_deadline: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Interaction {
+    pub id: i64,
+    pub state: InteractionState,
+    pub channel_id: i64,
+    pub customer: Customer,
+    pub source_number: String,
+    pub queue: QueueRef,
+    pub owner_agent_id: Option<i64>,
+    pub participants: Vec<Participant>,
+    pub conference_state: ConferenceState,
+    #[serde(with = "rfc3339")]
+    pub created_at: i64,
+    #[serde(with = "rfc3339_opt")]
+    pub accepted_at: Option<i64>,
+    #[serde(with = "rfc3339_opt")]
+    pub ended_at: Option<i64>,
+    pub contact_id: Option<i64>,
+    #[serde(with = "rfc3339_opt")]
+    pub last_customer_message_at: Option<i64>,
+    #[serde(with = "rfc3339_opt")]
+    pub window_expires_at: Option<i64>,
+    pub alert: AlertLevel,
+    /// Why the interaction was interrupted (R15), if it was.
+    pub interrupted: Option<String>,
+    pub messages: Vec<Message>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerEvent {
+    Hello {
+        agent: AgentInfo,
+        status: StatusInfo,
+        interactions: Vec<Interaction>,
+        offers: Vec<Offer>,
+        #[serde(with = "rfc3339")]
+        server_time: i64,
+    },
+    Status(StatusInfo),
+    Offer(Offer),
+    OfferRevoked {
+        interaction_id: i64,
+        reason: RevokeReason,
+    },
+    Interaction(Box<Interaction>),
+    Message {
+        interaction_id: i64,
+        message: Message,
+    },
+    MessageStatus {
+        interaction_id: i64,
+        message_id: i64,
+        status: MessageStatus,
+        error: Option<String>,
+    },
+    WrapUpStarted {
+        interaction_id: i64,
+        #[serde(with = "rfc3339")]
+        deadline: i64,
+        disposition_codes: Vec<DispositionCode>,
+        disposition_required: bool,
+    },
+    WrapUpDone {
+        interaction_id: i64,
+        disposition: Option<String>,
+        auto: bool,
+    },
+    Interrupted {
+        interaction_id: i64,
+        reason: String,
+    },
+    Alert {
+        interaction_id: i64,
+        level: AlertLevel,
+    },
+    Replaced,
+    Ack {
+        #[serde(rename = "ref")]
+        reference: Option<serde_json::Value>,
+    },
+    Error {
+        #[serde(rename = "ref")]
+        reference: Option<serde_json::Value>,
+        code: String,
+        message: String,
+    },
+    Pong,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_parse_with_ref() {
+        let f: ClientFrame =
+            serde_json::from_str(r#"{"type":"accept","interaction_id":7,"ref":"a1"}"#).unwrap();
+        assert!(matches!(f.command, ClientCommand::Accept { interaction_id: 7 }));
+        assert_eq!(f.reference, Some(serde_json::json!("a1")));
+        let f: ClientFrame = serde_json::from_str(r#"{"type":"set_status","status":"available"}"#).unwrap();
+        assert!(matches!(
+            f.command,
+            ClientCommand::SetStatus { status: AgentStatus::Available, .. }
+        ));
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope"}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"accept"}"#).is_err());
+    }
+
+    #[test]
+    fn events_are_tagged() {
+        let v = serde_json::to_value(ServerEvent::OfferRevoked {
+            interaction_id: 3,
+            reason: RevokeReason::Timeout,
+        })
+        .unwrap();
+        assert_eq!(v, serde_json::json!({"type":"offer_revoked","interaction_id":3,"reason":"timeout"}));
+        let v = serde_json::to_value(ServerEvent::Replaced).unwrap();
+        assert_eq!(v, serde_json::json!({"type":"replaced"}));
+    }
+}
