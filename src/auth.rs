@@ -1,18 +1,410 @@
 //! Authentication: argon2 password hashes, random bearer tokens stored hashed, roles.
 
 use crate::configuration::AuthSettings;
+use crate::domain::{time::now_ms, Role};
+use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::Store;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rand::RngCore;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::sync::OnceLock;
 
-/// Throttles login attempts per username and per client address.
-pub struct LoginLimiter {}
+/// Hashes a password with Argon2id (default parameters) and a random salt (PHC string).
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+}
 
-impl LoginLimiter {
-    pub fn new(_per_minute: u32) -> Self {
-        LoginLimiter {}
+/// True when `password` matches the PHC `hash`. A malformed hash never matches.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
     }
 }
 
-/// Creates the configured admin if both settings are set and no admin exists.
-pub fn bootstrap_admin(_store: &Store, _auth: &AuthSettings) -> anyhow::Result<()> {
+/// A real hash to verify against when the username is unknown, so both failures take as long.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| hash_password("switchboard-timing-equaliser").unwrap_or_default())
+}
+
+/// A new bearer token: 32 random bytes, hex-encoded.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// What the `sessions` table keeps of a token: its SHA-256, hex-encoded.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The authenticated user of a request (or of a WebSocket session).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuthUser {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+impl AuthUser {
+    /// 403 `forbidden` unless the user's role is `role` or above.
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.role.at_least(role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
+/// The token of `Authorization: Bearer TOKEN`, if there is one.
+pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Resolves a bearer token to its user: unknown, expired or deleted → 401 `unauthenticated`.
+pub async fn authenticate_token(store: &Store, token: &str) -> Result<AuthUser, ApiError> {
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::Unauthenticated);
+    }
+    let hash = token_hash(&token.to_ascii_lowercase());
+    let now = now_ms();
+    let user = store
+        .read(move |c| {
+            c.query_row(
+                "SELECT u.id, u.username, u.display_name, u.role FROM sessions s \
+                 JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.deleted = 0",
+                params![hash, now],
+                |r| {
+                    Ok(AuthUser {
+                        id: r.get(0)?,
+                        username: r.get(1)?,
+                        display_name: r.get(2)?,
+                        role: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await?;
+    user.ok_or(ApiError::Unauthenticated)
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let token = bearer_token(req).map(str::to_owned);
+        let store = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.store.clone());
+        Box::pin(async move {
+            let token = token.ok_or(ApiError::Unauthenticated)?;
+            let store = store
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+            authenticate_token(&store, &token).await
+        })
+    }
+}
+
+/// A user's credentials as stored, for login.
+struct Credentials {
+    user: AuthUser,
+    password_hash: String,
+}
+
+/// Checks a username and password; on success opens a session.
+/// Returns the token, its expiry (ms) and the user. Unknown user and wrong password answer
+/// alike (401 `invalid_credentials`), after the same argon2 work.
+pub async fn login(
+    store: &Store,
+    username: &str,
+    password: &str,
+    ttl_secs: i64,
+) -> Result<(String, i64, AuthUser), ApiError> {
+    let name = username.to_string();
+    let found = store
+        .read(move |c| {
+            c.query_row(
+                "SELECT id, username, display_name, role, password_hash FROM users \
+                 WHERE username = ?1 AND deleted = 0",
+                [name],
+                |r| {
+                    Ok(Credentials {
+                        user: AuthUser {
+                            id: r.get(0)?,
+                            username: r.get(1)?,
+                            display_name: r.get(2)?,
+                            role: r.get(3)?,
+                        },
+                        password_hash: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await?;
+
+    let password = password.to_string();
+    let hash = found
+        .as_ref()
+        .map(|f| f.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_string());
+    // Argon2 takes tens of milliseconds: keep it off the async workers.
+    let matches = web::block(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check: {e}")))?;
+    let user = match (found, matches) {
+        (Some(f), true) => f.user,
+        _ => {
+            return Err(ApiError::Unauthorized(
+                "invalid_credentials",
+                "wrong username or password".into(),
+            ))
+        }
+    };
+
+    let token = new_token();
+    let hash = token_hash(&token);
+    let now = now_ms();
+    let expires_at = now + ttl_secs.max(1) * 1000;
+    let user_id = user.id;
+    store
+        .write(move |c| {
+            c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
+            c.execute(
+                "INSERT INTO sessions(token_hash, user_id, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![hash, user_id, now, expires_at],
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok((token, expires_at, user))
+}
+
+/// Ends the session of `token` (no error if it is already gone).
+pub async fn logout(store: &Store, token: &str) -> Result<(), ApiError> {
+    let hash = token_hash(&token.to_ascii_lowercase());
+    store
+        .write(move |c| c.execute("DELETE FROM sessions WHERE token_hash = ?1", [hash]))
+        .await?;
     Ok(())
+}
+
+/// Throttles login attempts per username and per client address.
+/// A client address gets five times the per-username allowance: several people may share it.
+pub struct LoginLimiter {
+    by_user: Option<DefaultKeyedRateLimiter<String>>,
+    by_addr: Option<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+/// Above this many tracked keys, idle ones are dropped (bounded memory under a spray).
+const LIMITER_HOUSEKEEPING_KEYS: usize = 10_000;
+
+impl LoginLimiter {
+    /// `per_minute` = 0 turns the limiter off.
+    pub fn new(per_minute: u32) -> Self {
+        let quota = |n: u32| NonZeroU32::new(n).map(Quota::per_minute);
+        LoginLimiter {
+            by_user: quota(per_minute).map(RateLimiter::keyed),
+            by_addr: quota(per_minute.saturating_mul(5)).map(RateLimiter::keyed),
+        }
+    }
+
+    /// Counts one attempt; 429 `too_many_requests` once either allowance is used up.
+    pub fn check(&self, username: &str, addr: Option<IpAddr>) -> Result<(), ApiError> {
+        if let Some(limiter) = &self.by_user {
+            if limiter.len() > LIMITER_HOUSEKEEPING_KEYS {
+                limiter.retain_recent();
+            }
+            if limiter.check_key(&username.to_lowercase()).is_err() {
+                return Err(ApiError::TooManyRequests);
+            }
+        }
+        if let (Some(limiter), Some(addr)) = (&self.by_addr, addr) {
+            if limiter.len() > LIMITER_HOUSEKEEPING_KEYS {
+                limiter.retain_recent();
+            }
+            if limiter.check_key(&addr).is_err() {
+                return Err(ApiError::TooManyRequests);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn insert_user(
+    c: &Connection,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    password_hash: &str,
+    max_concurrent: u32,
+    can_reject: bool,
+) -> rusqlite::Result<i64> {
+    let now = now_ms();
+    c.execute(
+        "INSERT INTO users(username, display_name, role, password_hash, max_concurrent, \
+         can_reject, auto_multi_match_pop, status, status_since, stop_new, deleted, \
+         created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 'offline', ?7, 0, 0, ?7, ?7)",
+        params![
+            username,
+            display_name,
+            role,
+            password_hash,
+            max_concurrent,
+            can_reject,
+            now
+        ],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+/// Creates a user at once (start-up code: demo seeding). Blocking.
+pub fn create_user_now(
+    store: &Store,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    password: &str,
+    max_concurrent: u32,
+    can_reject: bool,
+) -> anyhow::Result<i64> {
+    let hash = hash_password(password)?;
+    let (username, display_name) = (username.to_string(), display_name.to_string());
+    let id = store.write_now(move |c| {
+        insert_user(
+            c,
+            &username,
+            &display_name,
+            role,
+            &hash,
+            max_concurrent,
+            can_reject,
+        )
+    })?;
+    Ok(id)
+}
+
+/// Creates the configured admin if both settings are set and no admin exists.
+pub fn bootstrap_admin(store: &Store, auth: &AuthSettings) -> anyhow::Result<()> {
+    let (Some(username), Some(password)) = (
+        auth.bootstrap_admin_username.as_deref(),
+        auth.bootstrap_admin_password.as_deref(),
+    ) else {
+        return Ok(());
+    };
+    if username.is_empty() || password.is_empty() {
+        return Ok(());
+    }
+    let hash = hash_password(password)?;
+    let username = username.to_string();
+    let created = store.write_now(move |c| {
+        let admins: i64 = c.query_row(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND deleted = 0",
+            [],
+            |r| r.get(0),
+        )?;
+        if admins > 0 {
+            return Ok(None);
+        }
+        let taken: bool = c.query_row(
+            "SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)",
+            [&username],
+            |r| r.get(0),
+        )?;
+        if taken {
+            return Ok(Some(Err(username)));
+        }
+        insert_user(c, &username, &username, Role::Admin, &hash, 3, true)
+            .map(|id| Some(Ok((id, username))))
+    })?;
+    match created {
+        Some(Ok((id, username))) => {
+            tracing::info!(id, %username, "bootstrap admin created")
+        }
+        Some(Err(username)) => anyhow::bail!(
+            "cannot create the bootstrap admin: username `{username}` is taken by a non-admin user"
+        ),
+        None => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_hash_roundtrip() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+        assert_ne!(hash, hash_password("correct horse").unwrap(), "salted");
+    }
+
+    #[test]
+    fn tokens_are_random_hex_and_hashed() {
+        let a = new_token();
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(a, new_token());
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+    }
+
+    #[test]
+    fn limiter_counts_per_username() {
+        let l = LoginLimiter::new(2);
+        assert!(l.check("ann", None).is_ok());
+        assert!(l.check("Ann", None).is_ok());
+        assert!(matches!(l.check("ann", None), Err(ApiError::TooManyRequests)));
+        assert!(l.check("bob", None).is_ok());
+        assert!(LoginLimiter::new(0).check("ann", None).is_ok());
+    }
+
+    #[test]
+    fn bearer_header_is_parsed() {
+        let req = actix_web::test::TestRequest::default()
+            .insert_header(("Authorization", "Bearer abc"))
+            .to_http_request();
+        assert_eq!(bearer_token(&req), Some("abc"));
+        let req = actix_web::test::TestRequest::default()
+            .insert_header(("Authorization", "Basic abc"))
+            .to_http_request();
+        assert_eq!(bearer_token(&req), None);
+    }
 }

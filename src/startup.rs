@@ -74,6 +74,9 @@ impl Application {
         tracing::info!(%address, "switchboard listening");
         // A plain line on stdout too: scripts and tests read the chosen port from it.
         println!("switchboard listening on {address}");
+        if settings.demo.enabled {
+            crate::demo::print_banner(&address);
+        }
         Ok(Application {
             port,
             address,

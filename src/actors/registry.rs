@@ -1,39 +1,465 @@
 //! Finds (and starts, and restores after a restart) the agent, queue and interaction actors.
+//! All actors run on one dedicated arbiter; the registry's maps are behind a mutex that is
+//! never held across an `.await`.
 
+use super::agent::{self, AgentActor};
+use super::interaction::{
+    Data, Inbound, InboundOutcome, InteractionActor, MessageStatusChanged, OfferData,
+    ParticipantData,
+};
+use super::queue::{self, QueueActor};
 use crate::configuration::Settings;
+use crate::domain::{MessageStatus, OfferKind};
 use crate::state::RuntimeSettings;
-use crate::store::Store;
-use std::sync::Arc;
+use crate::store::rows::{self, AgentRecord, ChannelRecord, QueueRecord};
+use crate::store::{Store, StoreError};
+use crate::whatsapp::outbox::{Kick, Outbox};
+use crate::whatsapp::payload::{Delivery, InboundMessage};
+use crate::ws::protocol::{self, Author};
+use actix::prelude::*;
+use actix::ArbiterHandle;
+use rusqlite::Connection;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 pub struct Registry {
     pub store: Store,
     pub settings: Arc<Settings>,
     pub runtime: Arc<RuntimeSettings>,
+    arbiter: ArbiterHandle,
+    inner: Mutex<Inner>,
+    outbox: OnceLock<Addr<Outbox>>,
+    me: Weak<Registry>,
+}
+
+#[derive(Default)]
+struct Inner {
+    agents: HashMap<i64, (AgentRecord, Addr<AgentActor>)>,
+    queues: HashMap<i64, (QueueRecord, Addr<QueueActor>)>,
+    channels: HashMap<i64, ChannelRecord>,
+    interactions: HashMap<i64, Addr<InteractionActor>>,
+    /// The open interaction of each (channel, customer wa_id) (R1).
+    open_by_customer: HashMap<(i64, String), i64>,
+    next_interaction_id: i64,
+    next_session_id: u64,
 }
 
 impl Registry {
+    /// Loads agents, queues and channels, restores every open interaction (R10) and starts
+    /// the outbound sender.
     pub async fn start(
         store: Store,
         settings: Arc<Settings>,
         runtime: Arc<RuntimeSettings>,
     ) -> anyhow::Result<Arc<Registry>> {
-        Ok(Arc::new(Registry {
-            store,
-            settings,
+        let arbiter = Arbiter::new().handle();
+        let registry = Arc::new_cyclic(|me| Registry {
+            store: store.clone(),
+            settings: settings.clone(),
             runtime,
-        }))
+            arbiter,
+            inner: Mutex::new(Inner::default()),
+            outbox: OnceLock::new(),
+            me: me.clone(),
+        });
+
+        let (agents, queues, channels, open, max_id) = store
+            .read(|c| {
+                Ok((
+                    rows::list_agents(c)?,
+                    rows::list_queues(c)?,
+                    rows::list_channels(c)?,
+                    load_open_interactions(c)?,
+                    c.query_row("SELECT COALESCE(MAX(id), 0) FROM interactions", [], |r| {
+                        r.get::<_, i64>(0)
+                    })?,
+                ))
+            })
+            .await?;
+
+        {
+            let mut inner = registry.lock();
+            inner.next_interaction_id = max_id + 1;
+            for ch in channels {
+                inner.channels.insert(ch.id, ch);
+            }
+        }
+        for a in agents {
+            registry.start_agent(a);
+        }
+        for q in queues {
+            registry.start_queue(q);
+        }
+        let restored = open.len();
+        for (data, messages) in open {
+            let id = data.id;
+            let key = (data.channel_id, data.customer_wa_id.clone());
+            let reg = registry.clone();
+            let addr = InteractionActor::start_in_arbiter(&registry.arbiter, move |_| {
+                InteractionActor::restored(reg, data, messages)
+            });
+            let mut inner = registry.lock();
+            inner.interactions.insert(id, addr);
+            inner.open_by_customer.insert(key, id);
+        }
+        if restored > 0 {
+            tracing::info!(restored, "open interactions restored");
+        }
+
+        let weak = Arc::downgrade(&registry);
+        let notify: Arc<dyn Fn(i64, i64, MessageStatus, Option<String>) + Send + Sync> =
+            Arc::new(move |interaction_id, message_id, status, error| {
+                if let Some(r) = weak.upgrade() {
+                    r.message_status_changed(interaction_id, message_id, status, error);
+                }
+            });
+        let outbox_store = store.clone();
+        let outbox_settings = settings.clone();
+        let outbox = Outbox::start_in_arbiter(&registry.arbiter, move |_| {
+            Outbox::new(outbox_store, outbox_settings, notify)
+        });
+        let _ = registry.outbox.set(outbox);
+        Ok(registry)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn arc(&self) -> Arc<Registry> {
+        self.me.upgrade().expect("registry alive while its actors run")
+    }
+
+    fn start_agent(&self, rec: AgentRecord) -> Addr<AgentActor> {
+        let reg = self.arc();
+        let actor_rec = rec.clone();
+        let addr = AgentActor::start_in_arbiter(&self.arbiter, move |_| AgentActor::new(actor_rec, reg));
+        self.lock().agents.insert(rec.id, (rec, addr.clone()));
+        addr
+    }
+
+    fn start_queue(&self, rec: QueueRecord) -> Addr<QueueActor> {
+        let reg = self.arc();
+        let actor_rec = rec.clone();
+        let addr = QueueActor::start_in_arbiter(&self.arbiter, move |_| QueueActor::new(actor_rec, reg));
+        self.lock().queues.insert(rec.id, (rec, addr.clone()));
+        addr
+    }
+
+    pub fn agent(&self, id: i64) -> Option<Addr<AgentActor>> {
+        self.lock().agents.get(&id).map(|(_, a)| a.clone())
+    }
+
+    pub fn agent_record(&self, id: i64) -> Option<AgentRecord> {
+        self.lock().agents.get(&id).map(|(r, _)| r.clone())
+    }
+
+    pub fn agent_name(&self, id: i64) -> Option<String> {
+        self.lock().agents.get(&id).map(|(r, _)| r.display_name.clone())
+    }
+
+    pub fn agents(&self) -> Vec<(AgentRecord, Addr<AgentActor>)> {
+        self.lock().agents.values().cloned().collect()
+    }
+
+    pub fn queue(&self, id: i64) -> Option<Addr<QueueActor>> {
+        self.lock().queues.get(&id).map(|(_, a)| a.clone())
+    }
+
+    pub fn queue_record(&self, id: i64) -> Option<QueueRecord> {
+        self.lock().queues.get(&id).map(|(r, _)| r.clone())
+    }
+
+    pub fn queues(&self) -> Vec<(QueueRecord, Addr<QueueActor>)> {
+        let mut all: Vec<_> = self.lock().queues.values().cloned().collect();
+        all.sort_by_key(|(r, _)| r.id);
+        all
+    }
+
+    pub fn interaction(&self, id: i64) -> Option<Addr<InteractionActor>> {
+        self.lock().interactions.get(&id).cloned()
+    }
+
+    pub fn channel_by_phone_number_id(&self, id: &str) -> Option<ChannelRecord> {
+        self.lock()
+            .channels
+            .values()
+            .find(|c| c.phone_number_id == id)
+            .cloned()
+    }
+
+    pub fn channels(&self) -> Vec<ChannelRecord> {
+        let mut all: Vec<_> = self.lock().channels.values().cloned().collect();
+        all.sort_by_key(|c| c.id);
+        all
+    }
+
+    pub fn next_session_id(&self) -> u64 {
+        let mut inner = self.lock();
+        inner.next_session_id += 1;
+        inner.next_session_id
+    }
+
+    /// The open interaction of a customer on a channel, or a new one (not yet persisted).
+    fn open_interaction_for(&self, channel: &ChannelRecord, wa_id: &str) -> Addr<InteractionActor> {
+        let mut inner = self.lock();
+        let key = (channel.id, wa_id.to_string());
+        if let Some(addr) = inner
+            .open_by_customer
+            .get(&key)
+            .and_then(|id| inner.interactions.get(id))
+        {
+            return addr.clone();
+        }
+        let id = inner.next_interaction_id;
+        inner.next_interaction_id += 1;
+        let reg = self.arc();
+        let channel = channel.clone();
+        let wa = wa_id.to_string();
+        let addr = InteractionActor::start_in_arbiter(&self.arbiter, move |_| {
+            InteractionActor::new_for_customer(reg, id, &channel, &wa)
+        });
+        inner.interactions.insert(id, addr.clone());
+        inner.open_by_customer.insert(key, id);
+        addr
+    }
+
+    /// Stores a customer message in its conversation, opening one if needed (R1, R12).
+    /// Answers after the commit (R10).
+    pub async fn deliver_inbound(
+        &self,
+        channel: &ChannelRecord,
+        msg: InboundMessage,
+    ) -> Result<Delivery, StoreError> {
+        for _ in 0..3 {
+            let addr = self.open_interaction_for(channel, &msg.from);
+            match addr.send(Inbound { msg: msg.clone() }).await {
+                Ok(Ok(InboundOutcome::Stored)) => return Ok(Delivery::Stored),
+                Ok(Ok(InboundOutcome::Duplicate)) => return Ok(Delivery::Duplicate),
+                Ok(Err(e)) => return Err(e),
+                // Closed meanwhile: forget it and open a new one.
+                Ok(Ok(InboundOutcome::Closed)) | Err(_) => {
+                    let mut inner = self.lock();
+                    let key = (channel.id, msg.from.clone());
+                    if let Some(id) = inner.open_by_customer.get(&key).copied() {
+                        if inner.interactions.get(&id).is_some_and(|a| a == &addr) {
+                            inner.open_by_customer.remove(&key);
+                            inner.interactions.remove(&id);
+                        }
+                    }
+                }
+            }
+        }
+        Err(StoreError::Unavailable(
+            "could not open a conversation for the message".into(),
+        ))
+    }
+
+    /// The interaction closed: the customer's next message opens a new one (R1).
+    pub fn interaction_closed(&self, id: i64, channel_id: i64, wa_id: &str) {
+        let mut inner = self.lock();
+        inner.interactions.remove(&id);
+        let key = (channel_id, wa_id.to_string());
+        if inner.open_by_customer.get(&key) == Some(&id) {
+            inner.open_by_customer.remove(&key);
+        }
+    }
+
+    pub fn message_status_changed(
+        &self,
+        interaction_id: i64,
+        message_id: i64,
+        status: MessageStatus,
+        error: Option<String>,
+    ) {
+        if let Some(addr) = self.interaction(interaction_id) {
+            addr.do_send(MessageStatusChanged {
+                message_id,
+                status,
+                error,
+            });
+        }
+    }
+
+    pub fn kick_outbox(&self) {
+        if let Some(o) = self.outbox.get() {
+            o.do_send(Kick);
+        }
     }
 
     /// After an admin created or changed an agent (settings, queues): reload it from the store.
-    pub async fn agent_changed(&self, _agent_id: i64) {}
-    /// After an admin deleted an agent: end its sessions, interrupt its interactions (R15).
-    pub async fn agent_deleted(&self, _agent_id: i64) {}
+    pub async fn agent_changed(&self, agent_id: i64) {
+        let rec = match self.store.read(move |c| rows::load_agent(c, agent_id)).await {
+            Ok(Some(rec)) => rec,
+            Ok(None) => return self.agent_deleted(agent_id).await,
+            Err(e) => return tracing::error!(error = %e, "reloading an agent"),
+        };
+        let existing = self.agent(agent_id);
+        match existing {
+            Some(addr) => {
+                self.lock()
+                    .agents
+                    .insert(agent_id, (rec.clone(), addr.clone()));
+                addr.do_send(agent::UpdateRecord(rec));
+            }
+            None => {
+                self.start_agent(rec);
+            }
+        }
+    }
+
+    /// After an admin deleted an agent: its session ends.
+    pub async fn agent_deleted(&self, agent_id: i64) {
+        let removed = self.lock().agents.remove(&agent_id);
+        if let Some((_, addr)) = removed {
+            addr.do_send(agent::Deleted);
+        }
+    }
+
     /// After an admin created or changed a queue (settings, members).
-    pub async fn queue_changed(&self, _queue_id: i64) {}
-    /// After an admin deleted a queue (R15).
-    pub async fn queue_deleted(&self, _queue_id: i64) {}
+    pub async fn queue_changed(&self, queue_id: i64) {
+        let rec = match self.store.read(move |c| rows::load_queue(c, queue_id)).await {
+            Ok(Some(rec)) => rec,
+            Ok(None) => return self.queue_deleted(queue_id).await,
+            Err(e) => return tracing::error!(error = %e, "reloading a queue"),
+        };
+        let existing = self.queue(queue_id);
+        match existing {
+            Some(addr) => {
+                self.lock()
+                    .queues
+                    .insert(queue_id, (rec.clone(), addr.clone()));
+                addr.do_send(queue::SetRecord(rec));
+            }
+            None => {
+                self.start_queue(rec);
+            }
+        }
+    }
+
+    /// After an admin deleted a queue.
+    pub async fn queue_deleted(&self, queue_id: i64) {
+        let removed = self.lock().queues.remove(&queue_id);
+        if let Some((_, addr)) = removed {
+            addr.do_send(queue::Stop);
+        }
+    }
+
     /// After an admin created or changed a channel.
-    pub async fn channel_changed(&self, _channel_id: i64) {}
-    /// After an admin deleted a channel (R15).
-    pub async fn channel_deleted(&self, _channel_id: i64) {}
+    pub async fn channel_changed(&self, channel_id: i64) {
+        match self.store.read(move |c| rows::load_channel(c, channel_id)).await {
+            Ok(Some(ch)) => {
+                self.lock().channels.insert(channel_id, ch);
+            }
+            Ok(None) => self.channel_deleted(channel_id).await,
+            Err(e) => tracing::error!(error = %e, "reloading a channel"),
+        }
+    }
+
+    /// After an admin deleted a channel.
+    pub async fn channel_deleted(&self, channel_id: i64) {
+        self.lock().channels.remove(&channel_id);
+    }
+}
+
+/// Every interaction that is not closed, with its participants and transcript (R10).
+fn load_open_interactions(
+    c: &Connection,
+) -> rusqlite::Result<Vec<(Data, Vec<protocol::Message>)>> {
+    let mut stmt = c.prepare(
+        "SELECT id, channel_id, queue_id, customer_wa_id, customer_name, source_number, state,
+                queue_position, owner_agent_id, offer_agent_id, offer_kind, offer_from_agent_id,
+                offer_expires_at, conference_state, contact_id, interrupted, created_at, accepted_at,
+                ended_at, closed_at, last_customer_message_at
+         FROM interactions WHERE state <> 'closed' ORDER BY id",
+    )?;
+    let mut open: Vec<Data> = stmt
+        .query_map([], |r| {
+            let offer_agent: Option<i64> = r.get(9)?;
+            let offer_kind: Option<OfferKind> = r.get(10)?;
+            Ok(Data {
+                id: r.get(0)?,
+                channel_id: r.get(1)?,
+                queue_id: r.get(2)?,
+                customer_wa_id: r.get(3)?,
+                customer_name: r.get(4)?,
+                source_number: r.get(5)?,
+                state: r.get(6)?,
+                position: r.get(7)?,
+                owner: r.get(8)?,
+                offer: match (offer_agent, offer_kind) {
+                    (Some(agent_id), Some(kind)) => Some(OfferData {
+                        agent_id,
+                        kind,
+                        expires_at: r.get::<_, Option<i64>>(12)?.unwrap_or(0),
+                        from_agent_id: r.get(11)?,
+                        can_reject: true,
+                    }),
+                    _ => None,
+                },
+                conference_state: r.get(13)?,
+                contact_id: r.get(14)?,
+                interrupted: r.get(15)?,
+                created_at: r.get(16)?,
+                accepted_at: r.get(17)?,
+                ended_at: r.get(18)?,
+                closed_at: r.get(19)?,
+                last_customer_message_at: r.get(20)?,
+                participants: Vec::new(),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+
+    let mut parts = c.prepare_cached(
+        "SELECT agent_id, display_name, role, joined_at, left_at, wrap_up_deadline, wrapped_up_at,
+                disposition, auto
+         FROM interaction_participants WHERE interaction_id = ?1 ORDER BY joined_at",
+    )?;
+    let mut msgs = c.prepare_cached(
+        "SELECT id, direction, author_kind, author_id, author_name, text, kind, media_id, sent_at,
+                status, error
+         FROM messages WHERE interaction_id = ?1 ORDER BY id",
+    )?;
+    let mut result = Vec::with_capacity(open.len());
+    for mut d in open.drain(..) {
+        d.participants = parts
+            .query_map([d.id], |r| {
+                Ok(ParticipantData {
+                    agent_id: r.get(0)?,
+                    display_name: r.get(1)?,
+                    role: r.get(2)?,
+                    joined_at: r.get(3)?,
+                    left_at: r.get(4)?,
+                    wrap_up_deadline: r.get(5)?,
+                    wrapped_up_at: r.get(6)?,
+                    disposition: r.get(7)?,
+                    auto: r.get(8)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let messages = msgs
+            .query_map([d.id], message_from_row)?
+            .collect::<Result<_, _>>()?;
+        result.push((d, messages));
+    }
+    Ok(result)
+}
+
+/// A transcript message as agents see it, from a `messages` row selected in the order above.
+pub fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<protocol::Message> {
+    Ok(protocol::Message {
+        id: r.get(0)?,
+        direction: r.get(1)?,
+        author: Author {
+            kind: r.get(2)?,
+            id: r.get(3)?,
+            name: r.get(4)?,
+        },
+        text: r.get(5)?,
+        kind: r.get(6)?,
+        media_id: r.get(7)?,
+        sent_at: r.get(8)?,
+        status: r.get(9)?,
+        error: r.get(10)?,
+    })
 }

@@ -1,3 +1,6 @@
 //! The WhatsApp Business Cloud API channel: webhook, signatures, outbound client.
 
+pub mod outbox;
+pub mod payload;
+pub mod signature;
 pub mod webhook;

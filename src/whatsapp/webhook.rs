@@ -1,3 +1,360 @@
-//! `GET/POST /webhooks/whatsapp`.
+//! `GET/POST /webhooks/whatsapp`: Meta's verification handshake and signed deliveries.
+//! A delivery is answered 200 only after everything in it is committed (R10); a store failure
+//! answers 503 so Meta retries, which is safe because inbound messages are idempotent by wamid.
 
-pub fn configure(_cfg: &mut actix_web::web::ServiceConfig) {}
+use crate::domain::{time::now_ms, MessageStatus};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::rows::ChannelRecord;
+use crate::whatsapp::payload::{self, ChannelEvents, Envelope, StatusUpdate};
+use crate::whatsapp::signature;
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
+
+/// Largest delivery accepted (SPEC section 6).
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+/// An oversized body is read and dropped up to this much, so the client sees the 413 rather
+/// than a reset connection; beyond it the connection is simply answered and closed.
+const DRAIN_LIMIT_BYTES: usize = 32 * 1024 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/webhooks/whatsapp")
+            .route(web::get().to(verify_subscription))
+            .route(web::post().to(receive)),
+    );
+}
+
+/// Meta's subscription check: echo `hub.challenge` when the verify token is one we know.
+async fn verify_subscription(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .unwrap_or_default();
+    let mode = query.get("hub.mode").map(String::as_str);
+    let token = query.get("hub.verify_token").map(String::as_str).unwrap_or("");
+    let challenge = query.get("hub.challenge").cloned().unwrap_or_default();
+
+    let known = !token.is_empty()
+        && (state.settings.whatsapp.verify_token.as_deref() == Some(token)
+            || state
+                .registry
+                .channels()
+                .iter()
+                .any(|c| c.verify_token.as_deref() == Some(token)));
+    if mode != Some("subscribe") || !known {
+        tracing::warn!(?mode, "webhook verification refused");
+        return Err(ApiError::Forbidden);
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(challenge))
+}
+
+fn invalid_signature(message: impl Into<String>) -> ApiError {
+    ApiError::Unauthorized("invalid_signature", message.into())
+}
+
+fn unavailable(e: crate::store::StoreError) -> ApiError {
+    tracing::error!(error = %e, "webhook delivery not stored; Meta will retry");
+    ApiError::Unavailable(e.to_string())
+}
+
+async fn receive(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(&req, payload).await?;
+
+    let digest = req
+        .headers()
+        .get(signature::HEADER)
+        .ok_or_else(|| invalid_signature("missing X-Hub-Signature-256 header"))?
+        .to_str()
+        .map_err(|_| invalid_signature("ill-formed X-Hub-Signature-256 header"))
+        .and_then(|h| {
+            signature::parse_header(h).map_err(|e| invalid_signature(e.to_string()))
+        })?;
+
+    let json: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad("invalid_json", format!("malformed JSON: {e}")))?;
+    if !json.is_object() {
+        return Err(ApiError::bad("invalid_json", "the delivery must be a JSON object"));
+    }
+    let envelope: Envelope = serde_json::from_value(json)
+        .map_err(|e| ApiError::bad("invalid_json", format!("not a webhook envelope: {e}")))?;
+
+    let mut known: Vec<(ChannelRecord, ChannelEvents)> = Vec::new();
+    for events in payload::events(&envelope, now_ms()) {
+        match state.registry.channel_by_phone_number_id(&events.phone_number_id) {
+            Some(channel) => known.push((channel, events)),
+            None => tracing::warn!(
+                phone_number_id = %events.phone_number_id,
+                messages = events.messages.len(),
+                statuses = events.statuses.len(),
+                "webhook for an unknown phone_number_id ignored"
+            ),
+        }
+    }
+
+    // The delivery must be signed with the secret of every channel it names.
+    let default_secret = state
+        .settings
+        .whatsapp
+        .app_secret
+        .as_deref()
+        .filter(|s| !s.is_empty());
+    if known.is_empty() {
+        if let Some(secret) = default_secret {
+            signature::verify_digest(secret, &body, &digest)
+                .map_err(|e| invalid_signature(e.to_string()))?;
+        }
+        return Ok(ok());
+    }
+    let mut checked: Vec<&str> = Vec::new();
+    for (channel, _) in &known {
+        let secret = channel
+            .app_secret
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .or(default_secret)
+            .ok_or_else(|| {
+                tracing::error!(channel_id = channel.id, "no app secret to check the webhook signature");
+                invalid_signature(format!(
+                    "no app secret configured for phone number id {}",
+                    channel.phone_number_id
+                ))
+            })?;
+        if !checked.contains(&secret) {
+            signature::verify_digest(secret, &body, &digest)
+                .map_err(|e| invalid_signature(e.to_string()))?;
+            checked.push(secret);
+        }
+    }
+
+    for (channel, events) in known {
+        for message in events.messages {
+            let wamid = message.wamid.clone();
+            let delivery = state
+                .registry
+                .deliver_inbound(&channel, message)
+                .await
+                .map_err(unavailable)?;
+            tracing::debug!(channel_id = channel.id, %wamid, ?delivery, "inbound message");
+        }
+        if events.statuses.is_empty() {
+            continue;
+        }
+        let statuses = events.statuses;
+        let changes = state
+            .store
+            .write(move |conn| apply_statuses(conn, &statuses, now_ms()))
+            .await
+            .map_err(unavailable)?;
+        for change in changes {
+            state.registry.message_status_changed(
+                change.interaction_id,
+                change.message_id,
+                change.status,
+                change.error,
+            );
+        }
+    }
+    Ok(ok())
+}
+
+fn ok() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// The raw body (the signature covers its exact bytes), at most [`MAX_BODY_BYTES`].
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<web::Bytes, ApiError> {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let mut body = web::BytesMut::with_capacity(announced.unwrap_or(0).min(MAX_BODY_BYTES));
+    let mut too_large = announced.is_some_and(|n| n > MAX_BODY_BYTES);
+    let mut seen = 0usize;
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad("invalid_body", e.to_string()))?;
+        seen += chunk.len();
+        if seen > MAX_BODY_BYTES {
+            too_large = true;
+        }
+        if too_large {
+            if seen > DRAIN_LIMIT_BYTES {
+                break;
+            }
+            continue;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if too_large {
+        tracing::warn!(bytes = seen, "webhook delivery over 3 MB refused");
+        return Err(ApiError::PayloadTooLarge);
+    }
+    Ok(body.freeze())
+}
+
+/// A status that moved one of our messages forward.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusChange {
+    pub interaction_id: i64,
+    pub message_id: i64,
+    pub status: MessageStatus,
+    pub error: Option<String>,
+}
+
+/// Applies delivery statuses to outbound messages: only forward (R6), `failed` is final,
+/// unknown wamids are ignored (R12). Returns what changed, in order.
+pub fn apply_statuses(
+    conn: &Connection,
+    updates: &[StatusUpdate],
+    now: i64,
+) -> rusqlite::Result<Vec<StatusChange>> {
+    let mut changes = Vec::new();
+    for update in updates {
+        let row: Option<(i64, i64, Option<String>)> = conn
+            .query_row(
+                "SELECT id, interaction_id, status FROM messages WHERE wamid = ?1 AND direction = 'out'",
+                [&update.wamid],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((message_id, interaction_id, current)) = row else {
+            tracing::debug!(wamid = %update.wamid, "status for an unknown message ignored");
+            continue;
+        };
+        let current = current
+            .as_deref()
+            .and_then(MessageStatus::parse)
+            .unwrap_or(MessageStatus::Queued);
+        if !current.can_become(update.status) {
+            continue;
+        }
+        let error = match update.status {
+            MessageStatus::Failed => Some(update.error.clone().unwrap_or_else(|| "failed".into())),
+            _ => None,
+        };
+        conn.execute(
+            "UPDATE messages SET status = ?1, error = COALESCE(?2, error), updated_at = ?3 WHERE id = ?4",
+            params![update.status, error, now, message_id],
+        )?;
+        changes.push(StatusChange {
+            interaction_id,
+            message_id,
+            status: update.status,
+            error,
+        });
+    }
+    Ok(changes)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// An in-memory database with the schema, one channel, one interaction and outbound messages.
+    pub(crate) fn db_with_outbound(messages: &[(&str, &str)]) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(include_str!("../../migrations/0001_core.sql"))
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO queues(id, name, offer_timeout_secs, wrap_up_secs, created_at, updated_at)
+                 VALUES (1, 'Support', 30, 60, 0, 0);
+             INSERT INTO channels(id, name, phone_number_id, display_phone_number, queue_id, access_token, created_at, updated_at)
+                 VALUES (1, 'WA', 'PN1', '15550001111', 1, 'token', 0, 0);
+             INSERT INTO interactions(id, channel_id, queue_id, customer_wa_id, customer_name, source_number,
+                                      state, queue_position, created_at, updated_at)
+                 VALUES (7, 1, 1, '447700900001', 'Ann', '15550001111', 'active', 0, 0, 0);",
+        )
+        .unwrap();
+        for (wamid, status) in messages {
+            conn.execute(
+                "INSERT INTO messages(interaction_id, direction, author_kind, author_name, kind, text, wamid,
+                                      status, sent_at, created_at, updated_at)
+                 VALUES (7, 'out', 'agent', 'Agent', 'text', 'hello', ?1, ?2, 0, 0, 0)",
+                params![wamid, status],
+            )
+            .unwrap();
+        }
+        conn
+    }
+
+    fn update(wamid: &str, status: MessageStatus) -> StatusUpdate {
+        StatusUpdate {
+            wamid: wamid.into(),
+            status,
+            timestamp_ms: 0,
+            error: None,
+        }
+    }
+
+    fn status_of(conn: &Connection, wamid: &str) -> (String, Option<String>) {
+        conn.query_row(
+            "SELECT status, error FROM messages WHERE wamid = ?1",
+            [wamid],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn statuses_only_move_forward_and_failed_is_final() {
+        let conn = db_with_outbound(&[("w1", "sent"), ("w2", "sent")]);
+        let mut failed = update("w2", MessageStatus::Failed);
+        failed.error = Some("Re-engagement message".into());
+        let changes = apply_statuses(
+            &conn,
+            &[
+                update("w1", MessageStatus::Read),
+                update("w1", MessageStatus::Delivered),
+                update("unknown", MessageStatus::Read),
+                failed,
+                update("w2", MessageStatus::Read),
+            ],
+            5,
+        )
+        .unwrap();
+        assert_eq!(
+            changes,
+            vec![
+                StatusChange {
+                    interaction_id: 7,
+                    message_id: 1,
+                    status: MessageStatus::Read,
+                    error: None
+                },
+                StatusChange {
+                    interaction_id: 7,
+                    message_id: 2,
+                    status: MessageStatus::Failed,
+                    error: Some("Re-engagement message".into())
+                },
+            ]
+        );
+        assert_eq!(status_of(&conn, "w1"), ("read".into(), None));
+        assert_eq!(
+            status_of(&conn, "w2"),
+            ("failed".into(), Some("Re-engagement message".into()))
+        );
+    }
+
+    #[test]
+    fn inbound_messages_are_not_touched_by_statuses() {
+        let conn = db_with_outbound(&[]);
+        conn.execute(
+            "INSERT INTO messages(interaction_id, direction, author_kind, author_name, kind, text, wamid,
+                                  sent_at, created_at, updated_at)
+             VALUES (7, 'in', 'customer', 'Ann', 'text', 'hi', 'w-in', 0, 0, 0)",
+            [],
+        )
+        .unwrap();
+        let changes = apply_statuses(&conn, &[update("w-in", MessageStatus::Read)], 5).unwrap();
+        assert!(changes.is_empty());
+    }
+}

@@ -1,0 +1,101 @@
+//! `POST /auth/login`, `POST /auth/logout`, `GET /me`.
+
+use super::Data;
+use crate::auth::{bearer_token, AuthUser};
+use crate::domain::time::to_rfc3339;
+use crate::error::ApiError;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/auth/login", web::post().to(login))
+        .route("/auth/logout", web::post().to(logout))
+        .route("/me", web::get().to(me));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Bearer token for `Authorization: Bearer TOKEN` and `/ws/agent?token=TOKEN`.
+    pub token: String,
+    /// RFC 3339 UTC.
+    pub expires_at: String,
+    pub user: AuthUser,
+}
+
+/// Longest username or password looked at; longer ones cannot match.
+const MAX_CREDENTIAL_CHARS: usize = 1024;
+
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = LoginResponse),
+        (status = 400, description = "`invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`invalid_credentials` (unknown user or wrong password)", body = super::openapi::ErrorResponse),
+        (status = 429, description = "`too_many_requests`", body = super::openapi::ErrorResponse),
+    )
+)]
+pub async fn login(
+    state: Data,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let addr = req.peer_addr().map(|a| a.ip());
+    state.auth.check(&body.username, addr)?;
+    if body.username.chars().count() > MAX_CREDENTIAL_CHARS
+        || body.password.chars().count() > MAX_CREDENTIAL_CHARS
+    {
+        return Err(ApiError::Unauthorized(
+            "invalid_credentials",
+            "wrong username or password".into(),
+        ));
+    }
+    let (token, expires_at, user) = crate::auth::login(
+        &state.store,
+        &body.username,
+        &body.password,
+        state.settings.auth.token_ttl_secs,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        token,
+        expires_at: to_rfc3339(expires_at),
+        user,
+    }))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Session ended"),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+    )
+)]
+pub async fn logout(state: Data, user: AuthUser, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let _ = user;
+    if let Some(token) = bearer_token(&req) {
+        crate::auth::logout(&state.store, token).await?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The authenticated user", body = AuthUser),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+    )
+)]
+pub async fn me(user: AuthUser) -> HttpResponse {
+    HttpResponse::Ok().json(user)
+}

@@ -1,0 +1,623 @@
+//! The outbound sender (R6): agents' messages wait in the `outbox` table until the Cloud API
+//! answers for good. Oldest first, at most `max_in_flight` requests at once, one at a time per
+//! interaction (a message waiting for a retry holds back the later ones, so a conversation keeps
+//! its order). Network errors, 5xx and rate limits are retried with backoff; other 4xx fail the
+//! message. Rows left from before a crash are sent on start (at least once).
+
+use crate::configuration::Settings;
+use crate::domain::{time::now_ms, MessageStatus};
+use crate::store::Store;
+use crate::whatsapp::payload::ApiErrorDetail;
+use actix::prelude::*;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often due rows are looked for without a [`Kick`] (retries come due this way).
+const POLL_EVERY: Duration = Duration::from_secs(1);
+/// How long to wait before retrying bookkeeping that failed to commit.
+const STORE_RETRY: Duration = Duration::from_secs(1);
+/// Largest Cloud API answer read.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+/// Cloud API error codes that mean "slow down", retried like a 429.
+const THROTTLE_CODES: &[i64] = &[4, 80007, 130429, 131056];
+
+/// Told after each status change of an outbound message: (interaction, message, status, error).
+pub type Notify = Arc<dyn Fn(i64, i64, MessageStatus, Option<String>) + Send + Sync>;
+
+/// New outbox rows were committed: look for work now rather than at the next poll.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Kick;
+
+pub struct Outbox {
+    store: Store,
+    settings: Arc<Settings>,
+    notify: Notify,
+    client: Option<awc::Client>,
+    /// Interactions whose head message is on its way (request or bookkeeping not yet committed).
+    busy: HashSet<i64>,
+    scanning: bool,
+    rescan: bool,
+    /// Interactions settled while a scan was reading: that scan may have seen their old rows,
+    /// so they stay busy until it is done.
+    release_after_scan: Vec<i64>,
+}
+
+impl Outbox {
+    pub fn new(store: Store, settings: Arc<Settings>, notify: Notify) -> Self {
+        Outbox {
+            store,
+            settings,
+            notify,
+            client: None,
+            busy: HashSet::new(),
+            scanning: false,
+            rescan: false,
+            release_after_scan: Vec::new(),
+        }
+    }
+
+    fn max_in_flight(&self) -> usize {
+        self.settings.whatsapp.max_in_flight.max(1)
+    }
+
+    /// Reads the due head rows and starts as many as capacity allows.
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        if self.scanning {
+            self.rescan = true;
+            return;
+        }
+        if self.busy.len() >= self.max_in_flight() {
+            return; // a settling send pumps again
+        }
+        self.scanning = true;
+        let limit = (self.max_in_flight() + self.busy.len()) as i64;
+        let store = self.store.clone();
+        let now = now_ms();
+        let read = async move { store.read(move |c| due_jobs(c, now, limit)).await };
+        ctx.spawn(read.into_actor(self).map(|result, act, ctx| {
+            act.scanning = false;
+            match result {
+                Ok(jobs) => {
+                    for job in jobs {
+                        if act.busy.len() >= act.max_in_flight() {
+                            break;
+                        }
+                        if act.busy.insert(job.interaction_id) {
+                            act.start(job, ctx);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "outbox scan failed"),
+            }
+            for id in std::mem::take(&mut act.release_after_scan) {
+                act.busy.remove(&id);
+            }
+            if std::mem::take(&mut act.rescan) {
+                act.pump(ctx);
+            }
+        }));
+    }
+
+    fn start(&mut self, job: Job, ctx: &mut Context<Self>) {
+        match job.state {
+            JobState::MessageGone => return self.settle(job, Finish::Drop, ctx),
+            JobState::ChannelGone => {
+                return self.settle(job, Finish::Failed("channel deleted".into()), ctx)
+            }
+            JobState::Ready => {}
+        }
+        if self.settings.whatsapp.sandbox {
+            return self.settle(job, Finish::Sandbox, ctx);
+        }
+        let client = self
+            .client
+            .get_or_insert_with(|| build_client(&self.settings))
+            .clone();
+        let url = format!(
+            "{}/{}/messages",
+            self.settings.whatsapp.graph_base_url.trim_end_matches('/'),
+            job.phone_number_id
+        );
+        let body = SendText::new(&job.to, &job.text);
+        let timeout = Duration::from_millis(self.settings.whatsapp.request_timeout_ms);
+        let request = client
+            .post(url)
+            .bearer_auth(&job.access_token)
+            .timeout(timeout)
+            .send_json(&body);
+        let call = async move {
+            match request.await {
+                Ok(mut answer) => {
+                    let status = answer.status().as_u16();
+                    match answer.body().limit(MAX_ANSWER_BYTES).await {
+                        Ok(bytes) => classify(status, &bytes),
+                        // Accepted but unreadable: it was sent, never send it again.
+                        Err(_) if (200..300).contains(&status) => Finish::Sent(None),
+                        Err(e) => Finish::Retry(format!("HTTP {status}, answer unreadable: {e}")),
+                    }
+                }
+                Err(e) => Finish::Retry(format!("request failed: {e}")),
+            }
+        };
+        ctx.spawn(
+            call.into_actor(self)
+                .map(move |finish, act, ctx| act.settle(job, finish, ctx)),
+        );
+    }
+
+    /// Commits the outcome, then notifies and frees the interaction. Bookkeeping that fails to
+    /// commit is retried (the interaction stays busy meanwhile), so an answered message is
+    /// never sent again while this process runs.
+    fn settle(&mut self, job: Job, finish: Finish, ctx: &mut Context<Self>) {
+        let now = now_ms();
+        let wa = &self.settings.whatsapp;
+        let retry_at = now
+            + backoff_ms(job.attempts, wa.retry_base_ms, wa.retry_max_ms, rand::random::<f64>()) as i64;
+        match &finish {
+            Finish::Retry(reason) => tracing::warn!(
+                message_id = job.message_id, attempts = job.attempts + 1, %reason,
+                "outbound message will be retried"
+            ),
+            Finish::Failed(error) => {
+                tracing::warn!(message_id = job.message_id, %error, "outbound message failed")
+            }
+            _ => {}
+        }
+        let store = self.store.clone();
+        let (message_id, f) = (job.message_id, finish.clone());
+        let write = async move {
+            store
+                .write(move |c| settle_row(c, message_id, &f, now, retry_at))
+                .await
+        };
+        ctx.spawn(write.into_actor(self).map(move |result, act, ctx| match result {
+            Ok(changes) => {
+                for (status, error) in changes {
+                    (act.notify)(job.interaction_id, job.message_id, status, error);
+                }
+                act.release(job.interaction_id, ctx);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, message_id = job.message_id, "outbox bookkeeping failed; retrying");
+                ctx.run_later(STORE_RETRY, move |act, ctx| act.settle(job, finish, ctx));
+            }
+        }));
+    }
+
+    fn release(&mut self, interaction_id: i64, ctx: &mut Context<Self>) {
+        if self.scanning {
+            self.release_after_scan.push(interaction_id);
+            self.rescan = true;
+        } else {
+            self.busy.remove(&interaction_id);
+            self.pump(ctx);
+        }
+    }
+}
+
+impl Actor for Outbox {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if !self.settings.whatsapp.sandbox {
+            self.client = Some(build_client(&self.settings));
+        }
+        ctx.run_interval(POLL_EVERY, |act, ctx| act.pump(ctx));
+        // Rows left from before a restart are due already.
+        self.pump(ctx);
+    }
+}
+
+impl Handler<Kick> for Outbox {
+    type Result = ();
+    fn handle(&mut self, _: Kick, ctx: &mut Self::Context) {
+        self.pump(ctx);
+    }
+}
+
+fn build_client(settings: &Settings) -> awc::Client {
+    awc::Client::builder()
+        .timeout(Duration::from_millis(settings.whatsapp.request_timeout_ms))
+        .finish()
+}
+
+/// The Cloud API's text message body, fields in the documented order.
+#[derive(Debug, Serialize)]
+struct SendText<'a> {
+    messaging_product: &'static str,
+    recipient_type: &'static str,
+    to: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    text: SendTextBody<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct SendTextBody<'a> {
+    preview_url: bool,
+    body: &'a str,
+}
+
+impl<'a> SendText<'a> {
+    fn new(wa_id: &str, text: &'a str) -> Self {
+        let digits = wa_id.trim().trim_start_matches('+');
+        SendText {
+            messaging_product: "whatsapp",
+            recipient_type: "individual",
+            to: format!("+{digits}"),
+            kind: "text",
+            text: SendTextBody {
+                preview_url: false,
+                body: text,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JobState {
+    Ready,
+    /// The message row is gone: nothing to send, the outbox row is dropped.
+    MessageGone,
+    /// The channel (or its interaction) is deleted: the message fails.
+    ChannelGone,
+}
+
+#[derive(Debug, Clone)]
+struct Job {
+    message_id: i64,
+    interaction_id: i64,
+    attempts: u32,
+    text: String,
+    to: String,
+    phone_number_id: String,
+    access_token: String,
+    state: JobState,
+}
+
+/// The head (oldest) row of each interaction that is due, oldest first.
+fn due_jobs(conn: &Connection, now: i64, limit: i64) -> rusqlite::Result<Vec<Job>> {
+    let mut stmt = conn.prepare_cached(
+        "WITH heads AS (SELECT MIN(message_id) AS message_id FROM outbox GROUP BY interaction_id)
+         SELECT o.message_id, o.interaction_id, o.attempts, m.id, m.text, m.status,
+                i.customer_wa_id, c.phone_number_id, c.access_token, c.deleted
+           FROM heads h
+           JOIN outbox o ON o.message_id = h.message_id
+           LEFT JOIN messages m ON m.id = o.message_id
+           LEFT JOIN interactions i ON i.id = o.interaction_id
+           LEFT JOIN channels c ON c.id = i.channel_id
+          WHERE o.next_attempt_at <= ?1
+          ORDER BY o.message_id
+          LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now, limit], |r| {
+        let message: Option<i64> = r.get(3)?;
+        let status: Option<String> = r.get(5)?;
+        let phone_number_id: Option<String> = r.get(7)?;
+        let deleted: Option<bool> = r.get(9)?;
+        let state = if message.is_none() || status.as_deref() == Some("failed") {
+            JobState::MessageGone
+        } else if phone_number_id.is_none() || deleted != Some(false) {
+            JobState::ChannelGone
+        } else {
+            JobState::Ready
+        };
+        Ok(Job {
+            message_id: r.get(0)?,
+            interaction_id: r.get(1)?,
+            attempts: r.get::<_, i64>(2)?.clamp(0, u32::MAX as i64) as u32,
+            text: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+            to: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+            phone_number_id: phone_number_id.unwrap_or_default(),
+            access_token: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+            state,
+        })
+    })?;
+    rows.collect()
+}
+
+/// How a send ended, as far as the outbox is concerned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finish {
+    /// Accepted by the Cloud API, with the wamid its status webhooks will name.
+    Sent(Option<String>),
+    /// Sandbox: handed to the built-in simulator, which reads it from the database.
+    Sandbox,
+    /// Try again later (network, 5xx, 429, throttling).
+    Retry(String),
+    /// Refused for good, with the API's error text.
+    Failed(String),
+    /// Nothing to send any more.
+    Drop,
+}
+
+/// Reads the Cloud API's answer to a send.
+pub fn classify(status: u16, body: &[u8]) -> Finish {
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        messages: Vec<SentId>,
+        #[serde(default)]
+        error: Option<ApiErrorDetail>,
+    }
+    #[derive(Deserialize)]
+    struct SentId {
+        #[serde(default)]
+        id: Option<String>,
+    }
+    let answer: Option<Answer> = serde_json::from_slice(body).ok();
+    if (200..300).contains(&status) {
+        let wamid = answer
+            .and_then(|a| a.messages.into_iter().next())
+            .and_then(|m| m.id)
+            .filter(|id| !id.is_empty());
+        return Finish::Sent(wamid);
+    }
+    let error = answer.and_then(|a| a.error);
+    let code = error.as_ref().and_then(|e| e.code);
+    let text = error
+        .map(|e| e.describe())
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    let throttled = code.is_some_and(|c| THROTTLE_CODES.contains(&c));
+    if status == 429 || throttled || !(400..500).contains(&status) {
+        Finish::Retry(format!("HTTP {status}: {text}"))
+    } else {
+        Finish::Failed(text)
+    }
+}
+
+/// `min(base * 2^attempts, max)`, spread by ±20% (`jitter` in [0, 1)) so retries of many
+/// messages do not all land at once, and never past the maximum.
+pub fn backoff_ms(attempts: u32, base_ms: u64, max_ms: u64, jitter: f64) -> u64 {
+    let factor = 1u64.checked_shl(attempts.min(63)).unwrap_or(u64::MAX);
+    let delay = base_ms.saturating_mul(factor).min(max_ms);
+    let spread = delay as f64 * (0.8 + 0.4 * jitter.clamp(0.0, 1.0));
+    (spread as u64).min(max_ms)
+}
+
+/// Commits a send's outcome; returns the status changes to announce, in order.
+fn settle_row(
+    conn: &Connection,
+    message_id: i64,
+    finish: &Finish,
+    now: i64,
+    retry_at: i64,
+) -> rusqlite::Result<Vec<(MessageStatus, Option<String>)>> {
+    let current: Option<Option<String>> = conn
+        .query_row("SELECT status FROM messages WHERE id = ?1", [message_id], |r| r.get(0))
+        .optional()?;
+    let delete_row = |conn: &Connection| {
+        conn.execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])
+    };
+    let Some(current) = current else {
+        delete_row(conn)?;
+        return Ok(Vec::new());
+    };
+    let mut status = current
+        .as_deref()
+        .and_then(MessageStatus::parse)
+        .unwrap_or(MessageStatus::Queued);
+    let mut changes = Vec::new();
+    let mut advance = |conn: &Connection, next: MessageStatus, error: Option<String>| {
+        if !status.can_become(next) {
+            return Ok(());
+        }
+        conn.execute(
+            "UPDATE messages SET status = ?1, error = COALESCE(?2, error), updated_at = ?3 WHERE id = ?4",
+            params![next, error, now, message_id],
+        )?;
+        status = next;
+        changes.push((next, error));
+        Ok::<(), rusqlite::Error>(())
+    };
+    let set_wamid = |conn: &Connection, wamid: &str| -> rusqlite::Result<()> {
+        // A wamid already used (a misbehaving API or mock) must not wedge the outbox.
+        let set = conn.execute(
+            "UPDATE messages SET wamid = ?1 WHERE id = ?2 AND wamid IS NULL
+               AND NOT EXISTS (SELECT 1 FROM messages WHERE wamid = ?1)",
+            params![wamid, message_id],
+        )?;
+        if set == 0 {
+            tracing::warn!(message_id, %wamid, "wamid not recorded (already set or used)");
+        }
+        Ok(())
+    };
+    match finish {
+        Finish::Sent(wamid) => {
+            if let Some(wamid) = wamid {
+                set_wamid(conn, wamid)?;
+            }
+            advance(conn, MessageStatus::Sent, None)?;
+            delete_row(conn)?;
+        }
+        Finish::Sandbox => {
+            set_wamid(conn, &format!("sandbox.{message_id}"))?;
+            advance(conn, MessageStatus::Sent, None)?;
+            advance(conn, MessageStatus::Delivered, None)?;
+            delete_row(conn)?;
+        }
+        Finish::Retry(reason) => {
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2
+                  WHERE message_id = ?3",
+                params![retry_at, reason, message_id],
+            )?;
+        }
+        Finish::Failed(error) => {
+            advance(conn, MessageStatus::Failed, Some(error.clone()))?;
+            delete_row(conn)?;
+        }
+        Finish::Drop => {
+            delete_row(conn)?;
+        }
+    }
+    Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::whatsapp::webhook::tests::db_with_outbound;
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum() {
+        let mid = 0.5; // no spread
+        assert_eq!(backoff_ms(0, 1000, 60_000, mid), 1000);
+        assert_eq!(backoff_ms(1, 1000, 60_000, mid), 2000);
+        assert_eq!(backoff_ms(5, 1000, 60_000, mid), 32_000);
+        assert_eq!(backoff_ms(6, 1000, 60_000, mid), 60_000);
+        assert_eq!(backoff_ms(200, 1000, 60_000, mid), 60_000);
+        assert_eq!(backoff_ms(0, 1000, 60_000, 0.0), 800);
+        assert_eq!(backoff_ms(0, 1000, 60_000, 0.999_999), 1199);
+        assert_eq!(backoff_ms(10, 1000, 60_000, 0.999_999), 60_000, "never past the max");
+        assert_eq!(backoff_ms(u32::MAX, u64::MAX, u64::MAX, 0.5), u64::MAX);
+    }
+
+    #[test]
+    fn answers_are_classified() {
+        assert_eq!(
+            classify(
+                200,
+                br#"{"messaging_product":"whatsapp","contacts":[{"input":"+1","wa_id":"1"}],"messages":[{"id":"wamid.X"}]}"#
+            ),
+            Finish::Sent(Some("wamid.X".into()))
+        );
+        assert_eq!(classify(200, b"not json"), Finish::Sent(None));
+        assert!(matches!(classify(500, b"{}"), Finish::Retry(_)));
+        assert!(matches!(classify(503, b""), Finish::Retry(_)));
+        assert!(matches!(classify(429, b""), Finish::Retry(_)));
+        assert!(matches!(
+            classify(400, br#"{"error":{"message":"(#130429) Rate limit hit","code":130429}}"#),
+            Finish::Retry(_)
+        ));
+        assert_eq!(
+            classify(
+                400,
+                br#"{"error":{"message":"(#131030) Recipient phone number not in allowed list","type":"OAuthException",
+                     "code":131030,"error_data":{"messaging_product":"whatsapp","details":"Add recipient phone number to recipient list"},
+                     "fbtrace_id":"A"}}"#
+            ),
+            Finish::Failed(
+                "(#131030) Recipient phone number not in allowed list: Add recipient phone number to recipient list".into()
+            )
+        );
+        assert_eq!(classify(404, b"<html>"), Finish::Failed("HTTP 404".into()));
+    }
+
+    #[test]
+    fn send_body_has_the_documented_shape() {
+        let json = serde_json::to_string(&SendText::new("447700900001", "Hello \"there\"")).unwrap();
+        assert_eq!(
+            json,
+            r#"{"messaging_product":"whatsapp","recipient_type":"individual","to":"+447700900001","type":"text","text":{"preview_url":false,"body":"Hello \"there\""}}"#
+        );
+        assert_eq!(SendText::new("+447700900001", "x").to, "+447700900001");
+    }
+
+    fn queue_outbound(conn: &Connection, text: &str, next_attempt_at: i64) -> i64 {
+        conn.execute(
+            "INSERT INTO messages(interaction_id, direction, author_kind, author_name, kind, text, status,
+                                  sent_at, created_at, updated_at)
+             VALUES (7, 'out', 'agent', 'Agent', 'text', ?1, 'queued', 0, 0, 0)",
+            [text],
+        )
+        .unwrap();
+        let id = conn.last_insert_rowid();
+        conn.execute(
+            "INSERT INTO outbox(message_id, interaction_id, next_attempt_at) VALUES (?1, 7, ?2)",
+            params![id, next_attempt_at],
+        )
+        .unwrap();
+        id
+    }
+
+    fn message(conn: &Connection, id: i64) -> (String, Option<String>, Option<String>) {
+        conn.query_row("SELECT status, wamid, error FROM messages WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap()
+    }
+
+    fn outbox_len(conn: &Connection) -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn only_the_head_of_each_conversation_is_due() {
+        let conn = db_with_outbound(&[]);
+        let first = queue_outbound(&conn, "one", 0);
+        let _second = queue_outbound(&conn, "two", 0);
+        let jobs = due_jobs(&conn, 10, 10).unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!((jobs[0].message_id, jobs[0].text.as_str()), (first, "one"));
+        assert_eq!(jobs[0].to, "447700900001");
+        assert_eq!(jobs[0].phone_number_id, "PN1");
+        assert_eq!(jobs[0].state, JobState::Ready);
+
+        // The head waits for a retry: the later message waits too.
+        settle_row(&conn, first, &Finish::Retry("HTTP 503".into()), 10, 5_000).unwrap();
+        assert!(due_jobs(&conn, 10, 10).unwrap().is_empty());
+        let jobs = due_jobs(&conn, 5_000, 10).unwrap();
+        assert_eq!((jobs[0].message_id, jobs[0].attempts), (first, 1));
+
+        conn.execute("UPDATE channels SET deleted = 1", []).unwrap();
+        assert_eq!(due_jobs(&conn, 5_000, 10).unwrap()[0].state, JobState::ChannelGone);
+    }
+
+    #[test]
+    fn sent_does_not_override_a_later_status() {
+        let conn = db_with_outbound(&[]);
+        let id = queue_outbound(&conn, "one", 0);
+        let changes = settle_row(&conn, id, &Finish::Sent(Some("wamid.A".into())), 10, 0).unwrap();
+        assert_eq!(changes, vec![(MessageStatus::Sent, None)]);
+        assert_eq!(message(&conn, id), ("sent".into(), Some("wamid.A".into()), None));
+        assert_eq!(outbox_len(&conn), 0);
+
+        // The delivered webhook won the race: the answer still records the wamid, status stays.
+        let id2 = queue_outbound(&conn, "two", 0);
+        conn.execute("UPDATE messages SET status = 'delivered' WHERE id = ?1", [id2]).unwrap();
+        let changes = settle_row(&conn, id2, &Finish::Sent(Some("wamid.B".into())), 10, 0).unwrap();
+        assert!(changes.is_empty());
+        assert_eq!(message(&conn, id2), ("delivered".into(), Some("wamid.B".into()), None));
+
+        // A reused wamid does not wedge the outbox.
+        let id3 = queue_outbound(&conn, "three", 0);
+        settle_row(&conn, id3, &Finish::Sent(Some("wamid.B".into())), 10, 0).unwrap();
+        assert_eq!(message(&conn, id3), ("sent".into(), None, None));
+        assert_eq!(outbox_len(&conn), 0);
+    }
+
+    #[test]
+    fn sandbox_failed_and_drop() {
+        let conn = db_with_outbound(&[]);
+        let id = queue_outbound(&conn, "one", 0);
+        let changes = settle_row(&conn, id, &Finish::Sandbox, 10, 0).unwrap();
+        assert_eq!(
+            changes,
+            vec![(MessageStatus::Sent, None), (MessageStatus::Delivered, None)]
+        );
+        assert_eq!(
+            message(&conn, id),
+            ("delivered".into(), Some(format!("sandbox.{id}")), None)
+        );
+
+        let id = queue_outbound(&conn, "two", 0);
+        let changes = settle_row(&conn, id, &Finish::Failed("channel deleted".into()), 10, 0).unwrap();
+        assert_eq!(
+            changes,
+            vec![(MessageStatus::Failed, Some("channel deleted".into()))]
+        );
+        assert_eq!(
+            message(&conn, id),
+            ("failed".into(), None, Some("channel deleted".into()))
+        );
+
+        let id = queue_outbound(&conn, "three", 0);
+        assert!(settle_row(&conn, id, &Finish::Drop, 10, 0).unwrap().is_empty());
+        assert_eq!(outbox_len(&conn), 0);
+    }
+}

@@ -1,0 +1,694 @@
+//! The Cloud API webhook envelope, read leniently: unknown fields are ignored, an unknown or
+//! odd-shaped message becomes an `unsupported` message instead of failing the whole delivery
+//! (Meta would otherwise retry it for days).
+
+use crate::domain::{MessageKind, MessageStatus};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// A customer's message, as the actors need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundMessage {
+    pub wamid: String,
+    /// The customer's WhatsApp id (digits of the phone number, no `+`).
+    pub from: String,
+    pub profile_name: Option<String>,
+    pub timestamp_ms: i64,
+    pub kind: MessageKind,
+    /// The body, the caption, or a short description (`[image]`, `📍 ...`) for the transcript.
+    pub text: String,
+    pub media_id: Option<String>,
+}
+
+/// A delivery status for one of our outbound messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusUpdate {
+    pub wamid: String,
+    pub status: MessageStatus,
+    pub timestamp_ms: i64,
+    pub error: Option<String>,
+}
+
+/// What became of an inbound message handed to the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Stored,
+    /// Its `wamid` was already stored: a repeated delivery adds nothing (R12).
+    Duplicate,
+}
+
+/// Everything one delivery says about one business phone number, in delivery order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChannelEvents {
+    pub phone_number_id: String,
+    pub messages: Vec<InboundMessage>,
+    pub statuses: Vec<StatusUpdate>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Envelope {
+    #[serde(default)]
+    pub object: Option<Value>,
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub entry: Vec<Entry>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Entry {
+    #[serde(default)]
+    pub id: Option<Value>,
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Change {
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub value: Option<ChangeValue>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangeValue {
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub contacts: Vec<Contact>,
+    /// Kept raw: each message is read on its own so one odd message cannot spoil the rest.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub messages: Vec<Value>,
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub statuses: Vec<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Metadata {
+    #[serde(default)]
+    pub display_phone_number: Option<String>,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub phone_number_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Contact {
+    #[serde(default)]
+    pub profile: Option<Profile>,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub wa_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Profile {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawMessage {
+    #[serde(deserialize_with = "string_or_number")]
+    from: Option<String>,
+    id: Option<String>,
+    #[serde(deserialize_with = "string_or_number")]
+    timestamp: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    text: Option<Text>,
+    image: Option<Media>,
+    document: Option<Media>,
+    audio: Option<Media>,
+    video: Option<Media>,
+    sticker: Option<Media>,
+    location: Option<Location>,
+    contacts: Option<Vec<SharedContact>>,
+    interactive: Option<Interactive>,
+    button: Option<Button>,
+    reaction: Option<Reaction>,
+    system: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Text {
+    body: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Media {
+    id: Option<String>,
+    caption: Option<String>,
+    filename: Option<String>,
+    voice: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Location {
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    name: Option<String>,
+    address: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SharedContact {
+    name: Option<SharedContactName>,
+    phones: Option<Vec<SharedContactPhone>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SharedContactName {
+    formatted_name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SharedContactPhone {
+    phone: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Interactive {
+    button_reply: Option<Reply>,
+    list_reply: Option<Reply>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Reply {
+    title: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Button {
+    text: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Reaction {
+    emoji: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawStatus {
+    id: Option<String>,
+    status: Option<String>,
+    #[serde(deserialize_with = "string_or_number")]
+    timestamp: Option<String>,
+    errors: Option<Vec<ApiErrorDetail>>,
+}
+
+/// An error object as the Cloud API writes it, in status webhooks and in request answers.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ApiErrorDetail {
+    pub code: Option<i64>,
+    pub title: Option<String>,
+    pub message: Option<String>,
+    pub error_data: Option<ErrorData>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ErrorData {
+    pub details: Option<String>,
+}
+
+impl ApiErrorDetail {
+    /// "message: details" (or the title when there is no message), for the transcript.
+    pub fn describe(&self) -> String {
+        let base = self
+            .message
+            .as_deref()
+            .or(self.title.as_deref())
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| match self.code {
+                Some(code) => format!("error {code}"),
+                None => "unknown error".to_string(),
+            });
+        match self.error_data.as_ref().and_then(|d| d.details.as_deref()) {
+            Some(details) if !details.trim().is_empty() && details != base => {
+                format!("{base}: {details}")
+            }
+            _ => base,
+        }
+    }
+}
+
+/// A list that is absent, null or not a list reads as empty; items that do not fit are skipped.
+fn lenient_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = Value::deserialize(d)?;
+    Ok(match v {
+        Value::Array(items) => items
+            .into_iter()
+            .filter_map(|item| serde_json::from_value(item).ok())
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// Ids and timestamps are strings in Meta's payloads; accept numbers too.
+fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+fn timestamp_ms(secs: Option<&str>, fallback_ms: i64) -> i64 {
+    secs.and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|s| s.checked_mul(1000))
+        .unwrap_or(fallback_ms)
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty())
+}
+
+/// Reads the envelope's events, grouped by business phone number in order of first appearance.
+/// `now_ms` stands in for a missing or unreadable timestamp.
+pub fn events(envelope: &Envelope, now_ms: i64) -> Vec<ChannelEvents> {
+    let mut out: Vec<ChannelEvents> = Vec::new();
+    for change in envelope.entry.iter().flat_map(|e| e.changes.iter()) {
+        if change.field.as_deref().is_some_and(|f| f != "messages") {
+            continue;
+        }
+        let Some(value) = &change.value else { continue };
+        let Some(phone_number_id) = value
+            .metadata
+            .as_ref()
+            .and_then(|m| m.phone_number_id.clone())
+            .filter(|id| !id.is_empty())
+        else {
+            tracing::warn!("webhook change without metadata.phone_number_id skipped");
+            continue;
+        };
+        let idx = match out.iter().position(|g| g.phone_number_id == phone_number_id) {
+            Some(i) => i,
+            None => {
+                out.push(ChannelEvents {
+                    phone_number_id,
+                    ..Default::default()
+                });
+                out.len() - 1
+            }
+        };
+        let group = &mut out[idx];
+        for raw in &value.messages {
+            if let Some(m) = inbound_message(raw, &value.contacts, now_ms) {
+                group.messages.push(m);
+            }
+        }
+        for raw in &value.statuses {
+            if let Some(s) = status_update(raw, now_ms) {
+                group.statuses.push(s);
+            }
+        }
+    }
+    out
+}
+
+fn inbound_message(raw: &Value, contacts: &[Contact], now_ms: i64) -> Option<InboundMessage> {
+    let parsed: RawMessage = match serde_json::from_value(raw.clone()) {
+        Ok(m) => m,
+        // Odd shape: keep what identifies it, so the customer's message is not lost.
+        Err(_) => RawMessage {
+            from: raw.get("from").and_then(Value::as_str).map(str::to_string),
+            id: raw.get("id").and_then(Value::as_str).map(str::to_string),
+            timestamp: raw
+                .get("timestamp")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            kind: raw.get("type").and_then(Value::as_str).map(str::to_string),
+            ..Default::default()
+        },
+    };
+    let wamid = non_empty(parsed.id.clone())?;
+    let from = non_empty(parsed.from.clone())
+        .or_else(|| match contacts {
+            [only] => only.wa_id.clone(),
+            _ => None,
+        })
+        .filter(|f| !f.is_empty());
+    let Some(from) = from else {
+        tracing::warn!(%wamid, "inbound message without sender skipped");
+        return None;
+    };
+    let profile_name = contacts
+        .iter()
+        .find(|c| c.wa_id.as_deref() == Some(from.as_str()))
+        .or(match contacts {
+            [only] => Some(only),
+            _ => None,
+        })
+        .and_then(|c| c.profile.as_ref())
+        .and_then(|p| non_empty(p.name.clone()));
+    let (kind, text, media_id) = describe(parsed.kind.as_deref().unwrap_or(""), &parsed);
+    Some(InboundMessage {
+        wamid,
+        from,
+        profile_name,
+        timestamp_ms: timestamp_ms(parsed.timestamp.as_deref(), now_ms),
+        kind,
+        text,
+        media_id,
+    })
+}
+
+/// The message's kind, its transcript text and its media id.
+fn describe(kind: &str, m: &RawMessage) -> (MessageKind, String, Option<String>) {
+    let media = |media: &Option<Media>, label: &str| -> (String, Option<String>) {
+        let media_id = media.as_ref().and_then(|x| non_empty(x.id.clone()));
+        let caption = media.as_ref().and_then(|x| non_empty(x.caption.clone()));
+        (caption.unwrap_or_else(|| format!("[{label}]")), media_id)
+    };
+    match kind {
+        "text" => match m.text.as_ref().and_then(|t| t.body.clone()) {
+            Some(body) => (MessageKind::Text, body, None),
+            None => (MessageKind::Unsupported, "[empty text message]".into(), None),
+        },
+        "image" => {
+            let (text, id) = media(&m.image, "image");
+            (MessageKind::Image, text, id)
+        }
+        "video" => {
+            let (text, id) = media(&m.video, "video");
+            (MessageKind::Video, text, id)
+        }
+        "sticker" => {
+            let (text, id) = media(&m.sticker, "sticker");
+            (MessageKind::Sticker, text, id)
+        }
+        "audio" => {
+            let voice = m.audio.as_ref().and_then(|a| a.voice).unwrap_or(false);
+            let (text, id) = media(&m.audio, if voice { "voice message" } else { "audio" });
+            (MessageKind::Audio, text, id)
+        }
+        "document" => {
+            let doc = m.document.as_ref();
+            let media_id = doc.and_then(|d| non_empty(d.id.clone()));
+            let caption = doc.and_then(|d| non_empty(d.caption.clone()));
+            let filename = doc.and_then(|d| non_empty(d.filename.clone()));
+            let text = match (caption, filename) {
+                (Some(c), _) => c,
+                (None, Some(f)) => format!("[document: {f}]"),
+                (None, None) => "[document]".into(),
+            };
+            (MessageKind::Document, text, media_id)
+        }
+        "location" => {
+            let mut parts: Vec<String> = vec!["📍".into()];
+            if let Some(loc) = &m.location {
+                parts.extend(non_empty(loc.name.clone()));
+                parts.extend(non_empty(loc.address.clone()));
+                if let (Some(lat), Some(lon)) = (loc.latitude, loc.longitude) {
+                    parts.push(format!("({lat}, {lon})"));
+                }
+            }
+            if parts.len() == 1 {
+                parts.push("[location]".into());
+            }
+            (MessageKind::Location, parts.join(" "), None)
+        }
+        "contacts" => {
+            let shared: Vec<String> = m
+                .contacts
+                .iter()
+                .flatten()
+                .map(|c| {
+                    let name = c.name.as_ref().and_then(|n| non_empty(n.formatted_name.clone()));
+                    let phones: Vec<String> = c
+                        .phones
+                        .iter()
+                        .flatten()
+                        .filter_map(|p| non_empty(p.phone.clone()))
+                        .collect();
+                    match (name, phones.is_empty()) {
+                        (Some(n), false) => format!("{n} {}", phones.join(", ")),
+                        (Some(n), true) => n,
+                        (None, _) => phones.join(", "),
+                    }
+                })
+                .filter(|s| !s.is_empty())
+                .collect();
+            let text = if shared.is_empty() {
+                "[contact]".to_string()
+            } else {
+                format!("[contact: {}]", shared.join("; "))
+            };
+            (MessageKind::Contacts, text, None)
+        }
+        "interactive" => {
+            let title = m.interactive.as_ref().and_then(|i| {
+                i.button_reply
+                    .as_ref()
+                    .or(i.list_reply.as_ref())
+                    .and_then(|r| non_empty(r.title.clone()))
+            });
+            (
+                MessageKind::Interactive,
+                title.unwrap_or_else(|| "[interactive reply]".into()),
+                None,
+            )
+        }
+        // A quick-reply button of a template is an interactive answer too.
+        "button" => {
+            let text = m.button.as_ref().and_then(|b| non_empty(b.text.clone()));
+            (
+                MessageKind::Interactive,
+                text.unwrap_or_else(|| "[button]".into()),
+                None,
+            )
+        }
+        "reaction" => {
+            let text = match m.reaction.as_ref().and_then(|r| non_empty(r.emoji.clone())) {
+                Some(emoji) => format!("[reaction {emoji}]"),
+                None => "[reaction removed]".into(),
+            };
+            (MessageKind::Unsupported, text, None)
+        }
+        "system" => {
+            let text = m.system.as_ref().and_then(|s| non_empty(s.body.clone()));
+            (
+                MessageKind::Unsupported,
+                text.unwrap_or_else(|| "[system message]".into()),
+                None,
+            )
+        }
+        "" | "unsupported" | "unknown" => (
+            MessageKind::Unsupported,
+            "[unsupported message]".into(),
+            None,
+        ),
+        other => (MessageKind::Unsupported, format!("[{other} message]"), None),
+    }
+}
+
+fn status_update(raw: &Value, now_ms: i64) -> Option<StatusUpdate> {
+    let parsed: RawStatus = serde_json::from_value(raw.clone()).ok()?;
+    let wamid = non_empty(parsed.id)?;
+    let status = match parsed.status.as_deref()? {
+        "sent" => MessageStatus::Sent,
+        "delivered" => MessageStatus::Delivered,
+        "read" => MessageStatus::Read,
+        "failed" => MessageStatus::Failed,
+        // "deleted", "warning", "played"...: nothing for the transcript.
+        _ => return None,
+    };
+    let error = parsed
+        .errors
+        .as_ref()
+        .and_then(|errors| errors.first())
+        .map(ApiErrorDetail::describe);
+    Some(StatusUpdate {
+        wamid,
+        status,
+        timestamp_ms: timestamp_ms(parsed.timestamp.as_deref(), now_ms),
+        error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000_123;
+
+    fn parse(json: &str) -> Vec<ChannelEvents> {
+        let envelope: Envelope = serde_json::from_str(json).expect("envelope");
+        events(&envelope, NOW)
+    }
+
+    fn wrap(value: &str) -> String {
+        format!(
+            r#"{{"object":"whatsapp_business_account","entry":[{{"id":"102290129340398","changes":[{{"field":"messages","value":{value}}}]}}]}}"#
+        )
+    }
+
+    #[test]
+    fn text_message_with_profile() {
+        let json = wrap(
+            r#"{"messaging_product":"whatsapp",
+                "metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},
+                "contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],
+                "messages":[{"from":"16505551234","id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+                             "timestamp":"1749416383","type":"text","text":{"body":"Does it come in another color?"}}]}"#,
+        );
+        let groups = parse(&json);
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].phone_number_id, "106540352242922");
+        assert!(groups[0].statuses.is_empty());
+        assert_eq!(
+            groups[0].messages,
+            vec![InboundMessage {
+                wamid: "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=".into(),
+                from: "16505551234".into(),
+                profile_name: Some("Sheena Nelson".into()),
+                timestamp_ms: 1_749_416_383_000,
+                kind: MessageKind::Text,
+                text: "Does it come in another color?".into(),
+                media_id: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn image_with_caption_and_media_without_caption() {
+        let json = wrap(
+            r#"{"metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},
+                "contacts":[{"profile":{"name":"Sheena"},"wa_id":"16505551234"}],
+                "messages":[
+                  {"from":"16505551234","id":"wamid.img","timestamp":"1749416383","type":"image",
+                   "image":{"caption":"Broken box","mime_type":"image/jpeg","sha256":"abc","id":"1003383421387256"}},
+                  {"from":"16505551234","id":"wamid.vid","timestamp":"1749416384","type":"video",
+                   "video":{"mime_type":"video/mp4","id":"2222"}},
+                  {"from":"16505551234","id":"wamid.doc","timestamp":"1749416385","type":"document",
+                   "document":{"filename":"invoice.pdf","mime_type":"application/pdf","id":"3333"}},
+                  {"from":"16505551234","id":"wamid.voice","timestamp":"1749416386","type":"audio",
+                   "audio":{"mime_type":"audio/ogg; codecs=opus","id":"4444","voice":true}}
+                ]}"#,
+        );
+        let m = &parse(&json)[0].messages;
+        assert_eq!(m.len(), 4);
+        assert_eq!((m[0].kind, m[0].text.as_str()), (MessageKind::Image, "Broken box"));
+        assert_eq!(m[0].media_id.as_deref(), Some("1003383421387256"));
+        assert_eq!((m[1].kind, m[1].text.as_str()), (MessageKind::Video, "[video]"));
+        assert_eq!(m[2].text, "[document: invoice.pdf]");
+        assert_eq!(m[2].media_id.as_deref(), Some("3333"));
+        assert_eq!((m[3].kind, m[3].text.as_str()), (MessageKind::Audio, "[voice message]"));
+    }
+
+    #[test]
+    fn location_is_described() {
+        let json = wrap(
+            r#"{"metadata":{"phone_number_id":"1"},
+                "contacts":[{"profile":{"name":"Sheena"},"wa_id":"16505551234"}],
+                "messages":[{"from":"16505551234","id":"wamid.loc","timestamp":"1749416383","type":"location",
+                  "location":{"address":"1 Hacker Way, Menlo Park, CA 94025","latitude":37.483307,
+                              "longitude":-122.148981,"name":"Meta Headquarters","url":"https://meta.com"}}]}"#,
+        );
+        let m = &parse(&json)[0].messages[0];
+        assert_eq!(m.kind, MessageKind::Location);
+        assert_eq!(
+            m.text,
+            "📍 Meta Headquarters 1 Hacker Way, Menlo Park, CA 94025 (37.483307, -122.148981)"
+        );
+    }
+
+    #[test]
+    fn several_entries_messages_and_statuses_in_one_delivery() {
+        let json = r#"{"object":"whatsapp_business_account","entry":[
+          {"id":"WABA1","changes":[
+            {"field":"messages","value":{"messaging_product":"whatsapp",
+              "metadata":{"display_phone_number":"15550001111","phone_number_id":"PN1"},
+              "contacts":[{"profile":{"name":"Ann"},"wa_id":"447700900001"},{"profile":{"name":"Bob"},"wa_id":"447700900002"}],
+              "messages":[
+                {"from":"447700900001","id":"wamid.a1","timestamp":"1700000001","type":"text","text":{"body":"hi"}},
+                {"from":"447700900002","id":"wamid.b1","timestamp":"1700000002","type":"text","text":{"body":"hello"}}]}},
+            {"field":"messages","value":{"messaging_product":"whatsapp",
+              "metadata":{"display_phone_number":"15550001111","phone_number_id":"PN1"},
+              "statuses":[
+                {"id":"wamid.out1","status":"delivered","timestamp":"1700000003","recipient_id":"447700900001",
+                 "conversation":{"id":"c1","origin":{"type":"service"}},"pricing":{"billable":true}},
+                {"id":"wamid.out2","status":"failed","timestamp":"1700000004","recipient_id":"447700900001",
+                 "errors":[{"code":131047,"title":"Re-engagement message","message":"Re-engagement message",
+                            "error_data":{"details":"Message failed to send because more than 24 hours have passed"}}]},
+                {"id":"wamid.out3","status":"deleted","timestamp":"1700000005","recipient_id":"447700900001"}]}}]},
+          {"id":"WABA2","changes":[
+            {"field":"messages","value":{
+              "metadata":{"display_phone_number":"15550002222","phone_number_id":"PN2"},
+              "statuses":[{"id":"wamid.out9","status":"read","timestamp":"1700000006","recipient_id":"1"}]}},
+            {"field":"account_update","value":{"event":"VERIFIED_ACCOUNT"}}]}]}"#;
+        let groups = parse(json);
+        assert_eq!(groups.len(), 2);
+        let pn1 = &groups[0];
+        assert_eq!(pn1.phone_number_id, "PN1");
+        assert_eq!(pn1.messages.len(), 2);
+        assert_eq!(pn1.messages[0].profile_name.as_deref(), Some("Ann"));
+        assert_eq!(pn1.messages[1].profile_name.as_deref(), Some("Bob"));
+        assert_eq!(pn1.messages[1].timestamp_ms, 1_700_000_002_000);
+        assert_eq!(pn1.statuses.len(), 2, "`deleted` is ignored");
+        assert_eq!(pn1.statuses[0].status, MessageStatus::Delivered);
+        assert_eq!(pn1.statuses[0].error, None);
+        assert_eq!(pn1.statuses[1].status, MessageStatus::Failed);
+        assert_eq!(
+            pn1.statuses[1].error.as_deref(),
+            Some("Re-engagement message: Message failed to send because more than 24 hours have passed")
+        );
+        assert_eq!(groups[1].phone_number_id, "PN2");
+        assert_eq!(groups[1].statuses[0].status, MessageStatus::Read);
+    }
+
+    #[test]
+    fn unknown_and_odd_messages_become_unsupported() {
+        let json = wrap(
+            r#"{"metadata":{"phone_number_id":"1"},
+                "contacts":[{"profile":{"name":"Sheena"},"wa_id":"16505551234"}],
+                "messages":[
+                  {"from":"16505551234","id":"wamid.u1","timestamp":"1749416383","type":"unsupported",
+                   "errors":[{"code":131051,"title":"Message type unknown"}]},
+                  {"from":"16505551234","id":"wamid.u2","timestamp":"1749416384","type":"order","order":{"catalog_id":"1"}},
+                  {"from":"16505551234","id":"wamid.u3","timestamp":1749416385,"type":"text","text":"not an object"},
+                  {"from":"16505551234","id":"wamid.btn","timestamp":"1749416386","type":"button",
+                   "button":{"payload":"yes","text":"Yes please"}},
+                  {"from":"16505551234","id":"wamid.list","timestamp":"1749416387","type":"interactive",
+                   "interactive":{"type":"list_reply","list_reply":{"id":"r1","title":"Tuesday"}}},
+                  {"id":"wamid.nofrom-but-single-contact","timestamp":"x","type":"text","text":{"body":"ok"}}
+                ]}"#,
+        );
+        let m = &parse(&json)[0].messages;
+        assert_eq!(m.len(), 6);
+        assert_eq!((m[0].kind, m[0].text.as_str()), (MessageKind::Unsupported, "[unsupported message]"));
+        assert_eq!((m[1].kind, m[1].text.as_str()), (MessageKind::Unsupported, "[order message]"));
+        assert_eq!(m[2].kind, MessageKind::Unsupported);
+        assert_eq!(m[2].wamid, "wamid.u3");
+        assert_eq!((m[3].kind, m[3].text.as_str()), (MessageKind::Interactive, "Yes please"));
+        assert_eq!((m[4].kind, m[4].text.as_str()), (MessageKind::Interactive, "Tuesday"));
+        assert_eq!(m[5].from, "16505551234");
+        assert_eq!(m[5].timestamp_ms, NOW, "unreadable timestamp falls back to now");
+    }
+
+    #[test]
+    fn envelope_is_lenient_about_shape() {
+        assert!(parse(r#"{}"#).is_empty());
+        assert!(parse(r#"{"object":"whatsapp_business_account","entry":null}"#).is_empty());
+        assert!(parse(r#"{"entry":[{"changes":[{"field":"messages"}]}]}"#).is_empty());
+        // No metadata: nothing names the channel.
+        assert!(parse(&wrap(r#"{"messages":[{"from":"1","id":"w","type":"text","text":{"body":"x"}}]}"#)).is_empty());
+        assert!(serde_json::from_str::<Envelope>("[1,2]").is_err());
+    }
+}

@@ -1,0 +1,266 @@
+//! The agent's WebSocket session actor (actix-web-actors). It decodes commands, hands them
+//! to the agent and interaction actors, answers `ack` after the effect is committed, and
+//! writes the events those actors push. Kept in this one module so a later move to
+//! actix-ws stays local.
+
+use super::protocol::{ClientCommand, ClientFrame, CommandError, CommandResult, ServerEvent};
+use crate::actors::agent::{self, AgentActor};
+use crate::actors::interaction;
+use crate::actors::registry::Registry;
+use actix::prelude::*;
+use actix_web_actors::ws;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often the server pings.
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
+/// A client silent this long is disconnected (R11).
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest command frame accepted.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// What the agent actor sends its session.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum SessionEvent {
+    Event(Box<ServerEvent>),
+    /// Another connection of the same agent took over.
+    Replaced,
+    /// The server ends the session (agent deleted).
+    Close(String),
+}
+
+pub struct AgentSession {
+    id: u64,
+    agent_id: i64,
+    agent: Addr<AgentActor>,
+    registry: Arc<Registry>,
+    last_heard: Instant,
+}
+
+impl AgentSession {
+    pub fn new(agent_id: i64, agent: Addr<AgentActor>, registry: Arc<Registry>) -> Self {
+        AgentSession {
+            id: registry.next_session_id(),
+            agent_id,
+            agent,
+            registry,
+            last_heard: Instant::now(),
+        }
+    }
+
+    fn heartbeat(&self, ctx: &mut ws::WebsocketContext<Self>) {
+        ctx.run_interval(HEARTBEAT_INTERVAL, |act, ctx| {
+            if Instant::now().duration_since(act.last_heard) > CLIENT_TIMEOUT {
+                tracing::info!(agent = act.agent_id, "agent socket silent, disconnecting");
+                ctx.stop();
+                return;
+            }
+            ctx.ping(b"");
+        });
+    }
+
+    fn send_event(ctx: &mut ws::WebsocketContext<Self>, event: &ServerEvent) {
+        match serde_json::to_string(event) {
+            Ok(text) => ctx.text(text),
+            Err(e) => tracing::error!(error = %e, "could not encode an event"),
+        }
+    }
+
+    fn handle_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        let frame: ClientFrame = match serde_json::from_str(text) {
+            Ok(f) => f,
+            Err(e) => {
+                // Echo the ref when the frame was JSON at all.
+                let reference = serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .and_then(|v| v.get("ref").cloned());
+                Self::send_event(
+                    ctx,
+                    &ServerEvent::Error {
+                        reference,
+                        code: "bad_request".into(),
+                        message: format!("malformed command: {e}"),
+                    },
+                );
+                return;
+            }
+        };
+        let reference = frame.reference;
+        let agent_id = self.agent_id;
+        let fut = self.run(frame.command, ctx);
+        let Some(fut) = fut else {
+            return;
+        };
+        ctx.spawn(fut.into_actor(self).map(move |result, _act, ctx| {
+            let event = match result {
+                Ok(()) => ServerEvent::Ack { reference },
+                Err(e) => {
+                    tracing::debug!(agent = agent_id, code = e.code, "command refused");
+                    ServerEvent::Error {
+                        reference,
+                        code: e.code.to_string(),
+                        message: e.message,
+                    }
+                }
+            };
+            Self::send_event(ctx, &event);
+        }));
+    }
+
+    /// Hands a command to the actor that owns its effect; the future resolves after commit.
+    fn run(
+        &mut self,
+        command: ClientCommand,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) -> Option<futures_util::future::BoxFuture<'static, CommandResult>> {
+        use futures_util::FutureExt;
+        let agent_id = self.agent_id;
+        let mailbox = |e: MailboxError| CommandError::new("unavailable", e.to_string());
+        let interaction = |id: i64| {
+            self.registry
+                .interaction(id)
+                .ok_or_else(|| CommandError::new("not_found", format!("no open interaction {id}")))
+        };
+        Some(match command {
+            ClientCommand::Ping => {
+                Self::send_event(ctx, &ServerEvent::Pong);
+                return None;
+            }
+            ClientCommand::SetStatus { status, reason } => {
+                let req = self.agent.send(agent::SetStatus { status, reason });
+                async move { req.await.map_err(mailbox)? }.boxed()
+            }
+            ClientCommand::StopNew { enabled } => {
+                let req = self.agent.send(agent::SetStopNew { enabled });
+                async move { req.await.map_err(mailbox)? }.boxed()
+            }
+            ClientCommand::Accept { interaction_id } => match interaction(interaction_id) {
+                Ok(a) => {
+                    let req = a.send(interaction::Accept { agent_id });
+                    async move { req.await.map_err(mailbox)? }.boxed()
+                }
+                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+            },
+            ClientCommand::Reject { interaction_id } => match interaction(interaction_id) {
+                Ok(a) => {
+                    let req = a.send(interaction::Reject { agent_id });
+                    async move { req.await.map_err(mailbox)? }.boxed()
+                }
+                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+            },
+            ClientCommand::Send {
+                interaction_id,
+                text,
+            } => match interaction(interaction_id) {
+                Ok(a) => {
+                    let req = a.send(interaction::SendText { agent_id, text });
+                    async move { req.await.map_err(mailbox)? }.boxed()
+                }
+                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+            },
+            ClientCommand::End { interaction_id } => match interaction(interaction_id) {
+                Ok(a) => {
+                    let req = a.send(interaction::End { agent_id });
+                    async move { req.await.map_err(mailbox)? }.boxed()
+                }
+                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+            },
+            ClientCommand::WrapUp {
+                interaction_id,
+                disposition,
+            } => match interaction(interaction_id) {
+                Ok(a) => {
+                    let req = a.send(interaction::WrapUp {
+                        agent_id,
+                        disposition,
+                    });
+                    async move { req.await.map_err(mailbox)? }.boxed()
+                }
+                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+            },
+            ClientCommand::Transfer { .. }
+            | ClientCommand::Conference { .. }
+            | ClientCommand::EndConference { .. }
+            | ClientCommand::LeaveConference { .. }
+            | ClientCommand::TransferTargets { .. }
+            | ClientCommand::LinkContact { .. }
+            | ClientCommand::CreateContact { .. } => futures_util::future::ready(Err(
+                CommandError::new("not_supported", "this command is not available yet"),
+            ))
+            .boxed(),
+        })
+    }
+}
+
+impl Actor for AgentSession {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.heartbeat(ctx);
+        self.agent.do_send(agent::Connect {
+            session_id: self.id,
+            session: ctx.address().recipient(),
+        });
+    }
+
+    fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
+        self.agent.do_send(agent::Disconnect {
+            session_id: self.id,
+        });
+        Running::Stop
+    }
+}
+
+impl Handler<SessionEvent> for AgentSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: SessionEvent, ctx: &mut Self::Context) {
+        match msg {
+            SessionEvent::Event(event) => Self::send_event(ctx, &event),
+            SessionEvent::Replaced => {
+                Self::send_event(ctx, &ServerEvent::Replaced);
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Policy,
+                    description: Some("replaced by another connection".into()),
+                }));
+                ctx.stop();
+            }
+            SessionEvent::Close(reason) => {
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Policy,
+                    description: Some(reason),
+                }));
+                ctx.stop();
+            }
+        }
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for AgentSession {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.last_heard = Instant::now();
+        match msg {
+            Ok(ws::Message::Text(text)) => self.handle_text(&text, ctx),
+            Ok(ws::Message::Ping(payload)) => ctx.pong(&payload),
+            Ok(ws::Message::Pong(_)) => {}
+            Ok(ws::Message::Binary(_)) => Self::send_event(
+                ctx,
+                &ServerEvent::Error {
+                    reference: None,
+                    code: "bad_request".into(),
+                    message: "commands are JSON text frames".into(),
+                },
+            ),
+            Ok(ws::Message::Close(reason)) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            Ok(ws::Message::Continuation(_)) | Ok(ws::Message::Nop) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket protocol error");
+                ctx.stop();
+            }
+        }
+    }
+}

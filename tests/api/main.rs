@@ -1,0 +1,13 @@
+//! Integration tests: the real `switchboard` binary driven over HTTP and WebSocket, as a client
+//! would. One test binary (`cargo test --test api`); each test starts its own server process.
+
+mod admin_api;
+mod auth;
+mod conversation;
+mod health_config;
+mod helpers;
+mod recovery;
+mod routing;
+mod session;
+mod webhook;
+mod wrap_up;

@@ -1,0 +1,138 @@
+//! Durability: `kill -9` and restart (R10).
+
+use crate::helpers::*;
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test]
+async fn an_acknowledged_webhook_survives_kill_9() {
+    let mut app = TestApp::spawn().await;
+    app.setup_basic(0, json!({})).await;
+    app.customer_says("15550008001", "Durable", "do not lose me").await;
+    app.kill9().await;
+    app.restart().await;
+    let list = app.list_interactions("").await;
+    assert_eq!(list.len(), 1);
+    let v = app.get_interaction(id_of(list[0].clone())).await;
+    assert_eq!(v["state"], "queued");
+    assert_eq!(v["messages"][0]["text"], "do not lose me");
+}
+
+#[tokio::test]
+async fn an_active_conversation_is_back_after_kill_9() {
+    let mut app = TestApp::spawn_with(|cfg| {
+        cfg.set("routing.reconnect_grace_secs", 60);
+    })
+    .await;
+    app.cloud_api_accepts("wamid.OUT1").await;
+    let b = app.setup_basic(1, json!({})).await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let id = app.deliver_and_accept(&mut a, "15550008002", "before the crash").await;
+    a.send_message(id, "on it").await.expect("send");
+    a.wait_for_where("message_status", EVENT_TIMEOUT, |e| e["status"] == "sent")
+        .await;
+    drop(a);
+
+    app.kill9().await;
+    app.restart().await;
+
+    let v = app.get_interaction(id).await;
+    assert_eq!(v["state"], "active");
+    assert_eq!(v["owner_agent_id"], json!(b.agents[0].id));
+
+    // The owner's session survived too; reconnecting gives the conversation back.
+    let back = app.connect(&b.agents[0]).await;
+    let it = back.hello["interactions"]
+        .as_array()
+        .expect("hello.interactions")
+        .iter()
+        .find(|i| i["id"] == json!(id))
+        .cloned()
+        .unwrap_or_else(|| panic!("the conversation is in hello: {}", back.hello));
+    assert_eq!(it["state"], "active");
+    let texts: Vec<&str> = it["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert!(texts.contains(&"before the crash") && texts.contains(&"on it"), "{texts:?}");
+    let out = it["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["direction"] == "out")
+        .unwrap();
+    assert_eq!(out["status"], "sent");
+    // Nothing was sent twice.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.cloud_api_requests().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_queued_conversation_is_offered_after_restart() {
+    let mut app = TestApp::spawn().await;
+    let b = app.setup_basic(1, json!({})).await;
+    app.customer_says("15550008003", "First", "1").await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    app.customer_says("15550008004", "Second", "2").await;
+    app.kill9().await;
+    app.restart().await;
+
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let offer = a.wait_for("offer", EVENT_TIMEOUT).await;
+    assert_eq!(offer["customer"]["phone"], "+15550008003", "queue order kept");
+    assert_eq!(offer["queue"]["id"], json!(b.queue_id));
+}
+
+#[tokio::test]
+async fn a_wrap_up_deadline_passed_during_downtime_fires_at_once() {
+    let mut app = TestApp::spawn().await;
+    let b = app.setup_basic(1, json!({"wrap_up_secs": 2})).await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let id = app.deliver_and_accept(&mut a, "15550008005", "hi").await;
+    a.end(id).await;
+    a.wait_for("wrap_up_started", EVENT_TIMEOUT).await;
+    drop(a);
+    app.kill9().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    app.restart().await;
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let v = app.get_interaction(id).await;
+        if v["state"] == "closed" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the expired wrap-up must complete right after the restart: {}",
+            v["state"]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let act = app
+        .wait_activity(&format!("?agent_id={}", b.agents[0].id), |x| {
+            x["interaction_id"] == json!(id)
+        })
+        .await;
+    assert!(act["disposition"].is_null());
+}
+
+#[tokio::test]
+async fn configuration_and_accounts_survive_a_restart() {
+    let mut app = TestApp::spawn().await;
+    let b = app.setup_basic(1, json!({"name": "Persisted"})).await;
+    app.restart().await;
+    let q = app.admin_get(&format!("/api/v1/queues/{}", b.queue_id)).await;
+    assert_eq!(q["name"], "Persisted");
+    assert_eq!(q["members"], json!([b.agents[0].id]));
+    // Tokens issued before the restart still work, and the bootstrap admin is not duplicated.
+    let me = json_ok(app.get("/api/v1/me", Some(&b.agents[0].token)).await, "me").await;
+    assert_eq!(me["id"], json!(b.agents[0].id));
+    let admins: Vec<_> = items_of(app.admin_get("/api/v1/agents").await)
+        .into_iter()
+        .filter(|u| u["username"] == ADMIN_USERNAME)
+        .collect();
+    assert!(admins.len() <= 1);
+}
