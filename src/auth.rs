@@ -391,7 +391,10 @@ mod tests {
         let l = LoginLimiter::new(2);
         assert!(l.check("ann", None).is_ok());
         assert!(l.check("Ann", None).is_ok());
-        assert!(matches!(l.check("ann", None), Err(ApiError::TooManyRequests)));
+        assert!(matches!(
+            l.check("ann", None),
+            Err(ApiError::TooManyRequests)
+        ));
         assert!(l.check("bob", None).is_ok());
         assert!(LoginLimiter::new(0).check("ann", None).is_ok());
     }

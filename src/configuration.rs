@@ -82,12 +82,11 @@ pub struct LimitSettings {
 
 /// Loads the layered settings. `explicit` is `--config PATH` (or `SWITCHBOARD_CONFIG`).
 pub fn load(explicit: Option<&Path>) -> Result<Settings, config::ConfigError> {
-    let mut builder = config::Config::builder().add_source(config::File::from_str(
-        DEFAULTS,
-        config::FileFormat::Toml,
-    ));
+    let mut builder = config::Config::builder()
+        .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
     if let Ok(env) = std::env::var("SWITCHBOARD_ENV") {
-        builder = builder.add_source(config::File::with_name(&format!("config/{env}")).required(false));
+        builder =
+            builder.add_source(config::File::with_name(&format!("config/{env}")).required(false));
     }
     let explicit = explicit
         .map(Path::to_path_buf)

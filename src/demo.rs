@@ -36,11 +36,27 @@ pub fn seed_if_empty(store: &Store, settings: &Settings) -> anyhow::Result<()> {
         )
     })?;
     if !has_admin {
-        create_user_now(store, DEMO_ADMIN.0, "Demo Admin", Role::Admin, DEMO_ADMIN.1, 3, true)?;
+        create_user_now(
+            store,
+            DEMO_ADMIN.0,
+            "Demo Admin",
+            Role::Admin,
+            DEMO_ADMIN.1,
+            3,
+            true,
+        )?;
     }
     let mut agent_ids = Vec::new();
     for (username, name, password) in DEMO_AGENTS {
-        agent_ids.push(create_user_now(store, username, name, Role::Agent, password, 3, true)?);
+        agent_ids.push(create_user_now(
+            store,
+            username,
+            name,
+            Role::Agent,
+            password,
+            3,
+            true,
+        )?);
     }
     let codes = serde_json::json!([
         {"code": "resolved", "label": "Resolved"},

@@ -43,7 +43,9 @@ impl Application {
             store,
             registry,
             runtime,
-            auth: Arc::new(crate::auth::LoginLimiter::new(settings.auth.login_attempts_per_minute)),
+            auth: Arc::new(crate::auth::LoginLimiter::new(
+                settings.auth.login_attempts_per_minute,
+            )),
         };
 
         let listener = TcpListener::bind(&settings.server.bind)
@@ -56,7 +58,11 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
-                .app_data(web::JsonConfig::default().limit(1024 * 1024).error_handler(json_error_handler))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(1024 * 1024)
+                        .error_handler(json_error_handler),
+                )
                 .app_data(web::QueryConfig::default().error_handler(query_error_handler))
                 .app_data(web::PathConfig::default().error_handler(path_error_handler))
                 .wrap(tracing_actix_logger())
@@ -110,7 +116,9 @@ fn load_runtime_settings(store: &Store, settings: &Settings) -> anyhow::Result<R
             rows::load_setting(c, "no_answer_status")?,
         ))
     })?;
-    let masking = masking.map(|v| v == "true").unwrap_or(settings.masking.enabled);
+    let masking = masking
+        .map(|v| v == "true")
+        .unwrap_or(settings.masking.enabled);
     let no_answer = no_answer
         .as_deref()
         .and_then(AgentStatus::parse)

@@ -28,10 +28,16 @@ impl RuntimeSettings {
         self.masking_enabled.store(on, Ordering::Relaxed)
     }
     pub fn no_answer_status(&self) -> AgentStatus {
-        *self.no_answer_status.read().unwrap_or_else(|e| e.into_inner())
+        *self
+            .no_answer_status
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
     }
     pub fn set_no_answer_status(&self, status: AgentStatus) {
-        *self.no_answer_status.write().unwrap_or_else(|e| e.into_inner()) = status;
+        *self
+            .no_answer_status
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = status;
     }
 }
 

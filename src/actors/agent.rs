@@ -24,6 +24,10 @@ pub struct AgentActor {
     idle_since: i64,
     last_offer_at: i64,
     session: Option<(u64, Recipient<SessionEvent>)>,
+    /// Events held back while a new session's `hello` is being gathered, so that `hello`
+    /// comes first. (The agent never blocks waiting on an interaction: interactions may
+    /// wait on agents, so the wait must go one way only.)
+    held_for_hello: Option<Vec<ServerEvent>>,
     offline_timer: Option<SpawnHandle>,
 }
 
@@ -37,6 +41,7 @@ impl AgentActor {
             idle_since,
             last_offer_at: 0,
             session: None,
+            held_for_hello: None,
             offline_timer: None,
         }
     }
@@ -80,7 +85,11 @@ impl AgentActor {
         }
     }
 
-    fn push(&self, event: ServerEvent) {
+    fn push(&mut self, event: ServerEvent) {
+        if let Some(held) = &mut self.held_for_hello {
+            held.push(event);
+            return;
+        }
         if let Some((_, session)) = &self.session {
             session.do_send(SessionEvent::Event(Box::new(event)));
         }
@@ -200,47 +209,52 @@ pub struct Connect {
 }
 
 impl Handler<Connect> for AgentActor {
-    type Result = AtomicResponse<Self, ()>;
+    type Result = ();
 
-    fn handle(&mut self, msg: Connect, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Connect, ctx: &mut Self::Context) {
         if let Some((_, old)) = self.session.take() {
             old.do_send(SessionEvent::Replaced);
         }
         if let Some(h) = self.offline_timer.take() {
             ctx.cancel_future(h);
         }
-        self.session = Some((msg.session_id, msg.session));
+        let session_id = msg.session_id;
+        self.session = Some((session_id, msg.session));
+        self.held_for_hello = Some(Vec::new());
         let agent_id = self.rec.id;
         let holds: Vec<Addr<InteractionActor>> = self.holds.values().cloned().collect();
         for h in &holds {
             h.do_send(AgentReturned { agent_id });
         }
-        AtomicResponse::new(Box::pin(
-            async move { join_all(holds.iter().map(|h| h.send(SnapshotFor { agent_id }))).await }
-                .into_actor(self)
-                .map(move |snapshots, act, _ctx| {
-                    let mut interactions = Vec::new();
-                    let mut offers = Vec::new();
-                    for snap in snapshots.into_iter().flatten() {
-                        if let Some(i) = snap.interaction {
-                            interactions.push(i);
-                        }
-                        if let Some(o) = snap.offer {
-                            offers.push(o);
-                        }
-                    }
-                    interactions.sort_by_key(|i| (i.created_at, i.id));
-                    let hello = ServerEvent::Hello {
-                        agent: act.info(),
-                        status: act.status_info(),
-                        interactions,
-                        offers,
-                        server_time: now_ms(),
-                    };
-                    act.push(hello);
-                    act.publish();
-                }),
-        ))
+        let gather =
+            async move { join_all(holds.iter().map(|h| h.send(SnapshotFor { agent_id }))).await };
+        ctx.spawn(gather.into_actor(self).map(move |snapshots, act, _ctx| {
+            if !matches!(&act.session, Some((id, _)) if *id == session_id) {
+                return; // replaced or gone meanwhile; the newer session gathers its own
+            }
+            let mut interactions = Vec::new();
+            let mut offers = Vec::new();
+            for snap in snapshots.into_iter().flatten() {
+                interactions.extend(snap.interaction);
+                offers.extend(snap.offer);
+            }
+            interactions.sort_by_key(|i| (i.created_at, i.id));
+            let hello = ServerEvent::Hello {
+                agent: act.info(),
+                status: act.status_info(),
+                interactions,
+                offers,
+                server_time: now_ms(),
+            };
+            let held = act.held_for_hello.take().unwrap_or_default();
+            act.push(hello);
+            // Replayed after hello; an update the snapshot already has is harmless (clients
+            // apply interactions and offers by id).
+            for event in held {
+                act.push(event);
+            }
+            act.publish();
+        }));
     }
 }
 
@@ -259,6 +273,7 @@ impl Handler<Disconnect> for AgentActor {
             return; // an older, replaced session
         }
         self.session = None;
+        self.held_for_hello = None;
         let agent_id = self.rec.id;
         for h in self.holds.values() {
             h.do_send(AgentLeftSession { agent_id });

@@ -152,6 +152,36 @@ pub fn save(conn: &Connection, d: &Data) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Adds a system message ("Bob joined the chat") to the transcript.
+fn insert_note(
+    c: &Connection,
+    interaction_id: i64,
+    text: String,
+    now: i64,
+) -> rusqlite::Result<protocol::Message> {
+    c.prepare_cached(
+        "INSERT INTO messages (interaction_id, direction, author_kind, author_name, kind,
+            text, sent_at, created_at, updated_at)
+         VALUES (?1, 'system', 'system', 'System', 'text', ?2, ?3, ?3, ?3)",
+    )?
+    .execute(params![interaction_id, text, now])?;
+    Ok(protocol::Message {
+        id: c.last_insert_rowid(),
+        direction: Direction::System,
+        author: Author {
+            kind: AuthorKind::System,
+            id: None,
+            name: "System".into(),
+        },
+        text,
+        kind: MessageKind::Text,
+        media_id: None,
+        sent_at: now,
+        status: None,
+        error: None,
+    })
+}
+
 /// Result of delivering a customer message to this actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboundOutcome {
@@ -181,7 +211,10 @@ fn reply<T: 'static>(value: T) -> Reply<T> {
     AtomicResponse::new(Box::pin(fut::ready(value)))
 }
 
-fn fail<T: 'static>(code: &'static str, message: impl Into<String>) -> Reply<Result<T, CommandError>> {
+fn fail<T: 'static>(
+    code: &'static str,
+    message: impl Into<String>,
+) -> Reply<Result<T, CommandError>> {
     reply(Err(CommandError::new(code, message)))
 }
 
@@ -323,7 +356,10 @@ impl InteractionActor {
             ended_at: self.d.ended_at,
             contact_id: self.d.contact_id,
             last_customer_message_at: self.d.last_customer_message_at,
-            window_expires_at: self.d.last_customer_message_at.map(|t| t + CUSTOMER_WINDOW_MS),
+            window_expires_at: self
+                .d
+                .last_customer_message_at
+                .map(|t| t + CUSTOMER_WINDOW_MS),
             alert: AlertLevel::None,
             interrupted: self.d.interrupted.clone(),
             messages: self.messages.clone(),
@@ -352,7 +388,10 @@ impl InteractionActor {
     fn announce_state(&self) {
         let snapshot = self.snapshot();
         for agent_id in self.involved_agents() {
-            self.push_to(agent_id, ServerEvent::Interaction(Box::new(snapshot.clone())));
+            self.push_to(
+                agent_id,
+                ServerEvent::Interaction(Box::new(snapshot.clone())),
+            );
         }
     }
 
@@ -365,13 +404,84 @@ impl InteractionActor {
         async move { store.write(f).await }.into_actor(self)
     }
 
+    /// Persists `next` with system messages added to the transcript; the caller applies
+    /// `next` and calls [`Self::add_notes`] after the commit.
+    fn commit(
+        &self,
+        next: &Data,
+        notes: Vec<String>,
+    ) -> impl ActorFuture<Self, Output = StoreResult<Vec<protocol::Message>>> {
+        let row = next.clone();
+        let interaction_id = self.d.id;
+        let now = now_ms();
+        self.persist(move |c| {
+            save(c, &row)?;
+            let mut created = Vec::with_capacity(notes.len());
+            for text in notes {
+                created.push(insert_note(c, interaction_id, text, now)?);
+            }
+            Ok(created)
+        })
+    }
+
+    /// Adds committed system messages to the transcript and shows them to the agents in it.
+    fn add_notes(&mut self, notes: Vec<protocol::Message>) {
+        for message in notes {
+            self.messages.push(message.clone());
+            for agent_id in self.active_agents() {
+                self.push_to(
+                    agent_id,
+                    ServerEvent::Message {
+                        interaction_id: self.d.id,
+                        message: message.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Sends an agent into wrap-up for this interaction (the caller set its deadline).
+    fn begin_wrap_up(&mut self, agent_id: i64, deadline: i64, ctx: &mut Context<Self>) {
+        let (codes, required) = self
+            .registry
+            .queue_record(self.d.queue_id)
+            .map(|q| (q.disposition_codes, q.disposition_required))
+            .unwrap_or_default();
+        self.push_to(
+            agent_id,
+            ServerEvent::WrapUpStarted {
+                interaction_id: self.d.id,
+                deadline,
+                disposition_codes: codes,
+                disposition_required: required,
+            },
+        );
+        self.start_wrap_timer(agent_id, deadline, ctx);
+    }
+
+    fn wrap_up_deadline(&self, now: i64) -> i64 {
+        let (_, wrap_up_secs) = self.queue_settings();
+        now + i64::from(wrap_up_secs) * 1000
+    }
+
+    fn display_name(&self, agent_id: i64) -> String {
+        self.participant(agent_id)
+            .map(|p| p.display_name.clone())
+            .or_else(|| self.registry.agent_name(agent_id))
+            .unwrap_or_else(|| format!("agent {agent_id}"))
+    }
+
     fn enqueue(&self) {
         match self.registry.queue(self.d.queue_id) {
             Some(q) => q.do_send(Enqueue {
                 interaction_id: self.d.id,
                 position: self.d.position,
             }),
-            None => tracing::warn!(interaction = self.d.id, queue = self.d.queue_id, "queue is gone"),
+            None => tracing::warn!(
+                interaction = self.d.id,
+                queue = self.d.queue_id,
+                "queue is gone"
+            ),
         }
     }
 
@@ -398,20 +508,45 @@ impl InteractionActor {
         }));
     }
 
-    /// Takes the pending offer back (timeout, reject, disconnect) and puts the interaction
-    /// back in its queue at its place. Timeout and reject cost the agent its availability.
+    /// Takes the pending offer back (timeout, reject, disconnect, deletion). A new or
+    /// transferred conversation goes back to its queue (a transfer to the front, R17); a
+    /// conference invitation lapses and the conversation goes on. Timeout and reject cost
+    /// the agent its availability (R3, R4).
     fn take_back_offer(&mut self, reason: RevokeReason) -> ResponseActFuture<Self, CommandResult> {
         let Some(offer) = self.d.offer.clone() else {
             return Box::pin(fut::ready(Ok(())));
         };
+        let now = now_ms();
         let mut next = self.d.clone();
         next.offer = None;
-        if next.state == InteractionState::Offered {
-            next.state = InteractionState::Queued;
+        let mut notes = Vec::new();
+        let name = self.display_name(offer.agent_id);
+        match offer.kind {
+            OfferKind::New => {
+                if next.state == InteractionState::Offered {
+                    next.state = InteractionState::Queued;
+                }
+            }
+            OfferKind::Transfer => {
+                next.state = InteractionState::Queued;
+                next.position = -now;
+                notes.push(format!(
+                    "{name} did not take the transfer; the conversation is back in the queue"
+                ));
+            }
+            OfferKind::Conference => {
+                if !next
+                    .participants
+                    .iter()
+                    .any(|p| p.active() && p.role == ParticipantRole::Conference)
+                {
+                    next.conference_state = ConferenceState::None;
+                }
+                notes.push(format!("{name} did not join the chat"));
+            }
         }
-        let row = next.clone();
-        Box::pin(self.persist(move |c| save(c, &row)).map(move |res, act, ctx| {
-            res?;
+        Box::pin(self.commit(&next, notes).map(move |res, act, ctx| {
+            let notes = res?;
             act.d = next;
             if let Some(h) = act.offer_timer.take() {
                 ctx.cancel_future(h);
@@ -433,8 +568,12 @@ impl InteractionActor {
                     }),
                 }
             }
+            act.add_notes(notes);
             if act.d.state == InteractionState::Queued {
                 act.enqueue();
+            }
+            if offer.kind == OfferKind::Conference {
+                act.announce_state();
             }
             Ok(())
         }))
@@ -468,12 +607,17 @@ impl InteractionActor {
     ) -> ResponseActFuture<Self, CommandResult> {
         let now = now_ms();
         let mut next = self.d.clone();
-        if let Some(p) = next.participants.iter_mut().find(|p| p.agent_id == agent_id) {
+        if let Some(p) = next
+            .participants
+            .iter_mut()
+            .find(|p| p.agent_id == agent_id)
+        {
             p.wrapped_up_at = Some(now);
             p.disposition = disposition.clone();
             p.auto = Some(auto);
         }
-        let closing = next.state == InteractionState::WrapUp && next.participants.iter().all(|p| p.done());
+        let closing =
+            next.state == InteractionState::WrapUp && next.participants.iter().all(|p| p.done());
         if closing {
             next.state = InteractionState::Closed;
             next.closed_at = Some(now);
@@ -508,8 +652,11 @@ impl InteractionActor {
                     });
                 }
                 if closing {
-                    act.registry
-                        .interaction_closed(act.d.id, act.d.channel_id, &act.d.customer_wa_id);
+                    act.registry.interaction_closed(
+                        act.d.id,
+                        act.d.channel_id,
+                        &act.d.customer_wa_id,
+                    );
                     ctx.stop();
                 } else {
                     act.announce_state();
@@ -559,7 +706,7 @@ impl InteractionActor {
             terminated_at: d.ended_at,
             wrapped_up_at: now,
             disposition,
-            transcript: serde_json::to_string(&self.messages).unwrap_or_else(|_| "[]".into()),
+            transcript: self.messages.clone(),
         }
     }
 
@@ -585,7 +732,11 @@ impl InteractionActor {
     fn drop_absent_agent(&mut self, agent_id: i64) -> ResponseActFuture<Self, ()> {
         let now = now_ms();
         let mut next = self.d.clone();
-        if let Some(p) = next.participants.iter_mut().find(|p| p.agent_id == agent_id) {
+        if let Some(p) = next
+            .participants
+            .iter_mut()
+            .find(|p| p.agent_id == agent_id)
+        {
             p.left_at = Some(now);
         }
         let was_owner = next.owner == Some(agent_id);
@@ -595,23 +746,26 @@ impl InteractionActor {
             next.position = -now;
         }
         let row = next.clone();
-        Box::pin(self.persist(move |c| save(c, &row)).map(move |res, act, _ctx| {
-            if let Err(e) = res {
-                tracing::error!(error = %e, "could not requeue after the reconnect grace");
-                return;
-            }
-            act.d = next;
-            act.disconnected.remove(&agent_id);
-            if let Some(agent) = act.agent(agent_id) {
-                agent.do_send(Release {
-                    interaction_id: act.d.id,
-                });
-            }
-            if was_owner {
-                act.enqueue();
-            }
-            act.announce_state();
-        }))
+        Box::pin(
+            self.persist(move |c| save(c, &row))
+                .map(move |res, act, _ctx| {
+                    if let Err(e) = res {
+                        tracing::error!(error = %e, "could not requeue after the reconnect grace");
+                        return;
+                    }
+                    act.d = next;
+                    act.disconnected.remove(&agent_id);
+                    if let Some(agent) = act.agent(agent_id) {
+                        agent.do_send(Release {
+                            interaction_id: act.d.id,
+                        });
+                    }
+                    if was_owner {
+                        act.enqueue();
+                    }
+                    act.announce_state();
+                }),
+        )
     }
 }
 
@@ -631,7 +785,7 @@ pub struct ActivityRow {
     terminated_at: Option<i64>,
     wrapped_up_at: i64,
     disposition: Option<String>,
-    transcript: String,
+    transcript: Vec<protocol::Message>,
 }
 
 impl ActivityRow {
@@ -655,13 +809,14 @@ impl ActivityRow {
                 self.terminated_at,
                 self.wrapped_up_at,
                 self.disposition,
-                self.transcript,
+                serde_json::to_string(&self.transcript).unwrap_or_else(|_| "[]".into()),
                 self.wrapped_up_at,
             ],
         )?;
         let activity_id = c.last_insert_rowid();
-        let mut stmt =
-            c.prepare_cached("INSERT OR IGNORE INTO activity_agents (activity_id, agent_id) VALUES (?1, ?2)")?;
+        let mut stmt = c.prepare_cached(
+            "INSERT OR IGNORE INTO activity_agents (activity_id, agent_id) VALUES (?1, ?2)",
+        )?;
         for agent_id in &self.agent_ids {
             stmt.execute(params![activity_id, agent_id])?;
         }
@@ -847,21 +1002,23 @@ impl Handler<OfferTo> for InteractionActor {
         });
         let row = next.clone();
         let agent = msg.agent;
-        let fut = self.persist(move |c| save(c, &row)).map(move |res, act, ctx| {
-            if let Err(e) = res {
-                tracing::error!(error = %e, "could not save an offer; back to the queue");
-                agent.do_send(Release {
-                    interaction_id: act.d.id,
-                });
-                act.enqueue();
-                return;
-            }
-            act.d = next;
-            if let Some(offer) = act.offer_event() {
-                agent.do_send(Push(ServerEvent::Offer(offer)));
-            }
-            act.start_offer_timer(ctx);
-        });
+        let fut = self
+            .persist(move |c| save(c, &row))
+            .map(move |res, act, ctx| {
+                if let Err(e) = res {
+                    tracing::error!(error = %e, "could not save an offer; back to the queue");
+                    agent.do_send(Release {
+                        interaction_id: act.d.id,
+                    });
+                    act.enqueue();
+                    return;
+                }
+                act.d = next;
+                if let Some(offer) = act.offer_event() {
+                    agent.do_send(Push(ServerEvent::Offer(offer)));
+                }
+                act.start_offer_timer(ctx);
+            });
         ctx.wait(fut);
     }
 }
@@ -898,7 +1055,10 @@ impl InteractionActor {
         match self.participant(agent_id) {
             Some(p) if p.active() => {}
             Some(p) if p.wrapping_up() => {
-                return Err(CommandError::new("invalid_state", "you are wrapping up this conversation"))
+                return Err(CommandError::new(
+                    "invalid_state",
+                    "you are wrapping up this conversation",
+                ))
             }
             _ => {
                 return Err(CommandError::new(
@@ -928,15 +1088,26 @@ impl Handler<Accept> for InteractionActor {
         let now = now_ms();
         let mut next = self.d.clone();
         next.offer = None;
-        next.state = InteractionState::Active;
-        next.owner = Some(msg.agent_id);
-        next.accepted_at.get_or_insert(now);
         let display_name = self.registry.agent_name(msg.agent_id).unwrap_or_default();
+        let mut notes = Vec::new();
+        let role = match offer.kind {
+            OfferKind::New | OfferKind::Transfer => {
+                next.state = InteractionState::Active;
+                next.owner = Some(msg.agent_id);
+                next.accepted_at.get_or_insert(now);
+                ParticipantRole::Owner
+            }
+            OfferKind::Conference => {
+                next.conference_state = ConferenceState::Active;
+                notes.push(format!("{display_name} joined the chat"));
+                ParticipantRole::Conference
+            }
+        };
         next.participants.retain(|p| p.agent_id != msg.agent_id);
         next.participants.push(ParticipantData {
             agent_id: msg.agent_id,
             display_name,
-            role: ParticipantRole::Owner,
+            role,
             joined_at: now,
             left_at: None,
             wrap_up_deadline: None,
@@ -944,16 +1115,15 @@ impl Handler<Accept> for InteractionActor {
             disposition: None,
             auto: None,
         });
-        let _ = offer;
-        let row = next.clone();
-        AtomicResponse::new(Box::pin(self.persist(move |c| save(c, &row)).map(
+        AtomicResponse::new(Box::pin(self.commit(&next, notes).map(
             move |res, act, ctx| {
-                res?;
+                let notes = res?;
                 act.d = next;
                 if let Some(h) = act.offer_timer.take() {
                     ctx.cancel_future(h);
                 }
                 act.announce_state();
+                act.add_notes(notes);
                 Ok(())
             },
         )))
@@ -983,7 +1153,10 @@ impl Handler<SendText> for InteractionActor {
             return reply(Err(e));
         }
         if let Some(reason) = &self.d.interrupted {
-            return fail("interrupted", format!("the conversation was interrupted: {reason}"));
+            return fail(
+                "interrupted",
+                format!("the conversation was interrupted: {reason}"),
+            );
         }
         let max = self.registry.settings.limits.max_message_chars;
         if let Err((code, message)) = validate_message_text(&msg.text, max) {
@@ -1064,12 +1237,11 @@ impl Handler<End> for InteractionActor {
         if let Err(e) = self.check_active_participant(msg.agent_id) {
             return reply(Err(e));
         }
-        if self.d.owner != Some(msg.agent_id) {
+        if self.d.owner != Some(msg.agent_id) && self.d.interrupted.is_none() {
             return fail("not_owner", "only the owner can end the conversation");
         }
         let now = now_ms();
-        let (_, wrap_up_secs) = self.queue_settings();
-        let deadline = now + i64::from(wrap_up_secs) * 1000;
+        let deadline = self.wrap_up_deadline(now);
         let mut next = self.d.clone();
         next.state = InteractionState::WrapUp;
         next.ended_at = Some(now);
@@ -1095,7 +1267,7 @@ impl Handler<End> for InteractionActor {
                         o.agent_id,
                         ServerEvent::OfferRevoked {
                             interaction_id: act.d.id,
-                            reason: RevokeReason::CustomerLeft,
+                            reason: RevokeReason::Taken,
                         },
                     );
                     if let Some(a) = act.agent(o.agent_id) {
@@ -1105,22 +1277,8 @@ impl Handler<End> for InteractionActor {
                     }
                 }
                 act.announce_state();
-                let (codes, required) = act
-                    .registry
-                    .queue_record(act.d.queue_id)
-                    .map(|q| (q.disposition_codes, q.disposition_required))
-                    .unwrap_or_default();
                 for agent_id in wrapping {
-                    act.push_to(
-                        agent_id,
-                        ServerEvent::WrapUpStarted {
-                            interaction_id: act.d.id,
-                            deadline,
-                            disposition_codes: codes.clone(),
-                            disposition_required: required,
-                        },
-                    );
-                    act.start_wrap_timer(agent_id, deadline, ctx);
+                    act.begin_wrap_up(agent_id, deadline, ctx);
                 }
                 Ok(())
             },
@@ -1151,7 +1309,10 @@ impl Handler<WrapUp> for InteractionActor {
                 )
             }
             None if required => {
-                return fail("disposition_required", "this queue requires a disposition code")
+                return fail(
+                    "disposition_required",
+                    "this queue requires a disposition code",
+                )
             }
             _ => {}
         }
@@ -1170,7 +1331,12 @@ impl Handler<AgentLeftSession> for InteractionActor {
     type Result = ();
 
     fn handle(&mut self, msg: AgentLeftSession, ctx: &mut Self::Context) {
-        if self.d.offer.as_ref().is_some_and(|o| o.agent_id == msg.agent_id) {
+        if self
+            .d
+            .offer
+            .as_ref()
+            .is_some_and(|o| o.agent_id == msg.agent_id)
+        {
             let fut = self
                 .take_back_offer(RevokeReason::Disconnected)
                 .map(|_, _, _| ());
@@ -1217,10 +1383,12 @@ impl Handler<SnapshotFor> for InteractionActor {
     type Result = MessageResult<SnapshotFor>;
 
     fn handle(&mut self, msg: SnapshotFor, _ctx: &mut Self::Context) -> Self::Result {
-        let involved = self
-            .participant(msg.agent_id)
-            .is_some_and(|p| !p.done());
-        let offered = self.d.offer.as_ref().is_some_and(|o| o.agent_id == msg.agent_id);
+        let involved = self.participant(msg.agent_id).is_some_and(|p| !p.done());
+        let offered = self
+            .d
+            .offer
+            .as_ref()
+            .is_some_and(|o| o.agent_id == msg.agent_id);
         MessageResult(HelloPart {
             interaction: involved.then(|| self.snapshot()),
             offer: if offered { self.offer_event() } else { None },
@@ -1259,6 +1427,558 @@ impl Handler<MessageStatusChanged> for InteractionActor {
                     error: msg.error.clone(),
                 },
             );
+        }
+    }
+}
+
+/// Where a transfer or conference invitation goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    Queue(i64),
+    Agent(i64),
+}
+
+impl Target {
+    pub fn from_ids(queue_id: Option<i64>, agent_id: Option<i64>) -> Result<Target, CommandError> {
+        match (queue_id, agent_id) {
+            (Some(q), None) => Ok(Target::Queue(q)),
+            (None, Some(a)) => Ok(Target::Agent(a)),
+            _ => Err(CommandError::new(
+                "bad_request",
+                "give exactly one of queue_id and agent_id",
+            )),
+        }
+    }
+}
+
+/// At most this many agents in one conversation (R18).
+pub const MAX_AGENTS: usize = 5;
+
+agent_command!(Transfer { target: Target });
+agent_command!(Conference { target: Target });
+agent_command!(EndConference {});
+agent_command!(LeaveConference {});
+
+impl InteractionActor {
+    /// Transfer and conference are the owner's, on an active, uninterrupted conversation.
+    fn check_owner_may_route(&self, agent_id: i64) -> Result<(), CommandError> {
+        self.check_active_participant(agent_id)?;
+        if self.d.owner != Some(agent_id) {
+            return Err(CommandError::new("not_owner", "only the owner can do this"));
+        }
+        if let Some(reason) = &self.d.interrupted {
+            return Err(CommandError::new(
+                "interrupted",
+                format!("the conversation was interrupted: {reason}"),
+            ));
+        }
+        if self.d.offer.is_some() {
+            return Err(CommandError::new(
+                "invalid_state",
+                "an invitation for this conversation is pending",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reserves capacity at the target agent (R17: connected, available, below capacity).
+    fn reserve_agent(
+        &self,
+        me: Addr<Self>,
+        target: i64,
+    ) -> impl ActorFuture<Self, Output = Result<(i64, super::agent::Reserved), CommandError>> {
+        let agent = self.agent(target);
+        let interaction_id = self.d.id;
+        async move {
+            let agent = agent
+                .ok_or_else(|| CommandError::new("not_found", format!("no agent {target}")))?;
+            match agent
+                .send(super::agent::Reserve {
+                    interaction_id,
+                    queue_id: None,
+                    interaction: me,
+                })
+                .await
+            {
+                Ok(Ok(reserved)) => Ok((target, reserved)),
+                _ => Err(CommandError::new(
+                    "target_unavailable",
+                    "that agent is not connected, available and below capacity",
+                )),
+            }
+        }
+        .into_actor(self)
+    }
+
+    /// Offers an invitation (transfer or conference) to a reserved agent, after the commit.
+    fn invite(
+        &mut self,
+        mut next: Data,
+        kind: OfferKind,
+        from: i64,
+        target: i64,
+        reserved: super::agent::Reserved,
+        notes: Vec<String>,
+    ) -> ResponseActFuture<Self, CommandResult> {
+        let now = now_ms();
+        let (timeout, _) = self.queue_settings();
+        next.offer = Some(OfferData {
+            agent_id: target,
+            kind,
+            expires_at: now + i64::from(timeout) * 1000,
+            from_agent_id: Some(from),
+            can_reject: reserved.can_reject,
+        });
+        let wrapping_owner = (kind == OfferKind::Transfer).then_some(from);
+        Box::pin(self.commit(&next, notes).map(move |res, act, ctx| {
+            let notes = match res {
+                Ok(n) => n,
+                Err(e) => {
+                    if let Some(a) = act.agent(target) {
+                        a.do_send(Release {
+                            interaction_id: act.d.id,
+                        });
+                    }
+                    return Err(e.into());
+                }
+            };
+            // The transferring agent's notes are shown before it leaves the conversation.
+            act.add_notes(notes);
+            act.d = next;
+            if let Some(offer) = act.offer_event() {
+                act.push_to(target, ServerEvent::Offer(offer));
+            }
+            act.start_offer_timer(ctx);
+            if let Some(owner) = wrapping_owner {
+                let deadline = act.participant(owner).and_then(|p| p.wrap_up_deadline);
+                act.announce_state();
+                if let Some(deadline) = deadline {
+                    act.begin_wrap_up(owner, deadline, ctx);
+                }
+            } else {
+                act.announce_state();
+            }
+            Ok(())
+        }))
+    }
+}
+
+impl Handler<Transfer> for InteractionActor {
+    type Result = Reply<CommandResult>;
+
+    fn handle(&mut self, msg: Transfer, ctx: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.check_owner_may_route(msg.agent_id) {
+            return reply(Err(e));
+        }
+        if self
+            .d
+            .participants
+            .iter()
+            .any(|p| p.active() && p.role == ParticipantRole::Conference)
+        {
+            return fail("invalid_state", "end the conference before transferring");
+        }
+        let me = msg.agent_id;
+        let me_name = self.display_name(me);
+        let now = now_ms();
+        let deadline = self.wrap_up_deadline(now);
+        // The transferring agent goes to wrap-up at once; the conversation leaves it.
+        let mut next = self.d.clone();
+        next.owner = None;
+        next.position = -now;
+        if let Some(p) = next.participants.iter_mut().find(|p| p.agent_id == me) {
+            p.wrap_up_deadline = Some(deadline);
+        }
+        match msg.target {
+            Target::Queue(queue_id) => {
+                let Some(queue) = self.registry.queue_record(queue_id) else {
+                    return fail("not_found", format!("no queue {queue_id}"));
+                };
+                next.state = InteractionState::Queued;
+                next.queue_id = queue_id;
+                let notes = vec![format!(
+                    "{me_name} transferred the conversation to the queue {}",
+                    queue.name
+                )];
+                AtomicResponse::new(Box::pin(self.commit(&next, notes).map(
+                    move |res, act, ctx| {
+                        let notes = res?;
+                        act.add_notes(notes);
+                        act.d = next;
+                        act.announce_state();
+                        act.begin_wrap_up(me, deadline, ctx);
+                        act.enqueue();
+                        Ok(())
+                    },
+                )))
+            }
+            Target::Agent(target) => {
+                if target == me {
+                    return fail("invalid_target", "you cannot transfer to yourself");
+                }
+                next.state = InteractionState::Offered;
+                let target_name = self.registry.agent_name(target).unwrap_or_default();
+                let notes = vec![format!(
+                    "{me_name} transferred the conversation to {target_name}"
+                )];
+                let addr = ctx.address();
+                AtomicResponse::new(Box::pin(self.reserve_agent(addr, target).then(
+                    move |res, act, _ctx| -> ResponseActFuture<Self, CommandResult> {
+                        match res {
+                            Ok((target, reserved)) => {
+                                act.invite(next, OfferKind::Transfer, me, target, reserved, notes)
+                            }
+                            Err(e) => Box::pin(fut::ready(Err(e))),
+                        }
+                    },
+                )))
+            }
+        }
+    }
+}
+
+impl Handler<Conference> for InteractionActor {
+    type Result = Reply<CommandResult>;
+
+    fn handle(&mut self, msg: Conference, ctx: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.check_owner_may_route(msg.agent_id) {
+            return reply(Err(e));
+        }
+        let in_it: Vec<i64> = self.active_agents();
+        if in_it.len() >= MAX_AGENTS {
+            return fail(
+                "conversation_full",
+                format!("at most {MAX_AGENTS} agents can be in one conversation"),
+            );
+        }
+        let me = msg.agent_id;
+        let mut next = self.d.clone();
+        if next.conference_state == ConferenceState::None {
+            next.conference_state = ConferenceState::Requested;
+        }
+        let addr = ctx.address();
+        let reserve: ResponseActFuture<Self, Result<(i64, super::agent::Reserved), CommandError>> =
+            match msg.target {
+                Target::Agent(target) => {
+                    if in_it.contains(&target) {
+                        return fail(
+                            "invalid_target",
+                            "that agent is already in the conversation",
+                        );
+                    }
+                    Box::pin(self.reserve_agent(addr, target))
+                }
+                Target::Queue(queue_id) => {
+                    let Some(queue) = self.registry.queue(queue_id) else {
+                        return fail("not_found", format!("no queue {queue_id}"));
+                    };
+                    let pick = queue.send(super::queue::PickAgent {
+                        interaction_id: self.d.id,
+                        interaction: addr,
+                        exclude: in_it,
+                    });
+                    Box::pin(
+                        async move {
+                            match pick.await {
+                                Ok(Some(picked)) => Ok(picked),
+                                _ => Err(CommandError::new(
+                                    "target_unavailable",
+                                    "no agent of that queue is available",
+                                )),
+                            }
+                        }
+                        .into_actor(self),
+                    )
+                }
+            };
+        AtomicResponse::new(Box::pin(reserve.then(
+            move |res, act, _ctx| -> ResponseActFuture<Self, CommandResult> {
+                match res {
+                    Ok((target, reserved)) => act.invite(
+                        next,
+                        OfferKind::Conference,
+                        me,
+                        target,
+                        reserved,
+                        Vec::new(),
+                    ),
+                    Err(e) => Box::pin(fut::ready(Err(e))),
+                }
+            },
+        )))
+    }
+}
+
+impl InteractionActor {
+    /// Sends the given agents to wrap-up and lets the conversation go on without them.
+    fn remove_agents(
+        &mut self,
+        agents: Vec<i64>,
+        notes: Vec<String>,
+        cancel_invitation: bool,
+    ) -> ResponseActFuture<Self, CommandResult> {
+        let now = now_ms();
+        let deadline = self.wrap_up_deadline(now);
+        let mut next = self.d.clone();
+        for p in next
+            .participants
+            .iter_mut()
+            .filter(|p| agents.contains(&p.agent_id))
+        {
+            p.wrap_up_deadline = Some(deadline);
+        }
+        let cancelled = if cancel_invitation {
+            next.offer.take_if(|o| o.kind == OfferKind::Conference)
+        } else {
+            None
+        };
+        let others_left = next
+            .participants
+            .iter()
+            .any(|p| p.active() && p.role == ParticipantRole::Conference);
+        if !others_left && next.offer.is_none() {
+            next.conference_state = ConferenceState::None;
+        }
+        Box::pin(self.commit(&next, notes).map(move |res, act, ctx| {
+            let notes = res?;
+            act.add_notes(notes);
+            act.d = next;
+            if let Some(o) = cancelled {
+                if let Some(h) = act.offer_timer.take() {
+                    ctx.cancel_future(h);
+                }
+                act.push_to(
+                    o.agent_id,
+                    ServerEvent::OfferRevoked {
+                        interaction_id: act.d.id,
+                        reason: RevokeReason::Taken,
+                    },
+                );
+                if let Some(a) = act.agent(o.agent_id) {
+                    a.do_send(Release {
+                        interaction_id: act.d.id,
+                    });
+                }
+            }
+            act.announce_state();
+            for agent_id in agents {
+                act.begin_wrap_up(agent_id, deadline, ctx);
+            }
+            Ok(())
+        }))
+    }
+}
+
+impl Handler<EndConference> for InteractionActor {
+    type Result = Reply<CommandResult>;
+
+    fn handle(&mut self, msg: EndConference, _ctx: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.check_active_participant(msg.agent_id) {
+            return reply(Err(e));
+        }
+        if self.d.owner != Some(msg.agent_id) {
+            return fail("not_owner", "only the owner can end the conference");
+        }
+        if self.d.conference_state == ConferenceState::None {
+            return fail("invalid_state", "there is no conference");
+        }
+        let guests: Vec<i64> = self
+            .d
+            .participants
+            .iter()
+            .filter(|p| p.active() && p.role == ParticipantRole::Conference)
+            .map(|p| p.agent_id)
+            .collect();
+        let notes = guests
+            .iter()
+            .map(|id| format!("{} left the chat", self.display_name(*id)))
+            .collect();
+        AtomicResponse::new(self.remove_agents(guests, notes, true))
+    }
+}
+
+impl Handler<LeaveConference> for InteractionActor {
+    type Result = Reply<CommandResult>;
+
+    fn handle(&mut self, msg: LeaveConference, _ctx: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.check_active_participant(msg.agent_id) {
+            return reply(Err(e));
+        }
+        if self.participant(msg.agent_id).map(|p| p.role) != Some(ParticipantRole::Conference) {
+            return fail(
+                "not_conference_participant",
+                "only an invited agent can leave a conference",
+            );
+        }
+        let notes = vec![format!("{} left the chat", self.display_name(msg.agent_id))];
+        AtomicResponse::new(self.remove_agents(vec![msg.agent_id], notes, false))
+    }
+}
+
+/// A resource this interaction may use was deleted by an admin (R15).
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub enum ResourceDeleted {
+    Queue(i64),
+    Channel(i64),
+    Agent(i64),
+}
+
+impl Handler<ResourceDeleted> for InteractionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ResourceDeleted, ctx: &mut Self::Context) {
+        let reason = match msg {
+            ResourceDeleted::Queue(id) if id == self.d.queue_id => "the queue was deleted",
+            ResourceDeleted::Channel(id) if id == self.d.channel_id => "the channel was deleted",
+            ResourceDeleted::Agent(id) => {
+                self.agent_deleted(id, ctx);
+                return;
+            }
+            _ => return,
+        };
+        if !self.persisted || self.d.state == InteractionState::Closed {
+            return;
+        }
+        let fut = self.interrupt(reason.to_string(), None).map(|res, _, _| {
+            if let Err(e) = res {
+                tracing::error!(error = %e.message, "could not interrupt an interaction");
+            }
+        });
+        ctx.wait(fut);
+    }
+}
+
+impl InteractionActor {
+    /// R15: the conversation is interrupted. Agents in it are told and can only end and wrap
+    /// up; a pending offer is revoked; a conversation with no agent left is closed at once
+    /// (its call log is still saved).
+    fn interrupt(
+        &mut self,
+        reason: String,
+        gone_agent: Option<i64>,
+    ) -> ResponseActFuture<Self, CommandResult> {
+        let now = now_ms();
+        let mut next = self.d.clone();
+        next.interrupted = Some(reason.clone());
+        let revoked = next.offer.take();
+        if let Some(o) = &revoked {
+            if o.kind == OfferKind::Conference
+                && next.conference_state == ConferenceState::Requested
+            {
+                next.conference_state = ConferenceState::None;
+            }
+        }
+        if let Some(gone) = gone_agent {
+            if let Some(p) = next
+                .participants
+                .iter_mut()
+                .find(|p| p.agent_id == gone && !p.done())
+            {
+                p.left_at = Some(now);
+            }
+        }
+        let nobody_left = next.participants.iter().all(|p| p.done());
+        let closing = nobody_left;
+        if closing {
+            if next.ended_at.is_none() {
+                next.ended_at = Some(now);
+            }
+            next.state = InteractionState::Closed;
+            next.closed_at = Some(now);
+        }
+        let activity = closing.then(|| self.activity_row(&next, now));
+        let row = next.clone();
+        let note = format!("The conversation was interrupted: {reason}");
+        let interaction_id = self.d.id;
+        Box::pin(
+            self.persist(move |c| {
+                save(c, &row)?;
+                let note = insert_note(c, interaction_id, note, now)?;
+                if let Some(mut a) = activity {
+                    a.transcript.push(note.clone());
+                    a.insert(c)?;
+                }
+                Ok(note)
+            })
+            .map(move |res, act, ctx| {
+                let note = res?;
+                act.d = next;
+                act.add_notes(vec![note]);
+                if let Some(o) = revoked {
+                    if let Some(h) = act.offer_timer.take() {
+                        ctx.cancel_future(h);
+                    }
+                    act.push_to(
+                        o.agent_id,
+                        ServerEvent::OfferRevoked {
+                            interaction_id: act.d.id,
+                            reason: RevokeReason::ResourceDeleted,
+                        },
+                    );
+                    if let Some(a) = act.agent(o.agent_id) {
+                        a.do_send(Release {
+                            interaction_id: act.d.id,
+                        });
+                    }
+                }
+                if let Some(gone) = gone_agent {
+                    if let Some(h) = act.wrap_timers.remove(&gone) {
+                        ctx.cancel_future(h);
+                    }
+                }
+                if closing {
+                    if let Some(q) = act.registry.queue(act.d.queue_id) {
+                        q.do_send(super::queue::Dequeue {
+                            interaction_id: act.d.id,
+                        });
+                    }
+                    act.registry.interaction_closed(
+                        act.d.id,
+                        act.d.channel_id,
+                        &act.d.customer_wa_id,
+                    );
+                    ctx.stop();
+                    return Ok(());
+                }
+                for agent_id in act.involved_agents() {
+                    act.push_to(
+                        agent_id,
+                        ServerEvent::Interrupted {
+                            interaction_id: act.d.id,
+                            reason: reason.clone(),
+                        },
+                    );
+                }
+                act.announce_state();
+                Ok(())
+            }),
+        )
+    }
+
+    /// An agent was deleted: an offer to it is revoked and the conversation rerouted; if it
+    /// was in the conversation, the conversation is interrupted for the others (R15).
+    fn agent_deleted(&mut self, agent_id: i64, ctx: &mut Context<Self>) {
+        if self
+            .d
+            .offer
+            .as_ref()
+            .is_some_and(|o| o.agent_id == agent_id)
+        {
+            let fut = self
+                .take_back_offer(RevokeReason::ResourceDeleted)
+                .map(|_, _, _| ());
+            ctx.wait(fut);
+        }
+        if self.participant(agent_id).is_some_and(|p| !p.done()) {
+            let fut = self
+                .interrupt("the agent was deleted".to_string(), Some(agent_id))
+                .map(|res, _, _| {
+                    if let Err(e) = res {
+                        tracing::error!(error = %e.message, "could not interrupt an interaction");
+                    }
+                });
+            ctx.wait(fut);
         }
     }
 }

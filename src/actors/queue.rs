@@ -243,3 +243,47 @@ impl Handler<Stop> for QueueActor {
         ctx.stop();
     }
 }
+
+/// A conference invitation to this queue: reserve its best eligible agent, not one of
+/// `exclude` (the agents already in the conversation).
+#[derive(Message)]
+#[rtype(result = "Option<(i64, super::agent::Reserved)>")]
+pub struct PickAgent {
+    pub interaction_id: i64,
+    pub interaction: Addr<super::interaction::InteractionActor>,
+    pub exclude: Vec<i64>,
+}
+
+impl Handler<PickAgent> for QueueActor {
+    type Result = ResponseActFuture<Self, Option<(i64, super::agent::Reserved)>>;
+
+    fn handle(&mut self, msg: PickAgent, _ctx: &mut Self::Context) -> Self::Result {
+        let candidates: Vec<Candidate> = self
+            .agents
+            .values()
+            .filter(|c| !msg.exclude.contains(&c.agent_id))
+            .cloned()
+            .collect();
+        let agents: Vec<(i64, Addr<AgentActor>)> = rank(self.rec.strategy, &candidates)
+            .into_iter()
+            .filter_map(|id| self.registry.agent(id).map(|a| (id, a)))
+            .collect();
+        let queue_id = self.rec.id;
+        Box::pin(
+            async move {
+                for (agent_id, agent) in agents {
+                    let ask = Reserve {
+                        interaction_id: msg.interaction_id,
+                        queue_id: Some(queue_id),
+                        interaction: msg.interaction.clone(),
+                    };
+                    if let Ok(Ok(reserved)) = agent.send(ask).await {
+                        return Some((agent_id, reserved));
+                    }
+                }
+                None
+            }
+            .into_actor(self),
+        )
+    }
+}

@@ -5,7 +5,7 @@
 use super::agent::{self, AgentActor};
 use super::interaction::{
     Data, Inbound, InboundOutcome, InteractionActor, MessageStatusChanged, OfferData,
-    ParticipantData,
+    ParticipantData, ResourceDeleted,
 };
 use super::queue::{self, QueueActor};
 use crate::configuration::Settings;
@@ -127,13 +127,16 @@ impl Registry {
     }
 
     fn arc(&self) -> Arc<Registry> {
-        self.me.upgrade().expect("registry alive while its actors run")
+        self.me
+            .upgrade()
+            .expect("registry alive while its actors run")
     }
 
     fn start_agent(&self, rec: AgentRecord) -> Addr<AgentActor> {
         let reg = self.arc();
         let actor_rec = rec.clone();
-        let addr = AgentActor::start_in_arbiter(&self.arbiter, move |_| AgentActor::new(actor_rec, reg));
+        let addr =
+            AgentActor::start_in_arbiter(&self.arbiter, move |_| AgentActor::new(actor_rec, reg));
         self.lock().agents.insert(rec.id, (rec, addr.clone()));
         addr
     }
@@ -141,7 +144,8 @@ impl Registry {
     fn start_queue(&self, rec: QueueRecord) -> Addr<QueueActor> {
         let reg = self.arc();
         let actor_rec = rec.clone();
-        let addr = QueueActor::start_in_arbiter(&self.arbiter, move |_| QueueActor::new(actor_rec, reg));
+        let addr =
+            QueueActor::start_in_arbiter(&self.arbiter, move |_| QueueActor::new(actor_rec, reg));
         self.lock().queues.insert(rec.id, (rec, addr.clone()));
         addr
     }
@@ -155,7 +159,10 @@ impl Registry {
     }
 
     pub fn agent_name(&self, id: i64) -> Option<String> {
-        self.lock().agents.get(&id).map(|(r, _)| r.display_name.clone())
+        self.lock()
+            .agents
+            .get(&id)
+            .map(|(r, _)| r.display_name.clone())
     }
 
     pub fn agents(&self) -> Vec<(AgentRecord, Addr<AgentActor>)> {
@@ -289,7 +296,11 @@ impl Registry {
 
     /// After an admin created or changed an agent (settings, queues): reload it from the store.
     pub async fn agent_changed(&self, agent_id: i64) {
-        let rec = match self.store.read(move |c| rows::load_agent(c, agent_id)).await {
+        let rec = match self
+            .store
+            .read(move |c| rows::load_agent(c, agent_id))
+            .await
+        {
             Ok(Some(rec)) => rec,
             Ok(None) => return self.agent_deleted(agent_id).await,
             Err(e) => return tracing::error!(error = %e, "reloading an agent"),
@@ -308,17 +319,31 @@ impl Registry {
         }
     }
 
-    /// After an admin deleted an agent: its session ends.
+    /// After an admin deleted an agent: its session ends, its offers are rerouted and its
+    /// conversations interrupted (R15).
     pub async fn agent_deleted(&self, agent_id: i64) {
         let removed = self.lock().agents.remove(&agent_id);
         if let Some((_, addr)) = removed {
             addr.do_send(agent::Deleted);
         }
+        self.broadcast(ResourceDeleted::Agent(agent_id));
+    }
+
+    /// Tells every open interaction that a resource is gone; each checks whether it used it.
+    fn broadcast(&self, msg: ResourceDeleted) {
+        let all: Vec<_> = self.lock().interactions.values().cloned().collect();
+        for addr in all {
+            addr.do_send(msg.clone());
+        }
     }
 
     /// After an admin created or changed a queue (settings, members).
     pub async fn queue_changed(&self, queue_id: i64) {
-        let rec = match self.store.read(move |c| rows::load_queue(c, queue_id)).await {
+        let rec = match self
+            .store
+            .read(move |c| rows::load_queue(c, queue_id))
+            .await
+        {
             Ok(Some(rec)) => rec,
             Ok(None) => return self.queue_deleted(queue_id).await,
             Err(e) => return tracing::error!(error = %e, "reloading a queue"),
@@ -343,11 +368,16 @@ impl Registry {
         if let Some((_, addr)) = removed {
             addr.do_send(queue::Stop);
         }
+        self.broadcast(ResourceDeleted::Queue(queue_id));
     }
 
     /// After an admin created or changed a channel.
     pub async fn channel_changed(&self, channel_id: i64) {
-        match self.store.read(move |c| rows::load_channel(c, channel_id)).await {
+        match self
+            .store
+            .read(move |c| rows::load_channel(c, channel_id))
+            .await
+        {
             Ok(Some(ch)) => {
                 self.lock().channels.insert(channel_id, ch);
             }
@@ -359,13 +389,12 @@ impl Registry {
     /// After an admin deleted a channel.
     pub async fn channel_deleted(&self, channel_id: i64) {
         self.lock().channels.remove(&channel_id);
+        self.broadcast(ResourceDeleted::Channel(channel_id));
     }
 }
 
 /// Every interaction that is not closed, with its participants and transcript (R10).
-fn load_open_interactions(
-    c: &Connection,
-) -> rusqlite::Result<Vec<(Data, Vec<protocol::Message>)>> {
+fn load_open_interactions(c: &Connection) -> rusqlite::Result<Vec<(Data, Vec<protocol::Message>)>> {
     let mut stmt = c.prepare(
         "SELECT id, channel_id, queue_id, customer_wa_id, customer_name, source_number, state,
                 queue_position, owner_agent_id, offer_agent_id, offer_kind, offer_from_agent_id,

@@ -184,9 +184,18 @@ mod tests {
         let four_k_emoji: String = "😀".repeat(4096);
         assert!(validate_message_text(&four_k_emoji, 4096).is_ok());
         let too_long = "é".repeat(4097);
-        assert_eq!(validate_message_text(&too_long, 4096).unwrap_err().0, "message_too_long");
-        assert_eq!(validate_message_text(" \n\t", 4096).unwrap_err().0, "empty_message");
-        assert_eq!(validate_message_text("", 4096).unwrap_err().0, "empty_message");
+        assert_eq!(
+            validate_message_text(&too_long, 4096).unwrap_err().0,
+            "message_too_long"
+        );
+        assert_eq!(
+            validate_message_text(" \n\t", 4096).unwrap_err().0,
+            "empty_message"
+        );
+        assert_eq!(
+            validate_message_text("", 4096).unwrap_err().0,
+            "empty_message"
+        );
     }
 
     #[test]

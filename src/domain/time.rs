@@ -38,6 +38,9 @@ pub mod rfc3339_opt {
 mod tests {
     #[test]
     fn formats_utc_with_millis() {
-        assert_eq!(super::to_rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(
+            super::to_rfc3339(1_700_000_000_123),
+            "2023-11-14T22:13:20.123Z"
+        );
     }
 }

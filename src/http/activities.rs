@@ -132,8 +132,9 @@ pub async fn list(
     let q = query.into_inner();
     let (limit, cursor) = page_params(q.limit, q.cursor.as_deref())?;
 
-    let mut sql =
-        format!("SELECT {COLUMNS} FROM activities a LEFT JOIN queues q ON q.id = a.queue_id WHERE 1 = 1");
+    let mut sql = format!(
+        "SELECT {COLUMNS} FROM activities a LEFT JOIN queues q ON q.id = a.queue_id WHERE 1 = 1"
+    );
     let mut args: Vec<Value> = Vec::new();
     if let Some(contact) = q.contact_id {
         args.push(Value::Integer(contact));
@@ -177,7 +178,11 @@ pub async fn list(
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn get(user: AuthUser, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    user: AuthUser,
+    state: Data,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     user.require(Role::Agent)?;
     let id = id.into_inner();
     let activity = super::read(&state.store, move |c| load_activity(c, id))

@@ -192,7 +192,11 @@ pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError>
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn get(user: AuthUser, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    user: AuthUser,
+    state: Data,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
     let id = id.into_inner();
     let agent = super::read(&state.store, move |c| rows::load_agent(c, id))
@@ -383,7 +387,11 @@ pub async fn update(
         (status = 409, description = "`cannot_delete_self`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn delete(user: AuthUser, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    user: AuthUser,
+    state: Data,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
     let id = id.into_inner();
     if id == user.id {

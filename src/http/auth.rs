@@ -80,7 +80,11 @@ pub async fn login(
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn logout(state: Data, user: AuthUser, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn logout(
+    state: Data,
+    user: AuthUser,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let _ = user;
     if let Some(token) = bearer_token(&req) {
         crate::auth::logout(&state.store, token).await?;

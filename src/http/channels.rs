@@ -185,7 +185,11 @@ pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError>
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn get(user: AuthUser, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    user: AuthUser,
+    state: Data,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
     let id = id.into_inner();
     let channel = super::read(&state.store, move |c| rows::load_channel(c, id))
@@ -332,7 +336,11 @@ pub async fn update(
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn delete(user: AuthUser, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    user: AuthUser,
+    state: Data,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
     let id = id.into_inner();
     super::write(&state.store, move |c| {

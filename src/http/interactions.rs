@@ -280,7 +280,11 @@ pub async fn list(
         (status = 404, description = "`not_found` (also for an agent that was not in it)", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn get(user: AuthUser, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    user: AuthUser,
+    state: Data,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let viewer = (!user.role.at_least(Role::Supervisor)).then_some(user.id);
     let found = super::read(&state.store, move |c| {

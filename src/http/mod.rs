@@ -6,6 +6,7 @@ pub mod auth;
 pub mod channels;
 pub mod health;
 pub mod interactions;
+pub mod metrics;
 pub mod openapi;
 pub mod queues;
 pub mod settings;
@@ -23,6 +24,7 @@ pub type Data = web::Data<AppState>;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    metrics::configure(cfg);
     openapi::configure(cfg);
     cfg.service(
         web::scope("/api/v1")

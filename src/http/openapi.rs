@@ -1,7 +1,9 @@
 //! `GET /openapi.json`: the whole HTTP API, generated from the handlers' annotations.
-//! Endpoints served elsewhere (webhook, WebSocket, contacts, metrics) are described by stubs here.
+//! Endpoints served elsewhere (webhook, WebSocket, contacts) are described by stubs here.
 
-use super::{activities, agents, auth, channels, health, interactions, queues, settings, stats};
+use super::{
+    activities, agents, auth, channels, health, interactions, metrics, queues, settings, stats,
+};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -159,14 +161,6 @@ fn webhook_deliver() {}
 #[allow(dead_code)]
 fn agent_websocket() {}
 
-/// Prometheus metrics.
-#[utoipa::path(
-    get, path = "/metrics", tag = "health",
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
-)]
-#[allow(dead_code)]
-fn metrics() {}
-
 /// The CRM: `?phone=` (E.164 match) or `?q=` (search). Agent and up.
 #[utoipa::path(
     get, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])),
@@ -241,7 +235,7 @@ impl Modify for BearerAuth {
         activities::list, activities::get,
         settings::get, settings::update,
         stats::realtime,
-        health::healthz, metrics,
+        health::healthz, metrics::metrics,
         webhook_verify, webhook_deliver, agent_websocket,
     ),
     components(schemas(

@@ -144,9 +144,7 @@ impl QueueFields {
                 .disposition_codes
                 .clone()
                 .unwrap_or_else(|| old.disposition_codes.clone()),
-            disposition_required: p
-                .disposition_required
-                .unwrap_or(old.disposition_required),
+            disposition_required: p.disposition_required.unwrap_or(old.disposition_required),
             strategy: p.strategy.unwrap_or(old.strategy),
             alert_warn_secs: p.alert_warn_secs.unwrap_or(old.alert_warn_secs as i64),
             alert_critical_secs: p
@@ -245,7 +243,11 @@ pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError>
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn get(user: AuthUser, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    user: AuthUser,
+    state: Data,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
     let id = id.into_inner();
     let queue = super::read(&state.store, move |c| rows::load_queue(c, id))
@@ -397,7 +399,11 @@ pub async fn update(
         (status = 409, description = "`queue_in_use` (a channel routes to it)", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn delete(user: AuthUser, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    user: AuthUser,
+    state: Data,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
     let id = id.into_inner();
     let former_members = super::write(&state.store, move |c| {

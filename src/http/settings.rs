@@ -104,7 +104,10 @@ mod tests {
     fn no_answer_status_is_on_break_or_rona() {
         use super::*;
         assert_eq!(parse_no_answer_status("rona").unwrap(), AgentStatus::Rona);
-        assert_eq!(parse_no_answer_status("on_break").unwrap(), AgentStatus::OnBreak);
+        assert_eq!(
+            parse_no_answer_status("on_break").unwrap(),
+            AgentStatus::OnBreak
+        );
         assert!(parse_no_answer_status("available").is_err());
         assert!(parse_no_answer_status("x").is_err());
     }

@@ -28,6 +28,8 @@ fn serve(path: &str) -> HttpResponse {
                 .content_type(mime.as_ref())
                 .body(file.data.into_owned())
         }
-        None => HttpResponse::NotFound().json(crate::error::error_body("not_found", "no such page")),
+        None => {
+            HttpResponse::NotFound().json(crate::error::error_body("not_found", "no such page"))
+        }
     }
 }

@@ -123,7 +123,10 @@ impl Store {
     }
 
     /// Blocking read, for start-up code that runs before the actors.
-    pub fn read_now<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+    pub fn read_now<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
         let conn = self.pool.get()?;
         Ok(f(&conn)?)
     }
@@ -191,7 +194,10 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) 
             completion(error.as_deref());
         }
         batch.clear();
-        tracing::trace!(batch = size, micros = started.elapsed().as_micros() as u64, "committed");
+        tracing::trace!(
+            batch = size,
+            micros = started.elapsed().as_micros() as u64,
+            "committed"
+        );
     }
 }
-

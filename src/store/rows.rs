@@ -64,7 +64,9 @@ pub fn load_agent(conn: &Connection, id: i64) -> rusqlite::Result<Option<AgentRe
 pub fn list_agents(conn: &Connection) -> rusqlite::Result<Vec<AgentRecord>> {
     let sql = format!("SELECT {AGENT_COLUMNS} FROM users WHERE deleted = 0 ORDER BY id");
     let mut stmt = conn.prepare(&sql)?;
-    let mut agents: Vec<AgentRecord> = stmt.query_map([], agent_from_row)?.collect::<Result<_, _>>()?;
+    let mut agents: Vec<AgentRecord> = stmt
+        .query_map([], agent_from_row)?
+        .collect::<Result<_, _>>()?;
     for a in &mut agents {
         a.queues = agent_queues(conn, a.id)?;
     }
@@ -130,7 +132,9 @@ pub fn load_queue(conn: &Connection, id: i64) -> rusqlite::Result<Option<QueueRe
 pub fn list_queues(conn: &Connection) -> rusqlite::Result<Vec<QueueRecord>> {
     let sql = format!("SELECT {QUEUE_COLUMNS} FROM queues WHERE deleted = 0 ORDER BY id");
     let mut stmt = conn.prepare(&sql)?;
-    let mut queues: Vec<QueueRecord> = stmt.query_map([], queue_from_row)?.collect::<Result<_, _>>()?;
+    let mut queues: Vec<QueueRecord> = stmt
+        .query_map([], queue_from_row)?
+        .collect::<Result<_, _>>()?;
     for q in &mut queues {
         q.members = queue_members(conn, q.id)?;
     }
@@ -150,7 +154,8 @@ pub struct ChannelRecord {
     pub verify_token: Option<String>,
 }
 
-pub const CHANNEL_COLUMNS: &str = "id, kind, name, phone_number_id, display_phone_number, queue_id, \
+pub const CHANNEL_COLUMNS: &str =
+    "id, kind, name, phone_number_id, display_phone_number, queue_id, \
      access_token, app_secret, verify_token";
 
 fn channel_from_row(r: &Row<'_>) -> rusqlite::Result<ChannelRecord> {
@@ -181,8 +186,10 @@ pub fn list_channels(conn: &Connection) -> rusqlite::Result<Vec<ChannelRecord>> 
 
 /// Run-time settings stored in the `settings` table (they override the configuration).
 pub fn load_setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
-        .optional()
+    conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
 }
 
 pub fn save_setting(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {

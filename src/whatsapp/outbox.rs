@@ -156,7 +156,12 @@ impl Outbox {
         let now = now_ms();
         let wa = &self.settings.whatsapp;
         let retry_at = now
-            + backoff_ms(job.attempts, wa.retry_base_ms, wa.retry_max_ms, rand::random::<f64>()) as i64;
+            + backoff_ms(
+                job.attempts,
+                wa.retry_base_ms,
+                wa.retry_max_ms,
+                rand::random::<f64>(),
+            ) as i64;
         match &finish {
             Finish::Retry(reason) => tracing::warn!(
                 message_id = job.message_id, attempts = job.attempts + 1, %reason,
@@ -220,6 +225,9 @@ impl Handler<Kick> for Outbox {
 }
 
 fn build_client(settings: &Settings) -> awc::Client {
+    // rustls needs a process-wide crypto provider before the first TLS config; losing a race
+    // to another installer is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     awc::Client::builder()
         .timeout(Duration::from_millis(settings.whatsapp.request_timeout_ms))
         .finish()
@@ -388,11 +396,14 @@ fn settle_row(
     retry_at: i64,
 ) -> rusqlite::Result<Vec<(MessageStatus, Option<String>)>> {
     let current: Option<Option<String>> = conn
-        .query_row("SELECT status FROM messages WHERE id = ?1", [message_id], |r| r.get(0))
+        .query_row(
+            "SELECT status FROM messages WHERE id = ?1",
+            [message_id],
+            |r| r.get(0),
+        )
         .optional()?;
-    let delete_row = |conn: &Connection| {
-        conn.execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])
-    };
+    let delete_row =
+        |conn: &Connection| conn.execute("DELETE FROM outbox WHERE message_id = ?1", [message_id]);
     let Some(current) = current else {
         delete_row(conn)?;
         return Ok(Vec::new());
@@ -473,7 +484,11 @@ mod tests {
         assert_eq!(backoff_ms(200, 1000, 60_000, mid), 60_000);
         assert_eq!(backoff_ms(0, 1000, 60_000, 0.0), 800);
         assert_eq!(backoff_ms(0, 1000, 60_000, 0.999_999), 1199);
-        assert_eq!(backoff_ms(10, 1000, 60_000, 0.999_999), 60_000, "never past the max");
+        assert_eq!(
+            backoff_ms(10, 1000, 60_000, 0.999_999),
+            60_000,
+            "never past the max"
+        );
         assert_eq!(backoff_ms(u32::MAX, u64::MAX, u64::MAX, 0.5), u64::MAX);
     }
 
@@ -491,7 +506,10 @@ mod tests {
         assert!(matches!(classify(503, b""), Finish::Retry(_)));
         assert!(matches!(classify(429, b""), Finish::Retry(_)));
         assert!(matches!(
-            classify(400, br#"{"error":{"message":"(#130429) Rate limit hit","code":130429}}"#),
+            classify(
+                400,
+                br#"{"error":{"message":"(#130429) Rate limit hit","code":130429}}"#
+            ),
             Finish::Retry(_)
         ));
         assert_eq!(
@@ -510,7 +528,8 @@ mod tests {
 
     #[test]
     fn send_body_has_the_documented_shape() {
-        let json = serde_json::to_string(&SendText::new("447700900001", "Hello \"there\"")).unwrap();
+        let json =
+            serde_json::to_string(&SendText::new("447700900001", "Hello \"there\"")).unwrap();
         assert_eq!(
             json,
             r#"{"messaging_product":"whatsapp","recipient_type":"individual","to":"+447700900001","type":"text","text":{"preview_url":false,"body":"Hello \"there\""}}"#
@@ -536,14 +555,17 @@ mod tests {
     }
 
     fn message(conn: &Connection, id: i64) -> (String, Option<String>, Option<String>) {
-        conn.query_row("SELECT status, wamid, error FROM messages WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        conn.query_row(
+            "SELECT status, wamid, error FROM messages WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .unwrap()
     }
 
     fn outbox_len(conn: &Connection) -> i64 {
-        conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).unwrap()
+        conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+            .unwrap()
     }
 
     #[test]
@@ -565,7 +587,10 @@ mod tests {
         assert_eq!((jobs[0].message_id, jobs[0].attempts), (first, 1));
 
         conn.execute("UPDATE channels SET deleted = 1", []).unwrap();
-        assert_eq!(due_jobs(&conn, 5_000, 10).unwrap()[0].state, JobState::ChannelGone);
+        assert_eq!(
+            due_jobs(&conn, 5_000, 10).unwrap()[0].state,
+            JobState::ChannelGone
+        );
     }
 
     #[test]
@@ -574,15 +599,25 @@ mod tests {
         let id = queue_outbound(&conn, "one", 0);
         let changes = settle_row(&conn, id, &Finish::Sent(Some("wamid.A".into())), 10, 0).unwrap();
         assert_eq!(changes, vec![(MessageStatus::Sent, None)]);
-        assert_eq!(message(&conn, id), ("sent".into(), Some("wamid.A".into()), None));
+        assert_eq!(
+            message(&conn, id),
+            ("sent".into(), Some("wamid.A".into()), None)
+        );
         assert_eq!(outbox_len(&conn), 0);
 
         // The delivered webhook won the race: the answer still records the wamid, status stays.
         let id2 = queue_outbound(&conn, "two", 0);
-        conn.execute("UPDATE messages SET status = 'delivered' WHERE id = ?1", [id2]).unwrap();
+        conn.execute(
+            "UPDATE messages SET status = 'delivered' WHERE id = ?1",
+            [id2],
+        )
+        .unwrap();
         let changes = settle_row(&conn, id2, &Finish::Sent(Some("wamid.B".into())), 10, 0).unwrap();
         assert!(changes.is_empty());
-        assert_eq!(message(&conn, id2), ("delivered".into(), Some("wamid.B".into()), None));
+        assert_eq!(
+            message(&conn, id2),
+            ("delivered".into(), Some("wamid.B".into()), None)
+        );
 
         // A reused wamid does not wedge the outbox.
         let id3 = queue_outbound(&conn, "three", 0);
@@ -598,7 +633,10 @@ mod tests {
         let changes = settle_row(&conn, id, &Finish::Sandbox, 10, 0).unwrap();
         assert_eq!(
             changes,
-            vec![(MessageStatus::Sent, None), (MessageStatus::Delivered, None)]
+            vec![
+                (MessageStatus::Sent, None),
+                (MessageStatus::Delivered, None)
+            ]
         );
         assert_eq!(
             message(&conn, id),
@@ -606,7 +644,8 @@ mod tests {
         );
 
         let id = queue_outbound(&conn, "two", 0);
-        let changes = settle_row(&conn, id, &Finish::Failed("channel deleted".into()), 10, 0).unwrap();
+        let changes =
+            settle_row(&conn, id, &Finish::Failed("channel deleted".into()), 10, 0).unwrap();
         assert_eq!(
             changes,
             vec![(MessageStatus::Failed, Some("channel deleted".into()))]
@@ -617,7 +656,9 @@ mod tests {
         );
 
         let id = queue_outbound(&conn, "three", 0);
-        assert!(settle_row(&conn, id, &Finish::Drop, 10, 0).unwrap().is_empty());
+        assert!(settle_row(&conn, id, &Finish::Drop, 10, 0)
+            .unwrap()
+            .is_empty());
         assert_eq!(outbox_len(&conn), 0);
     }
 }

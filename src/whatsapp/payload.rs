@@ -244,6 +244,15 @@ impl ApiErrorDetail {
     }
 }
 
+/// Reads a delivery's raw body. Only malformed JSON, or JSON that is not an object, is refused.
+pub fn parse(body: &[u8]) -> Result<Envelope, String> {
+    let json: Value = serde_json::from_slice(body).map_err(|e| format!("malformed JSON: {e}"))?;
+    if !json.is_object() {
+        return Err("the delivery must be a JSON object".into());
+    }
+    serde_json::from_value(json).map_err(|e| format!("not a webhook envelope: {e}"))
+}
+
 /// A list that is absent, null or not a list reads as empty; items that do not fit are skipped.
 fn lenient_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
@@ -297,7 +306,10 @@ pub fn events(envelope: &Envelope, now_ms: i64) -> Vec<ChannelEvents> {
             tracing::warn!("webhook change without metadata.phone_number_id skipped");
             continue;
         };
-        let idx = match out.iter().position(|g| g.phone_number_id == phone_number_id) {
+        let idx = match out
+            .iter()
+            .position(|g| g.phone_number_id == phone_number_id)
+        {
             Some(i) => i,
             None => {
                 out.push(ChannelEvents {
@@ -379,7 +391,11 @@ fn describe(kind: &str, m: &RawMessage) -> (MessageKind, String, Option<String>)
     match kind {
         "text" => match m.text.as_ref().and_then(|t| t.body.clone()) {
             Some(body) => (MessageKind::Text, body, None),
-            None => (MessageKind::Unsupported, "[empty text message]".into(), None),
+            None => (
+                MessageKind::Unsupported,
+                "[empty text message]".into(),
+                None,
+            ),
         },
         "image" => {
             let (text, id) = media(&m.image, "image");
@@ -430,7 +446,10 @@ fn describe(kind: &str, m: &RawMessage) -> (MessageKind, String, Option<String>)
                 .iter()
                 .flatten()
                 .map(|c| {
-                    let name = c.name.as_ref().and_then(|n| non_empty(n.formatted_name.clone()));
+                    let name = c
+                        .name
+                        .as_ref()
+                        .and_then(|n| non_empty(n.formatted_name.clone()));
                     let phones: Vec<String> = c
                         .phones
                         .iter()
@@ -529,7 +548,7 @@ mod tests {
     const NOW: i64 = 1_700_000_000_123;
 
     fn parse(json: &str) -> Vec<ChannelEvents> {
-        let envelope: Envelope = serde_json::from_str(json).expect("envelope");
+        let envelope = super::parse(json.as_bytes()).expect("envelope");
         events(&envelope, NOW)
     }
 
@@ -584,12 +603,21 @@ mod tests {
         );
         let m = &parse(&json)[0].messages;
         assert_eq!(m.len(), 4);
-        assert_eq!((m[0].kind, m[0].text.as_str()), (MessageKind::Image, "Broken box"));
+        assert_eq!(
+            (m[0].kind, m[0].text.as_str()),
+            (MessageKind::Image, "Broken box")
+        );
         assert_eq!(m[0].media_id.as_deref(), Some("1003383421387256"));
-        assert_eq!((m[1].kind, m[1].text.as_str()), (MessageKind::Video, "[video]"));
+        assert_eq!(
+            (m[1].kind, m[1].text.as_str()),
+            (MessageKind::Video, "[video]")
+        );
         assert_eq!(m[2].text, "[document: invoice.pdf]");
         assert_eq!(m[2].media_id.as_deref(), Some("3333"));
-        assert_eq!((m[3].kind, m[3].text.as_str()), (MessageKind::Audio, "[voice message]"));
+        assert_eq!(
+            (m[3].kind, m[3].text.as_str()),
+            (MessageKind::Audio, "[voice message]")
+        );
     }
 
     #[test]
@@ -672,14 +700,29 @@ mod tests {
         );
         let m = &parse(&json)[0].messages;
         assert_eq!(m.len(), 6);
-        assert_eq!((m[0].kind, m[0].text.as_str()), (MessageKind::Unsupported, "[unsupported message]"));
-        assert_eq!((m[1].kind, m[1].text.as_str()), (MessageKind::Unsupported, "[order message]"));
+        assert_eq!(
+            (m[0].kind, m[0].text.as_str()),
+            (MessageKind::Unsupported, "[unsupported message]")
+        );
+        assert_eq!(
+            (m[1].kind, m[1].text.as_str()),
+            (MessageKind::Unsupported, "[order message]")
+        );
         assert_eq!(m[2].kind, MessageKind::Unsupported);
         assert_eq!(m[2].wamid, "wamid.u3");
-        assert_eq!((m[3].kind, m[3].text.as_str()), (MessageKind::Interactive, "Yes please"));
-        assert_eq!((m[4].kind, m[4].text.as_str()), (MessageKind::Interactive, "Tuesday"));
+        assert_eq!(
+            (m[3].kind, m[3].text.as_str()),
+            (MessageKind::Interactive, "Yes please")
+        );
+        assert_eq!(
+            (m[4].kind, m[4].text.as_str()),
+            (MessageKind::Interactive, "Tuesday")
+        );
         assert_eq!(m[5].from, "16505551234");
-        assert_eq!(m[5].timestamp_ms, NOW, "unreadable timestamp falls back to now");
+        assert_eq!(
+            m[5].timestamp_ms, NOW,
+            "unreadable timestamp falls back to now"
+        );
     }
 
     #[test]
@@ -688,7 +731,12 @@ mod tests {
         assert!(parse(r#"{"object":"whatsapp_business_account","entry":null}"#).is_empty());
         assert!(parse(r#"{"entry":[{"changes":[{"field":"messages"}]}]}"#).is_empty());
         // No metadata: nothing names the channel.
-        assert!(parse(&wrap(r#"{"messages":[{"from":"1","id":"w","type":"text","text":{"body":"x"}}]}"#)).is_empty());
-        assert!(serde_json::from_str::<Envelope>("[1,2]").is_err());
+        assert!(parse(&wrap(
+            r#"{"messages":[{"from":"1","id":"w","type":"text","text":{"body":"x"}}]}"#
+        ))
+        .is_empty());
+        assert!(super::parse(b"[1,2]").is_err());
+        assert!(super::parse(b"{\"entry\": [").is_err());
+        assert!(super::parse(br#"{"object": 5, "entry": "x"}"#).is_ok());
     }
 }

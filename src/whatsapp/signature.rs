@@ -32,7 +32,8 @@ pub fn parse_header(header: &str) -> Result<Vec<u8>, SignatureError> {
 pub fn verify_digest(secret: &str, body: &[u8], digest: &[u8]) -> Result<(), SignatureError> {
     let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(body);
-    mac.verify_slice(digest).map_err(|_| SignatureError::Mismatch)
+    mac.verify_slice(digest)
+        .map_err(|_| SignatureError::Mismatch)
 }
 
 /// Checks a header value against `body`.
@@ -65,8 +66,14 @@ mod tests {
         let body = br#"{"object":"whatsapp_business_account","entry":[]}"#;
         let header = sign("s3cret", body);
         assert_eq!(verify("s3cret", body, &header), Ok(()));
-        assert_eq!(verify("other", body, &header), Err(SignatureError::Mismatch));
-        assert_eq!(verify("s3cret", b"{}", &header), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify("other", body, &header),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify("s3cret", b"{}", &header),
+            Err(SignatureError::Mismatch)
+        );
         let upper = format!("sha256={}", header["sha256=".len()..].to_uppercase());
         assert_eq!(verify("s3cret", body, &upper), Ok(()));
     }
@@ -84,7 +91,11 @@ mod tests {
             &format!("sha256={}", &hex_part[..62]),
             &format!("sha256={}zz", &hex_part[..62]),
         ] {
-            assert_eq!(verify("k", body, bad), Err(SignatureError::Malformed), "{bad:?}");
+            assert_eq!(
+                verify("k", body, bad),
+                Err(SignatureError::Malformed),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -28,12 +28,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Meta's subscription check: echo `hub.challenge` when the verify token is one we know.
-async fn verify_subscription(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn verify_subscription(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .unwrap_or_default();
     let mode = query.get("hub.mode").map(String::as_str);
-    let token = query.get("hub.verify_token").map(String::as_str).unwrap_or("");
+    let token = query
+        .get("hub.verify_token")
+        .map(String::as_str)
+        .unwrap_or("");
     let challenge = query.get("hub.challenge").cloned().unwrap_or_default();
 
     let known = !token.is_empty()
@@ -74,21 +80,17 @@ async fn receive(
         .ok_or_else(|| invalid_signature("missing X-Hub-Signature-256 header"))?
         .to_str()
         .map_err(|_| invalid_signature("ill-formed X-Hub-Signature-256 header"))
-        .and_then(|h| {
-            signature::parse_header(h).map_err(|e| invalid_signature(e.to_string()))
-        })?;
+        .and_then(|h| signature::parse_header(h).map_err(|e| invalid_signature(e.to_string())))?;
 
-    let json: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad("invalid_json", format!("malformed JSON: {e}")))?;
-    if !json.is_object() {
-        return Err(ApiError::bad("invalid_json", "the delivery must be a JSON object"));
-    }
-    let envelope: Envelope = serde_json::from_value(json)
-        .map_err(|e| ApiError::bad("invalid_json", format!("not a webhook envelope: {e}")))?;
+    let envelope: Envelope =
+        payload::parse(&body).map_err(|message| ApiError::bad("invalid_json", message))?;
 
     let mut known: Vec<(ChannelRecord, ChannelEvents)> = Vec::new();
     for events in payload::events(&envelope, now_ms()) {
-        match state.registry.channel_by_phone_number_id(&events.phone_number_id) {
+        match state
+            .registry
+            .channel_by_phone_number_id(&events.phone_number_id)
+        {
             Some(channel) => known.push((channel, events)),
             None => tracing::warn!(
                 phone_number_id = %events.phone_number_id,
@@ -121,7 +123,10 @@ async fn receive(
             .filter(|s| !s.is_empty())
             .or(default_secret)
             .ok_or_else(|| {
-                tracing::error!(channel_id = channel.id, "no app secret to check the webhook signature");
+                tracing::error!(
+                    channel_id = channel.id,
+                    "no app secret to check the webhook signature"
+                );
                 invalid_signature(format!(
                     "no app secret configured for phone number id {}",
                     channel.phone_number_id

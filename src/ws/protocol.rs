@@ -228,6 +228,21 @@ pub struct Interaction {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct QueueTarget {
+    pub id: i64,
+    pub name: String,
+    pub waiting: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentTarget {
+    pub id: i64,
+    pub display_name: String,
+    pub load: u32,
+    pub max_concurrent: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerEvent {
     Hello {
@@ -275,6 +290,12 @@ pub enum ServerEvent {
         interaction_id: i64,
         level: AlertLevel,
     },
+    TransferTargets {
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<serde_json::Value>,
+        queues: Vec<QueueTarget>,
+        agents: Vec<AgentTarget>,
+    },
     Replaced,
     Ack {
         #[serde(rename = "ref")]
@@ -297,12 +318,19 @@ mod tests {
     fn commands_parse_with_ref() {
         let f: ClientFrame =
             serde_json::from_str(r#"{"type":"accept","interaction_id":7,"ref":"a1"}"#).unwrap();
-        assert!(matches!(f.command, ClientCommand::Accept { interaction_id: 7 }));
-        assert_eq!(f.reference, Some(serde_json::json!("a1")));
-        let f: ClientFrame = serde_json::from_str(r#"{"type":"set_status","status":"available"}"#).unwrap();
         assert!(matches!(
             f.command,
-            ClientCommand::SetStatus { status: AgentStatus::Available, .. }
+            ClientCommand::Accept { interaction_id: 7 }
+        ));
+        assert_eq!(f.reference, Some(serde_json::json!("a1")));
+        let f: ClientFrame =
+            serde_json::from_str(r#"{"type":"set_status","status":"available"}"#).unwrap();
+        assert!(matches!(
+            f.command,
+            ClientCommand::SetStatus {
+                status: AgentStatus::Available,
+                ..
+            }
         ));
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope"}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"accept"}"#).is_err());
@@ -315,7 +343,10 @@ mod tests {
             reason: RevokeReason::Timeout,
         })
         .unwrap();
-        assert_eq!(v, serde_json::json!({"type":"offer_revoked","interaction_id":3,"reason":"timeout"}));
+        assert_eq!(
+            v,
+            serde_json::json!({"type":"offer_revoked","interaction_id":3,"reason":"timeout"})
+        );
         let v = serde_json::to_value(ServerEvent::Replaced).unwrap();
         assert_eq!(v, serde_json::json!({"type":"replaced"}));
     }

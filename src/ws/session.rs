@@ -88,7 +88,7 @@ impl AgentSession {
         };
         let reference = frame.reference;
         let agent_id = self.agent_id;
-        let fut = self.run(frame.command, ctx);
+        let fut = self.run(frame.command, reference.clone(), ctx);
         let Some(fut) = fut else {
             return;
         };
@@ -112,6 +112,7 @@ impl AgentSession {
     fn run(
         &mut self,
         command: ClientCommand,
+        reference: Option<serde_json::Value>,
         ctx: &mut ws::WebsocketContext<Self>,
     ) -> Option<futures_util::future::BoxFuture<'static, CommandResult>> {
         use futures_util::FutureExt;
@@ -121,6 +122,34 @@ impl AgentSession {
             self.registry
                 .interaction(id)
                 .ok_or_else(|| CommandError::new("not_found", format!("no open interaction {id}")))
+        };
+        // A closed interaction is known but takes no more commands; an unknown one is not found.
+        let registry = self.registry.clone();
+        let explain = move |e: CommandError,
+                            id: i64|
+              -> futures_util::future::BoxFuture<'static, CommandResult> {
+            async move {
+                if e.code != "not_found" {
+                    return Err(e);
+                }
+                let closed = registry
+                    .store
+                    .read(move |c| {
+                        c.query_row(
+                            "SELECT EXISTS(SELECT 1 FROM interactions WHERE id = ?1 AND state = 'closed')",
+                            [id],
+                            |r| r.get::<_, bool>(0),
+                        )
+                    })
+                    .await
+                    .unwrap_or(false);
+                if closed {
+                    Err(CommandError::new("invalid_state", format!("interaction {id} is closed")))
+                } else {
+                    Err(e)
+                }
+            }
+            .boxed()
         };
         Some(match command {
             ClientCommand::Ping => {
@@ -140,14 +169,14 @@ impl AgentSession {
                     let req = a.send(interaction::Accept { agent_id });
                     async move { req.await.map_err(mailbox)? }.boxed()
                 }
-                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+                Err(e) => explain(e, interaction_id),
             },
             ClientCommand::Reject { interaction_id } => match interaction(interaction_id) {
                 Ok(a) => {
                     let req = a.send(interaction::Reject { agent_id });
                     async move { req.await.map_err(mailbox)? }.boxed()
                 }
-                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+                Err(e) => explain(e, interaction_id),
             },
             ClientCommand::Send {
                 interaction_id,
@@ -157,14 +186,14 @@ impl AgentSession {
                     let req = a.send(interaction::SendText { agent_id, text });
                     async move { req.await.map_err(mailbox)? }.boxed()
                 }
-                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+                Err(e) => explain(e, interaction_id),
             },
             ClientCommand::End { interaction_id } => match interaction(interaction_id) {
                 Ok(a) => {
                     let req = a.send(interaction::End { agent_id });
                     async move { req.await.map_err(mailbox)? }.boxed()
                 }
-                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+                Err(e) => explain(e, interaction_id),
             },
             ClientCommand::WrapUp {
                 interaction_id,
@@ -177,19 +206,120 @@ impl AgentSession {
                     });
                     async move { req.await.map_err(mailbox)? }.boxed()
                 }
-                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+                Err(e) => explain(e, interaction_id),
             },
-            ClientCommand::Transfer { .. }
-            | ClientCommand::Conference { .. }
-            | ClientCommand::EndConference { .. }
-            | ClientCommand::LeaveConference { .. }
-            | ClientCommand::TransferTargets { .. }
-            | ClientCommand::LinkContact { .. }
-            | ClientCommand::CreateContact { .. } => futures_util::future::ready(Err(
-                CommandError::new("not_supported", "this command is not available yet"),
-            ))
-            .boxed(),
+            ClientCommand::Transfer {
+                interaction_id,
+                queue_id,
+                agent_id: target,
+            } => match interaction(interaction_id)
+                .and_then(|a| Ok((a, interaction::Target::from_ids(queue_id, target)?)))
+            {
+                Ok((a, target)) => {
+                    let req = a.send(interaction::Transfer { agent_id, target });
+                    async move { req.await.map_err(mailbox)? }.boxed()
+                }
+                Err(e) => explain(e, interaction_id),
+            },
+            ClientCommand::Conference {
+                interaction_id,
+                queue_id,
+                agent_id: target,
+            } => match interaction(interaction_id)
+                .and_then(|a| Ok((a, interaction::Target::from_ids(queue_id, target)?)))
+            {
+                Ok((a, target)) => {
+                    let req = a.send(interaction::Conference { agent_id, target });
+                    async move { req.await.map_err(mailbox)? }.boxed()
+                }
+                Err(e) => explain(e, interaction_id),
+            },
+            ClientCommand::EndConference { interaction_id } => match interaction(interaction_id) {
+                Ok(a) => {
+                    let req = a.send(interaction::EndConference { agent_id });
+                    async move { req.await.map_err(mailbox)? }.boxed()
+                }
+                Err(e) => explain(e, interaction_id),
+            },
+            ClientCommand::LeaveConference { interaction_id } => {
+                match interaction(interaction_id) {
+                    Ok(a) => {
+                        let req = a.send(interaction::LeaveConference { agent_id });
+                        async move { req.await.map_err(mailbox)? }.boxed()
+                    }
+                    Err(e) => explain(e, interaction_id),
+                }
+            }
+            ClientCommand::TransferTargets { filter } => {
+                let registry = self.registry.clone();
+                let fut =
+                    async move { transfer_targets(&registry, agent_id, filter.as_deref()).await };
+                ctx.spawn(fut.into_actor(self).map(move |event, _act, ctx| {
+                    let mut event = event;
+                    if let ServerEvent::TransferTargets { reference: r, .. } = &mut event {
+                        *r = reference.clone();
+                    }
+                    Self::send_event(ctx, &event);
+                    Self::send_event(ctx, &ServerEvent::Ack { reference });
+                }));
+                return None;
+            }
+            ClientCommand::LinkContact { .. } | ClientCommand::CreateContact { .. } => {
+                futures_util::future::ready(Err(CommandError::new(
+                    "not_supported",
+                    "the CRM is not available yet",
+                )))
+                .boxed()
+            }
         })
+    }
+}
+
+/// R19: every queue with its waiting count, and the agents that are connected, available,
+/// taking offers and below capacity; both filtered by a case-insensitive search string.
+async fn transfer_targets(registry: &Registry, me: i64, filter: Option<&str>) -> ServerEvent {
+    use crate::actors::{agent::GetView, queue::GetStats};
+    use crate::domain::AgentStatus;
+    use futures_util::future::join_all;
+    let needle = filter.map(|f| f.trim().to_lowercase()).unwrap_or_default();
+    let matches = |name: &str| needle.is_empty() || name.to_lowercase().contains(&needle);
+    let queues = registry.queues();
+    let stats = join_all(queues.iter().map(|(_, q)| q.send(GetStats))).await;
+    let queues = queues
+        .into_iter()
+        .zip(stats)
+        .filter(|((rec, _), _)| matches(&rec.name))
+        .map(|((rec, _), stats)| super::protocol::QueueTarget {
+            id: rec.id,
+            name: rec.name,
+            waiting: stats.map(|s| s.waiting).unwrap_or(0),
+        })
+        .collect();
+    let agents = registry.agents();
+    let views = join_all(agents.iter().map(|(_, a)| a.send(GetView))).await;
+    let mut agents: Vec<_> = views
+        .into_iter()
+        .flatten()
+        .filter(|v| {
+            v.id != me
+                && v.connected
+                && v.status == AgentStatus::Available
+                && !v.stop_new
+                && v.load < v.max_concurrent
+                && matches(&v.display_name)
+        })
+        .map(|v| super::protocol::AgentTarget {
+            id: v.id,
+            display_name: v.display_name,
+            load: v.load,
+            max_concurrent: v.max_concurrent,
+        })
+        .collect();
+    agents.sort_by(|a, b| a.display_name.cmp(&b.display_name).then(a.id.cmp(&b.id)));
+    ServerEvent::TransferTargets {
+        reference: None,
+        queues,
+        agents,
     }
 }
 

@@ -43,11 +43,16 @@ async fn logout_revokes_the_token() {
     let v = app.login(ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let token = v["token"].as_str().unwrap().to_string();
     assert_eq!(app.get("/api/v1/me", Some(&token)).await.status(), 200);
-    let resp = app.post("/api/v1/auth/logout", Some(&token), &json!({})).await;
+    let resp = app
+        .post("/api/v1/auth/logout", Some(&token), &json!({}))
+        .await;
     assert_eq!(resp.status(), 204);
     assert_error(app.get("/api/v1/me", Some(&token)).await, 401).await;
     // Other sessions are untouched.
-    assert_eq!(app.get("/api/v1/me", Some(&app.admin_token)).await.status(), 200);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&app.admin_token)).await.status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -60,9 +65,16 @@ async fn agents_cannot_use_the_admin_api() {
     assert_eq!(me["role"], "agent");
     assert_eq!(me["id"], json!(agent.id));
 
-    assert_eq!(assert_error(app.get("/api/v1/agents", Some(&agent.token)).await, 403).await, "forbidden");
+    assert_eq!(
+        assert_error(app.get("/api/v1/agents", Some(&agent.token)).await, 403).await,
+        "forbidden"
+    );
     let resp = app
-        .post("/api/v1/queues", Some(&agent.token), &json!({"name": "Sneaky"}))
+        .post(
+            "/api/v1/queues",
+            Some(&agent.token),
+            &json!({"name": "Sneaky"}),
+        )
         .await;
     assert_error(resp, 403).await;
     assert_error(app.get("/api/v1/agents", None).await, 401).await;

@@ -13,7 +13,9 @@ const CUSTOMER: &str = "15550005001";
 async fn active_conversation(app: &TestApp) -> (AgentClient, i64) {
     let b = app.setup_basic(1, json!({})).await;
     let mut a = app.agent_online(&b.agents[0]).await;
-    let id = app.deliver_and_accept(&mut a, CUSTOMER, "I need help").await;
+    let id = app
+        .deliver_and_accept(&mut a, CUSTOMER, "I need help")
+        .await;
     (a, id)
 }
 
@@ -62,7 +64,10 @@ async fn accept_makes_the_interaction_active_with_its_transcript() {
     assert_eq!(ev["messages"][0]["direction"], "in");
     let last = rfc3339_ms(ev["last_customer_message_at"].as_str().unwrap());
     let window = rfc3339_ms(ev["window_expires_at"].as_str().unwrap());
-    assert!((window - last - 24 * 3600 * 1000).abs() < 2000, "24 h window");
+    assert!(
+        (window - last - 24 * 3600 * 1000).abs() < 2000,
+        "24 h window"
+    );
 
     let v = app.get_interaction(id).await;
     assert_eq!(v["state"], "active");
@@ -75,7 +80,9 @@ async fn later_customer_messages_reach_the_owner() {
     let (mut a, id) = active_conversation(&app).await;
     app.customer_says(CUSTOMER, "Maria", "Order 1234").await;
     let ev = a
-        .wait_for_where("message", EVENT_TIMEOUT, |e| e["message"]["text"] == "Order 1234")
+        .wait_for_where("message", EVENT_TIMEOUT, |e| {
+            e["message"]["text"] == "Order 1234"
+        })
         .await;
     assert_eq!(ev["interaction_id"], json!(id));
     assert_eq!(ev["message"]["direction"], "in");
@@ -92,7 +99,9 @@ async fn send_posts_to_the_cloud_api_and_becomes_sent() {
     let app = TestApp::spawn().await;
     app.cloud_api_accepts("wamid.OUT1").await;
     let (mut a, id) = active_conversation(&app).await;
-    a.send_message(id, "Hello Maria, how can I help?").await.expect("send ack");
+    a.send_message(id, "Hello Maria, how can I help?")
+        .await
+        .expect("send ack");
     let st = wait_status(&mut a, id, "sent").await;
     assert!(st["message_id"].is_i64());
 
@@ -101,7 +110,9 @@ async fn send_posts_to_the_cloud_api_and_becomes_sent() {
     let req = &reqs[0];
     assert_eq!(req.method.as_str(), "POST");
     assert_eq!(
-        req.headers.get("authorization").and_then(|h| h.to_str().ok()),
+        req.headers
+            .get("authorization")
+            .and_then(|h| h.to_str().ok()),
         Some("Bearer test-access-token")
     );
     let body: Value = req.body_json().expect("JSON body");
@@ -130,7 +141,10 @@ async fn server_errors_are_retried_and_sent_once() {
     let app = TestApp::spawn().await;
     Mock::given(method("POST"))
         .and(path(format!("/{PHONE_NUMBER_ID}/messages")))
-        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"error": {"message": "boom", "code": 1}})))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .set_body_json(json!({"error": {"message": "boom", "code": 1}})),
+        )
         .up_to_n_times(1)
         .mount(&app.cloud_api)
         .await;
@@ -142,7 +156,11 @@ async fn server_errors_are_retried_and_sent_once() {
         e["status"] == "sent" || e["status"] == "failed"
     })
     .await;
-    assert_eq!(app.cloud_api_requests().await.len(), 2, "one failure, one success");
+    assert_eq!(
+        app.cloud_api_requests().await.len(),
+        2,
+        "one failure, one success"
+    );
 }
 
 #[tokio::test]
@@ -174,14 +192,22 @@ async fn client_errors_fail_the_message_with_the_api_text() {
         .mount(&app.cloud_api)
         .await;
     let (mut a, id) = active_conversation(&app).await;
-    a.send_message(id, "this will fail").await.expect("send ack");
+    a.send_message(id, "this will fail")
+        .await
+        .expect("send ack");
     let st = wait_status(&mut a, id, "failed").await;
     assert!(
-        st["error"].as_str().is_some_and(|e| e.contains("Invalid parameter")),
+        st["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Invalid parameter")),
         "the API's error text: {st}"
     );
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(app.cloud_api_requests().await.len(), 1, "a 4xx is not retried");
+    assert_eq!(
+        app.cloud_api_requests().await.len(),
+        1,
+        "a 4xx is not retried"
+    );
     let v = app.get_interaction(id).await;
     assert_eq!(out_messages(&v)[0]["status"], "failed");
 }
@@ -215,8 +241,10 @@ async fn statuses_never_go_backwards() {
     wait_status(&mut a, id, "read").await;
     app.status_update("wamid.OUT1", "delivered", CUSTOMER).await;
     app.status_update("wamid.OUT1", "sent", CUSTOMER).await;
-    a.expect_no_where("message_status", Duration::from_millis(800), |e| e["status"] != "read")
-        .await;
+    a.expect_no_where("message_status", Duration::from_millis(800), |e| {
+        e["status"] != "read"
+    })
+    .await;
     let v = app.get_interaction(id).await;
     assert_eq!(out_messages(&v)[0]["status"], "read");
 }
@@ -231,8 +259,10 @@ async fn failed_is_final() {
     app.status_update("wamid.OUT1", "failed", CUSTOMER).await;
     wait_status(&mut a, id, "failed").await;
     app.status_update("wamid.OUT1", "read", CUSTOMER).await;
-    a.expect_no_where("message_status", Duration::from_millis(800), |e| e["status"] == "read")
-        .await;
+    a.expect_no_where("message_status", Duration::from_millis(800), |e| {
+        e["status"] == "read"
+    })
+    .await;
     let v = app.get_interaction(id).await;
     assert_eq!(out_messages(&v)[0]["status"], "failed");
 }
@@ -249,7 +279,9 @@ async fn message_length_is_checked_in_characters() {
     assert_eq!(code, "message_too_long");
     // 4096 emoji are 16 KiB of UTF-8 but 4096 characters: allowed.
     let emoji = "😀".repeat(4096);
-    a.send_message(id, &emoji).await.expect("4096 characters are allowed");
+    a.send_message(id, &emoji)
+        .await
+        .expect("4096 characters are allowed");
     wait_status(&mut a, id, "sent").await;
     let reqs = app.wait_cloud_api_requests(1).await;
     let body: Value = reqs[0].body_json().unwrap();
@@ -291,8 +323,10 @@ async fn replies_after_the_24h_window_are_refused() {
 
     // A fresh customer message opens the window again.
     app.customer_says(CUSTOMER, "Old", "still there?").await;
-    a.wait_for_where("message", EVENT_TIMEOUT, |e| e["message"]["text"] == "still there?")
-        .await;
+    a.wait_for_where("message", EVENT_TIMEOUT, |e| {
+        e["message"]["text"] == "still there?"
+    })
+    .await;
     a.send_message(id, "yes!").await.expect("window open again");
 }
 
@@ -309,7 +343,9 @@ async fn only_participants_can_send_and_only_while_active() {
         .err(json!({"type": "send", "interaction_id": id, "text": "not mine"}))
         .await;
     assert_eq!(code, "not_participant");
-    let code = other.err(json!({"type": "end", "interaction_id": id})).await;
+    let code = other
+        .err(json!({"type": "end", "interaction_id": id}))
+        .await;
     assert_eq!(code, "not_participant");
     let code = owner
         .err(json!({"type": "send", "interaction_id": 424242, "text": "nowhere"}))
@@ -330,10 +366,13 @@ async fn a_message_after_close_starts_a_new_interaction() {
     let app = TestApp::spawn().await;
     let b = app.setup_basic(1, json!({})).await;
     let mut a = app.agent_online(&b.agents[0]).await;
-    let first = app.deliver_and_accept(&mut a, CUSTOMER, "first visit").await;
+    let first = app
+        .deliver_and_accept(&mut a, CUSTOMER, "first visit")
+        .await;
     a.end(first).await;
     a.wrap_up(first, Some("resolved")).await.expect("wrap_up");
-    app.wait_interaction(first, "closed", |v| v["state"] == "closed").await;
+    app.wait_interaction(first, "closed", |v| v["state"] == "closed")
+        .await;
 
     app.customer_says(CUSTOMER, "Maria", "back again").await;
     let offer = a.wait_for("offer", EVENT_TIMEOUT).await;

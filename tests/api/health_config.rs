@@ -17,7 +17,12 @@ async fn openapi_describes_the_http_api() {
     let app = TestApp::spawn().await;
     let doc = json_ok(app.get("/openapi.json", None).await, "openapi").await;
     let paths = doc["paths"].as_object().expect("openapi paths");
-    for p in ["/api/v1/auth/login", "/api/v1/agents", "/api/v1/queues", "/api/v1/channels"] {
+    for p in [
+        "/api/v1/auth/login",
+        "/api/v1/agents",
+        "/api/v1/queues",
+        "/api/v1/channels",
+    ] {
         assert!(paths.contains_key(p), "openapi.json lacks {p}");
     }
 }
@@ -32,7 +37,11 @@ async fn port_zero_picks_a_free_port_that_serves() {
 #[tokio::test]
 async fn database_file_is_created_with_its_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("nested").join("deeper").join("switchboard.db");
+    let db = dir
+        .path()
+        .join("nested")
+        .join("deeper")
+        .join("switchboard.db");
     let db_str = db.display().to_string();
     let app = TestApp::spawn_with(|cfg| {
         cfg.set("database.path", &db_str);
@@ -46,7 +55,10 @@ async fn database_file_is_created_with_its_folder() {
 async fn demo_disabled_seeds_nothing() {
     let app = TestApp::spawn().await;
     let queues = items_of(app.admin_get("/api/v1/queues").await);
-    assert!(queues.is_empty(), "demo.enabled=false must not seed: {queues:?}");
+    assert!(
+        queues.is_empty(),
+        "demo.enabled=false must not seed: {queues:?}"
+    );
     let channels = items_of(app.admin_get("/api/v1/channels").await);
     assert!(channels.is_empty());
 }

@@ -342,7 +342,9 @@ impl TestApp {
             ],
         });
         merge(&mut body, overrides);
-        let resp = self.post("/api/v1/queues", Some(&self.admin_token), &body).await;
+        let resp = self
+            .post("/api/v1/queues", Some(&self.admin_token), &body)
+            .await;
         id_of(json_created(resp, "create queue").await)
     }
 
@@ -355,7 +357,9 @@ impl TestApp {
             "role": "agent",
         });
         merge(&mut body, extra);
-        let resp = self.post("/api/v1/agents", Some(&self.admin_token), &body).await;
+        let resp = self
+            .post("/api/v1/agents", Some(&self.admin_token), &body)
+            .await;
         id_of(json_created(resp, "create agent").await)
     }
 
@@ -374,7 +378,9 @@ impl TestApp {
             "access_token": ACCESS_TOKEN,
         });
         merge(&mut body, extra);
-        let resp = self.post("/api/v1/channels", Some(&self.admin_token), &body).await;
+        let resp = self
+            .post("/api/v1/channels", Some(&self.admin_token), &body)
+            .await;
         id_of(json_created(resp, "create channel").await)
     }
 
@@ -397,7 +403,8 @@ impl TestApp {
     /// A queue (defaults merged with `queue_overrides`), `n_agents` member agents (logged in
     /// over HTTP, not connected) and the channel feeding the queue.
     pub async fn setup_basic(&self, n_agents: usize, queue_overrides: Value) -> Basic {
-        self.setup_basic_with(n_agents, queue_overrides, json!({})).await
+        self.setup_basic_with(n_agents, queue_overrides, json!({}))
+            .await
     }
 
     /// As `setup_basic`, with `agent_extra` merged into every agent's creation body.
@@ -431,16 +438,26 @@ impl TestApp {
 
     /// Lists interactions (admin); accepts `{"items": [...]}` or a bare array.
     pub async fn list_interactions(&self, query: &str) -> Vec<Value> {
-        let v = self.admin_get(&format!("/api/v1/interactions{query}")).await;
+        let v = self
+            .admin_get(&format!("/api/v1/interactions{query}"))
+            .await;
         items_of(v)
     }
 
     /// Polls the admin view of an interaction until `pred` holds.
-    pub async fn wait_interaction(&self, id: i64, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    pub async fn wait_interaction(
+        &self,
+        id: i64,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = Instant::now() + EVENT_TIMEOUT;
         loop {
             let resp = self
-                .get(&format!("/api/v1/interactions/{id}"), Some(&self.admin_token))
+                .get(
+                    &format!("/api/v1/interactions/{id}"),
+                    Some(&self.admin_token),
+                )
                 .await;
             let ok = resp.status().is_success();
             let v: Value = resp.json().await.unwrap_or(Value::Null);
@@ -459,7 +476,10 @@ impl TestApp {
         let deadline = Instant::now() + EVENT_TIMEOUT;
         loop {
             let resp = self
-                .get(&format!("/api/v1/activities{query}"), Some(&self.admin_token))
+                .get(
+                    &format!("/api/v1/activities{query}"),
+                    Some(&self.admin_token),
+                )
                 .await;
             let v: Value = resp.json().await.unwrap_or(Value::Null);
             if let Some(found) = items_of(v.clone()).into_iter().find(|a| pred(a)) {
@@ -475,7 +495,11 @@ impl TestApp {
     // ---- WhatsApp webhooks -----------------------------------------------------------------
 
     /// POSTs raw bytes to the webhook with the given `X-Hub-Signature-256` (or none).
-    pub async fn post_webhook_raw(&self, body: Vec<u8>, signature: Option<String>) -> reqwest::Response {
+    pub async fn post_webhook_raw(
+        &self,
+        body: Vec<u8>,
+        signature: Option<String>,
+    ) -> reqwest::Response {
         let mut req = self
             .client
             .post(self.url("/webhooks/whatsapp"))
@@ -503,7 +527,10 @@ impl TestApp {
     pub async fn customer_says_at(&self, from: &str, name: &str, text: &str, ts: i64) -> String {
         let wamid = new_wamid();
         let resp = self
-            .post_webhook(&inbound_delivery(PHONE_NUMBER_ID, &[(from, name, &wamid, text, ts)]))
+            .post_webhook(&inbound_delivery(
+                PHONE_NUMBER_ID,
+                &[(from, name, &wamid, text, ts)],
+            ))
             .await;
         let status = resp.status();
         let body = resp.text().await.unwrap_or_default();
@@ -513,7 +540,9 @@ impl TestApp {
 
     /// A status webhook for an outbound message, asserting 200.
     pub async fn status_update(&self, wamid: &str, status: &str, recipient: &str) {
-        let resp = self.post_webhook(&status_delivery(wamid, status, recipient)).await;
+        let resp = self
+            .post_webhook(&status_delivery(wamid, status, recipient))
+            .await;
         assert_eq!(resp.status(), 200, "status webhook refused");
     }
 
@@ -523,13 +552,11 @@ impl TestApp {
     pub async fn cloud_api_accepts(&self, wamid: &str) {
         Mock::given(method("POST"))
             .and(path(format!("/{PHONE_NUMBER_ID}/messages")))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "messaging_product": "whatsapp",
-                    "contacts": [{"input": "x", "wa_id": "x"}],
-                    "messages": [{"id": wamid}]
-                })),
-            )
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": "x", "wa_id": "x"}],
+                "messages": [{"id": wamid}]
+            })))
             .mount(&self.cloud_api)
             .await;
     }
@@ -578,7 +605,9 @@ impl TestApp {
     pub async fn deliver_and_accept(&self, agent: &mut AgentClient, from: &str, text: &str) -> i64 {
         self.customer_says(from, "Customer", text).await;
         let offer = agent.wait_for("offer", EVENT_TIMEOUT).await;
-        let id = offer["interaction_id"].as_i64().expect("offer interaction_id");
+        let id = offer["interaction_id"]
+            .as_i64()
+            .expect("offer interaction_id");
         agent.accept(id).await;
         agent
             .wait_for_where("interaction", EVENT_TIMEOUT, |e| {
@@ -621,7 +650,10 @@ impl AgentClient {
             agent_id,
         };
         let first = c.next_event(EVENT_TIMEOUT).await;
-        assert_eq!(first["type"], "hello", "the first frame must be hello, got {first}");
+        assert_eq!(
+            first["type"], "hello",
+            "the first frame must be hello, got {first}"
+        );
         c.hello = first;
         c
     }
@@ -631,7 +663,10 @@ impl AgentClient {
     }
 
     pub async fn send_text(&mut self, text: String) {
-        self.ws.send(WsMessage::text(text)).await.expect("WebSocket send");
+        self.ws
+            .send(WsMessage::text(text))
+            .await
+            .expect("WebSocket send");
     }
 
     /// Reads the next JSON event from the socket (not the buffer). `None` on timeout or close.
@@ -728,7 +763,12 @@ impl AgentClient {
         self.expect_no_where(ty, duration, |_| true).await
     }
 
-    pub async fn expect_no_where(&mut self, ty: &str, duration: Duration, pred: impl Fn(&Value) -> bool) {
+    pub async fn expect_no_where(
+        &mut self,
+        ty: &str,
+        duration: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) {
         if let Some(e) = self.buffer.iter().find(|e| e["type"] == ty && pred(e)) {
             panic!("agent {}: unexpected `{ty}` event: {e}", self.agent_id);
         }
@@ -782,17 +822,22 @@ impl AgentClient {
     pub async fn err(&mut self, v: Value) -> String {
         let what = v.to_string();
         match self.command(v).await {
-            Ok(ack) => panic!("agent {}: command {what} should fail, got {ack}", self.agent_id),
+            Ok(ack) => panic!(
+                "agent {}: command {what} should fail, got {ack}",
+                self.agent_id
+            ),
             Err(e) => e["code"].as_str().unwrap_or_default().to_string(),
         }
     }
 
     pub async fn set_status(&mut self, status: &str) {
-        self.ok(json!({"type": "set_status", "status": status})).await;
+        self.ok(json!({"type": "set_status", "status": status}))
+            .await;
     }
 
     pub async fn accept(&mut self, interaction_id: i64) {
-        self.ok(json!({"type": "accept", "interaction_id": interaction_id})).await;
+        self.ok(json!({"type": "accept", "interaction_id": interaction_id}))
+            .await;
     }
 
     pub async fn send_message(&mut self, interaction_id: i64, text: &str) -> Result<Value, Value> {
@@ -801,10 +846,15 @@ impl AgentClient {
     }
 
     pub async fn end(&mut self, interaction_id: i64) {
-        self.ok(json!({"type": "end", "interaction_id": interaction_id})).await;
+        self.ok(json!({"type": "end", "interaction_id": interaction_id}))
+            .await;
     }
 
-    pub async fn wrap_up(&mut self, interaction_id: i64, disposition: Option<&str>) -> Result<Value, Value> {
+    pub async fn wrap_up(
+        &mut self,
+        interaction_id: i64,
+        disposition: Option<&str>,
+    ) -> Result<Value, Value> {
         let mut v = json!({"type": "wrap_up", "interaction_id": interaction_id});
         if let Some(d) = disposition {
             v["disposition"] = json!(d);
@@ -953,7 +1003,10 @@ pub async fn json_ok(resp: reqwest::Response, what: &str) -> Value {
 pub async fn json_created(resp: reqwest::Response, what: &str) -> Value {
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
-    assert!(status == 200 || status == 201, "{what}: HTTP {status}: {text}");
+    assert!(
+        status == 200 || status == 201,
+        "{what}: HTTP {status}: {text}"
+    );
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text}"))
 }
 
@@ -991,7 +1044,14 @@ pub fn rfc3339_ms(s: &str) -> i64 {
         bad();
     }
     let num = |r: std::ops::Range<usize>| -> i64 { s[r].parse().unwrap_or_else(|_| bad()) };
-    let (y, mo, d, h, mi, sec) = (num(0..4), num(5..7), num(8..10), num(11..13), num(14..16), num(17..19));
+    let (y, mo, d, h, mi, sec) = (
+        num(0..4),
+        num(5..7),
+        num(8..10),
+        num(11..13),
+        num(14..16),
+        num(17..19),
+    );
     let mut rest = &s[19..];
     let mut ms = 0i64;
     if let Some(frac) = rest.strip_prefix('.') {
@@ -1029,7 +1089,10 @@ pub fn now_ms() -> i64 {
 }
 
 /// Waits until one of `clients` gets an `offer`; returns its index and the offer.
-pub async fn wait_offer_any(clients: &mut [&mut AgentClient], timeout: std::time::Duration) -> (usize, Value) {
+pub async fn wait_offer_any(
+    clients: &mut [&mut AgentClient],
+    timeout: std::time::Duration,
+) -> (usize, Value) {
     let deadline = Instant::now() + timeout;
     loop {
         for (i, c) in clients.iter_mut().enumerate() {
@@ -1042,6 +1105,18 @@ pub async fn wait_offer_any(clients: &mut [&mut AgentClient], timeout: std::time
         }
         if Instant::now() > deadline {
             panic!("no agent got an offer within {timeout:?}");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    /// A failing test shows what the server logged (warnings and errors; everything with TEST_LOG).
+    fn drop(&mut self) {
+        if std::thread::panicking() && std::env::var_os("TEST_LOG").is_none() {
+            let log = self.server_log();
+            if !log.trim().is_empty() {
+                eprintln!("---- switchboard stderr (tail) ----\n{log}");
+            }
         }
     }
 }

@@ -3,12 +3,15 @@
 use crate::helpers::*;
 use serde_json::json;
 use std::time::Duration;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
 
 #[tokio::test]
 async fn an_acknowledged_webhook_survives_kill_9() {
     let mut app = TestApp::spawn().await;
     app.setup_basic(0, json!({})).await;
-    app.customer_says("15550008001", "Durable", "do not lose me").await;
+    app.customer_says("15550008001", "Durable", "do not lose me")
+        .await;
     app.kill9().await;
     app.restart().await;
     let list = app.list_interactions("").await;
@@ -24,13 +27,17 @@ async fn an_active_conversation_is_back_after_kill_9() {
         cfg.set("routing.reconnect_grace_secs", 60);
     })
     .await;
-    app.cloud_api_accepts("wamid.OUT1").await;
     let b = app.setup_basic(1, json!({})).await;
     let mut a = app.agent_online(&b.agents[0]).await;
-    let id = app.deliver_and_accept(&mut a, "15550008002", "before the crash").await;
-    a.send_message(id, "on it").await.expect("send");
-    a.wait_for_where("message_status", EVENT_TIMEOUT, |e| e["status"] == "sent")
+    let id = app
+        .deliver_and_accept(&mut a, "15550008002", "before the crash")
         .await;
+    app.customer_says("15550008002", "Customer", "and more")
+        .await;
+    a.wait_for_where("message", EVENT_TIMEOUT, |e| {
+        e["message"]["text"] == "and more"
+    })
+    .await;
     drop(a);
 
     app.kill9().await;
@@ -41,7 +48,7 @@ async fn an_active_conversation_is_back_after_kill_9() {
     assert_eq!(v["owner_agent_id"], json!(b.agents[0].id));
 
     // The owner's session survived too; reconnecting gives the conversation back.
-    let back = app.connect(&b.agents[0]).await;
+    let mut back = app.connect(&b.agents[0]).await;
     let it = back.hello["interactions"]
         .as_array()
         .expect("hello.interactions")
@@ -56,16 +63,83 @@ async fn an_active_conversation_is_back_after_kill_9() {
         .iter()
         .filter_map(|m| m["text"].as_str())
         .collect();
-    assert!(texts.contains(&"before the crash") && texts.contains(&"on it"), "{texts:?}");
-    let out = it["messages"]
+    assert_eq!(texts, ["before the crash", "and more"]);
+    // And it can be carried on: end works on the restored interaction.
+    back.end(id).await;
+    back.wait_for("wrap_up_started", EVENT_TIMEOUT).await;
+}
+
+#[tokio::test]
+async fn a_message_the_api_did_not_take_is_sent_after_restart() {
+    let mut app = TestApp::spawn_with(|cfg| {
+        cfg.set("routing.reconnect_grace_secs", 60);
+    })
+    .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{PHONE_NUMBER_ID}/messages")))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&app.cloud_api)
+        .await;
+    let b = app.setup_basic(1, json!({})).await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let id = app.deliver_and_accept(&mut a, "15550008006", "hello").await;
+    a.send_message(id, "acknowledged, so never lost")
+        .await
+        .expect("send ack");
+    app.wait_cloud_api_requests(1).await;
+    drop(a);
+    app.kill9().await;
+
+    app.cloud_api.reset().await;
+    app.cloud_api_accepts("wamid.OUT1").await;
+    app.restart().await;
+    let v = app
+        .wait_interaction(id, "the outbound message sent", |v| {
+            v["messages"].as_array().is_some_and(|ms| {
+                ms.iter()
+                    .any(|m| m["direction"] == "out" && m["status"] == "sent")
+            })
+        })
+        .await;
+    let outs: Vec<_> = v["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "out")
+        .collect();
+    assert_eq!(outs.len(), 1);
+    let reqs = app.cloud_api_requests().await;
+    assert_eq!(reqs.len(), 1, "sent once after the restart");
+    let body: serde_json::Value = reqs[0].body_json().unwrap();
+    assert_eq!(body["text"]["body"], "acknowledged, so never lost");
+}
+
+#[tokio::test]
+async fn a_sent_message_is_not_sent_again_after_restart() {
+    let mut app = TestApp::spawn_with(|cfg| {
+        cfg.set("routing.reconnect_grace_secs", 60);
+    })
+    .await;
+    app.cloud_api_accepts("wamid.OUT1").await;
+    let b = app.setup_basic(1, json!({})).await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let id = app.deliver_and_accept(&mut a, "15550008007", "hello").await;
+    a.send_message(id, "once only").await.expect("send ack");
+    a.wait_for_where("message_status", EVENT_TIMEOUT, |e| e["status"] == "sent")
+        .await;
+    drop(a);
+    app.kill9().await;
+    app.restart().await;
+    let v = app.get_interaction(id).await;
+    let out = v["messages"]
         .as_array()
         .unwrap()
         .iter()
         .find(|m| m["direction"] == "out")
-        .unwrap();
+        .cloned()
+        .expect("the outbound message");
     assert_eq!(out["status"], "sent");
-    // Nothing was sent twice.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(app.cloud_api_requests().await.len(), 1);
 }
 
@@ -81,7 +155,10 @@ async fn a_queued_conversation_is_offered_after_restart() {
 
     let mut a = app.agent_online(&b.agents[0]).await;
     let offer = a.wait_for("offer", EVENT_TIMEOUT).await;
-    assert_eq!(offer["customer"]["phone"], "+15550008003", "queue order kept");
+    assert_eq!(
+        offer["customer"]["phone"], "+15550008003",
+        "queue order kept"
+    );
     assert_eq!(offer["queue"]["id"], json!(b.queue_id));
 }
 
@@ -124,7 +201,9 @@ async fn configuration_and_accounts_survive_a_restart() {
     let mut app = TestApp::spawn().await;
     let b = app.setup_basic(1, json!({"name": "Persisted"})).await;
     app.restart().await;
-    let q = app.admin_get(&format!("/api/v1/queues/{}", b.queue_id)).await;
+    let q = app
+        .admin_get(&format!("/api/v1/queues/{}", b.queue_id))
+        .await;
     assert_eq!(q["name"], "Persisted");
     assert_eq!(q["members"], json!([b.agents[0].id]));
     // Tokens issued before the restart still work, and the bootstrap admin is not duplicated.

@@ -14,7 +14,9 @@ async fn finish(agent: &mut AgentClient, id: i64) {
     agent.wait_for("wrap_up_started", EVENT_TIMEOUT).await;
     agent.wrap_up(id, Some("resolved")).await.expect("wrap_up");
     agent
-        .wait_for_where("wrap_up_done", EVENT_TIMEOUT, |e| e["interaction_id"] == json!(id))
+        .wait_for_where("wrap_up_done", EVENT_TIMEOUT, |e| {
+            e["interaction_id"] == json!(id)
+        })
         .await;
 }
 
@@ -29,7 +31,8 @@ async fn offer_reaches_an_available_member_with_its_details() {
     let app = TestApp::spawn().await;
     let b = app.setup_basic(1, json!({"offer_timeout_secs": 30})).await;
     let mut a = app.agent_online(&b.agents[0]).await;
-    app.customer_says("15550004001", "Maria Lopez", "Hello there").await;
+    app.customer_says("15550004001", "Maria Lopez", "Hello there")
+        .await;
     let offer = a.wait_for("offer", EVENT_TIMEOUT).await;
     assert!(offer["interaction_id"].is_i64(), "{offer}");
     assert_eq!(offer["kind"], "new");
@@ -48,7 +51,9 @@ async fn offer_reaches_an_available_member_with_its_details() {
         (25_000..=35_000).contains(&lasting),
         "the offer lasts the queue's offer_timeout_secs: {lasting} ms"
     );
-    let v = app.get_interaction(offer["interaction_id"].as_i64().unwrap()).await;
+    let v = app
+        .get_interaction(offer["interaction_id"].as_i64().unwrap())
+        .await;
     assert_eq!(v["state"], "offered");
 }
 
@@ -65,13 +70,17 @@ async fn only_eligible_agents_get_offers() {
 
     app.customer_says("15550004002", "Queued", "anyone?").await;
     member.expect_no("offer", SHORT).await;
-    stranger.expect_no("offer", Duration::from_millis(200)).await;
+    stranger
+        .expect_no("offer", Duration::from_millis(200))
+        .await;
 
     // The waiting interaction is served as soon as a member becomes available.
     member.set_status("available").await;
     let offer = member.wait_for("offer", EVENT_TIMEOUT).await;
     assert_eq!(offer["customer"]["phone"], "+15550004002");
-    stranger.expect_no("offer", Duration::from_millis(300)).await;
+    stranger
+        .expect_no("offer", Duration::from_millis(300))
+        .await;
 }
 
 #[tokio::test]
@@ -85,7 +94,8 @@ async fn disconnected_members_get_nothing() {
     c.close().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     for i in 0..2 {
-        app.customer_says(&format!("1555000410{i}"), "C", "hi").await;
+        app.customer_says(&format!("1555000410{i}"), "C", "hi")
+            .await;
         let offer = online.wait_for("offer", EVENT_TIMEOUT).await;
         accept_offer(&mut online, &offer).await;
     }
@@ -98,7 +108,8 @@ async fn one_agent_at_a_time() {
     let mut c0 = app.agent_online(&b.agents[0]).await;
     let mut c1 = app.agent_online(&b.agents[1]).await;
     let mut c2 = app.agent_online(&b.agents[2]).await;
-    app.customer_says("15550004003", "Solo", "one conversation").await;
+    app.customer_says("15550004003", "Solo", "one conversation")
+        .await;
     let (who, _) = wait_offer_any(&mut [&mut c0, &mut c1, &mut c2], EVENT_TIMEOUT).await;
     let mut others: Vec<&mut AgentClient> = vec![&mut c0, &mut c1, &mut c2];
     others.remove(who);
@@ -137,7 +148,11 @@ async fn offer_timeout_revokes_puts_agent_on_break_and_offers_the_next() {
     app.customer_says("15550004007", "Waiting", "hello?").await;
     let (who, offer) = wait_offer_any(&mut [&mut c0, &mut c1], EVENT_TIMEOUT).await;
     let id = offer["interaction_id"].clone();
-    let (first, second) = if who == 0 { (&mut c0, &mut c1) } else { (&mut c1, &mut c0) };
+    let (first, second) = if who == 0 {
+        (&mut c0, &mut c1)
+    } else {
+        (&mut c1, &mut c0)
+    };
 
     let revoked = first
         .wait_for_where("offer_revoked", TIMEOUT_WAIT, |e| e["interaction_id"] == id)
@@ -169,7 +184,9 @@ async fn timed_out_agent_stays_in_rona_until_it_acts() {
         .await;
     assert_eq!(st["status"], "rona");
     a.expect_no("offer", SHORT).await;
-    let v = app.get_interaction(offer["interaction_id"].as_i64().unwrap()).await;
+    let v = app
+        .get_interaction(offer["interaction_id"].as_i64().unwrap())
+        .await;
     assert_eq!(v["state"], "queued", "back in the queue, not dropped");
 
     a.set_status("available").await;
@@ -186,9 +203,15 @@ async fn reject_revokes_and_offers_the_next_agent() {
     app.customer_says("15550004009", "Picky", "hi").await;
     let (who, offer) = wait_offer_any(&mut [&mut c0, &mut c1], EVENT_TIMEOUT).await;
     let id = offer["interaction_id"].clone();
-    let (first, second) = if who == 0 { (&mut c0, &mut c1) } else { (&mut c1, &mut c0) };
+    let (first, second) = if who == 0 {
+        (&mut c0, &mut c1)
+    } else {
+        (&mut c1, &mut c0)
+    };
 
-    first.ok(json!({"type": "reject", "interaction_id": id})).await;
+    first
+        .ok(json!({"type": "reject", "interaction_id": id}))
+        .await;
     let revoked = first.wait_for("offer_revoked", EVENT_TIMEOUT).await;
     assert_eq!(revoked["interaction_id"], id);
     assert_eq!(revoked["reason"], "rejected");
@@ -198,7 +221,9 @@ async fn reject_revokes_and_offers_the_next_agent() {
     let next = second.wait_for("offer", EVENT_TIMEOUT).await;
     assert_eq!(next["interaction_id"], id);
     // The rejecting agent cannot take it back any more.
-    let code = first.err(json!({"type": "accept", "interaction_id": id})).await;
+    let code = first
+        .err(json!({"type": "accept", "interaction_id": id}))
+        .await;
     assert_eq!(code, "not_offered");
 }
 
@@ -229,15 +254,31 @@ async fn accepting_what_was_not_offered_fails() {
     let b = app.setup_basic(2, json!({})).await;
     let mut c0 = app.agent_online(&b.agents[0]).await;
     let mut c1 = app.agent_online(&b.agents[1]).await;
-    let code = c0.err(json!({"type": "accept", "interaction_id": 987654})).await;
+    let code = c0
+        .err(json!({"type": "accept", "interaction_id": 987654}))
+        .await;
     assert_eq!(code, "not_found");
 
     app.customer_says("15550004011", "X", "hi").await;
     let (who, offer) = wait_offer_any(&mut [&mut c0, &mut c1], EVENT_TIMEOUT).await;
     let id = offer["interaction_id"].clone();
-    let (holder, other) = if who == 0 { (&mut c0, &mut c1) } else { (&mut c1, &mut c0) };
-    assert_eq!(other.err(json!({"type": "accept", "interaction_id": id})).await, "not_offered");
-    assert_eq!(other.err(json!({"type": "reject", "interaction_id": id})).await, "not_offered");
+    let (holder, other) = if who == 0 {
+        (&mut c0, &mut c1)
+    } else {
+        (&mut c1, &mut c0)
+    };
+    assert_eq!(
+        other
+            .err(json!({"type": "accept", "interaction_id": id}))
+            .await,
+        "not_offered"
+    );
+    assert_eq!(
+        other
+            .err(json!({"type": "reject", "interaction_id": id}))
+            .await,
+        "not_offered"
+    );
     holder.accept(id.as_i64().unwrap()).await;
 }
 
@@ -272,7 +313,10 @@ async fn stop_new_holds_offers_without_changing_status() {
     let st = a
         .wait_for_where("status", EVENT_TIMEOUT, |e| e["stop_new"] == true)
         .await;
-    assert_eq!(st["status"], "available", "stop_new does not change the status");
+    assert_eq!(
+        st["status"], "available",
+        "stop_new does not change the status"
+    );
 
     app.customer_says("15550004014", "Later", "hi").await;
     a.expect_no("offer", SHORT).await;
@@ -286,7 +330,11 @@ async fn stop_new_holds_offers_without_changing_status() {
 async fn least_busy_prefers_the_agent_with_the_lowest_load() {
     let app = TestApp::spawn().await;
     let b = app
-        .setup_basic_with(2, json!({"strategy": "least_busy"}), json!({"max_concurrent": 5}))
+        .setup_basic_with(
+            2,
+            json!({"strategy": "least_busy"}),
+            json!({"max_concurrent": 5}),
+        )
         .await;
     let mut busy = app.agent_online(&b.agents[0]).await;
     app.deliver_and_accept(&mut busy, "15550004015", "1").await;
@@ -305,7 +353,11 @@ async fn least_busy_prefers_the_agent_with_the_lowest_load() {
 async fn round_robin_takes_turns_regardless_of_load() {
     let app = TestApp::spawn().await;
     let b = app
-        .setup_basic_with(2, json!({"strategy": "round_robin"}), json!({"max_concurrent": 5}))
+        .setup_basic_with(
+            2,
+            json!({"strategy": "round_robin"}),
+            json!({"max_concurrent": 5}),
+        )
         .await;
     let mut c0 = app.agent_online(&b.agents[0]).await;
     let mut c1 = app.agent_online(&b.agents[1]).await;

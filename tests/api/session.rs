@@ -8,12 +8,19 @@ use std::time::Duration;
 async fn hello_describes_the_agent() {
     let app = TestApp::spawn().await;
     let b = app
-        .setup_basic_with(1, json!({}), json!({"max_concurrent": 4, "can_reject": false}))
+        .setup_basic_with(
+            1,
+            json!({}),
+            json!({"max_concurrent": 4, "can_reject": false}),
+        )
         .await;
     let a = app.connect(&b.agents[0]).await;
     let h = &a.hello;
     assert_eq!(h["agent"]["id"], json!(b.agents[0].id));
-    assert_eq!(h["agent"]["display_name"], display_name_of(&b.agents[0].username));
+    assert_eq!(
+        h["agent"]["display_name"],
+        display_name_of(&b.agents[0].username)
+    );
     assert_eq!(h["agent"]["role"], "agent");
     assert_eq!(h["agent"]["max_concurrent"], 4);
     assert_eq!(h["agent"]["can_reject"], false);
@@ -54,7 +61,9 @@ async fn clients_cannot_set_rona_or_unknown_statuses() {
     let mut a = app.connect(&b.agents[0]).await;
     let code = a.err(json!({"type": "set_status", "status": "rona"})).await;
     assert_eq!(code, "invalid_status");
-    let code = a.err(json!({"type": "set_status", "status": "sleeping"})).await;
+    let code = a
+        .err(json!({"type": "set_status", "status": "sleeping"}))
+        .await;
     assert!(code == "invalid_status" || code == "bad_request", "{code}");
 }
 
@@ -72,7 +81,9 @@ async fn malformed_frames_get_bad_request_and_the_socket_stays_open() {
     assert_eq!(code, "bad_request");
     let code = a.err(json!({"type": "accept"})).await;
     assert_eq!(code, "bad_request", "a missing field is a bad request");
-    let code = a.err(json!({"type": "accept", "interaction_id": "seven"})).await;
+    let code = a
+        .err(json!({"type": "accept", "interaction_id": "seven"}))
+        .await;
     assert_eq!(code, "bad_request");
 
     // Still connected and working.
@@ -86,7 +97,10 @@ async fn a_second_connection_replaces_the_first() {
     let mut first = app.agent_online(&b.agents[0]).await;
     let mut second = app.connect(&b.agents[0]).await;
     first.wait_for("replaced", EVENT_TIMEOUT).await;
-    assert!(first.wait_closed(EVENT_TIMEOUT).await, "the replaced socket is closed");
+    assert!(
+        first.wait_closed(EVENT_TIMEOUT).await,
+        "the replaced socket is closed"
+    );
     // The new connection is the agent's: offers arrive there.
     second.set_status("available").await;
     app.customer_says("15550007001", "C", "hi").await;
@@ -134,7 +148,9 @@ async fn reconnecting_within_the_grace_period_keeps_the_conversation() {
     a.close().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let back = app.connect(&b.agents[0]).await;
-    let held = back.hello["interactions"].as_array().expect("hello.interactions");
+    let held = back.hello["interactions"]
+        .as_array()
+        .expect("hello.interactions");
     let it = held
         .iter()
         .find(|i| i["id"] == json!(id))
@@ -144,7 +160,10 @@ async fn reconnecting_within_the_grace_period_keeps_the_conversation() {
     assert_eq!(it["messages"][0]["text"], "hi");
     // It does not return to the queue after the original grace period either.
     other.expect_no("offer", Duration::from_secs(6)).await;
-    assert_eq!(app.get_interaction(id).await["owner_agent_id"], json!(b.agents[0].id));
+    assert_eq!(
+        app.get_interaction(id).await["owner_agent_id"],
+        json!(b.agents[0].id)
+    );
 }
 
 #[tokio::test]
@@ -186,4 +205,21 @@ async fn a_returning_conversation_goes_to_the_front_of_the_queue() {
         json!(id),
         "the returning conversation goes before the newer one"
     );
+}
+
+#[tokio::test]
+async fn load_is_reported_in_status_events() {
+    let app = TestApp::spawn().await;
+    let b = app.setup_basic(1, json!({})).await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let id = app.deliver_and_accept(&mut a, "15550007007", "hi").await;
+    let st = a
+        .wait_for_where("status", EVENT_TIMEOUT, |e| e["load"] == 1)
+        .await;
+    assert_eq!(st["max_concurrent"], 3);
+    assert_eq!(st["status"], "available");
+    a.end(id).await;
+    a.wrap_up(id, None).await.expect("wrap_up");
+    a.wait_for_where("status", EVENT_TIMEOUT, |e| e["load"] == 0)
+        .await;
 }

@@ -53,9 +53,14 @@ async fn missing_or_wrong_signature_is_unauthorized() {
         .await;
     assert_eq!(resp.status(), 401);
     // A signature of a different body does not do either.
-    let resp = app.post_webhook_raw(body, Some(sign(b"{}", APP_SECRET))).await;
+    let resp = app
+        .post_webhook_raw(body, Some(sign(b"{}", APP_SECRET)))
+        .await;
     assert_eq!(resp.status(), 401);
-    assert!(app.list_interactions("").await.is_empty(), "nothing may be created");
+    assert!(
+        app.list_interactions("").await.is_empty(),
+        "nothing may be created"
+    );
 }
 
 #[tokio::test]
@@ -82,7 +87,10 @@ async fn body_over_three_megabytes_is_too_large() {
 async fn unknown_phone_number_id_is_acknowledged_and_ignored() {
     let app = TestApp::spawn().await;
     app.setup_basic(0, json!({})).await;
-    let delivery = inbound_delivery("999999", &[("15550003002", "Zed", &new_wamid(), "hello?", now_secs())]);
+    let delivery = inbound_delivery(
+        "999999",
+        &[("15550003002", "Zed", &new_wamid(), "hello?", now_secs())],
+    );
     let resp = app.post_webhook(&delivery).await;
     assert_eq!(resp.status(), 200);
     assert!(app.list_interactions("").await.is_empty());
@@ -92,7 +100,9 @@ async fn unknown_phone_number_id_is_acknowledged_and_ignored() {
 async fn inbound_message_creates_a_queued_interaction() {
     let app = TestApp::spawn().await;
     let b = app.setup_basic(0, json!({})).await;
-    let wamid = app.customer_says("15550003003", "Maria Lopez", "Where is my order?").await;
+    let wamid = app
+        .customer_says("15550003003", "Maria Lopez", "Where is my order?")
+        .await;
     let list = app.list_interactions("").await;
     assert_eq!(list.len(), 1, "{list:?}");
     let v = app.get_interaction(id_of(list[0].clone())).await;
@@ -117,14 +127,21 @@ async fn duplicate_delivery_adds_nothing() {
     let app = TestApp::spawn().await;
     app.setup_basic(0, json!({})).await;
     let wamid = new_wamid();
-    let delivery = inbound_delivery(PHONE_NUMBER_ID, &[("15550003004", "Dup", &wamid, "once", now_secs())]);
+    let delivery = inbound_delivery(
+        PHONE_NUMBER_ID,
+        &[("15550003004", "Dup", &wamid, "once", now_secs())],
+    );
     for _ in 0..3 {
         assert_eq!(app.post_webhook(&delivery).await.status(), 200);
     }
     let list = app.list_interactions("").await;
     assert_eq!(list.len(), 1);
     let v = app.get_interaction(id_of(list[0].clone())).await;
-    assert_eq!(messages_of(&v).len(), 1, "a repeated wamid must add nothing: {v}");
+    assert_eq!(
+        messages_of(&v).len(),
+        1,
+        "a repeated wamid must add nothing: {v}"
+    );
 }
 
 #[tokio::test]
@@ -161,9 +178,18 @@ async fn one_delivery_with_several_messages_processes_all_in_order() {
 async fn several_entries_and_changes_are_all_processed() {
     let app = TestApp::spawn().await;
     app.setup_basic(0, json!({})).await;
-    let a = inbound_delivery(PHONE_NUMBER_ID, &[("15550003007", "A", &new_wamid(), "a", now_secs())]);
-    let b = inbound_delivery(PHONE_NUMBER_ID, &[("15550003008", "B", &new_wamid(), "b", now_secs())]);
-    let c = inbound_delivery(PHONE_NUMBER_ID, &[("15550003009", "C", &new_wamid(), "c", now_secs())]);
+    let a = inbound_delivery(
+        PHONE_NUMBER_ID,
+        &[("15550003007", "A", &new_wamid(), "a", now_secs())],
+    );
+    let b = inbound_delivery(
+        PHONE_NUMBER_ID,
+        &[("15550003008", "B", &new_wamid(), "b", now_secs())],
+    );
+    let c = inbound_delivery(
+        PHONE_NUMBER_ID,
+        &[("15550003009", "C", &new_wamid(), "c", now_secs())],
+    );
     let mut entry = a["entry"][0].clone();
     entry["changes"]
         .as_array_mut()
@@ -181,7 +207,8 @@ async fn several_entries_and_changes_are_all_processed() {
 async fn a_channel_may_override_the_app_secret() {
     let app = TestApp::spawn().await;
     let q = app.create_queue(json!({})).await;
-    app.create_channel_with(q, json!({"app_secret": "channel-secret"})).await;
+    app.create_channel_with(q, json!({"app_secret": "channel-secret"}))
+        .await;
     let body = serde_json::to_vec(&inbound_delivery(
         PHONE_NUMBER_ID,
         &[("15550003010", "Cy", &new_wamid(), "hi", now_secs())],
@@ -199,7 +226,11 @@ async fn status_for_an_unknown_message_is_ignored() {
     let app = TestApp::spawn().await;
     app.setup_basic(0, json!({})).await;
     let resp = app
-        .post_webhook(&status_delivery("wamid.DOESNOTEXIST", "delivered", "15550003011"))
+        .post_webhook(&status_delivery(
+            "wamid.DOESNOTEXIST",
+            "delivered",
+            "15550003011",
+        ))
         .await;
     assert_eq!(resp.status(), 200);
     assert!(app.list_interactions("").await.is_empty());
@@ -223,4 +254,45 @@ async fn non_text_messages_are_kept_with_their_kind() {
     assert_eq!(list.len(), 1);
     let v = app.get_interaction(id_of(list[0].clone())).await;
     assert_eq!(v["messages"][0]["kind"], "image");
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_for_a_new_customer_make_one_interaction() {
+    let app = TestApp::spawn().await;
+    app.setup_basic(0, json!({})).await;
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let delivery = inbound_delivery(
+            PHONE_NUMBER_ID,
+            &[(
+                "15550003013",
+                "Rush",
+                &new_wamid(),
+                &format!("msg {i}"),
+                now_secs(),
+            )],
+        );
+        let body = serde_json::to_vec(&delivery).unwrap();
+        let sig = sign(&body, APP_SECRET);
+        let req = app
+            .client
+            .post(app.url("/webhooks/whatsapp"))
+            .header("Content-Type", "application/json")
+            .header("X-Hub-Signature-256", sig)
+            .body(body);
+        tasks.push(tokio::spawn(async move {
+            req.send().await.unwrap().status().as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let list = app.list_interactions("").await;
+    assert_eq!(
+        list.len(),
+        1,
+        "one open interaction per customer (R1): {list:?}"
+    );
+    let v = app.get_interaction(id_of(list[0].clone())).await;
+    assert_eq!(messages_of(&v).len(), 10);
 }
