@@ -106,7 +106,10 @@ impl Application {
 }
 
 fn tracing_actix_logger() -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new("%s %r %Dms").exclude("/healthz")
+    // The path only: a query string may carry a token (`/ws/agent?token=`), never logged.
+    actix_web::middleware::Logger::new("%{method}xi %U %s %Dms")
+        .custom_request_replace("method", |req| req.method().to_string())
+        .exclude("/healthz")
 }
 
 fn load_runtime_settings(store: &Store, settings: &Settings) -> anyhow::Result<RuntimeSettings> {

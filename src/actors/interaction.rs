@@ -203,6 +203,9 @@ pub struct InteractionActor {
     /// Participants whose desktop is not connected (reconnect grace running).
     disconnected: HashSet<i64>,
     restored: bool,
+    /// Reply-time alert (R16) and the timers that raise it.
+    alert: AlertLevel,
+    alert_timers: Vec<SpawnHandle>,
 }
 
 type Reply<T> = AtomicResponse<InteractionActor, T>;
@@ -258,6 +261,8 @@ impl InteractionActor {
             grace_timers: HashMap::new(),
             disconnected: HashSet::new(),
             restored: false,
+            alert: AlertLevel::None,
+            alert_timers: Vec::new(),
         }
     }
 
@@ -273,6 +278,8 @@ impl InteractionActor {
             grace_timers: HashMap::new(),
             disconnected: HashSet::new(),
             restored: true,
+            alert: AlertLevel::None,
+            alert_timers: Vec::new(),
         }
     }
 
@@ -360,7 +367,7 @@ impl InteractionActor {
                 .d
                 .last_customer_message_at
                 .map(|t| t + CUSTOMER_WINDOW_MS),
-            alert: AlertLevel::None,
+            alert: self.alert,
             interrupted: self.d.interrupted.clone(),
             messages: self.messages.clone(),
         }
@@ -385,7 +392,9 @@ impl InteractionActor {
         })
     }
 
-    fn announce_state(&self) {
+    /// Tells the agents in the conversation its new state (and re-arms the R16 alert).
+    fn announce_state(&mut self, ctx: &mut Context<Self>) {
+        self.refresh_alert(ctx);
         let snapshot = self.snapshot();
         for agent_id in self.involved_agents() {
             self.push_to(
@@ -469,6 +478,74 @@ impl InteractionActor {
             .map(|p| p.display_name.clone())
             .or_else(|| self.registry.agent_name(agent_id))
             .unwrap_or_else(|| format!("agent {agent_id}"))
+    }
+
+    /// When the customer's oldest unanswered message was sent: the first customer message
+    /// after the last agent reply.
+    fn unanswered_since(&self) -> Option<i64> {
+        let mut since = None;
+        for m in &self.messages {
+            match m.direction {
+                Direction::In => {
+                    since.get_or_insert(m.sent_at);
+                }
+                Direction::Out => since = None,
+                Direction::System => {}
+            }
+        }
+        since
+    }
+
+    /// R16: recomputes the reply-time alert and arms the timers for the next level.
+    fn refresh_alert(&mut self, ctx: &mut Context<Self>) {
+        for h in self.alert_timers.drain(..) {
+            ctx.cancel_future(h);
+        }
+        let since = (self.d.state == InteractionState::Active)
+            .then(|| self.unanswered_since())
+            .flatten();
+        let Some(since) = since else {
+            return self.set_alert(AlertLevel::None);
+        };
+        let (warn, critical) = self
+            .registry
+            .queue_record(self.d.queue_id)
+            .map(|q| (q.alert_warn_secs, q.alert_critical_secs))
+            .unwrap_or((60, 180));
+        let warn_at = since + i64::from(warn) * 1000;
+        let critical_at = since + i64::from(critical) * 1000;
+        let now = now_ms();
+        let level = if now >= critical_at {
+            AlertLevel::Critical
+        } else if now >= warn_at {
+            AlertLevel::Warn
+        } else {
+            AlertLevel::None
+        };
+        self.set_alert(level);
+        for at in [warn_at, critical_at] {
+            if at > now {
+                let delay = Duration::from_millis((at - now) as u64);
+                self.alert_timers
+                    .push(ctx.run_later(delay, |act, ctx| act.refresh_alert(ctx)));
+            }
+        }
+    }
+
+    fn set_alert(&mut self, level: AlertLevel) {
+        if self.alert == level {
+            return;
+        }
+        self.alert = level;
+        for agent_id in self.active_agents() {
+            self.push_to(
+                agent_id,
+                ServerEvent::Alert {
+                    interaction_id: self.d.id,
+                    level,
+                },
+            );
+        }
     }
 
     fn enqueue(&self) {
@@ -573,7 +650,7 @@ impl InteractionActor {
                 act.enqueue();
             }
             if offer.kind == OfferKind::Conference {
-                act.announce_state();
+                act.announce_state(ctx);
             }
             Ok(())
         }))
@@ -659,7 +736,7 @@ impl InteractionActor {
                     );
                     ctx.stop();
                 } else {
-                    act.announce_state();
+                    act.announce_state(ctx);
                 }
                 Ok(())
             }),
@@ -748,7 +825,7 @@ impl InteractionActor {
         let row = next.clone();
         Box::pin(
             self.persist(move |c| save(c, &row))
-                .map(move |res, act, _ctx| {
+                .map(move |res, act, ctx| {
                     if let Err(e) = res {
                         tracing::error!(error = %e, "could not requeue after the reconnect grace");
                         return;
@@ -763,7 +840,7 @@ impl InteractionActor {
                     if was_owner {
                         act.enqueue();
                     }
-                    act.announce_state();
+                    act.announce_state(ctx);
                 }),
         )
     }
@@ -867,6 +944,7 @@ impl Actor for InteractionActor {
         } else if self.d.state == InteractionState::Queued {
             self.enqueue();
         }
+        self.refresh_alert(ctx);
     }
 }
 
@@ -930,7 +1008,7 @@ impl Handler<Inbound> for InteractionActor {
                 ])?;
                 Ok(Some(c.last_insert_rowid()))
             })
-            .map(move |res, act, _ctx| {
+            .map(move |res, act, ctx| {
                 let Some(message_id) = res? else {
                     return Ok(InboundOutcome::Duplicate);
                 };
@@ -964,6 +1042,7 @@ impl Handler<Inbound> for InteractionActor {
                 if creating {
                     act.enqueue();
                 }
+                act.refresh_alert(ctx);
                 Ok(InboundOutcome::Stored)
             }),
         ))
@@ -1122,7 +1201,7 @@ impl Handler<Accept> for InteractionActor {
                 if let Some(h) = act.offer_timer.take() {
                     ctx.cancel_future(h);
                 }
-                act.announce_state();
+                act.announce_state(ctx);
                 act.add_notes(notes);
                 Ok(())
             },
@@ -1196,7 +1275,7 @@ impl Handler<SendText> for InteractionActor {
                 .execute(params![message_id, interaction_id, now])?;
                 Ok(message_id)
             })
-            .map(move |res, act, _ctx| {
+            .map(move |res, act, ctx| {
                 let message_id = res?;
                 let message = protocol::Message {
                     id: message_id,
@@ -1224,6 +1303,7 @@ impl Handler<SendText> for InteractionActor {
                     );
                 }
                 act.registry.kick_outbox();
+                act.refresh_alert(ctx);
                 Ok(())
             }),
         ))
@@ -1276,7 +1356,7 @@ impl Handler<End> for InteractionActor {
                         });
                     }
                 }
-                act.announce_state();
+                act.announce_state(ctx);
                 for agent_id in wrapping {
                     act.begin_wrap_up(agent_id, deadline, ctx);
                 }
@@ -1551,12 +1631,12 @@ impl InteractionActor {
             act.start_offer_timer(ctx);
             if let Some(owner) = wrapping_owner {
                 let deadline = act.participant(owner).and_then(|p| p.wrap_up_deadline);
-                act.announce_state();
+                act.announce_state(ctx);
                 if let Some(deadline) = deadline {
                     act.begin_wrap_up(owner, deadline, ctx);
                 }
             } else {
-                act.announce_state();
+                act.announce_state(ctx);
             }
             Ok(())
         }))
@@ -1605,7 +1685,7 @@ impl Handler<Transfer> for InteractionActor {
                         let notes = res?;
                         act.add_notes(notes);
                         act.d = next;
-                        act.announce_state();
+                        act.announce_state(ctx);
                         act.begin_wrap_up(me, deadline, ctx);
                         act.enqueue();
                         Ok(())
@@ -1760,7 +1840,7 @@ impl InteractionActor {
                     });
                 }
             }
-            act.announce_state();
+            act.announce_state(ctx);
             for agent_id in agents {
                 act.begin_wrap_up(agent_id, deadline, ctx);
             }
@@ -1950,7 +2030,7 @@ impl InteractionActor {
                         },
                     );
                 }
-                act.announce_state();
+                act.announce_state(ctx);
                 Ok(())
             }),
         )

@@ -2,6 +2,7 @@
 //! would. One test binary (`cargo test --test api`); each test starts its own server process.
 
 mod admin_api;
+mod alerts;
 mod auth;
 mod conversation;
 mod health_config;
