@@ -8,7 +8,7 @@ use super::queue::Enqueue;
 use super::registry::Registry;
 use crate::domain::time::now_ms;
 use crate::domain::{
-    validate_message_text, AlertLevel, AuthorKind, ConferenceState, Direction, InteractionState,
+    validate_message_text, AlertLevel, DispositionCode, AuthorKind, ConferenceState, Direction, InteractionState,
     MessageKind, MessageStatus, OfferKind, ParticipantRole, RevokeReason, CUSTOMER_WINDOW_MS,
 };
 use crate::store::StoreResult;
@@ -67,9 +67,26 @@ pub struct ParticipantData {
     pub wrapped_up_at: Option<i64>,
     pub disposition: Option<String>,
     pub auto: Option<bool>,
+    /// The disposition codes of the queue the agent worked the conversation in, fixed when
+    /// its wrap-up starts (a transfer or a deleted queue does not change them).
+    pub wrap_up_codes: Option<Vec<DispositionCode>>,
+    pub wrap_up_required: Option<bool>,
 }
 
 impl ParticipantData {
+    fn start_wrap_up(&mut self, deadline: i64, terms: &(Vec<DispositionCode>, bool)) {
+        self.wrap_up_deadline = Some(deadline);
+        self.wrap_up_codes = Some(terms.0.clone());
+        self.wrap_up_required = Some(terms.1);
+    }
+
+    fn wrap_up_terms(&self) -> (Vec<DispositionCode>, bool) {
+        (
+            self.wrap_up_codes.clone().unwrap_or_default(),
+            self.wrap_up_required.unwrap_or(false),
+        )
+    }
+
     /// In the conversation: may read and write.
     pub fn active(&self) -> bool {
         self.left_at.is_none() && self.wrap_up_deadline.is_none()
@@ -128,12 +145,13 @@ pub fn save(conn: &Connection, d: &Data) -> rusqlite::Result<()> {
     ])?;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO interaction_participants (interaction_id, agent_id, display_name, role, joined_at,
-            left_at, wrap_up_deadline, wrapped_up_at, disposition, auto)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            left_at, wrap_up_deadline, wrapped_up_at, disposition, auto, wrap_up_codes, wrap_up_required)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT(interaction_id, agent_id) DO UPDATE SET display_name = excluded.display_name,
             role = excluded.role, joined_at = excluded.joined_at, left_at = excluded.left_at,
             wrap_up_deadline = excluded.wrap_up_deadline, wrapped_up_at = excluded.wrapped_up_at,
-            disposition = excluded.disposition, auto = excluded.auto",
+            disposition = excluded.disposition, auto = excluded.auto,
+            wrap_up_codes = excluded.wrap_up_codes, wrap_up_required = excluded.wrap_up_required",
     )?;
     for p in &d.participants {
         stmt.execute(params![
@@ -147,6 +165,10 @@ pub fn save(conn: &Connection, d: &Data) -> rusqlite::Result<()> {
             p.wrapped_up_at,
             p.disposition,
             p.auto,
+            p.wrap_up_codes
+                .as_ref()
+                .map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into())),
+            p.wrap_up_required,
         ])?;
     }
     Ok(())
@@ -449,12 +471,20 @@ impl InteractionActor {
         }
     }
 
-    /// Sends an agent into wrap-up for this interaction (the caller set its deadline).
-    fn begin_wrap_up(&mut self, agent_id: i64, deadline: i64, ctx: &mut Context<Self>) {
-        let (codes, required) = self
-            .registry
+    /// The wrap-up terms (disposition codes, whether one is required) of the current queue.
+    fn wrap_up_terms(&self) -> (Vec<DispositionCode>, bool) {
+        self.registry
             .queue_record(self.d.queue_id)
             .map(|q| (q.disposition_codes, q.disposition_required))
+            .unwrap_or_default()
+    }
+
+    /// Tells an agent its wrap-up started (the caller set its deadline and terms) and arms
+    /// the countdown.
+    fn begin_wrap_up(&mut self, agent_id: i64, deadline: i64, ctx: &mut Context<Self>) {
+        let (codes, required) = self
+            .participant(agent_id)
+            .map(|p| p.wrap_up_terms())
             .unwrap_or_default();
         self.push_to(
             agent_id,
@@ -549,6 +579,9 @@ impl InteractionActor {
     }
 
     fn enqueue(&self) {
+        if self.d.interrupted.is_some() {
+            return; // R15: it waits for its last agent to wrap up, then closes
+        }
         match self.registry.queue(self.d.queue_id) {
             Some(q) => q.do_send(Enqueue {
                 interaction_id: self.d.id,
@@ -693,11 +726,15 @@ impl InteractionActor {
             p.disposition = disposition.clone();
             p.auto = Some(auto);
         }
-        let closing =
-            next.state == InteractionState::WrapUp && next.participants.iter().all(|p| p.done());
+        // The last wrap-up closes an ended conversation, and an interrupted one that no agent
+        // holds any more (R15: it cannot be routed again).
+        let closing = (next.state == InteractionState::WrapUp || next.interrupted.is_some())
+            && next.participants.iter().all(|p| p.done())
+            && next.offer.is_none();
         if closing {
             next.state = InteractionState::Closed;
             next.closed_at = Some(now);
+            next.ended_at.get_or_insert(now);
         }
         let row = next.clone();
         let activity = closing.then(|| self.activity_row(&next, now));
@@ -759,11 +796,11 @@ impl InteractionActor {
                 })
             })
             .collect();
-        // The owner's disposition is the call's; else the last one given.
+        // The final owner's disposition is the call's; else the first one given.
         let disposition = d
             .participants
             .iter()
-            .filter(|p| p.role == ParticipantRole::Owner && p.disposition.is_some())
+            .filter(|p| Some(p.agent_id) == d.owner && p.disposition.is_some())
             .chain(d.participants.iter().filter(|p| p.disposition.is_some()))
             .map(|p| p.disposition.clone())
             .next()
@@ -1193,6 +1230,8 @@ impl Handler<Accept> for InteractionActor {
             wrapped_up_at: None,
             disposition: None,
             auto: None,
+            wrap_up_codes: None,
+            wrap_up_required: None,
         });
         AtomicResponse::new(Box::pin(self.commit(&next, notes).map(
             move |res, act, ctx| {
@@ -1322,6 +1361,7 @@ impl Handler<End> for InteractionActor {
         }
         let now = now_ms();
         let deadline = self.wrap_up_deadline(now);
+        let terms = self.wrap_up_terms();
         let mut next = self.d.clone();
         next.state = InteractionState::WrapUp;
         next.ended_at = Some(now);
@@ -1331,7 +1371,7 @@ impl Handler<End> for InteractionActor {
         }
         let mut wrapping = Vec::new();
         for p in next.participants.iter_mut().filter(|p| p.active()) {
-            p.wrap_up_deadline = Some(deadline);
+            p.start_wrap_up(deadline, &terms);
             wrapping.push(p.agent_id);
         }
         let row = next.clone();
@@ -1370,16 +1410,11 @@ impl Handler<WrapUp> for InteractionActor {
     type Result = Reply<CommandResult>;
 
     fn handle(&mut self, msg: WrapUp, _ctx: &mut Self::Context) -> Self::Result {
-        match self.participant(msg.agent_id) {
-            Some(p) if p.wrapping_up() => {}
+        let (codes, required) = match self.participant(msg.agent_id) {
+            Some(p) if p.wrapping_up() => p.wrap_up_terms(),
             Some(_) => return fail("invalid_state", "you are not wrapping up this conversation"),
             None => return fail("not_participant", "you are not in this conversation"),
-        }
-        let (codes, required) = self
-            .registry
-            .queue_record(self.d.queue_id)
-            .map(|q| (q.disposition_codes, q.disposition_required))
-            .unwrap_or_default();
+        };
         let disposition = msg.disposition.filter(|d| !d.is_empty());
         match &disposition {
             Some(code) if !codes.iter().any(|c| &c.code == code) => {
@@ -1662,12 +1697,13 @@ impl Handler<Transfer> for InteractionActor {
         let me_name = self.display_name(me);
         let now = now_ms();
         let deadline = self.wrap_up_deadline(now);
+        let terms = self.wrap_up_terms();
         // The transferring agent goes to wrap-up at once; the conversation leaves it.
         let mut next = self.d.clone();
         next.owner = None;
         next.position = -now;
         if let Some(p) = next.participants.iter_mut().find(|p| p.agent_id == me) {
-            p.wrap_up_deadline = Some(deadline);
+            p.start_wrap_up(deadline, &terms);
         }
         match msg.target {
             Target::Queue(queue_id) => {
@@ -1799,13 +1835,14 @@ impl InteractionActor {
     ) -> ResponseActFuture<Self, CommandResult> {
         let now = now_ms();
         let deadline = self.wrap_up_deadline(now);
+        let terms = self.wrap_up_terms();
         let mut next = self.d.clone();
         for p in next
             .participants
             .iter_mut()
             .filter(|p| agents.contains(&p.agent_id))
         {
-            p.wrap_up_deadline = Some(deadline);
+            p.start_wrap_up(deadline, &terms);
         }
         let cancelled = if cancel_invitation {
             next.offer.take_if(|o| o.kind == OfferKind::Conference)
@@ -1942,6 +1979,9 @@ impl InteractionActor {
         let mut next = self.d.clone();
         next.interrupted = Some(reason.clone());
         let revoked = next.offer.take();
+        if next.state == InteractionState::Offered {
+            next.state = InteractionState::Queued;
+        }
         if let Some(o) = &revoked {
             if o.kind == OfferKind::Conference
                 && next.conference_state == ConferenceState::Requested
@@ -2007,12 +2047,13 @@ impl InteractionActor {
                         ctx.cancel_future(h);
                     }
                 }
+                // An interrupted conversation is never routed again.
+                if let Some(q) = act.registry.queue(act.d.queue_id) {
+                    q.do_send(super::queue::Dequeue {
+                        interaction_id: act.d.id,
+                    });
+                }
                 if closing {
-                    if let Some(q) = act.registry.queue(act.d.queue_id) {
-                        q.do_send(super::queue::Dequeue {
-                            interaction_id: act.d.id,
-                        });
-                    }
                     act.registry.interaction_closed(
                         act.d.id,
                         act.d.channel_id,

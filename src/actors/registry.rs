@@ -441,7 +441,7 @@ fn load_open_interactions(c: &Connection) -> rusqlite::Result<Vec<(Data, Vec<pro
 
     let mut parts = c.prepare_cached(
         "SELECT agent_id, display_name, role, joined_at, left_at, wrap_up_deadline, wrapped_up_at,
-                disposition, auto
+                disposition, auto, wrap_up_codes, wrap_up_required
          FROM interaction_participants WHERE interaction_id = ?1 ORDER BY joined_at",
     )?;
     let mut msgs = c.prepare_cached(
@@ -463,6 +463,10 @@ fn load_open_interactions(c: &Connection) -> rusqlite::Result<Vec<(Data, Vec<pro
                     wrapped_up_at: r.get(6)?,
                     disposition: r.get(7)?,
                     auto: r.get(8)?,
+                    wrap_up_codes: r
+                        .get::<_, Option<String>>(9)?
+                        .and_then(|c| serde_json::from_str(&c).ok()),
+                    wrap_up_required: r.get(10)?,
                 })
             })?
             .collect::<Result<_, _>>()?;

@@ -38,7 +38,10 @@ pub struct Store {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../../migrations/0001_core.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/0001_core.sql")),
+        M::up(include_str!("../../migrations/0004_participant_wrap_up.sql")),
+    ])
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -190,6 +193,7 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) 
         if let Some(e) = &error {
             tracing::error!(error = %e, batch = size, "commit failed");
         }
+        crate::metrics::sqlite_commit(started.elapsed(), size, error.is_none());
         for completion in completions.drain(..) {
             completion(error.as_deref());
         }

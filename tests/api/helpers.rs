@@ -1120,3 +1120,70 @@ impl Drop for TestApp {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Transfer, conference and interruption helpers (R15, R17–R19)
+// ---------------------------------------------------------------------------------------------
+
+/// The texts of an interaction's `messages`, in order.
+pub fn message_texts(interaction: &Value) -> Vec<String> {
+    interaction["messages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no messages in {interaction}"))
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Waits for a system message of interaction `id` whose text contains `needle`.
+pub async fn wait_note(c: &mut AgentClient, id: i64, needle: &str) -> Value {
+    let needle = needle.to_string();
+    c.wait_for_where("message", EVENT_TIMEOUT, move |e| {
+        e["interaction_id"] == json!(id)
+            && e["message"]["direction"] == "system"
+            && e["message"]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains(&needle))
+    })
+    .await
+}
+
+/// The customer `from` writes `text` to the channel with `phone_number_id`. Asserts 200.
+pub async fn customer_says_on(
+    app: &TestApp,
+    phone_number_id: &str,
+    from: &str,
+    name: &str,
+    text: &str,
+) -> String {
+    let wamid = new_wamid();
+    let resp = app
+        .post_webhook(&inbound_delivery(
+            phone_number_id,
+            &[(from, name, &wamid, text, now_secs())],
+        ))
+        .await;
+    assert_eq!(resp.status(), 200, "webhook delivery refused");
+    wamid
+}
+
+/// The owner invites `guest_id` to a conference on `id`; the guest gets the offer of kind
+/// `conference` and accepts it; both see "<guest> joined the chat".
+pub async fn invite_and_join(
+    owner: &mut AgentClient,
+    guest: &mut AgentClient,
+    id: i64,
+    guest_name: &str,
+) {
+    owner
+        .ok(json!({"type": "conference", "interaction_id": id, "agent_id": guest.agent_id}))
+        .await;
+    let offer = guest
+        .wait_for_where("offer", EVENT_TIMEOUT, |e| e["interaction_id"] == json!(id))
+        .await;
+    assert_eq!(offer["kind"], "conference", "{offer}");
+    guest.accept(id).await;
+    let joined = format!("{guest_name} joined the chat");
+    wait_note(owner, id, &joined).await;
+    wait_note(guest, id, &joined).await;
+}

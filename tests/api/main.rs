@@ -4,11 +4,14 @@
 mod admin_api;
 mod alerts;
 mod auth;
+mod conference;
 mod conversation;
 mod health_config;
 mod helpers;
+mod interruption;
 mod recovery;
 mod routing;
 mod session;
+mod transfer;
 mod webhook;
 mod wrap_up;
