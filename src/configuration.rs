@@ -17,6 +17,9 @@ pub struct Settings {
     pub routing: RoutingSettings,
     pub masking: MaskingSettings,
     pub limits: LimitSettings,
+    pub crm: CrmSettings,
+    pub metrics: MetricsSettings,
+    pub retention: RetentionSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +83,59 @@ pub struct LimitSettings {
     pub max_message_chars: usize,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+pub struct CrmSettings {
+    /// `builtin` (contacts in SQLite) or `dynamics365`.
+    pub connector: String,
+    /// ISO 3166 region for numbers written without a country code (`US`, `GB`, ...).
+    pub default_region: String,
+    /// Per request to an external CRM.
+    pub request_timeout_ms: u64,
+    /// Tries of one request to an external CRM (network errors, 5xx, 429), with backoff.
+    pub retry_attempts: u32,
+    pub retry_base_ms: u64,
+    /// Call logs waiting in the outbox are retried with backoff, doubling up to this.
+    pub outbox_retry_max_ms: u64,
+    pub dynamics: DynamicsSettings,
+}
+
+/// Dynamics 365 (Dataverse Web API). Required when `crm.connector = "dynamics365"`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DynamicsSettings {
+    /// The organisation, e.g. `https://contoso.crm.dynamics.com` (`/api/data/v9.2/` is added).
+    pub base_url: Option<String>,
+    /// OAuth 2.0 token endpoint, e.g.
+    /// `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`.
+    pub token_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// Defaults to `{base_url}/.default`.
+    pub scope: Option<String>,
+    /// Entity set of the call log: `phonecalls`, or a custom activity's set name.
+    pub activity_entity: String,
+    /// Logical name of that entity (`phonecall`): names the `regardingobjectid_contact_*` link.
+    pub activity_logical_name: String,
+}
+
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// `open` (anyone), `token` (`Authorization: Bearer {token}`) or `off` (404).
+    pub access: String,
+    pub token: Option<String>,
+}
+
+/// Deletion of old conversations (transcripts) and call logs, in the background.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetentionSettings {
+    /// Closed conversations and call logs older than this many days are deleted; 0 keeps all.
+    pub days: u32,
+    /// Rows deleted per transaction, so the writer is never held for long.
+    pub batch: u32,
+    /// Seconds between sweeps.
+    pub interval_secs: u64,
+}
+
 /// Loads the layered settings. `explicit` is `--config PATH` (or `SWITCHBOARD_CONFIG`).
 pub fn load(explicit: Option<&Path>) -> Result<Settings, config::ConfigError> {
     let mut builder = config::Config::builder()
@@ -120,7 +176,71 @@ impl Settings {
         if self.database.read_pool_size == 0 || self.database.max_batch == 0 {
             return bad("database.read_pool_size and database.max_batch must be at least 1");
         }
+        self.crm.validate()?;
+        match self.metrics.access.as_str() {
+            "open" | "off" => {}
+            "token" if self.metrics.token.as_deref().is_some_and(|t| !t.is_empty()) => {}
+            "token" => return bad("metrics.access = \"token\" needs metrics.token"),
+            _ => return bad("metrics.access must be `open`, `token` or `off`"),
+        }
+        if self.retention.batch == 0 || self.retention.interval_secs == 0 {
+            return bad("retention.batch and retention.interval_secs must be at least 1");
+        }
         Ok(())
+    }
+}
+
+impl CrmSettings {
+    fn validate(&self) -> Result<(), config::ConfigError> {
+        let bad = |m: String| Err(config::ConfigError::Message(m));
+        if !crate::domain::phone::is_known_region(&self.default_region) {
+            return bad(format!(
+                "crm.default_region `{}` is not a known ISO 3166 region (like `US` or `GB`)",
+                self.default_region
+            ));
+        }
+        if self.retry_attempts == 0 || self.request_timeout_ms == 0 {
+            return bad("crm.retry_attempts and crm.request_timeout_ms must be at least 1".into());
+        }
+        match self.connector.as_str() {
+            "builtin" => Ok(()),
+            "dynamics365" => {
+                let d = &self.dynamics;
+                let missing: Vec<&str> = [
+                    ("base_url", &d.base_url),
+                    ("token_url", &d.token_url),
+                    ("client_id", &d.client_id),
+                    ("client_secret", &d.client_secret),
+                ]
+                .into_iter()
+                .filter(|(_, v)| v.as_deref().is_none_or(|v| v.trim().is_empty()))
+                .map(|(k, _)| k)
+                .collect();
+                if !missing.is_empty() {
+                    return bad(format!(
+                        "crm.connector = \"dynamics365\" needs crm.dynamics.{}",
+                        missing.join(", crm.dynamics.")
+                    ));
+                }
+                for (key, url) in [("base_url", &d.base_url), ("token_url", &d.token_url)] {
+                    let url = url.as_deref().unwrap_or_default();
+                    if !(url.starts_with("https://") || url.starts_with("http://")) {
+                        return bad(format!("crm.dynamics.{key} must be an http(s) URL"));
+                    }
+                }
+                if d.activity_entity.trim().is_empty() || d.activity_logical_name.trim().is_empty()
+                {
+                    return bad(
+                        "crm.dynamics.activity_entity and activity_logical_name cannot be empty"
+                            .into(),
+                    );
+                }
+                Ok(())
+            }
+            other => bad(format!(
+                "crm.connector must be `builtin` or `dynamics365`, not `{other}`"
+            )),
+        }
     }
 }
 
@@ -133,5 +253,32 @@ mod tests {
         assert_eq!(s.routing.no_answer_status, "on_break");
         assert_eq!(s.limits.max_message_chars, 4096);
         assert!(s.demo.enabled && s.whatsapp.sandbox && !s.masking.enabled);
+        assert_eq!(s.crm.connector, "builtin");
+        assert_eq!(s.crm.default_region, "US");
+        assert_eq!(s.crm.dynamics.activity_entity, "phonecalls");
+    }
+
+    #[test]
+    fn crm_settings_are_checked() {
+        let mut crm = super::load(None).expect("defaults load").crm;
+        assert!(crm.validate().is_ok());
+        crm.default_region = "XX".into();
+        assert!(crm.validate().is_err());
+        crm.default_region = "GB".into();
+        crm.connector = "salesforce".into();
+        assert!(crm.validate().is_err());
+        crm.connector = "dynamics365".into();
+        let e = crm.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("crm.dynamics.base_url") && e.contains("client_secret"),
+            "{e}"
+        );
+        crm.dynamics.base_url = Some("https://org.crm.dynamics.com".into());
+        crm.dynamics.token_url = Some("https://login.example/token".into());
+        crm.dynamics.client_id = Some("id".into());
+        crm.dynamics.client_secret = Some("secret".into());
+        assert!(crm.validate().is_ok());
+        crm.dynamics.base_url = Some("org.crm.dynamics.com".into());
+        assert!(crm.validate().is_err());
     }
 }

@@ -7,11 +7,15 @@
 
 pub mod actors;
 pub mod auth;
+pub mod cli;
 pub mod configuration;
+pub mod crm;
 pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod metrics;
+pub mod retention;
 pub mod startup;
 pub mod state;
 pub mod store;

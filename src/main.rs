@@ -1,21 +1,21 @@
 use clap::Parser;
-use std::path::PathBuf;
+use switchboard::cli::{Cli, Command};
 
-/// Switchboard: a self-hosted contact center for WhatsApp conversations.
-#[derive(Parser)]
-#[command(version, about)]
-struct Cli {
-    /// Configuration file layered over the defaults (also SWITCHBOARD_CONFIG).
-    #[arg(long, value_name = "PATH")]
-    config: Option<PathBuf>,
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        None | Some(Command::Serve) => serve(cli.config.as_deref()),
+        Some(command) => switchboard::cli::run(command, cli.config.as_deref()),
+    }
 }
 
-#[actix_web::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    let settings = switchboard::configuration::load(cli.config.as_deref())?;
+/// Actor-based WebSockets need an actix System (not a bare tokio runtime).
+fn serve(config: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let settings = switchboard::configuration::load(config)?;
     switchboard::telemetry::init(&settings.log);
-    let app = switchboard::startup::Application::build(settings).await?;
-    app.run_until_stopped().await?;
-    Ok(())
+    actix_web::rt::System::new().block_on(async move {
+        let app = switchboard::startup::Application::build(settings).await?;
+        app.run_until_stopped().await?;
+        Ok(())
+    })
 }

@@ -34,9 +34,20 @@ impl Application {
             crate::demo::seed_if_empty(&store, &settings).context("seeding demo data")?;
         }
 
-        let registry = Registry::start(store.clone(), settings.clone(), runtime.clone())
-            .await
-            .context("starting actors")?;
+        let crm = Arc::new(crate::crm::Crm::from_settings(&settings, store.clone())?);
+        crm.start_outbox();
+
+        let registry = Registry::start(
+            store.clone(),
+            settings.clone(),
+            runtime.clone(),
+            crm.clone(),
+        )
+        .await
+        .context("starting actors")?;
+
+        crate::metrics::log_offers_to(store.clone());
+        crate::retention::start(store.clone(), settings.retention.clone());
 
         let state = AppState {
             settings: settings.clone(),
@@ -46,6 +57,7 @@ impl Application {
             auth: Arc::new(crate::auth::LoginLimiter::new(
                 settings.auth.login_attempts_per_minute,
             )),
+            crm,
         };
 
         let listener = TcpListener::bind(&settings.server.bind)
@@ -110,6 +122,7 @@ fn tracing_actix_logger() -> actix_web::middleware::Logger {
     actix_web::middleware::Logger::new("%{method}xi %U %s %Dms")
         .custom_request_replace("method", |req| req.method().to_string())
         .exclude("/healthz")
+        .exclude("/readyz")
 }
 
 fn load_runtime_settings(store: &Store, settings: &Settings) -> anyhow::Result<RuntimeSettings> {
@@ -127,5 +140,9 @@ fn load_runtime_settings(store: &Store, settings: &Settings) -> anyhow::Result<R
         .and_then(AgentStatus::parse)
         .or_else(|| AgentStatus::parse(&settings.routing.no_answer_status))
         .unwrap_or(AgentStatus::OnBreak);
-    Ok(RuntimeSettings::new(masking, no_answer))
+    let runtime = RuntimeSettings::new(masking, no_answer);
+    let supervisors_unmasked =
+        store.read_now(|c| rows::load_setting(c, "supervisors_see_unmasked"))?;
+    runtime.set_supervisors_see_unmasked(supervisors_unmasked.as_deref() == Some("true"));
+    Ok(runtime)
 }

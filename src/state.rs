@@ -11,6 +11,8 @@ use std::sync::{Arc, RwLock};
 #[derive(Debug)]
 pub struct RuntimeSettings {
     masking_enabled: AtomicBool,
+    /// Supervisors read unmasked transcripts over HTTP (audited), like admins (R13).
+    supervisors_see_unmasked: AtomicBool,
     no_answer_status: RwLock<AgentStatus>,
 }
 
@@ -18,6 +20,7 @@ impl RuntimeSettings {
     pub fn new(masking_enabled: bool, no_answer_status: AgentStatus) -> Self {
         RuntimeSettings {
             masking_enabled: AtomicBool::new(masking_enabled),
+            supervisors_see_unmasked: AtomicBool::new(false),
             no_answer_status: RwLock::new(no_answer_status),
         }
     }
@@ -26,6 +29,12 @@ impl RuntimeSettings {
     }
     pub fn set_masking_enabled(&self, on: bool) {
         self.masking_enabled.store(on, Ordering::Relaxed)
+    }
+    pub fn supervisors_see_unmasked(&self) -> bool {
+        self.supervisors_see_unmasked.load(Ordering::Relaxed)
+    }
+    pub fn set_supervisors_see_unmasked(&self, on: bool) {
+        self.supervisors_see_unmasked.store(on, Ordering::Relaxed)
     }
     pub fn no_answer_status(&self) -> AgentStatus {
         *self
@@ -48,4 +57,6 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub runtime: Arc<RuntimeSettings>,
     pub auth: Arc<crate::auth::LoginLimiter>,
+    /// The configured CRM (`crm.connector`): screen pop lookups, contacts, call logs.
+    pub crm: Arc<crate::crm::Crm>,
 }

@@ -6,10 +6,12 @@
 use super::agent::{AgentActor, Hold, NoAnswer, Push, Release};
 use super::queue::Enqueue;
 use super::registry::Registry;
+use crate::crm::{ActivityRecord, Contact, ContactId, Crm, CrmError, ScreenPop, TranscriptLine};
 use crate::domain::time::now_ms;
 use crate::domain::{
-    validate_message_text, AlertLevel, DispositionCode, AuthorKind, ConferenceState, Direction, InteractionState,
-    MessageKind, MessageStatus, OfferKind, ParticipantRole, RevokeReason, CUSTOMER_WINDOW_MS,
+    validate_message_text, AlertLevel, AuthorKind, ConferenceState, Direction, DispositionCode,
+    InteractionState, MessageKind, MessageStatus, OfferKind, ParticipantRole, RevokeReason,
+    CUSTOMER_WINDOW_MS,
 };
 use crate::store::StoreResult;
 use crate::whatsapp::payload::InboundMessage;
@@ -36,7 +38,7 @@ pub struct Data {
     pub owner: Option<i64>,
     pub offer: Option<OfferData>,
     pub conference_state: ConferenceState,
-    pub contact_id: Option<i64>,
+    pub contact_id: Option<ContactId>,
     pub interrupted: Option<String>,
     pub created_at: i64,
     pub accepted_at: Option<i64>,
@@ -107,8 +109,8 @@ pub fn save(conn: &Connection, d: &Data) -> rusqlite::Result<()> {
         "INSERT INTO interactions (id, channel_id, queue_id, customer_wa_id, customer_name, source_number,
             state, queue_position, owner_agent_id, offer_agent_id, offer_kind, offer_from_agent_id,
             offer_expires_at, conference_state, contact_id, interrupted, created_at, accepted_at,
-            ended_at, closed_at, last_customer_message_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
+            ended_at, closed_at, last_customer_message_at, updated_at, crm_contact_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
          ON CONFLICT(id) DO UPDATE SET channel_id = excluded.channel_id, queue_id = excluded.queue_id,
             customer_name = excluded.customer_name, state = excluded.state,
             queue_position = excluded.queue_position, owner_agent_id = excluded.owner_agent_id,
@@ -117,7 +119,8 @@ pub fn save(conn: &Connection, d: &Data) -> rusqlite::Result<()> {
             conference_state = excluded.conference_state, contact_id = excluded.contact_id,
             interrupted = excluded.interrupted, accepted_at = excluded.accepted_at,
             ended_at = excluded.ended_at, closed_at = excluded.closed_at,
-            last_customer_message_at = excluded.last_customer_message_at, updated_at = excluded.updated_at",
+            last_customer_message_at = excluded.last_customer_message_at, updated_at = excluded.updated_at,
+            crm_contact_id = excluded.crm_contact_id",
     )?
     .execute(params![
         d.id,
@@ -134,7 +137,7 @@ pub fn save(conn: &Connection, d: &Data) -> rusqlite::Result<()> {
         offer.and_then(|o| o.from_agent_id),
         offer.map(|o| o.expires_at),
         d.conference_state,
-        d.contact_id,
+        d.contact_id.as_ref().and_then(ContactId::local),
         d.interrupted,
         d.created_at,
         d.accepted_at,
@@ -142,6 +145,7 @@ pub fn save(conn: &Connection, d: &Data) -> rusqlite::Result<()> {
         d.closed_at,
         d.last_customer_message_at,
         now,
+        d.contact_id.as_ref().and_then(ContactId::external),
     ])?;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO interaction_participants (interaction_id, agent_id, display_name, role, joined_at,
@@ -228,6 +232,11 @@ pub struct InteractionActor {
     /// Reply-time alert (R16) and the timers that raise it.
     alert: AlertLevel,
     alert_timers: Vec<SpawnHandle>,
+    /// The CRM's contacts for the customer's number (R20), looked up once; an error text
+    /// when the CRM could not be asked.
+    contacts: Option<Result<Vec<Contact>, String>>,
+    /// The contact the interaction is linked to, when known.
+    linked: Option<Contact>,
 }
 
 type Reply<T> = AtomicResponse<InteractionActor, T>;
@@ -285,6 +294,8 @@ impl InteractionActor {
             restored: false,
             alert: AlertLevel::None,
             alert_timers: Vec::new(),
+            contacts: None,
+            linked: None,
         }
     }
 
@@ -302,6 +313,8 @@ impl InteractionActor {
             restored: true,
             alert: AlertLevel::None,
             alert_timers: Vec::new(),
+            contacts: None,
+            linked: None,
         }
     }
 
@@ -377,13 +390,15 @@ impl InteractionActor {
                     role: p.role,
                     joined_at: p.joined_at,
                     wrap_up_deadline: p.wrap_up_deadline,
+                    disposition_codes: p.wrapping_up().then(|| p.wrap_up_terms().0),
+                    disposition_required: p.wrapping_up().then(|| p.wrap_up_terms().1),
                 })
                 .collect(),
             conference_state: self.d.conference_state,
             created_at: self.d.created_at,
             accepted_at: self.d.accepted_at,
             ended_at: self.d.ended_at,
-            contact_id: self.d.contact_id,
+            contact_id: self.d.contact_id.clone(),
             last_customer_message_at: self.d.last_customer_message_at,
             window_expires_at: self
                 .d
@@ -406,7 +421,11 @@ impl InteractionActor {
             received_at: self.d.created_at,
             expires_at: o.expires_at,
             can_reject: o.can_reject,
-            contact_matches: 0,
+            contact_matches: self
+                .contacts
+                .as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .map_or(0, |m| m.len() as u32),
             from_agent: o.from_agent_id.map(|id| AgentRef {
                 id,
                 display_name: self.registry.agent_name(id).unwrap_or_default(),
@@ -658,6 +677,13 @@ impl InteractionActor {
         Box::pin(self.commit(&next, notes).map(move |res, act, ctx| {
             let notes = res?;
             act.d = next;
+            crate::metrics::offer_ended(
+                act.d.id,
+                act.d.queue_id,
+                offer.agent_id,
+                offer.kind.as_str(),
+                reason.as_str(),
+            );
             if let Some(h) = act.offer_timer.take() {
                 ctx.cancel_future(h);
             }
@@ -766,6 +792,7 @@ impl InteractionActor {
                     });
                 }
                 if closing {
+                    act.registry.crm.activity_enqueued();
                     act.registry.interaction_closed(
                         act.d.id,
                         act.d.channel_id,
@@ -806,10 +833,17 @@ impl InteractionActor {
             .next()
             .flatten();
         ActivityRow {
+            crm: self.registry.crm.clone(),
+            queue_name: self.queue_ref().name,
+            agent_names: d
+                .participants
+                .iter()
+                .map(|p| p.display_name.clone())
+                .collect(),
             interaction_id: d.id,
             channel_id: d.channel_id,
             queue_id: d.queue_id,
-            contact_id: d.contact_id,
+            contact_id: d.contact_id.clone(),
             customer_name: d.customer_name.clone(),
             customer_phone: format!("+{}", d.customer_wa_id),
             source_number: d.source_number.clone(),
@@ -885,10 +919,13 @@ impl InteractionActor {
 
 /// A call log row, written in the same transaction that closes the interaction (R8).
 pub struct ActivityRow {
+    crm: Arc<Crm>,
+    queue_name: String,
+    agent_names: Vec<String>,
     interaction_id: i64,
     channel_id: i64,
     queue_id: i64,
-    contact_id: Option<i64>,
+    contact_id: Option<ContactId>,
     customer_name: String,
     customer_phone: String,
     source_number: String,
@@ -907,13 +944,13 @@ impl ActivityRow {
         c.execute(
             "INSERT INTO activities (interaction_id, channel_id, queue_id, contact_id, customer_name,
                 customer_phone, source_number, agents, initiated_at, accepted_at, terminated_at,
-                wrapped_up_at, disposition, transcript, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                wrapped_up_at, disposition, transcript, created_at, crm_contact_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 self.interaction_id,
                 self.channel_id,
                 self.queue_id,
-                self.contact_id,
+                self.contact_id.as_ref().and_then(ContactId::local),
                 self.customer_name,
                 self.customer_phone,
                 self.source_number,
@@ -925,6 +962,7 @@ impl ActivityRow {
                 self.disposition,
                 serde_json::to_string(&self.transcript).unwrap_or_else(|_| "[]".into()),
                 self.wrapped_up_at,
+                self.contact_id.as_ref().and_then(ContactId::external),
             ],
         )?;
         let activity_id = c.last_insert_rowid();
@@ -934,7 +972,26 @@ impl ActivityRow {
         for agent_id in &self.agent_ids {
             stmt.execute(params![activity_id, agent_id])?;
         }
-        Ok(())
+        // An external CRM gets the call log from a durable outbox, in the same transaction.
+        self.crm.enqueue_activity(c, &self.record())
+    }
+
+    fn record(&self) -> ActivityRecord {
+        ActivityRecord {
+            interaction_id: self.interaction_id,
+            contact_id: self.contact_id.clone(),
+            customer_name: self.customer_name.clone(),
+            customer_phone: self.customer_phone.clone(),
+            source_number: self.source_number.clone(),
+            queue_name: self.queue_name.clone(),
+            agents: self.agent_names.clone(),
+            initiated_at: self.initiated_at,
+            accepted_at: self.accepted_at,
+            terminated_at: self.terminated_at,
+            wrapped_up_at: self.wrapped_up_at,
+            disposition: self.disposition.clone(),
+            transcript: self.transcript.iter().map(TranscriptLine::from).collect(),
+        }
     }
 }
 
@@ -1100,6 +1157,16 @@ impl Handler<OfferTo> for InteractionActor {
     type Result = ();
 
     fn handle(&mut self, msg: OfferTo, ctx: &mut Self::Context) {
+        // The offer carries the number of CRM matches (R20): look them up first.
+        let fut = self
+            .ensure_contacts()
+            .map(move |(), act, ctx| act.offer_now(msg, ctx));
+        ctx.wait(fut);
+    }
+}
+
+impl InteractionActor {
+    fn offer_now(&mut self, msg: OfferTo, ctx: &mut Context<Self>) {
         if self.d.state != InteractionState::Queued || self.d.offer.is_some() {
             msg.agent.do_send(Release {
                 interaction_id: self.d.id,
@@ -1197,10 +1264,25 @@ impl Handler<Accept> for InteractionActor {
     type Result = Reply<CommandResult>;
 
     fn handle(&mut self, msg: Accept, _ctx: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.check_offered_to(msg.agent_id) {
+            return reply(Err(e));
+        }
+        AtomicResponse::new(Box::pin(
+            self.ensure_contacts()
+                .then(move |(), act, _ctx| act.accept_now(msg)),
+        ))
+    }
+}
+
+impl InteractionActor {
+    fn accept_now(&mut self, msg: Accept) -> ResponseActFuture<Self, CommandResult> {
         let offer = match self.check_offered_to(msg.agent_id) {
             Ok(o) => o.clone(),
-            Err(e) => return reply(Err(e)),
+            Err(e) => return Box::pin(fut::ready(Err(e))),
         };
+        let agent_id = msg.agent_id;
+        let offer_kind = offer.kind;
+        let pop = self.screen_pop_for(agent_id);
         let now = now_ms();
         let mut next = self.d.clone();
         next.offer = None;
@@ -1233,18 +1315,30 @@ impl Handler<Accept> for InteractionActor {
             wrap_up_codes: None,
             wrap_up_required: None,
         });
-        AtomicResponse::new(Box::pin(self.commit(&next, notes).map(
-            move |res, act, ctx| {
-                let notes = res?;
-                act.d = next;
-                if let Some(h) = act.offer_timer.take() {
-                    ctx.cancel_future(h);
-                }
-                act.announce_state(ctx);
-                act.add_notes(notes);
-                Ok(())
-            },
-        )))
+        if next.contact_id.is_none() {
+            next.contact_id = pop.linked().map(|c| c.id.clone());
+        }
+        Box::pin(self.commit(&next, notes).map(move |res, act, ctx| {
+            let notes = res?;
+            act.d = next;
+            crate::metrics::offer_ended(
+                act.d.id,
+                act.d.queue_id,
+                agent_id,
+                offer_kind.as_str(),
+                "accepted",
+            );
+            if let Some(h) = act.offer_timer.take() {
+                ctx.cancel_future(h);
+            }
+            act.announce_state(ctx);
+            act.add_notes(notes);
+            if act.linked.is_none() {
+                act.linked = pop.linked().cloned();
+            }
+            act.push_screen_pop(agent_id, pop, ctx);
+            Ok(())
+        }))
     }
 }
 
@@ -1380,6 +1474,13 @@ impl Handler<End> for InteractionActor {
                 res?;
                 act.d = next;
                 if let Some(o) = pending_offer {
+                    crate::metrics::offer_ended(
+                        act.d.id,
+                        act.d.queue_id,
+                        o.agent_id,
+                        o.kind.as_str(),
+                        "taken",
+                    );
                     if let Some(h) = act.offer_timer.take() {
                         ctx.cancel_future(h);
                     }
@@ -1861,6 +1962,13 @@ impl InteractionActor {
             act.add_notes(notes);
             act.d = next;
             if let Some(o) = cancelled {
+                crate::metrics::offer_ended(
+                    act.d.id,
+                    act.d.queue_id,
+                    o.agent_id,
+                    o.kind.as_str(),
+                    "taken",
+                );
                 if let Some(h) = act.offer_timer.take() {
                     ctx.cancel_future(h);
                 }
@@ -2026,6 +2134,13 @@ impl InteractionActor {
                 act.d = next;
                 act.add_notes(vec![note]);
                 if let Some(o) = revoked {
+                    crate::metrics::offer_ended(
+                        act.d.id,
+                        act.d.queue_id,
+                        o.agent_id,
+                        o.kind.as_str(),
+                        "resource_deleted",
+                    );
                     if let Some(h) = act.offer_timer.take() {
                         ctx.cancel_future(h);
                     }
@@ -2054,6 +2169,7 @@ impl InteractionActor {
                     });
                 }
                 if closing {
+                    act.registry.crm.activity_enqueued();
                     act.registry.interaction_closed(
                         act.d.id,
                         act.d.channel_id,
@@ -2101,5 +2217,254 @@ impl InteractionActor {
                 });
             ctx.wait(fut);
         }
+    }
+}
+
+/// How long a screen-pop lookup may hold up an offer; past it the offer goes out without
+/// the match count and the agent sees the CRM error (a CRM outage never blocks routing).
+const CRM_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl InteractionActor {
+    /// Looks the customer's number up in the CRM once (again after a failure).
+    fn ensure_contacts(&mut self) -> ResponseActFuture<Self, ()> {
+        if matches!(self.contacts, Some(Ok(_))) {
+            return Box::pin(fut::ready(()));
+        }
+        let crm = self.registry.crm.clone();
+        let e164 = crate::domain::phone::from_wa_id(&self.d.customer_wa_id);
+        Box::pin(
+            async move {
+                let Some(e164) = e164 else {
+                    return Ok(Vec::new());
+                };
+                match tokio::time::timeout(CRM_LOOKUP_TIMEOUT, crm.lookup_by_phone(&e164)).await {
+                    Ok(found) => found.map_err(|e| format!("CRM lookup failed: {e}")),
+                    Err(_) => Err("CRM lookup failed: no answer in time".to_string()),
+                }
+            }
+            .into_actor(self)
+            .map(|found, act, _ctx| {
+                if let Err(e) = &found {
+                    tracing::warn!(interaction = act.d.id, error = %e, "screen pop lookup");
+                }
+                act.contacts = Some(found);
+            }),
+        )
+    }
+
+    /// R20: what the accepting agent's screen pops. A contact already linked (by an earlier
+    /// agent, or chosen with `link_contact`) pops as it is.
+    fn screen_pop_for(&self, agent_id: i64) -> ScreenPop {
+        let auto = self
+            .registry
+            .agent_record(agent_id)
+            .is_none_or(|a| a.auto_multi_match_pop);
+        let mut pop = match &self.contacts {
+            Some(Ok(matches)) => ScreenPop::decide(Ok(matches.clone()), auto),
+            Some(Err(e)) => ScreenPop::decide(Err(CrmError::Unavailable(e.clone())), auto),
+            None => ScreenPop::decide(Ok(Vec::new()), auto),
+        };
+        if let Some(e) = &pop.error {
+            // decide() prefixes its own words; keep the lookup's message as it was.
+            if let Some(Err(original)) = &self.contacts {
+                pop.error = Some(original.clone());
+            } else {
+                pop.error = Some(e.clone());
+            }
+        }
+        let linked = self.linked.clone().or_else(|| {
+            let id = self.d.contact_id.as_ref()?;
+            pop.matches.iter().find(|c| &c.id == id).cloned()
+        });
+        if let Some(contact) = linked {
+            pop.action = crate::crm::PopAction::Pop;
+            pop.contact = Some(contact);
+        }
+        pop
+    }
+
+    /// Sends `screen_pop` with the linked contact's recent call logs.
+    fn push_screen_pop(&self, agent_id: i64, pop: ScreenPop, ctx: &mut Context<Self>) {
+        let store = self.registry.store.clone();
+        let linked = pop.linked().map(|c| c.id.clone());
+        let interaction_id = self.d.id;
+        let fut = async move {
+            match linked {
+                Some(id) => store
+                    .read(move |c| recent_activities(c, &id))
+                    .await
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            }
+        }
+        .into_actor(self)
+        .map(move |activities, act, _ctx| {
+            act.push_to(
+                agent_id,
+                ServerEvent::ScreenPop {
+                    interaction_id,
+                    action: pop.action,
+                    contact: pop.contact,
+                    matches: pop.matches,
+                    error: pop.error,
+                    activities,
+                },
+            );
+        });
+        ctx.spawn(fut);
+    }
+
+    /// Links the interaction to `contact` (persisted), then pops it on the agent's screen.
+    fn link(&mut self, agent_id: i64, contact: Contact) -> ResponseActFuture<Self, CommandResult> {
+        let mut next = self.d.clone();
+        next.contact_id = Some(contact.id.clone());
+        let row = next.clone();
+        Box::pin(
+            self.persist(move |c| save(c, &row))
+                .map(move |res, act, ctx| {
+                    res?;
+                    act.d = next;
+                    act.linked = Some(contact.clone());
+                    let mut pop = act.screen_pop_for(agent_id);
+                    pop.action = crate::crm::PopAction::Pop;
+                    pop.contact = Some(contact);
+                    act.push_screen_pop(agent_id, pop, ctx);
+                    act.announce_state(ctx);
+                    Ok(())
+                }),
+        )
+    }
+
+    /// Link and create are for the agents in the conversation or wrapping it up.
+    fn check_involved(&self, agent_id: i64) -> Result<(), CommandError> {
+        match self.participant(agent_id) {
+            Some(p) if !p.done() => Ok(()),
+            _ => Err(CommandError::new(
+                "not_participant",
+                "you are not in this conversation",
+            )),
+        }
+    }
+}
+
+fn crm_error(e: CrmError) -> CommandError {
+    CommandError::new(e.code(), e.to_string())
+}
+
+/// The contact's most recent call logs (built-in or external contact id).
+fn recent_activities(
+    c: &Connection,
+    id: &ContactId,
+) -> rusqlite::Result<Vec<protocol::ActivitySummary>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT a.id, a.interaction_id, COALESCE(q.name, ''), a.agents, a.initiated_at,
+                a.wrapped_up_at, a.disposition
+         FROM activities a LEFT JOIN queues q ON q.id = a.queue_id
+         WHERE (?1 IS NOT NULL AND a.contact_id = ?1) OR (?2 IS NOT NULL AND a.crm_contact_id = ?2)
+         ORDER BY a.id DESC LIMIT 10",
+    )?;
+    let rows = stmt.query_map(params![id.local(), id.external()], |r| {
+        let agents: String = r.get(3)?;
+        let agents = serde_json::from_str::<Vec<serde_json::Value>>(&agents)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|a| a["display_name"].as_str().map(str::to_string))
+            .collect();
+        Ok(protocol::ActivitySummary {
+            id: r.get(0)?,
+            interaction_id: r.get(1)?,
+            queue_name: r.get(2)?,
+            agents,
+            initiated_at: r.get(4)?,
+            wrapped_up_at: r.get(5)?,
+            disposition: r.get(6)?,
+        })
+    })?;
+    rows.collect()
+}
+
+agent_command!(LinkContact {
+    contact_id: ContactId
+});
+agent_command!(CreateContact {
+    contact: serde_json::Value
+});
+
+impl Handler<LinkContact> for InteractionActor {
+    type Result = Reply<CommandResult>;
+
+    fn handle(&mut self, msg: LinkContact, _ctx: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.check_involved(msg.agent_id) {
+            return reply(Err(e));
+        }
+        let crm = self.registry.crm.clone();
+        let id = msg.contact_id;
+        let agent_id = msg.agent_id;
+        AtomicResponse::new(Box::pin(
+            async move {
+                match crm.get(&id).await {
+                    Ok(Some(contact)) => Ok(contact),
+                    Ok(None) => Err(CommandError::new("not_found", format!("no contact {id}"))),
+                    Err(e) => Err(crm_error(e)),
+                }
+            }
+            .into_actor(self)
+            .then(
+                move |found, act, _ctx| -> ResponseActFuture<Self, CommandResult> {
+                    match found {
+                        Ok(contact) => act.link(agent_id, contact),
+                        Err(e) => Box::pin(fut::ready(Err(e))),
+                    }
+                },
+            ),
+        ))
+    }
+}
+
+impl Handler<CreateContact> for InteractionActor {
+    type Result = Reply<CommandResult>;
+
+    fn handle(&mut self, msg: CreateContact, _ctx: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.check_involved(msg.agent_id) {
+            return reply(Err(e));
+        }
+        let mut new: crate::crm::NewContact = match serde_json::from_value(msg.contact) {
+            Ok(c) => c,
+            Err(e) => return fail("invalid_input", format!("contact: {e}")),
+        };
+        // The customer's number and WhatsApp profile name are the defaults.
+        if new.phones.is_empty() {
+            new.phones.push(format!("+{}", self.d.customer_wa_id));
+        }
+        let blank = |s: &Option<String>| s.as_deref().is_none_or(|v| v.trim().is_empty());
+        let profile = self.d.customer_name.trim();
+        let profile_is_a_name = !profile.is_empty() && !profile.starts_with('+');
+        if blank(&new.first_name) && blank(&new.last_name) && profile_is_a_name {
+            new.first_name = Some(profile.to_string());
+        }
+        let crm = self.registry.crm.clone();
+        let agent_id = msg.agent_id;
+        let e164 = crate::domain::phone::from_wa_id(&self.d.customer_wa_id);
+        AtomicResponse::new(Box::pin(
+            async move { crm.create(new).await.map_err(crm_error) }
+                .into_actor(self)
+                .then(
+                    move |created, act, _ctx| -> ResponseActFuture<Self, CommandResult> {
+                        match created {
+                            Ok(contact) => {
+                                // The new contact matches the customer's number from now on.
+                                if let (Some(Ok(matches)), Some(e164)) = (&mut act.contacts, &e164)
+                                {
+                                    if contact.phones.contains(e164) {
+                                        matches.insert(0, contact.clone());
+                                    }
+                                }
+                                act.link(agent_id, contact)
+                            }
+                            Err(e) => Box::pin(fut::ready(Err(e))),
+                        }
+                    },
+                ),
+        ))
     }
 }

@@ -9,6 +9,7 @@ use super::interaction::{
 };
 use super::queue::{self, QueueActor};
 use crate::configuration::Settings;
+use crate::crm::{ContactId, Crm};
 use crate::domain::{MessageStatus, OfferKind};
 use crate::state::RuntimeSettings;
 use crate::store::rows::{self, AgentRecord, ChannelRecord, QueueRecord};
@@ -26,6 +27,8 @@ pub struct Registry {
     pub store: Store,
     pub settings: Arc<Settings>,
     pub runtime: Arc<RuntimeSettings>,
+    /// The configured CRM: screen pop lookups, contacts, call logs (R20).
+    pub crm: Arc<Crm>,
     arbiter: ArbiterHandle,
     inner: Mutex<Inner>,
     outbox: OnceLock<Addr<Outbox>>,
@@ -51,12 +54,14 @@ impl Registry {
         store: Store,
         settings: Arc<Settings>,
         runtime: Arc<RuntimeSettings>,
+        crm: Arc<Crm>,
     ) -> anyhow::Result<Arc<Registry>> {
         let arbiter = Arbiter::new().handle();
         let registry = Arc::new_cyclic(|me| Registry {
             store: store.clone(),
             settings: settings.clone(),
             runtime,
+            crm,
             arbiter,
             inner: Mutex::new(Inner::default()),
             outbox: OnceLock::new(),
@@ -399,7 +404,7 @@ fn load_open_interactions(c: &Connection) -> rusqlite::Result<Vec<(Data, Vec<pro
         "SELECT id, channel_id, queue_id, customer_wa_id, customer_name, source_number, state,
                 queue_position, owner_agent_id, offer_agent_id, offer_kind, offer_from_agent_id,
                 offer_expires_at, conference_state, contact_id, interrupted, created_at, accepted_at,
-                ended_at, closed_at, last_customer_message_at
+                ended_at, closed_at, last_customer_message_at, crm_contact_id
          FROM interactions WHERE state <> 'closed' ORDER BY id",
     )?;
     let mut open: Vec<Data> = stmt
@@ -427,7 +432,14 @@ fn load_open_interactions(c: &Connection) -> rusqlite::Result<Vec<(Data, Vec<pro
                     _ => None,
                 },
                 conference_state: r.get(13)?,
-                contact_id: r.get(14)?,
+                contact_id: match (
+                    r.get::<_, Option<i64>>(14)?,
+                    r.get::<_, Option<String>>(21)?,
+                ) {
+                    (Some(id), _) => Some(ContactId::Local(id)),
+                    (None, Some(id)) => Some(ContactId::External(id)),
+                    _ => None,
+                },
                 interrupted: r.get(15)?,
                 created_at: r.get(16)?,
                 accepted_at: r.get(17)?,

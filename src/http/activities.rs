@@ -1,11 +1,15 @@
-//! `/activities`: call logs, one per closed interaction (R8). Agent and up.
+//! `/activities`: call logs, one per closed interaction (R8). Agent and up. With masking on
+//! (R13) agents, and supervisors unless allowed, get them masked; an unmasked read is audited.
 
 use super::interactions::page_params;
+use super::settings::{audit_unmasked_read, customer_data_view, CustomerDataView};
 use super::Data;
 use crate::auth::AuthUser;
+use crate::domain::masking::mask_phone;
 use crate::domain::time::{rfc3339, rfc3339_opt};
 use crate::domain::Role;
 use crate::error::ApiError;
+use crate::ws::masking::{mask_customer, mask_transcript_json};
 use crate::ws::protocol::{Customer, QueueRef};
 use actix_web::{web, HttpResponse};
 use rusqlite::types::Value;
@@ -84,6 +88,13 @@ fn activity_from_row(r: &Row<'_>) -> rusqlite::Result<Activity> {
         disposition: r.get(14)?,
         transcript: json_column(r, 15)?,
     })
+}
+
+/// R13 on a call log: the customer, the business number, the transcript.
+fn mask_activity(activity: &mut Activity) {
+    mask_customer(&mut activity.customer);
+    activity.source_number = mask_phone(&activity.source_number);
+    mask_transcript_json(&mut activity.transcript);
 }
 
 pub fn load_activity(c: &Connection, id: i64) -> rusqlite::Result<Option<Activity>> {
@@ -167,6 +178,15 @@ pub async fn list(
     } else {
         None
     };
+    match customer_data_view(user.role, &state.runtime) {
+        CustomerDataView::Plain => {}
+        CustomerDataView::Masked => items.iter_mut().for_each(mask_activity),
+        CustomerDataView::Audited if items.is_empty() => {}
+        CustomerDataView::Audited => {
+            let ids = items.iter().map(|a| a.id).collect();
+            audit_unmasked_read(&state, &user, "activities".into(), ids).await?;
+        }
+    }
     Ok(HttpResponse::Ok().json(ActivityPage { items, next_cursor }))
 }
 
@@ -185,8 +205,16 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     user.require(Role::Agent)?;
     let id = id.into_inner();
-    let activity = super::read(&state.store, move |c| load_activity(c, id))
+    let mut activity = super::read(&state.store, move |c| load_activity(c, id))
         .await?
         .ok_or(ApiError::NotFound("activity"))?;
+    match customer_data_view(user.role, &state.runtime) {
+        CustomerDataView::Plain => {}
+        CustomerDataView::Masked => mask_activity(&mut activity),
+        CustomerDataView::Audited => {
+            let subject = format!("activity:{id}");
+            audit_unmasked_read(&state, &user, subject, vec![id]).await?;
+        }
+    }
     Ok(HttpResponse::Ok().json(activity))
 }

@@ -11,7 +11,84 @@ use utoipa::ToSchema;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/login", web::post().to(login))
         .route("/auth/logout", web::post().to(logout))
-        .route("/me", web::get().to(me));
+        .route("/me", web::get().to(me))
+        .route("/me/preferences", web::get().to(preferences))
+        .route("/me/preferences", web::patch().to(update_preferences));
+}
+
+/// The agent's own interaction settings ("My Profile > Interactions").
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Preferences {
+    /// Pop the most recently updated contact when several match (R20).
+    pub auto_multi_match_pop: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PreferencesPatch {
+    pub auto_multi_match_pop: Option<bool>,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/me/preferences", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user's own interaction settings", body = Preferences),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+    )
+)]
+pub async fn preferences(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
+    let id = user.id;
+    let auto: bool = state
+        .store
+        .read(move |c| {
+            c.query_row(
+                "SELECT auto_multi_match_pop FROM users WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Preferences {
+        auto_multi_match_pop: auto,
+    }))
+}
+
+#[utoipa::path(
+    patch, path = "/api/v1/me/preferences", tag = "auth",
+    security(("bearer" = [])),
+    request_body = PreferencesPatch,
+    responses(
+        (status = 200, description = "Saved; takes effect on the next accept", body = Preferences),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+    )
+)]
+pub async fn update_preferences(
+    user: AuthUser,
+    state: Data,
+    body: web::Json<PreferencesPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let id = user.id;
+    let patch = body.into_inner();
+    let auto: bool = state
+        .store
+        .write(move |c| {
+            if let Some(v) = patch.auto_multi_match_pop {
+                c.execute(
+                    "UPDATE users SET auto_multi_match_pop = ?1, updated_at = ?2 WHERE id = ?3",
+                    rusqlite::params![v, crate::domain::time::now_ms(), id],
+                )?;
+            }
+            c.query_row(
+                "SELECT auto_multi_match_pop FROM users WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+        })
+        .await?;
+    state.registry.agent_changed(id).await;
+    Ok(HttpResponse::Ok().json(Preferences {
+        auto_multi_match_pop: auto,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,11 +1,18 @@
-//! `GET /healthz`: liveness for load balancers and scripts.
+//! `GET /healthz` (liveness: the process answers) and `GET /readyz` (readiness: the database
+//! takes writes and the actors run), for load balancers, systemd and scripts.
 
+use super::Data;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
+use std::time::Duration;
 use utoipa::ToSchema;
+
+/// A readiness check that takes longer than this fails.
+const READY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz));
+    cfg.route("/readyz", web::get().to(readyz));
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -20,4 +27,55 @@ pub struct Health {
 )]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` or `not_ready`.
+    pub status: &'static str,
+    /// `ok`, or why the database cannot take a write.
+    pub database: String,
+    /// `ok` once the agent, queue and interaction actors run.
+    pub actors: String,
+    pub agents: usize,
+    pub queues: usize,
+}
+
+#[utoipa::path(
+    get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "Ready: the database takes writes, the actors run", body = Readiness),
+        (status = 503, description = "Not ready (see the failing check)", body = Readiness),
+    )
+)]
+pub async fn readyz(state: Data) -> HttpResponse {
+    // A write statement through the group-commit writer: it takes SQLite's write lock and
+    // commits, so a stuck writer, a locked or read-only database all show here.
+    let write = state.store.write(|c| {
+        c.execute(
+            "UPDATE settings SET value = value WHERE key = '__readyz__'",
+            [],
+        )
+    });
+    let database = match tokio::time::timeout(READY_TIMEOUT, write).await {
+        Ok(Ok(_)) => "ok".to_string(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no commit within {} s", READY_TIMEOUT.as_secs()),
+    };
+    // The registry exists only once every actor was started and open work restored.
+    let (agents, queues) = (state.registry.agents().len(), state.registry.queues().len());
+    let actors = "ok".to_string();
+    let ready = database == "ok" && actors == "ok";
+    let body = Readiness {
+        status: if ready { "ready" } else { "not_ready" },
+        database,
+        actors,
+        agents,
+        queues,
+    };
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
 }

@@ -1,6 +1,8 @@
 //! `/interactions`: conversations with their transcript. Supervisors and admins see all;
-//! an agent sees those it takes or took part in.
+//! an agent sees those it takes or took part in. With masking on (R13) agents, and
+//! supervisors unless allowed, get them masked; an unmasked read is audited.
 
+use super::settings::{audit_unmasked_read, customer_data_view, CustomerDataView};
 use super::Data;
 use crate::auth::AuthUser;
 use crate::domain::{
@@ -8,6 +10,7 @@ use crate::domain::{
     MessageStatus, ParticipantRole, Role, CUSTOMER_WINDOW_MS,
 };
 use crate::error::ApiError;
+use crate::ws::masking::mask_interaction;
 use crate::ws::protocol::{Author, Customer, Interaction, Message, Participant, QueueRef};
 use actix_web::{web, HttpResponse};
 use rusqlite::types::Value;
@@ -67,7 +70,8 @@ pub fn load_messages(c: &Connection, interaction_id: i64) -> rusqlite::Result<Ve
 fn load_participants(c: &Connection, interaction_id: i64) -> rusqlite::Result<Vec<Participant>> {
     let mut stmt = c.prepare_cached(
         "SELECT agent_id, display_name, role, joined_at, wrap_up_deadline \
-         FROM interaction_participants WHERE interaction_id = ?1 AND left_at IS NULL \
+         FROM interaction_participants \
+         WHERE interaction_id = ?1 AND left_at IS NULL AND wrapped_up_at IS NULL \
          ORDER BY joined_at, agent_id",
     )?;
     let rows = stmt.query_map([interaction_id], |r| {
@@ -78,6 +82,8 @@ fn load_participants(c: &Connection, interaction_id: i64) -> rusqlite::Result<Ve
             role: parse_or(&role, ParticipantRole::parse, ParticipantRole::Conference),
             joined_at: r.get(3)?,
             wrap_up_deadline: r.get(4)?,
+            disposition_codes: None,
+            disposition_required: None,
         })
     })?;
     rows.collect()
@@ -121,7 +127,9 @@ pub fn load_interaction(c: &Connection, id: i64) -> rusqlite::Result<Option<Inte
                     created_at: r.get(10)?,
                     accepted_at: r.get(11)?,
                     ended_at: r.get(12)?,
-                    contact_id: r.get(13)?,
+                    contact_id: r
+                        .get::<_, Option<i64>>(13)?
+                        .map(crate::crm::ContactId::Local),
                     last_customer_message_at: last_customer,
                     window_expires_at: last_customer.map(|t| t + CUSTOMER_WINDOW_MS),
                     alert: AlertLevel::None,
@@ -269,6 +277,16 @@ pub async fn list(
     } else {
         None
     };
+    let mut items = items;
+    match customer_data_view(user.role, &state.runtime) {
+        CustomerDataView::Plain => {}
+        CustomerDataView::Masked => items.iter_mut().for_each(mask_interaction),
+        CustomerDataView::Audited if items.is_empty() => {}
+        CustomerDataView::Audited => {
+            let ids = items.iter().map(|i| i.id).collect();
+            audit_unmasked_read(&state, &user, "interactions".into(), ids).await?;
+        }
+    }
     Ok(HttpResponse::Ok().json(InteractionPage { items, next_cursor }))
 }
 
@@ -296,7 +314,15 @@ pub async fn get(
         load_interaction(c, id)
     })
     .await?;
-    let interaction = found.ok_or(ApiError::NotFound("interaction"))?;
+    let mut interaction = found.ok_or(ApiError::NotFound("interaction"))?;
+    match customer_data_view(user.role, &state.runtime) {
+        CustomerDataView::Plain => {}
+        CustomerDataView::Masked => mask_interaction(&mut interaction),
+        CustomerDataView::Audited => {
+            let subject = format!("interaction:{id}");
+            audit_unmasked_read(&state, &user, subject, vec![id]).await?;
+        }
+    }
     Ok(HttpResponse::Ok().json(interaction))
 }
 

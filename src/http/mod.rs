@@ -4,14 +4,18 @@ pub mod activities;
 pub mod agents;
 pub mod auth;
 pub mod channels;
+pub mod contacts;
 pub mod health;
 pub mod interactions;
 pub mod metrics;
 pub mod openapi;
 pub mod queues;
+pub mod reports;
 pub mod settings;
+pub mod simulator;
 pub mod static_files;
 pub mod stats;
+pub mod supervisor_feed;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -26,16 +30,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     metrics::configure(cfg);
     openapi::configure(cfg);
+    supervisor_feed::configure(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(auth::configure)
             .configure(agents::configure)
             .configure(queues::configure)
             .configure(channels::configure)
+            .configure(contacts::configure)
             .configure(settings::configure)
             .configure(interactions::configure)
             .configure(activities::configure)
-            .configure(stats::configure),
+            .configure(stats::configure)
+            .configure(reports::configure)
+            .configure(simulator::configure),
     );
 }
 

@@ -1,8 +1,9 @@
 //! `GET /openapi.json`: the whole HTTP API, generated from the handlers' annotations.
-//! Endpoints served elsewhere (webhook, WebSocket, contacts) are described by stubs here.
+//! Endpoints served elsewhere (webhook, WebSocket) are described by stubs here.
 
 use super::{
-    activities, agents, auth, channels, health, interactions, metrics, queues, settings, stats,
+    activities, agents, auth, channels, contacts, health, interactions, metrics, queues, reports,
+    settings, simulator, stats,
 };
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -161,50 +162,19 @@ fn webhook_deliver() {}
 #[allow(dead_code)]
 fn agent_websocket() {}
 
-/// The CRM: `?phone=` (E.164 match) or `?q=` (search). Agent and up.
+/// The live board's feed (docs/API.md "Supervisor feed"): `{"type": "realtime", ...}` frames,
+/// the body of `GET /api/v1/stats/realtime`, on connect and on every change. Supervisor and up.
 #[utoipa::path(
-    get, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])),
-    params(
-        ("phone" = Option<String>, Query, description = "Contacts with this phone number"),
-        ("q" = Option<String>, Query, description = "Search text"),
-    ),
-    responses((status = 200, description = "Contacts `{id, first_name, last_name, phones, email, company, notes, updated_at}`", body = [Object]))
+    get, path = "/ws/supervisor", tag = "websocket",
+    params(("token" = String, Query, description = "A supervisor's or admin's bearer token")),
+    responses(
+        (status = 101, description = "Switching protocols: JSON text frames of type `realtime`"),
+        (status = 401, description = "`unauthenticated`", body = ErrorResponse),
+        (status = 403, description = "`forbidden` (agents)", body = ErrorResponse),
+    )
 )]
 #[allow(dead_code)]
-fn contacts_list() {}
-
-#[utoipa::path(
-    post, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])),
-    request_body = Object,
-    responses((status = 201, description = "Created", body = Object), (status = 400, body = ErrorResponse))
-)]
-#[allow(dead_code)]
-fn contacts_create() {}
-
-#[utoipa::path(
-    get, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])),
-    params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorResponse))
-)]
-#[allow(dead_code)]
-fn contacts_get() {}
-
-#[utoipa::path(
-    patch, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])),
-    params(("id" = i64, Path)),
-    request_body = Object,
-    responses((status = 200, body = Object), (status = 400, body = ErrorResponse), (status = 404, body = ErrorResponse))
-)]
-#[allow(dead_code)]
-fn contacts_update() {}
-
-#[utoipa::path(
-    delete, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])),
-    params(("id" = i64, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorResponse))
-)]
-#[allow(dead_code)]
-fn contacts_delete() {}
+fn supervisor_websocket() {}
 
 struct BearerAuth;
 
@@ -226,17 +196,18 @@ impl Modify for BearerAuth {
                        Authentication: `Authorization: Bearer TOKEN` from `POST /api/v1/auth/login`."
     ),
     paths(
-        auth::login, auth::logout, auth::me,
+        auth::login, auth::logout, auth::me, auth::preferences, auth::update_preferences,
         agents::list, agents::create, agents::get, agents::update, agents::delete,
         queues::list, queues::create, queues::get, queues::update, queues::delete,
         channels::list, channels::create, channels::get, channels::update, channels::delete,
-        contacts_list, contacts_create, contacts_get, contacts_update, contacts_delete,
+        contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete,
         interactions::list, interactions::get,
         activities::list, activities::get,
-        settings::get, settings::update,
-        stats::realtime,
-        health::healthz, metrics::metrics,
-        webhook_verify, webhook_deliver, agent_websocket,
+        settings::get, settings::update, settings::audit,
+        stats::realtime, reports::queues, reports::agents,
+        health::healthz, health::readyz, metrics::metrics,
+        simulator::channels, simulator::conversation, simulator::send, simulator::read,
+        webhook_verify, webhook_deliver, agent_websocket, supervisor_websocket,
     ),
     components(schemas(
         ErrorResponse, ErrorDetail, crate::auth::AuthUser,
@@ -269,6 +240,8 @@ mod tests {
             "/api/v1/agents/{id}",
             "/api/v1/interactions",
             "/api/v1/settings",
+            "/api/v1/contacts",
+            "/api/v1/contacts/{id}",
             "/webhooks/whatsapp",
             "/ws/agent",
             "/healthz",
@@ -276,6 +249,7 @@ mod tests {
             assert!(paths.contains_key(p), "{p} missing");
         }
         assert!(doc["components"]["schemas"]["Interaction"].is_object());
+        assert!(doc["components"]["schemas"]["Contact"].is_object());
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     }
 }

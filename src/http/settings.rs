@@ -1,23 +1,30 @@
 //! `/settings`: run-time settings an admin can change (they override the configuration).
+//! `/audit`: who read customer data unmasked, and who changed masking (R13).
 
 use super::Data;
 use crate::auth::AuthUser;
-use crate::domain::{AgentStatus, Role};
+use crate::domain::{time::rfc3339, AgentStatus, Role};
 use crate::error::ApiError;
+use crate::state::RuntimeSettings;
 use crate::store::rows;
 use actix_web::{web, HttpResponse};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings", web::get().to(get))
-        .route("/settings", web::patch().to(update));
+        .route("/settings", web::patch().to(update))
+        .route("/audit", web::get().to(audit));
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Settings {
     /// Mask sensitive data on the agent desktop (R13).
     pub masking_enabled: bool,
+    /// While masking is on, supervisors read transcripts unmasked over HTTP (audited), as
+    /// admins do. Default false.
+    pub supervisors_see_unmasked: bool,
     /// Status an agent gets on reject or offer timeout: `on_break` or `rona`.
     pub no_answer_status: AgentStatus,
 }
@@ -26,6 +33,7 @@ pub struct Settings {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct SettingsPatch {
     pub masking_enabled: Option<bool>,
+    pub supervisors_see_unmasked: Option<bool>,
     /// `on_break` or `rona`.
     pub no_answer_status: Option<String>,
 }
@@ -33,6 +41,7 @@ pub struct SettingsPatch {
 fn current(state: &Data) -> Settings {
     Settings {
         masking_enabled: state.runtime.masking_enabled(),
+        supervisors_see_unmasked: state.runtime.supervisors_see_unmasked(),
         no_answer_status: state.runtime.no_answer_status(),
     }
 }
@@ -79,9 +88,25 @@ pub async fn update(
         .map(parse_no_answer_status)
         .transpose()?;
     let masking = patch.masking_enabled;
+    let supervisors = patch.supervisors_see_unmasked;
+    // Each change to who sees what is audited, in the same transaction as the change.
+    let changes: Vec<(&'static str, bool, bool)> = [
+        ("masking_enabled", state.runtime.masking_enabled(), masking),
+        (
+            "supervisors_see_unmasked",
+            state.runtime.supervisors_see_unmasked(),
+            supervisors,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(key, was, now)| now.map(|now| (key, was, now)))
+    .collect();
+    let admin = user.id;
     super::write(&state.store, move |c| {
-        if let Some(m) = masking {
-            rows::save_setting(c, "masking_enabled", if m { "true" } else { "false" })?;
+        for (key, was, now) in &changes {
+            rows::save_setting(c, key, if *now { "true" } else { "false" })?;
+            let detail = serde_json::json!({"from": was, "to": now}).to_string();
+            record_audit(c, Some(admin), "setting_changed", key, &detail)?;
         }
         if let Some(s) = no_answer {
             rows::save_setting(c, "no_answer_status", s.as_str())?;
@@ -89,13 +114,155 @@ pub async fn update(
         Ok(())
     })
     .await?;
+    // Sessions read the flag at every event: their next payloads follow it.
     if let Some(m) = masking {
         state.runtime.set_masking_enabled(m);
+    }
+    if let Some(on) = supervisors {
+        state.runtime.set_supervisors_see_unmasked(on);
     }
     if let Some(s) = no_answer {
         state.runtime.set_no_answer_status(s);
     }
     Ok(HttpResponse::Ok().json(current(&state)))
+}
+
+/// How a user sees customer data over HTTP (R13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CustomerDataView {
+    /// Masking is off: everyone sees the stored data.
+    Plain,
+    /// Agents (and supervisors unless allowed) while masking is on.
+    Masked,
+    /// Admins (and allowed supervisors) while masking is on: unmasked, and the read is audited.
+    Audited,
+}
+
+pub(crate) fn customer_data_view(role: Role, runtime: &RuntimeSettings) -> CustomerDataView {
+    if !runtime.masking_enabled() {
+        return CustomerDataView::Plain;
+    }
+    match role {
+        Role::Admin => CustomerDataView::Audited,
+        Role::Supervisor if runtime.supervisors_see_unmasked() => CustomerDataView::Audited,
+        Role::Supervisor | Role::Agent => CustomerDataView::Masked,
+    }
+}
+
+/// Appends one audit record.
+pub(crate) fn record_audit(
+    c: &Connection,
+    user_id: Option<i64>,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO audit_log (at, user_id, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            crate::domain::time::now_ms(),
+            user_id,
+            action,
+            subject,
+            detail
+        ],
+    )?;
+    Ok(())
+}
+
+/// Records an unmasked read of transcripts (`subject`: `interaction:7`, `activities`, ...)
+/// before the data is answered: no unaudited unmasked read.
+pub(crate) async fn audit_unmasked_read(
+    state: &Data,
+    user: &AuthUser,
+    subject: String,
+    ids: Vec<i64>,
+) -> Result<(), ApiError> {
+    let user_id = user.id;
+    let detail = serde_json::json!({"ids": ids, "role": user.role}).to_string();
+    super::write(&state.store, move |c| {
+        record_audit(c, Some(user_id), "read_unmasked", &subject, &detail)
+    })
+    .await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditRecord {
+    pub id: i64,
+    /// RFC 3339.
+    #[serde(with = "rfc3339")]
+    #[schema(value_type = String)]
+    pub at: i64,
+    /// Who did it (null for the system).
+    pub user_id: Option<i64>,
+    /// `read_unmasked` or `setting_changed`.
+    pub action: String,
+    /// `interaction:7`, `interactions`, `activity:3`, `activities`, or the setting's name.
+    pub subject: String,
+    /// JSON: the ids read and the reader's role, or the setting's `from` and `to`.
+    pub detail: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// 1 to 200, default 50.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    /// Newest first.
+    pub items: Vec<AuditRecord>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/audit", tag = "settings", security(("bearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "Audit records, newest first", body = AuditPage),
+        (status = 400, description = "`invalid_input`, `invalid_cursor`", body = super::openapi::ErrorResponse),
+        (status = 401, body = super::openapi::ErrorResponse), (status = 403, body = super::openapi::ErrorResponse),
+    )
+)]
+pub async fn audit(
+    user: AuthUser,
+    state: Data,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Role::Admin)?;
+    let q = query.into_inner();
+    let (limit, cursor) = super::interactions::page_params(q.limit, q.cursor.as_deref())?;
+    let mut items = super::read(&state.store, move |c| {
+        let mut stmt = c.prepare_cached(
+            "SELECT id, at, user_id, action, subject, detail FROM audit_log \
+             WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![cursor.unwrap_or(i64::MAX), limit + 1], |r| {
+            Ok(AuditRecord {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                user_id: r.get(2)?,
+                action: r.get(3)?,
+                subject: r.get(4)?,
+                detail: r.get(5)?,
+            })
+        })?;
+        rows.collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    let next_cursor = if more {
+        items.last().map(|a| a.id.to_string())
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(AuditPage { items, next_cursor }))
 }
 
 #[cfg(test)]
@@ -110,5 +277,22 @@ mod tests {
         );
         assert!(parse_no_answer_status("available").is_err());
         assert!(parse_no_answer_status("x").is_err());
+    }
+
+    #[test]
+    fn who_sees_customer_data_unmasked() {
+        use super::*;
+        use CustomerDataView::*;
+        let runtime = RuntimeSettings::new(false, AgentStatus::OnBreak);
+        for role in Role::ALL {
+            assert_eq!(customer_data_view(*role, &runtime), Plain);
+        }
+        runtime.set_masking_enabled(true);
+        assert_eq!(customer_data_view(Role::Agent, &runtime), Masked);
+        assert_eq!(customer_data_view(Role::Supervisor, &runtime), Masked);
+        assert_eq!(customer_data_view(Role::Admin, &runtime), Audited);
+        runtime.set_supervisors_see_unmasked(true);
+        assert_eq!(customer_data_view(Role::Supervisor, &runtime), Audited);
+        assert_eq!(customer_data_view(Role::Agent, &runtime), Masked);
     }
 }

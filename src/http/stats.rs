@@ -5,6 +5,7 @@ use crate::auth::AuthUser;
 use crate::domain::time::{now_ms, to_rfc3339};
 use crate::domain::{AgentStatus, Role};
 use crate::error::ApiError;
+use crate::store::Store;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/stats/realtime", web::get().to(realtime));
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct QueueStats {
     pub id: i64,
     pub name: String,
@@ -28,7 +29,7 @@ pub struct QueueStats {
     pub wrap_up: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RealtimeStats {
     /// RFC 3339.
     pub generated_at: String,
@@ -36,6 +37,23 @@ pub struct RealtimeStats {
     /// Users (not deleted) per status: `offline`, `available`, `on_break`, `rona` (all four keys present).
     #[schema(value_type = Object)]
     pub agents: BTreeMap<&'static str, i64>,
+    /// Each user (not deleted, admins aside) with status and load, for the live board.
+    pub agent_list: Vec<AgentNow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AgentNow {
+    pub id: i64,
+    pub display_name: String,
+    pub role: String,
+    /// `offline`, `available`, `on_break` or `rona`.
+    pub status: String,
+    /// RFC 3339.
+    pub status_since: String,
+    pub stop_new: bool,
+    /// Interactions held as offered, active or in wrap-up.
+    pub load: i64,
+    pub max_concurrent: i64,
 }
 
 #[utoipa::path(
@@ -48,8 +66,13 @@ pub struct RealtimeStats {
 )]
 pub async fn realtime(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
     user.require(Role::Supervisor)?;
+    Ok(HttpResponse::Ok().json(snapshot(&state.store).await?))
+}
+
+/// Queues and agents now (also pushed by the supervisor feed).
+pub async fn snapshot(store: &Store) -> Result<RealtimeStats, ApiError> {
     let now = now_ms();
-    let (queues, statuses) = super::read(&state.store, move |c| {
+    let (queues, agent_list) = super::read(store, move |c| {
         let mut stmt = c.prepare(
             "SELECT q.id, q.name, \
                COUNT(CASE WHEN i.state = 'queued' THEN 1 END), \
@@ -74,25 +97,49 @@ pub async fn realtime(user: AuthUser, state: Data) -> Result<HttpResponse, ApiEr
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut stmt =
-            c.prepare("SELECT status, COUNT(*) FROM users WHERE deleted = 0 GROUP BY status")?;
-        let statuses = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+        let mut stmt = c.prepare(
+            "SELECT u.id, u.display_name, u.role, u.status, u.status_since, u.stop_new, \
+               u.max_concurrent, \
+               (SELECT COUNT(*) FROM interactions i \
+                 WHERE i.state <> 'closed' AND i.offer_agent_id = u.id) + \
+               (SELECT COUNT(*) FROM interaction_participants p \
+                 JOIN interactions i ON i.id = p.interaction_id \
+                 WHERE p.agent_id = u.id AND i.state <> 'closed' \
+                   AND p.left_at IS NULL AND p.wrapped_up_at IS NULL) \
+             FROM users u WHERE u.deleted = 0 ORDER BY u.display_name, u.id",
+        )?;
+        let agents = stmt
+            .query_map([], |r| {
+                Ok(AgentNow {
+                    id: r.get(0)?,
+                    display_name: r.get(1)?,
+                    role: r.get(2)?,
+                    status: r.get(3)?,
+                    status_since: to_rfc3339(r.get(4)?),
+                    stop_new: r.get(5)?,
+                    max_concurrent: r.get(6)?,
+                    load: r.get(7)?,
+                })
+            })?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((queues, statuses))
+        Ok((queues, agents))
     })
     .await?;
 
     let mut agents: BTreeMap<&'static str, i64> =
         AgentStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-    for (status, n) in statuses {
-        if let Some(s) = AgentStatus::parse(&status) {
-            *agents.entry(s.as_str()).or_default() += n;
+    for a in &agent_list {
+        if let Some(s) = AgentStatus::parse(&a.status) {
+            *agents.entry(s.as_str()).or_default() += 1;
         }
     }
-    Ok(HttpResponse::Ok().json(RealtimeStats {
+    Ok(RealtimeStats {
         generated_at: to_rfc3339(now),
         queues,
         agents,
-    }))
+        agent_list: agent_list
+            .into_iter()
+            .filter(|a| a.role != "admin")
+            .collect(),
+    })
 }

@@ -40,7 +40,12 @@ pub struct Store {
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/0001_core.sql")),
-        M::up(include_str!("../../migrations/0004_participant_wrap_up.sql")),
+        M::up(include_str!("../../migrations/0002_audit.sql")),
+        M::up(include_str!("../../migrations/0003_crm.sql")),
+        M::up(include_str!(
+            "../../migrations/0004_participant_wrap_up.sql"
+        )),
+        M::up(include_str!("../../migrations/0008_offer_log.sql")),
     ])
 }
 

@@ -162,6 +162,12 @@ impl Outbox {
                 wa.retry_max_ms,
                 rand::random::<f64>(),
             ) as i64;
+        crate::metrics::outbox_attempt(match &finish {
+            Finish::Sent(_) | Finish::Sandbox => "sent",
+            Finish::Retry(_) => "retry",
+            Finish::Failed(_) => "failed",
+            Finish::Drop => "dropped",
+        });
         match &finish {
             Finish::Retry(reason) => tracing::warn!(
                 message_id = job.message_id, attempts = job.attempts + 1, %reason,

@@ -72,6 +72,21 @@ async fn receive(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let started = std::time::Instant::now();
+    let answer = receive_delivery(state, req, payload).await;
+    let status = match &answer {
+        Ok(r) => r.status(),
+        Err(e) => actix_web::ResponseError::status_code(e),
+    };
+    crate::metrics::webhook_delivery(status.as_u16(), started.elapsed());
+    answer
+}
+
+async fn receive_delivery(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let body = read_body(&req, payload).await?;
 
     let digest = req

@@ -1,5 +1,6 @@
 //! The agent WebSocket (`GET /ws/agent?token=TOKEN`): protocol types and the session actor.
 
+pub mod masking;
 pub mod protocol;
 pub mod session;
 

@@ -72,7 +72,7 @@ pub enum ClientCommand {
     },
     LinkContact {
         interaction_id: i64,
-        contact_id: i64,
+        contact_id: crate::crm::ContactId,
     },
     CreateContact {
         interaction_id: i64,
@@ -197,6 +197,11 @@ pub struct Participant {
     /// Set while this agent wraps up.
     #[serde(with = "rfc3339_opt", skip_serializing_if = "Option::is_none")]
     pub wrap_up_deadline: Option<i64>,
+    /// While wrapping up: the codes to choose from (so a desktop that reconnects has them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disposition_codes: Option<Vec<DispositionCode>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disposition_required: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -216,7 +221,8 @@ pub struct Interaction {
     pub accepted_at: Option<i64>,
     #[serde(with = "rfc3339_opt")]
     pub ended_at: Option<i64>,
-    pub contact_id: Option<i64>,
+    /// A number for the built-in CRM, a string for an external one (a Dynamics GUID).
+    pub contact_id: Option<crate::crm::ContactId>,
     #[serde(with = "rfc3339_opt")]
     pub last_customer_message_at: Option<i64>,
     #[serde(with = "rfc3339_opt")]
@@ -225,6 +231,20 @@ pub struct Interaction {
     /// Why the interaction was interrupted (R15), if it was.
     pub interrupted: Option<String>,
     pub messages: Vec<Message>,
+}
+
+/// A past call log, as the screen pop lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivitySummary {
+    pub id: i64,
+    pub interaction_id: i64,
+    pub queue_name: String,
+    pub agents: Vec<String>,
+    #[serde(with = "rfc3339")]
+    pub initiated_at: i64,
+    #[serde(with = "rfc3339")]
+    pub wrapped_up_at: i64,
+    pub disposition: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -285,6 +305,17 @@ pub enum ServerEvent {
     Interrupted {
         interaction_id: i64,
         reason: String,
+    },
+    /// R20: the customer's CRM record, on accept and after `link_contact` / `create_contact`.
+    ScreenPop {
+        interaction_id: i64,
+        action: crate::crm::PopAction,
+        contact: Option<crate::crm::Contact>,
+        matches: Vec<crate::crm::Contact>,
+        /// Set when the CRM could not be asked.
+        error: Option<String>,
+        /// The linked contact's recent call logs, newest first.
+        activities: Vec<ActivitySummary>,
     },
     Alert {
         interaction_id: i64,

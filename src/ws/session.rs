@@ -60,8 +60,17 @@ impl AgentSession {
         });
     }
 
-    fn send_event(ctx: &mut ws::WebsocketContext<Self>, event: &ServerEvent) {
-        match serde_json::to_string(event) {
+    /// Writes one event; with masking on (R13), a masked copy: unmasked customer data never
+    /// reaches the agent's browser. Read at every event, so a settings change applies at once.
+    fn send_event(&self, ctx: &mut ws::WebsocketContext<Self>, event: &ServerEvent) {
+        let encoded = if self.registry.runtime.masking_enabled() {
+            let mut masked = event.clone();
+            super::masking::mask_event(&mut masked);
+            serde_json::to_string(&masked)
+        } else {
+            serde_json::to_string(event)
+        };
+        match encoded {
             Ok(text) => ctx.text(text),
             Err(e) => tracing::error!(error = %e, "could not encode an event"),
         }
@@ -75,7 +84,7 @@ impl AgentSession {
                 let reference = serde_json::from_str::<serde_json::Value>(text)
                     .ok()
                     .and_then(|v| v.get("ref").cloned());
-                Self::send_event(
+                self.send_event(
                     ctx,
                     &ServerEvent::Error {
                         reference,
@@ -92,7 +101,7 @@ impl AgentSession {
         let Some(fut) = fut else {
             return;
         };
-        ctx.spawn(fut.into_actor(self).map(move |result, _act, ctx| {
+        ctx.spawn(fut.into_actor(self).map(move |result, act, ctx| {
             let event = match result {
                 Ok(()) => ServerEvent::Ack { reference },
                 Err(e) => {
@@ -104,7 +113,7 @@ impl AgentSession {
                     }
                 }
             };
-            Self::send_event(ctx, &event);
+            act.send_event(ctx, &event);
         }));
     }
 
@@ -153,7 +162,7 @@ impl AgentSession {
         };
         Some(match command {
             ClientCommand::Ping => {
-                Self::send_event(ctx, &ServerEvent::Pong);
+                self.send_event(ctx, &ServerEvent::Pong);
                 return None;
             }
             ClientCommand::SetStatus { status, reason } => {
@@ -254,23 +263,39 @@ impl AgentSession {
                 let registry = self.registry.clone();
                 let fut =
                     async move { transfer_targets(&registry, agent_id, filter.as_deref()).await };
-                ctx.spawn(fut.into_actor(self).map(move |event, _act, ctx| {
+                ctx.spawn(fut.into_actor(self).map(move |event, act, ctx| {
                     let mut event = event;
                     if let ServerEvent::TransferTargets { reference: r, .. } = &mut event {
                         *r = reference.clone();
                     }
-                    Self::send_event(ctx, &event);
-                    Self::send_event(ctx, &ServerEvent::Ack { reference });
+                    act.send_event(ctx, &event);
+                    act.send_event(ctx, &ServerEvent::Ack { reference });
                 }));
                 return None;
             }
-            ClientCommand::LinkContact { .. } | ClientCommand::CreateContact { .. } => {
-                futures_util::future::ready(Err(CommandError::new(
-                    "not_supported",
-                    "the CRM is not available yet",
-                )))
-                .boxed()
-            }
+            ClientCommand::LinkContact {
+                interaction_id,
+                contact_id,
+            } => match interaction(interaction_id) {
+                Ok(a) => {
+                    let req = a.send(interaction::LinkContact {
+                        agent_id,
+                        contact_id,
+                    });
+                    async move { req.await.map_err(mailbox)? }.boxed()
+                }
+                Err(e) => explain(e, interaction_id),
+            },
+            ClientCommand::CreateContact {
+                interaction_id,
+                contact,
+            } => match interaction(interaction_id) {
+                Ok(a) => {
+                    let req = a.send(interaction::CreateContact { agent_id, contact });
+                    async move { req.await.map_err(mailbox)? }.boxed()
+                }
+                Err(e) => explain(e, interaction_id),
+            },
         })
     }
 }
@@ -327,6 +352,7 @@ impl Actor for AgentSession {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        crate::metrics::socket_connected();
         self.heartbeat(ctx);
         self.agent.do_send(agent::Connect {
             session_id: self.id,
@@ -335,6 +361,7 @@ impl Actor for AgentSession {
     }
 
     fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
+        crate::metrics::socket_disconnected();
         self.agent.do_send(agent::Disconnect {
             session_id: self.id,
         });
@@ -347,9 +374,9 @@ impl Handler<SessionEvent> for AgentSession {
 
     fn handle(&mut self, msg: SessionEvent, ctx: &mut Self::Context) {
         match msg {
-            SessionEvent::Event(event) => Self::send_event(ctx, &event),
+            SessionEvent::Event(event) => self.send_event(ctx, &event),
             SessionEvent::Replaced => {
-                Self::send_event(ctx, &ServerEvent::Replaced);
+                self.send_event(ctx, &ServerEvent::Replaced);
                 ctx.close(Some(ws::CloseReason {
                     code: ws::CloseCode::Policy,
                     description: Some("replaced by another connection".into()),
@@ -374,7 +401,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for AgentSession {
             Ok(ws::Message::Text(text)) => self.handle_text(&text, ctx),
             Ok(ws::Message::Ping(payload)) => ctx.pong(&payload),
             Ok(ws::Message::Pong(_)) => {}
-            Ok(ws::Message::Binary(_)) => Self::send_event(
+            Ok(ws::Message::Binary(_)) => self.send_event(
                 ctx,
                 &ServerEvent::Error {
                     reference: None,

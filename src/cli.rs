@@ -1,0 +1,359 @@
+//! The command line: `serve` (the default), `migrate`, `admin create`, `backup`, `restore`,
+//! `check-config`. Everything but `serve` runs without the HTTP server or the actors.
+
+use crate::configuration::Settings;
+use crate::domain::Role;
+use crate::store::Store;
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use rusqlite::{Connection, OpenFlags};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Switchboard: a self-hosted contact center for WhatsApp conversations.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about)]
+pub struct Cli {
+    /// Configuration file layered over the defaults (also SWITCHBOARD_CONFIG).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the agent desktop, the API and the webhook (what runs with no subcommand).
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage administrator accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Copy the database to PATH with SQLite's online backup; safe while the server runs.
+    Backup {
+        /// The backup file to write (replaced if it exists).
+        path: PathBuf,
+    },
+    /// Replace the database with the backup at PATH. Stop the server first.
+    Restore {
+        /// A file written by `switchboard backup`.
+        path: PathBuf,
+    },
+    /// Load the configuration, check it, print the settings that matter (secrets hidden).
+    CheckConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator. The password is asked for (twice) on a terminal, else read as
+    /// the first line of standard input.
+    Create {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Name shown to other users (defaults to the username).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+/// Runs a subcommand other than `serve`.
+pub fn run(command: Command, config: Option<&Path>) -> anyhow::Result<()> {
+    let settings = crate::configuration::load(config).context("loading the configuration")?;
+    match command {
+        Command::Serve => bail!("`serve` runs in main"),
+        Command::Migrate => migrate(&settings),
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    username,
+                    display_name,
+                },
+        } => admin_create(&settings, &username, display_name.as_deref()),
+        Command::Backup { path } => {
+            let pages = backup(&settings.database.path, &path)?;
+            println!(
+                "backup of {} written to {} ({pages} pages, integrity ok)",
+                settings.database.path.display(),
+                path.display()
+            );
+            Ok(())
+        }
+        Command::Restore { path } => restore(&settings, &path),
+        Command::CheckConfig => check_config(&settings),
+    }
+}
+
+fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    Store::open(&settings.database.path, 1, settings.database.max_batch)
+        .with_context(|| format!("opening database {}", settings.database.path.display()))
+}
+
+fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    open_store(settings)?;
+    let version: i64 =
+        Connection::open(&settings.database.path)?
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    println!(
+        "database {} is at schema version {version}",
+        settings.database.path.display()
+    );
+    Ok(())
+}
+
+fn admin_create(
+    settings: &Settings,
+    username: &str,
+    display_name: Option<&str>,
+) -> anyhow::Result<()> {
+    let username = username.trim();
+    if username.is_empty() || username.chars().count() > 64 {
+        bail!("the username must have 1 to 64 characters");
+    }
+    let password = read_password()?;
+    if password.chars().count() < 8 {
+        bail!("the password must have at least 8 characters");
+    }
+    let store = open_store(settings)?;
+    let owned = username.to_string();
+    let taken = store.read_now(move |c| {
+        c.query_row(
+            "SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)",
+            [&owned],
+            |r| r.get::<_, bool>(0),
+        )
+    })?;
+    if taken {
+        bail!("the username `{username}` is taken");
+    }
+    let id = crate::auth::create_user_now(
+        &store,
+        username,
+        display_name.unwrap_or(username),
+        Role::Admin,
+        &password,
+        3,
+        true,
+    )?;
+    println!("administrator `{username}` created (id {id})");
+    Ok(())
+}
+
+/// From a prompt (asked twice) on a terminal, else the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password again: ")?;
+        if first != again {
+            bail!("the passwords differ");
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Copies `db` to `target` with the online backup API, in one step: a single read
+/// transaction, so the copy is one consistent moment even while the server writes (WAL lets
+/// the writer go on meanwhile). Written beside the target and renamed, so a file at `target`
+/// is always a complete backup. Returns the pages copied.
+pub fn backup(db: &Path, target: &Path) -> anyhow::Result<i32> {
+    if !db.exists() {
+        bail!("no database at {}", db.display());
+    }
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let partial = with_suffix(target, ".partial");
+    let _ = std::fs::remove_file(&partial);
+    // Read-write open (reads only): a read-only one cannot use a WAL database whose server
+    // is stopped.
+    let src = Connection::open(db).with_context(|| format!("opening {}", db.display()))?;
+    src.busy_timeout(Duration::from_secs(10))?;
+    let pages = {
+        let mut dst = Connection::open(&partial)
+            .with_context(|| format!("creating {}", partial.display()))?;
+        let pages = copy_all(&src, &mut dst).context("copying the database")?;
+        // One self-contained file: no -wal beside it.
+        dst.pragma_update(None, "journal_mode", "DELETE")?;
+        check_integrity(&dst)?;
+        pages
+    };
+    std::fs::rename(&partial, target)
+        .with_context(|| format!("moving the backup to {}", target.display()))?;
+    Ok(pages)
+}
+
+/// Replaces the configured database with `source` (checked first), keeping the database it
+/// replaces beside it as `<name>.before-restore-<time>`, then brings the schema up to date.
+fn restore(settings: &Settings, source: &Path) -> anyhow::Result<()> {
+    let db = &settings.database.path;
+    {
+        let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .with_context(|| format!("opening {}", source.display()))?;
+        check_integrity(&src).with_context(|| format!("{} is not usable", source.display()))?;
+        let has_users: bool = src.query_row(
+            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users')",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_users {
+            bail!("{} is not a Switchboard database", source.display());
+        }
+    }
+    if db.exists() {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        let keep = with_suffix(db, &format!(".before-restore-{stamp}"));
+        backup(db, &keep).context("keeping the current database before the restore")?;
+        println!("the current database is kept at {}", keep.display());
+    } else if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    {
+        let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let mut dst = Connection::open(db)?;
+        dst.busy_timeout(Duration::from_secs(10))?;
+        // Through SQLite, not a file copy: the target's WAL stays consistent.
+        copy_all(&src, &mut dst).context("restoring the database")?;
+        dst.pragma_update(None, "journal_mode", "WAL")?;
+        check_integrity(&dst)?;
+    }
+    open_store(settings).context("upgrading the restored database")?;
+    println!("{} restored from {}", db.display(), source.display());
+    Ok(())
+}
+
+/// Copies every page in one backup step (one read transaction: a consistent snapshot),
+/// retrying while the source or target is busy. Returns the pages copied.
+fn copy_all(src: &Connection, dst: &mut Connection) -> anyhow::Result<i32> {
+    use rusqlite::backup::{Backup, StepResult};
+    let copy = Backup::new(src, dst)?;
+    for _ in 0..1000 {
+        match copy.step(-1)? {
+            StepResult::Done => return Ok(copy.progress().pagecount),
+            // Busy or locked: a writer holds the lock for a moment.
+            _ => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    bail!("the database stayed busy for 10 s")
+}
+
+fn check_integrity(c: &Connection) -> anyhow::Result<()> {
+    let verdict: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if verdict != "ok" {
+        bail!("integrity check failed: {verdict}");
+    }
+    Ok(())
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn check_config(s: &Settings) -> anyhow::Result<()> {
+    let secret = |v: &Option<String>| match v.as_deref() {
+        Some(x) if !x.is_empty() => "set",
+        _ => "unset",
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "configuration ok")?;
+    writeln!(out, "server.bind = {}", s.server.bind)?;
+    writeln!(out, "server.public_url = {}", s.server.public_url)?;
+    writeln!(out, "database.path = {}", s.database.path.display())?;
+    writeln!(out, "demo.enabled = {}", s.demo.enabled)?;
+    writeln!(out, "whatsapp.sandbox = {}", s.whatsapp.sandbox)?;
+    writeln!(
+        out,
+        "whatsapp.app_secret = {}",
+        secret(&s.whatsapp.app_secret)
+    )?;
+    writeln!(
+        out,
+        "whatsapp.verify_token = {}",
+        secret(&s.whatsapp.verify_token)
+    )?;
+    writeln!(
+        out,
+        "auth.bootstrap_admin_password = {}",
+        secret(&s.auth.bootstrap_admin_password)
+    )?;
+    writeln!(out, "crm.connector = {}", s.crm.connector)?;
+    writeln!(out, "metrics.access = {}", s.metrics.access)?;
+    writeln!(
+        out,
+        "retention.days = {} (0 keeps everything)",
+        s.retention.days
+    )?;
+    for w in warnings(s) {
+        writeln!(out, "warning: {w}")?;
+    }
+    Ok(())
+}
+
+/// Settings that work but are unwise on a production server.
+pub fn warnings(s: &Settings) -> Vec<&'static str> {
+    let mut w = Vec::new();
+    if s.demo.enabled {
+        w.push("demo.enabled is true: demo agents with known passwords are seeded on an empty database");
+    }
+    if s.whatsapp.sandbox {
+        w.push("whatsapp.sandbox is true: replies go to the built-in simulator, not to WhatsApp");
+    }
+    if !s.whatsapp.sandbox && s.whatsapp.app_secret.as_deref().is_none_or(str::is_empty) {
+        w.push("whatsapp.app_secret is unset: channels need their own app secret for webhooks");
+    }
+    if s.metrics.access == "open" && !s.server.bind.starts_with("127.0.0.1") {
+        w.push("metrics.access is open on a public address: consider \"token\"");
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from(["switchboard"]).unwrap();
+        assert!(cli.command.is_none());
+        let cli =
+            Cli::try_parse_from(["switchboard", "backup", "b.db", "--config", "c.toml"]).unwrap();
+        assert_eq!(cli.config.as_deref(), Some(Path::new("c.toml")));
+        assert!(matches!(cli.command, Some(Command::Backup { .. })));
+    }
+
+    #[test]
+    fn backup_is_a_consistent_single_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("a.db");
+        let c = Connection::open(&db).unwrap();
+        c.pragma_update(None, "journal_mode", "WAL").unwrap();
+        c.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1), (2);")
+            .unwrap();
+        let target = dir.path().join("nested/b.db");
+        backup(&db, &target).unwrap();
+        let b = Connection::open(&target).unwrap();
+        let n: i64 = b
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 2);
+        let mode: String = b
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete");
+        assert!(!with_suffix(&target, ".partial").exists());
+    }
+}

@@ -1,0 +1,717 @@
+//! The CRM: who the customer is (screen pop, R20) and where call logs go (R8).
+//!
+//! One [`Crm`] per process, with the connector chosen in configuration (`crm.connector`):
+//! `builtin` keeps contacts in SQLite; `dynamics365` speaks the Dataverse Web API. The
+//! interaction actor uses it through four calls: [`Crm::lookup_by_phone`], [`Crm::get`],
+//! [`Crm::create`] and [`Crm::enqueue_activity`] (in the transaction that closes the
+//! interaction; an outbox worker pushes the call log to an external CRM until it is accepted).
+//!
+//! A connector failure never blocks a conversation: lookups answer a [`CrmError`] that
+//! [`ScreenPop::decide`] turns into a screen pop with an `error` for the agent.
+//!
+//! The futures of an external connector use `awc`, which is not `Send`: await them in an actix
+//! context (a handler, `fut.into_actor(self)`, `actix::spawn`), not in `tokio::spawn`.
+
+pub mod builtin;
+pub mod dynamics;
+pub mod outbox;
+
+#[cfg(test)]
+mod dynamics_mock_tests;
+
+use crate::configuration::Settings;
+use crate::domain::phone;
+use crate::domain::time::rfc3339;
+use crate::store::{Store, StoreError};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+/// A contact's id: the built-in CRM's row id (a JSON number, as in `interactions.contact_id`
+/// and `/activities?contact_id=`), or an external CRM's id (a JSON string: a Dynamics GUID).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ContactId {
+    Local(i64),
+    External(String),
+}
+
+impl ContactId {
+    /// The built-in CRM's id, for the integer `contact_id` columns.
+    pub fn local(&self) -> Option<i64> {
+        match self {
+            ContactId::Local(id) => Some(*id),
+            ContactId::External(_) => None,
+        }
+    }
+
+    /// An external CRM's id, for the `crm_contact_id` columns.
+    pub fn external(&self) -> Option<&str> {
+        match self {
+            ContactId::Local(_) => None,
+            ContactId::External(id) => Some(id),
+        }
+    }
+}
+
+impl std::fmt::Display for ContactId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ContactId::Local(id) => write!(f, "{id}"),
+            ContactId::External(id) => f.write_str(id),
+        }
+    }
+}
+
+/// A contact as the agent desktop and the contacts API show it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Contact {
+    /// The built-in CRM's ids are numbers. (An external CRM's contacts, which only the
+    /// WebSocket's `screen_pop` carries, have string ids: a Dynamics 365 GUID.)
+    #[schema(value_type = i64)]
+    pub id: ContactId,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// E.164, e.g. `+11234567890`.
+    pub phones: Vec<String>,
+    pub email: Option<String>,
+    pub company: Option<String>,
+    pub notes: Option<String>,
+    /// RFC 3339.
+    #[serde(with = "rfc3339")]
+    #[schema(value_type = String)]
+    pub updated_at: i64,
+}
+
+impl Contact {
+    /// "First Last", or whichever part there is.
+    pub fn display_name(&self) -> String {
+        [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// A contact to create (the contacts API's POST body, and `create_contact`'s `contact`).
+/// At least one of `first_name`, `last_name` and `phones`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct NewContact {
+    /// Up to 100 characters.
+    pub first_name: Option<String>,
+    /// Up to 100 characters.
+    pub last_name: Option<String>,
+    /// Up to 10 numbers, in any common format; stored in E.164. A number without a country
+    /// code is read in `crm.default_region`.
+    #[serde(default)]
+    pub phones: Vec<String>,
+    /// Up to 254 characters, `local@domain.tld`.
+    pub email: Option<String>,
+    /// Up to 200 characters.
+    pub company: Option<String>,
+    /// Up to 10 000 characters.
+    pub notes: Option<String>,
+}
+
+/// A checked [`NewContact`]: text trimmed (blank is absent), numbers in E.164.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidContact {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// `(e164, as written)`, without repeats.
+    pub phones: Vec<(String, String)>,
+    pub email: Option<String>,
+    pub company: Option<String>,
+    pub notes: Option<String>,
+}
+
+impl ValidContact {
+    pub fn e164s(&self) -> Vec<String> {
+        self.phones.iter().map(|(e, _)| e.clone()).collect()
+    }
+}
+
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_COMPANY_CHARS: usize = 200;
+pub const MAX_NOTES_CHARS: usize = 10_000;
+pub const MAX_PHONES: usize = 10;
+
+impl NewContact {
+    /// Checks and normalises. Errors are `invalid_input` or `invalid_phone`, with a message
+    /// that names the field.
+    pub fn validate(&self, default_region: &str) -> Result<ValidContact, CrmError> {
+        let first_name = text("first_name", &self.first_name, MAX_NAME_CHARS)?;
+        let last_name = text("last_name", &self.last_name, MAX_NAME_CHARS)?;
+        let email = text("email", &self.email, MAX_EMAIL_CHARS)?;
+        let company = text("company", &self.company, MAX_COMPANY_CHARS)?;
+        let notes = text("notes", &self.notes, MAX_NOTES_CHARS)?;
+        if let Some(e) = &email {
+            if !email_shaped(e) {
+                return Err(CrmError::invalid(format!(
+                    "email `{e}` is not an e-mail address (like name@example.com)"
+                )));
+            }
+        }
+        if self.phones.len() > MAX_PHONES {
+            return Err(CrmError::invalid(format!(
+                "a contact has at most {MAX_PHONES} phone numbers"
+            )));
+        }
+        let mut phones: Vec<(String, String)> = Vec::new();
+        for raw in &self.phones {
+            let e164 = phone::normalise(raw, default_region).ok_or_else(|| CrmError::Invalid {
+                code: "invalid_phone",
+                message: format!(
+                    "`{raw}` is not a phone number (write it with its country code, like \
+                     +1 650 555 1234, or as a number of {default_region})"
+                ),
+            })?;
+            if !phones.iter().any(|(e, _)| *e == e164) {
+                phones.push((e164, raw.trim().to_string()));
+            }
+        }
+        if first_name.is_none() && last_name.is_none() && phones.is_empty() {
+            return Err(CrmError::invalid(
+                "a contact needs a first_name, a last_name or a phone number",
+            ));
+        }
+        Ok(ValidContact {
+            first_name,
+            last_name,
+            phones,
+            email,
+            company,
+            notes,
+        })
+    }
+}
+
+/// Trimmed text, absent when blank, at most `max` characters.
+fn text(field: &str, value: &Option<String>, max: usize) -> Result<Option<String>, CrmError> {
+    let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if v.chars().count() > max {
+        return Err(CrmError::invalid(format!(
+            "{field} has at most {max} characters"
+        )));
+    }
+    Ok(Some(v.to_string()))
+}
+
+/// `local@domain.tld`, no white space: the shape, not deliverability.
+fn email_shaped(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
+/// A call log (R8) as an external CRM receives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityRecord {
+    pub interaction_id: i64,
+    /// The contact the interaction was linked to.
+    pub contact_id: Option<ContactId>,
+    pub customer_name: String,
+    /// E.164.
+    pub customer_phone: String,
+    /// The business number the customer wrote to.
+    pub source_number: String,
+    pub queue_name: String,
+    /// Display names of the agents that handled it.
+    pub agents: Vec<String>,
+    /// Milliseconds since the epoch, like the rest of the store.
+    pub initiated_at: i64,
+    pub accepted_at: Option<i64>,
+    pub terminated_at: Option<i64>,
+    pub wrapped_up_at: i64,
+    pub disposition: Option<String>,
+    /// Oldest first.
+    pub transcript: Vec<TranscriptLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptLine {
+    pub sent_at: i64,
+    /// Who wrote it: the customer's or the agent's name, or `System`.
+    pub author: String,
+    pub text: String,
+}
+
+impl From<&crate::ws::protocol::Message> for TranscriptLine {
+    fn from(m: &crate::ws::protocol::Message) -> Self {
+        TranscriptLine {
+            sent_at: m.sent_at,
+            author: m.author.name.clone(),
+            text: m.text.clone(),
+        }
+    }
+}
+
+impl ActivityRecord {
+    /// One line, for a CRM's subject field.
+    pub fn subject(&self) -> String {
+        let mut s = format!(
+            "WhatsApp conversation with {} ({})",
+            self.customer_name, self.customer_phone
+        );
+        if let Some(d) = &self.disposition {
+            s.push_str(&format!(" [{d}]"));
+        }
+        s.chars().take(200).collect()
+    }
+
+    /// The whole transcript as text, one message a line, with who and when.
+    pub fn description(&self) -> String {
+        let mut out = format!(
+            "Queue: {}\nAgents: {}\nBusiness number: {}\n",
+            self.queue_name,
+            self.agents.join(", "),
+            self.source_number
+        );
+        if let Some(d) = &self.disposition {
+            out.push_str(&format!("Disposition: {d}\n"));
+        }
+        out.push('\n');
+        for line in &self.transcript {
+            out.push_str(&format!(
+                "[{}] {}: {}\n",
+                crate::domain::time::to_rfc3339(line.sent_at),
+                line.author,
+                line.text
+            ));
+        }
+        out
+    }
+
+    /// When the conversation ended for the customer (or was wrapped up, if it never ended).
+    pub fn ended_at(&self) -> i64 {
+        self.terminated_at.unwrap_or(self.wrapped_up_at)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CrmError {
+    /// Bad input; `code` is `invalid_input` or `invalid_phone`.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    #[error("contact {0} not found")]
+    NotFound(String),
+    /// Network error, timeout, 5xx or 429 (after the retries): worth trying again later.
+    #[error("the CRM is unavailable: {0}")]
+    Unavailable(String),
+    /// The CRM refused the request (4xx): trying again will not help.
+    #[error("the CRM refused the request: {0}")]
+    Rejected(String),
+    /// The OAuth token could not be had.
+    #[error("could not sign in to the CRM: {0}")]
+    Auth(String),
+    #[error("the CRM store failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl CrmError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        CrmError::Invalid {
+            code: "invalid_input",
+            message: message.into(),
+        }
+    }
+
+    /// A stable snake_case code for the agent desktop and the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CrmError::Invalid { code, .. } => code,
+            CrmError::NotFound(_) => "not_found",
+            CrmError::Unavailable(_) => "crm_unavailable",
+            CrmError::Rejected(_) => "crm_rejected",
+            CrmError::Auth(_) => "crm_auth_failed",
+            CrmError::Store(_) => "crm_unavailable",
+        }
+    }
+
+    /// Worth retrying later (the outbox keeps the work).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            CrmError::Unavailable(_) | CrmError::Auth(_) | CrmError::Store(_)
+        )
+    }
+}
+
+impl From<CrmError> for crate::error::ApiError {
+    fn from(e: CrmError) -> Self {
+        use crate::error::ApiError;
+        match e {
+            CrmError::Invalid { code, message } => ApiError::bad(code, message),
+            CrmError::NotFound(_) => ApiError::NotFound("contact"),
+            CrmError::Store(s) => s.into(),
+            other => ApiError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// What `screen_pop` shows when the agent accepts (R20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PopAction {
+    /// One contact: show it.
+    Pop,
+    /// Several and the agent pops none automatically: let the agent pick.
+    Select,
+    /// None (or the CRM failed): show the new-contact form.
+    NewContact,
+}
+
+/// The `screen_pop` contents, without the interaction id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScreenPop {
+    pub action: PopAction,
+    /// The popped contact, or null.
+    pub contact: Option<Contact>,
+    /// Every match, most recently updated first.
+    pub matches: Vec<Contact>,
+    /// Set when the CRM could not be asked: what the agent should know.
+    pub error: Option<String>,
+}
+
+impl ScreenPop {
+    /// R20: no match → `new_contact`; one → `pop`; several → `pop` of the first (most recently
+    /// updated) if `auto_multi_match_pop`, else `select`. A failed lookup → `new_contact`
+    /// with the error, and the conversation goes on.
+    pub fn decide(lookup: Result<Vec<Contact>, CrmError>, auto_multi_match_pop: bool) -> Self {
+        match lookup {
+            Err(e) => ScreenPop {
+                action: PopAction::NewContact,
+                contact: None,
+                matches: Vec::new(),
+                error: Some(format!("CRM lookup failed: {e}")),
+            },
+            Ok(matches) => {
+                let (action, contact) = match matches.len() {
+                    0 => (PopAction::NewContact, None),
+                    1 => (PopAction::Pop, matches.first().cloned()),
+                    _ if auto_multi_match_pop => (PopAction::Pop, matches.first().cloned()),
+                    _ => (PopAction::Select, None),
+                };
+                ScreenPop {
+                    action,
+                    contact,
+                    matches,
+                    error: None,
+                }
+            }
+        }
+    }
+
+    /// The contact the interaction is linked to: the popped one, or else the first match.
+    pub fn linked(&self) -> Option<&Contact> {
+        self.contact.as_ref().or(self.matches.first())
+    }
+}
+
+enum Connector {
+    Builtin,
+    Dynamics(Box<dynamics::Dynamics>),
+}
+
+/// The configured CRM. Shared (`Arc<Crm>`) by handlers and actors.
+pub struct Crm {
+    connector: Connector,
+    store: Store,
+    default_region: String,
+    /// Wakes the outbox worker when a call log was queued.
+    kick: Arc<tokio::sync::Notify>,
+    retry_base_ms: u64,
+    retry_max_ms: u64,
+}
+
+impl Crm {
+    pub fn from_settings(settings: &Settings, store: Store) -> anyhow::Result<Crm> {
+        let crm = &settings.crm;
+        let connector = match crm.connector.as_str() {
+            "builtin" => Connector::Builtin,
+            "dynamics365" => Connector::Dynamics(Box::new(dynamics::Dynamics::new(
+                dynamics::DynamicsConfig::from_settings(crm)?,
+            ))),
+            other => anyhow::bail!("unknown crm.connector `{other}`"),
+        };
+        Ok(Crm {
+            connector,
+            store,
+            default_region: crm.default_region.clone(),
+            kick: Arc::new(tokio::sync::Notify::new()),
+            retry_base_ms: crm.retry_base_ms.max(1),
+            retry_max_ms: crm.outbox_retry_max_ms.max(crm.retry_base_ms.max(1)),
+        })
+    }
+
+    /// `builtin` or `dynamics365`.
+    pub fn name(&self) -> &'static str {
+        match self.connector {
+            Connector::Builtin => "builtin",
+            Connector::Dynamics(_) => "dynamics365",
+        }
+    }
+
+    pub fn default_region(&self) -> &str {
+        &self.default_region
+    }
+
+    /// E.164 of a number typed by a person (`crm.default_region` when it has no country code).
+    pub fn normalise(&self, raw: &str) -> Option<String> {
+        phone::normalise(raw, &self.default_region)
+    }
+
+    /// Contacts with this number (E.164, e.g. from [`phone::from_wa_id`]), most recently
+    /// updated first.
+    pub async fn lookup_by_phone(&self, e164: &str) -> Result<Vec<Contact>, CrmError> {
+        match &self.connector {
+            Connector::Builtin => builtin::lookup_by_phone(&self.store, e164).await,
+            Connector::Dynamics(d) => d.lookup_by_phone(e164).await,
+        }
+    }
+
+    /// The contact with this id, if it exists. An id of the other kind finds nothing.
+    pub async fn get(&self, id: &ContactId) -> Result<Option<Contact>, CrmError> {
+        match (&self.connector, id) {
+            (Connector::Builtin, ContactId::Local(id)) => builtin::get(&self.store, *id).await,
+            (Connector::Dynamics(d), ContactId::External(id)) => d.get(id).await,
+            _ => Ok(None),
+        }
+    }
+
+    /// Creates a contact (checked first: `CrmError::Invalid` for bad input).
+    pub async fn create(&self, new: NewContact) -> Result<Contact, CrmError> {
+        let valid = new.validate(&self.default_region)?;
+        match &self.connector {
+            Connector::Builtin => builtin::create(&self.store, valid).await,
+            Connector::Dynamics(d) => d.create(&valid).await,
+        }
+    }
+
+    /// True when call logs must be pushed to an external CRM (the built-in CRM reads them
+    /// from the `activities` table).
+    pub fn pushes_activities(&self) -> bool {
+        !matches!(self.connector, Connector::Builtin)
+    }
+
+    /// Queues a call log for the external CRM, in the caller's transaction (the one that saves
+    /// the activity, so neither exists without the other). Nothing to do for `builtin`. Call
+    /// [`Crm::activity_enqueued`] after the commit.
+    pub fn enqueue_activity(
+        &self,
+        c: &Connection,
+        activity: &ActivityRecord,
+    ) -> rusqlite::Result<()> {
+        if !self.pushes_activities() {
+            return Ok(());
+        }
+        outbox::enqueue(c, activity)
+    }
+
+    /// Wakes the outbox worker (after a commit that queued a call log).
+    pub fn activity_enqueued(&self) {
+        self.kick.notify_one();
+    }
+
+    /// Queues a call log in its own transaction and wakes the worker: for a caller that saved
+    /// the activity already. Nothing to do for `builtin`.
+    pub async fn save_activity(&self, activity: ActivityRecord) -> Result<(), CrmError> {
+        if !self.pushes_activities() {
+            return Ok(());
+        }
+        self.store
+            .write(move |c| outbox::enqueue(c, &activity))
+            .await?;
+        self.activity_enqueued();
+        Ok(())
+    }
+
+    /// Sends a call log to the external CRM now (the outbox worker's call). `activity_id` is
+    /// the GUID the activity gets there, the same for every retry.
+    pub async fn push_activity(
+        &self,
+        activity_id: &str,
+        activity: &ActivityRecord,
+    ) -> Result<(), CrmError> {
+        match &self.connector {
+            Connector::Builtin => Ok(()),
+            Connector::Dynamics(d) => d.save_activity(activity_id, activity).await,
+        }
+    }
+
+    /// Starts the outbox worker on the current actix arbiter (no-op for `builtin`).
+    pub fn start_outbox(self: &Arc<Self>) {
+        if self.pushes_activities() {
+            outbox::start(self.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(id: i64) -> Contact {
+        Contact {
+            id: ContactId::Local(id),
+            first_name: Some(format!("C{id}")),
+            last_name: None,
+            phones: vec!["+11234567890".into()],
+            email: None,
+            company: None,
+            notes: None,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn screen_pop_follows_r20() {
+        let none = ScreenPop::decide(Ok(vec![]), true);
+        assert_eq!(none.action, PopAction::NewContact);
+        assert!(none.contact.is_none() && none.linked().is_none());
+
+        let one = ScreenPop::decide(Ok(vec![contact(1)]), false);
+        assert_eq!(one.action, PopAction::Pop);
+        assert_eq!(one.contact, Some(contact(1)));
+
+        let several = ScreenPop::decide(Ok(vec![contact(2), contact(1)]), true);
+        assert_eq!(several.action, PopAction::Pop);
+        assert_eq!(several.contact, Some(contact(2)));
+        assert_eq!(several.matches.len(), 2);
+
+        let pick = ScreenPop::decide(Ok(vec![contact(2), contact(1)]), false);
+        assert_eq!(pick.action, PopAction::Select);
+        assert!(pick.contact.is_none());
+        assert_eq!(
+            pick.linked(),
+            Some(&contact(2)),
+            "linked to the first match"
+        );
+
+        let failed = ScreenPop::decide(Err(CrmError::Unavailable("HTTP 503".into())), true);
+        assert_eq!(failed.action, PopAction::NewContact);
+        assert!(failed.error.as_deref().unwrap().contains("503"));
+    }
+
+    #[test]
+    fn contact_ids_are_numbers_or_strings_in_json() {
+        assert_eq!(serde_json::to_string(&ContactId::Local(7)).unwrap(), "7");
+        assert_eq!(
+            serde_json::from_str::<ContactId>("\"a-guid\"").unwrap(),
+            ContactId::External("a-guid".into())
+        );
+        assert_eq!(
+            serde_json::from_str::<ContactId>("7").unwrap(),
+            ContactId::Local(7)
+        );
+        let json = serde_json::to_value(contact(3)).unwrap();
+        assert_eq!(json["id"], 3);
+        assert_eq!(json["updated_at"], "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn validation() {
+        let ok = NewContact {
+            first_name: Some("  Ann ".into()),
+            phones: vec!["+1 (123) 456-7890".into(), "11234567890".into()],
+            email: Some("ann@example.com".into()),
+            notes: Some("   ".into()),
+            ..Default::default()
+        }
+        .validate("US")
+        .unwrap();
+        assert_eq!(ok.first_name.as_deref(), Some("Ann"));
+        assert_eq!(
+            ok.e164s(),
+            vec!["+11234567890"],
+            "one number, written twice"
+        );
+        assert_eq!(ok.notes, None);
+
+        let code = |n: NewContact| n.validate("US").unwrap_err().code();
+        assert_eq!(code(NewContact::default()), "invalid_input");
+        assert_eq!(
+            code(NewContact {
+                phones: vec!["12".into()],
+                ..Default::default()
+            }),
+            "invalid_phone"
+        );
+        for bad in [
+            "ann",
+            "ann@",
+            "@x.com",
+            "ann@x",
+            "a b@x.com",
+            "a@x..com",
+            "a@b@c.com",
+        ] {
+            assert_eq!(
+                code(NewContact {
+                    last_name: Some("B".into()),
+                    email: Some(bad.into()),
+                    ..Default::default()
+                }),
+                "invalid_input",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            code(NewContact {
+                first_name: Some("x".repeat(101)),
+                ..Default::default()
+            }),
+            "invalid_input"
+        );
+        assert_eq!(
+            code(NewContact {
+                phones: (0..11).map(|i| format!("+1650555{i:04}")).collect(),
+                ..Default::default()
+            }),
+            "invalid_input"
+        );
+    }
+
+    #[test]
+    fn activity_text() {
+        let a = ActivityRecord {
+            interaction_id: 1,
+            contact_id: None,
+            customer_name: "Ann".into(),
+            customer_phone: "+11234567890".into(),
+            source_number: "+15550100".into(),
+            queue_name: "Sales".into(),
+            agents: vec!["Bob".into()],
+            initiated_at: 0,
+            accepted_at: Some(1000),
+            terminated_at: Some(2000),
+            wrapped_up_at: 3000,
+            disposition: Some("sale".into()),
+            transcript: vec![TranscriptLine {
+                sent_at: 0,
+                author: "Ann".into(),
+                text: "Hello".into(),
+            }],
+        };
+        assert_eq!(
+            a.subject(),
+            "WhatsApp conversation with Ann (+11234567890) [sale]"
+        );
+        let d = a.description();
+        assert!(d.contains("[1970-01-01T00:00:00.000Z] Ann: Hello"), "{d}");
+        assert!(d.contains("Agents: Bob") && d.contains("Disposition: sale"));
+        assert_eq!(a.ended_at(), 2000);
+    }
+}

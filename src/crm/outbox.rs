@@ -1,0 +1,192 @@
+//! Call logs on their way to an external CRM (`crm_outbox`). A row is written in the
+//! transaction that saves the activity, and leaves when the CRM accepted it. Transient failures
+//! (network, 5xx, 429, sign-in) are retried with doubling backoff, for as long as it takes; a
+//! refusal (other 4xx) is kept with its error and `given_up_at`, for an operator to see.
+
+use super::{ActivityRecord, Crm, CrmError};
+use crate::domain::time::now_ms;
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often due rows are looked for without a kick (retries come due this way).
+const POLL_EVERY: Duration = Duration::from_secs(1);
+/// Rows taken per scan.
+const BATCH: i64 = 20;
+
+pub const KIND_ACTIVITY: &str = "activity";
+
+/// What an `activity` row holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QueuedActivity {
+    /// The activity's GUID in the CRM, chosen once so a retry cannot save it twice.
+    pub activity_id: String,
+    pub record: ActivityRecord,
+}
+
+/// Queues a call log (in the caller's transaction).
+pub fn enqueue(c: &Connection, record: &ActivityRecord) -> rusqlite::Result<()> {
+    let payload = serde_json::to_string(&QueuedActivity {
+        activity_id: super::dynamics::new_guid(),
+        record: record.clone(),
+    })
+    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let now = now_ms();
+    c.execute(
+        "INSERT INTO crm_outbox (kind, payload, attempts, next_attempt_at, created_at) \
+         VALUES (?1, ?2, 0, ?3, ?3)",
+        params![KIND_ACTIVITY, payload, now],
+    )?;
+    Ok(())
+}
+
+/// A row waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub given_up_at: Option<i64>,
+}
+
+/// Every row still in the outbox (oldest first): waiting, retrying or given up.
+pub fn pending(c: &Connection) -> rusqlite::Result<Vec<Pending>> {
+    let mut stmt = c.prepare(
+        "SELECT id, kind, payload, attempts, last_error, given_up_at FROM crm_outbox ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Pending {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            payload: r.get(2)?,
+            attempts: r.get(3)?,
+            last_error: r.get(4)?,
+            given_up_at: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
+
+fn due(c: &Connection, now: i64) -> rusqlite::Result<Vec<Pending>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, kind, payload, attempts, last_error, given_up_at FROM crm_outbox \
+         WHERE given_up_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id \
+         LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now, BATCH], |r| {
+        Ok(Pending {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            payload: r.get(2)?,
+            attempts: r.get(3)?,
+            last_error: r.get(4)?,
+            given_up_at: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Runs the worker on the current actix arbiter (the connector's futures are not `Send`).
+pub fn start(crm: Arc<Crm>) {
+    actix_web::rt::spawn(async move {
+        loop {
+            let worked = run_once(&crm).await;
+            if !worked {
+                let _ = tokio::time::timeout(POLL_EVERY, crm.kick.notified()).await;
+            }
+        }
+    });
+}
+
+/// Pushes the rows that are due; true when there were any.
+pub async fn run_once(crm: &Crm) -> bool {
+    let now = now_ms();
+    let rows = match crm.store.read(move |c| due(c, now)).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "CRM outbox scan failed");
+            return false;
+        }
+    };
+    let worked = !rows.is_empty();
+    for row in rows {
+        let outcome = push(crm, &row).await;
+        let (id, attempts) = (row.id, row.attempts + 1);
+        let delay = retry_delay(crm.retry_base_ms, crm.retry_max_ms, attempts);
+        let saved = crm
+            .store
+            .write(move |c| settle(c, id, attempts, outcome, delay))
+            .await;
+        if let Err(e) = saved {
+            tracing::warn!(error = %e, outbox_id = id, "could not record a CRM push");
+        }
+    }
+    worked
+}
+
+async fn push(crm: &Crm, row: &Pending) -> Result<(), CrmError> {
+    if row.kind != KIND_ACTIVITY {
+        return Err(CrmError::Rejected(format!(
+            "unknown outbox kind `{}`",
+            row.kind
+        )));
+    }
+    let queued: QueuedActivity = serde_json::from_str(&row.payload)
+        .map_err(|e| CrmError::Rejected(format!("unreadable outbox payload: {e}")))?;
+    crm.push_activity(&queued.activity_id, &queued.record).await
+}
+
+fn settle(
+    c: &Connection,
+    id: i64,
+    attempts: i64,
+    outcome: Result<(), CrmError>,
+    delay_ms: i64,
+) -> rusqlite::Result<()> {
+    let now = now_ms();
+    match outcome {
+        Ok(()) => {
+            c.execute("DELETE FROM crm_outbox WHERE id = ?1", [id])?;
+        }
+        Err(e) if e.is_transient() => {
+            tracing::warn!(error = %e, outbox_id = id, attempts, "CRM push failed, will retry");
+            c.execute(
+                "UPDATE crm_outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 \
+                 WHERE id = ?1",
+                params![id, attempts, now + delay_ms, e.to_string()],
+            )?;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, outbox_id = id, "the CRM refused a call log; giving up");
+            c.execute(
+                "UPDATE crm_outbox SET attempts = ?2, last_error = ?3, given_up_at = ?4 \
+                 WHERE id = ?1",
+                params![id, attempts, e.to_string(), now],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `base`, doubling with each attempt, at most `max` (milliseconds).
+fn retry_delay(base_ms: u64, max_ms: u64, attempts: i64) -> i64 {
+    let shift = (attempts.max(1) - 1).min(30) as u32;
+    base_ms
+        .saturating_mul(1u64 << shift)
+        .min(max_ms)
+        .min(i64::MAX as u64) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_doubles_up_to_the_maximum() {
+        assert_eq!(super::retry_delay(250, 10_000, 1), 250);
+        assert_eq!(super::retry_delay(250, 10_000, 2), 500);
+        assert_eq!(super::retry_delay(250, 10_000, 3), 1000);
+        assert_eq!(super::retry_delay(250, 10_000, 60), 10_000);
+    }
+}

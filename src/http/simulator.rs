@@ -1,0 +1,486 @@
+//! The customer simulator's server side (sandbox mode only): someone plays a WhatsApp customer
+//! from `static/simulator.html`.
+//!
+//! - `POST /api/v1/simulator/messages` `{phone_number_id?, from, name, text, kind?}` builds a
+//!   delivery shaped like Meta's, signs it with the channel's effective app secret (the
+//!   channel's own, else `whatsapp.app_secret`) and POSTs it over HTTP to this server's own
+//!   `/webhooks/whatsapp`. Going through the real endpoint (rather than calling the actors
+//!   directly) means the simulator exercises exactly what Meta's deliveries go through:
+//!   signature check, parsing, idempotency by wamid, commit before the 200, routing.
+//! - `POST /api/v1/simulator/read` `{phone_number_id?, from}`: the customer has seen the
+//!   replies; a signed `read` status delivery goes through the same webhook.
+//! - `GET /api/v1/simulator/messages?from=DIGITS[&phone_number_id=]`: the conversation as the
+//!   customer sees it (inbound and outbound messages across its interactions, with delivery
+//!   status; no system messages, no agent names).
+//! - `GET /api/v1/simulator/channels`: the channels a customer can write to.
+//!
+//! No login is needed: the simulator is a demo tool and a customer has no account. Outside
+//! sandbox mode (`whatsapp.sandbox = false`) every route answers 404 `not_found`, as if it did
+//! not exist. Nothing secret (access tokens, app secrets) is ever returned.
+
+use super::Data;
+use crate::domain::time::{now_ms, to_rfc3339};
+use crate::error::ApiError;
+use crate::store::rows::ChannelRecord;
+use crate::whatsapp::signature;
+use actix_web::{web, HttpRequest, HttpResponse};
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+use utoipa::{IntoParams, ToSchema};
+
+/// Longest simulated customer text (WhatsApp's own limit for a text message).
+const MAX_TEXT_CHARS: usize = 4096;
+const MAX_NAME_CHARS: usize = 100;
+/// Most messages returned by `GET /simulator/messages` (the latest ones).
+const MAX_MESSAGES: i64 = 500;
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/simulator/channels", web::get().to(channels))
+        .route("/simulator/messages", web::get().to(conversation))
+        .route("/simulator/messages", web::post().to(send))
+        .route("/simulator/read", web::post().to(read));
+}
+
+fn sandbox_only(state: &Data) -> Result<(), ApiError> {
+    if state.settings.whatsapp.sandbox {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound("page"))
+    }
+}
+
+/// A channel a simulated customer can write to (nothing secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimChannel {
+    id: i64,
+    name: String,
+    phone_number_id: String,
+    display_phone_number: String,
+}
+
+impl From<ChannelRecord> for SimChannel {
+    fn from(c: ChannelRecord) -> Self {
+        SimChannel {
+            id: c.id,
+            name: c.name,
+            phone_number_id: c.phone_number_id,
+            display_phone_number: c.display_phone_number,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimChannels {
+    channels: Vec<SimChannel>,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/simulator/channels", tag = "simulator",
+    responses(
+        (status = 200, description = "The channels (sandbox mode only)", body = SimChannels),
+        (status = 404, description = "`not_found`: not in sandbox mode", body = super::openapi::ErrorResponse),
+    )
+)]
+pub async fn channels(state: Data) -> Result<HttpResponse, ApiError> {
+    sandbox_only(&state)?;
+    let channels = state
+        .registry
+        .channels()
+        .into_iter()
+        .map(SimChannel::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(SimChannels { channels }))
+}
+
+/// The channel named by `phone_number_id`, or the first one when none is named.
+fn pick_channel(state: &Data, phone_number_id: Option<&str>) -> Result<ChannelRecord, ApiError> {
+    match phone_number_id.filter(|p| !p.is_empty()) {
+        Some(p) => state
+            .registry
+            .channel_by_phone_number_id(p)
+            .ok_or(ApiError::NotFound("channel")),
+        None => state
+            .registry
+            .channels()
+            .into_iter()
+            .next()
+            .ok_or(ApiError::NotFound("channel")),
+    }
+}
+
+/// A customer's WhatsApp id: the digits of the phone number (a leading `+`, spaces, dashes
+/// and parentheses are dropped), 6 to 15 digits.
+fn wa_id(from: &str) -> Result<String, ApiError> {
+    let digits: String = from
+        .chars()
+        .filter(|c| !matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'))
+        .collect();
+    if !(6..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(ApiError::invalid(
+            "from must be a phone number of 6 to 15 digits",
+        ));
+    }
+    Ok(digits)
+}
+
+/// A message from a simulated customer.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SimMessage {
+    #[serde(default)]
+    phone_number_id: Option<String>,
+    from: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    text: String,
+    /// `text` (default), `image`, `document`, `location` or `sticker`.
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+/// The `messages[0]` of a Meta delivery for a simulated customer message.
+fn message_value(kind: &str, wamid: &str, from: &str, ts: &str, text: &str) -> Value {
+    let media_id = format!("sim-media-{}", &wamid[wamid.len().saturating_sub(8)..]);
+    let mut m = json!({"from": from, "id": wamid, "timestamp": ts, "type": kind});
+    let body = match kind {
+        "image" => json!({"id": media_id, "mime_type": "image/jpeg", "caption": text}),
+        "document" => json!({
+            "id": media_id, "mime_type": "application/pdf", "filename": "invoice.pdf",
+            "caption": text
+        }),
+        "sticker" => json!({"id": media_id, "mime_type": "image/webp"}),
+        "location" => json!({
+            "latitude": 48.8584, "longitude": 2.2945,
+            "name": if text.is_empty() { "Eiffel Tower" } else { text },
+            "address": "Champ de Mars, Paris"
+        }),
+        _ => json!({"body": text}),
+    };
+    m[kind] = body;
+    m
+}
+
+/// A whole signed-ready envelope around one `value`.
+fn envelope(channel: &ChannelRecord, value: Value) -> Value {
+    let mut value = value;
+    value["messaging_product"] = json!("whatsapp");
+    value["metadata"] = json!({
+        "display_phone_number": channel.display_phone_number,
+        "phone_number_id": channel.phone_number_id,
+    });
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "SANDBOX-WABA", "changes": [{"field": "messages", "value": value}]}]
+    })
+}
+
+/// What the webhook accepted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimSent {
+    /// The WhatsApp message id given to the simulated message.
+    wamid: String,
+    channel_id: i64,
+    /// The customer's WhatsApp id (digits).
+    from: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/simulator/messages", tag = "simulator",
+    request_body = SimMessage,
+    responses(
+        (status = 200, description = "Signed and accepted by `POST /webhooks/whatsapp` (committed)", body = SimSent),
+        (status = 400, description = "`invalid_input`, `invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 404, description = "`not_found`: not in sandbox mode, or no such channel", body = super::openapi::ErrorResponse),
+        (status = 409, description = "`no_app_secret`: nothing to sign with", body = super::openapi::ErrorResponse),
+        (status = 503, description = "`unavailable`: the webhook did not accept it", body = super::openapi::ErrorResponse),
+    )
+)]
+pub async fn send(
+    state: Data,
+    req: HttpRequest,
+    body: web::Json<SimMessage>,
+) -> Result<HttpResponse, ApiError> {
+    sandbox_only(&state)?;
+    let body = body.into_inner();
+    let from = wa_id(&body.from)?;
+    let kind = body.kind.as_deref().unwrap_or("text");
+    if !matches!(kind, "text" | "image" | "document" | "location" | "sticker") {
+        return Err(ApiError::invalid(
+            "kind must be text, image, document, location or sticker",
+        ));
+    }
+    let text = body.text;
+    if kind == "text" {
+        super::check_len("text", &text, 1, MAX_TEXT_CHARS)?;
+        if text.trim().is_empty() {
+            return Err(ApiError::invalid("text must not be blank"));
+        }
+    } else {
+        super::check_len("text", &text, 0, MAX_TEXT_CHARS)?;
+    }
+    let name = body
+        .name
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| format!("+{from}"));
+    super::check_len("name", &name, 1, MAX_NAME_CHARS)?;
+    let channel = pick_channel(&state, body.phone_number_id.as_deref())?;
+
+    let wamid = format!("wamid.SIM{:032x}", rand::random::<u128>());
+    let ts = (now_ms() / 1000).to_string();
+    let value = json!({
+        "contacts": [{"profile": {"name": name}, "wa_id": from}],
+        "messages": [message_value(kind, &wamid, &from, &ts, &text)],
+    });
+    post_to_webhook(&state, &req, &channel, envelope(&channel, value)).await?;
+    Ok(HttpResponse::Ok().json(SimSent {
+        wamid,
+        channel_id: channel.id,
+        from,
+    }))
+}
+
+/// The customer read the replies.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReadBody {
+    #[serde(default)]
+    phone_number_id: Option<String>,
+    from: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimRead {
+    /// How many replies were marked `read`.
+    read: usize,
+}
+
+/// Marks the replies the customer has seen as `read`, through a signed status delivery.
+#[utoipa::path(
+    post, path = "/api/v1/simulator/read", tag = "simulator",
+    request_body = ReadBody,
+    responses(
+        (status = 200, description = "A signed `read` status delivery was accepted by the webhook", body = SimRead),
+        (status = 400, description = "`invalid_input`", body = super::openapi::ErrorResponse),
+        (status = 404, description = "`not_found`: not in sandbox mode, or no such channel", body = super::openapi::ErrorResponse),
+    )
+)]
+pub async fn read(
+    state: Data,
+    req: HttpRequest,
+    body: web::Json<ReadBody>,
+) -> Result<HttpResponse, ApiError> {
+    sandbox_only(&state)?;
+    let from = wa_id(&body.from)?;
+    let channel = pick_channel(&state, body.phone_number_id.as_deref())?;
+    let (channel_id, wa) = (channel.id, from.clone());
+    let wamids: Vec<String> = super::read(&state.store, move |c| {
+        let mut stmt = c.prepare(
+            "SELECT m.wamid FROM messages m JOIN interactions i ON i.id = m.interaction_id
+             WHERE i.channel_id = ?1 AND i.customer_wa_id = ?2 AND m.direction = 'out'
+               AND m.wamid IS NOT NULL AND m.status IN ('sent', 'delivered')
+             ORDER BY m.id",
+        )?;
+        let rows = stmt.query_map(params![channel_id, wa], |r| r.get(0))?;
+        rows.collect()
+    })
+    .await?;
+    if wamids.is_empty() {
+        return Ok(HttpResponse::Ok().json(SimRead { read: 0 }));
+    }
+    let ts = (now_ms() / 1000).to_string();
+    let statuses: Vec<Value> = wamids
+        .iter()
+        .map(|w| json!({"id": w, "status": "read", "timestamp": ts, "recipient_id": from}))
+        .collect();
+    let n = statuses.len();
+    post_to_webhook(
+        &state,
+        &req,
+        &channel,
+        envelope(&channel, json!({ "statuses": statuses })),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(SimRead { read: n }))
+}
+
+/// Where this server can be reached from itself: the address of the listener that took this
+/// request (an unspecified bind address such as 0.0.0.0 becomes loopback).
+fn own_address(req: &HttpRequest) -> SocketAddr {
+    let mut addr = req.app_config().local_addr();
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        });
+    }
+    addr
+}
+
+/// Signs `delivery` like Meta does and POSTs it to our own webhook; the webhook's error, if
+/// any, is passed on.
+async fn post_to_webhook(
+    state: &Data,
+    req: &HttpRequest,
+    channel: &ChannelRecord,
+    delivery: Value,
+) -> Result<(), ApiError> {
+    let secret = channel
+        .app_secret
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .or(state.settings.whatsapp.app_secret.as_deref())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "no_app_secret",
+                "the channel has no app secret to sign the delivery with",
+            )
+        })?;
+    let raw = serde_json::to_vec(&delivery).map_err(|e| ApiError::Internal(e.into()))?;
+    let header = signature::sign(secret, &raw);
+    let url = format!("http://{}/webhooks/whatsapp", own_address(req));
+    let client = awc::Client::builder().timeout(WEBHOOK_TIMEOUT).finish();
+    let mut answer = client
+        .post(url)
+        .insert_header(("Content-Type", "application/json"))
+        .insert_header((signature::HEADER, header))
+        .send_body(raw)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("webhook not reached: {e}")))?;
+    let status = answer.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let text = answer.body().limit(64 * 1024).await.unwrap_or_default();
+    let message = serde_json::from_slice::<Value>(&text)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(&text).into_owned());
+    tracing::warn!(%status, %message, "simulated delivery refused by the webhook");
+    Err(ApiError::Unavailable(format!(
+        "the webhook answered {status}: {message}"
+    )))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ConversationQuery {
+    /// The customer's phone number (digits).
+    from: String,
+    #[serde(default)]
+    phone_number_id: Option<String>,
+}
+
+/// A message as the customer sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimView {
+    id: i64,
+    interaction_id: i64,
+    /// `in` (from the customer) or `out` (from the business).
+    direction: String,
+    kind: String,
+    text: String,
+    sent_at: String,
+    status: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimConversation {
+    from: String,
+    channel: SimChannel,
+    /// Oldest first (the latest 500), across the customer's interactions on the channel.
+    messages: Vec<SimView>,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/simulator/messages", tag = "simulator",
+    params(ConversationQuery),
+    responses(
+        (status = 200, description = "The customer's messages and the replies, with delivery status", body = SimConversation),
+        (status = 400, description = "`invalid_input`, `invalid_query`", body = super::openapi::ErrorResponse),
+        (status = 404, description = "`not_found`: not in sandbox mode, or no such channel", body = super::openapi::ErrorResponse),
+    )
+)]
+pub async fn conversation(
+    state: Data,
+    query: web::Query<ConversationQuery>,
+) -> Result<HttpResponse, ApiError> {
+    sandbox_only(&state)?;
+    let from = wa_id(&query.from)?;
+    let channel = pick_channel(&state, query.phone_number_id.as_deref())?;
+    let (channel_id, wa) = (channel.id, from.clone());
+    let messages: Vec<SimView> = super::read(&state.store, move |c| {
+        let mut stmt = c.prepare(
+            "SELECT * FROM (
+               SELECT m.id, m.interaction_id, m.direction, m.kind, m.text, m.sent_at, m.status, m.error
+               FROM messages m JOIN interactions i ON i.id = m.interaction_id
+               WHERE i.channel_id = ?1 AND i.customer_wa_id = ?2 AND m.direction IN ('in', 'out')
+               ORDER BY m.id DESC LIMIT ?3)
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![channel_id, wa, MAX_MESSAGES], |r| {
+            Ok(SimView {
+                id: r.get(0)?,
+                interaction_id: r.get(1)?,
+                direction: r.get(2)?,
+                kind: r.get(3)?,
+                text: r.get(4)?,
+                sent_at: to_rfc3339(r.get(5)?),
+                status: r.get(6)?,
+                error: r.get(7)?,
+            })
+        })?;
+        rows.collect()
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(SimConversation {
+        from,
+        channel: channel.into(),
+        messages,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wa_ids_are_digits() {
+        assert_eq!(wa_id("+44 7700-900 123").unwrap(), "447700900123");
+        assert!(wa_id("12345").is_err());
+        assert!(wa_id("+44 77OO 900123").is_err());
+        assert!(wa_id("1234567890123456").is_err());
+    }
+
+    #[test]
+    fn deliveries_look_like_meta() {
+        let m = message_value("text", "wamid.X", "4477", "1700000000", "hi");
+        assert_eq!(m["text"]["body"], "hi");
+        assert_eq!(m["type"], "text");
+        let m = message_value("image", "wamid.ABCDEFGH12", "4477", "1", "look");
+        assert_eq!(m["image"]["caption"], "look");
+        assert_eq!(m["image"]["id"], "sim-media-CDEFGH12");
+        let ch = ChannelRecord {
+            id: 1,
+            kind: "whatsapp".into(),
+            name: "WA".into(),
+            phone_number_id: "100".into(),
+            display_phone_number: "+1 555".into(),
+            queue_id: 1,
+            access_token: "t".into(),
+            app_secret: Some("s".into()),
+            verify_token: None,
+        };
+        let e = envelope(&ch, json!({"messages": [m]}));
+        let value = &e["entry"][0]["changes"][0]["value"];
+        assert_eq!(value["metadata"]["phone_number_id"], "100");
+        let parsed = crate::whatsapp::payload::parse(&serde_json::to_vec(&e).unwrap()).unwrap();
+        let events = crate::whatsapp::payload::events(&parsed, 0);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].messages.len(), 1);
+    }
+}

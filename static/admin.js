@@ -1,0 +1,464 @@
+// Admin and supervisor pages: live board (polls /api/v1/stats/realtime), agents, queues,
+// channels, contacts and settings. Every value from the server is set with textContent.
+
+import {
+  h, $, replace, api, session, clearSession, renderLogin, duration, dateTime, STATUS_LABEL,
+  toast, modal, icon,
+} from './common.js';
+
+const root = $('#root');
+const POLL_MS = 2000;
+let user = null;
+let main = null;
+let current = null;
+let pollTimer = null;
+let tabs = [];
+
+const PAGES = [
+  { id: 'board', label: 'Live board', role: 'supervisor', render: renderBoard },
+  { id: 'agents', label: 'Agents', role: 'admin', render: renderAgents },
+  { id: 'queues', label: 'Queues', role: 'admin', render: renderQueues },
+  { id: 'channels', label: 'Channels', role: 'admin', render: renderChannels },
+  { id: 'contacts', label: 'Contacts', role: 'supervisor', render: renderContacts },
+  { id: 'settings', label: 'Settings', role: 'admin', render: renderSettings },
+];
+const RANK = { agent: 0, supervisor: 1, admin: 2 };
+
+start();
+
+async function start() {
+  const s = session();
+  if (!s) return showLogin();
+  try {
+    user = await api('GET', '/api/v1/me');
+  } catch (e) {
+    if (e.status === 401) { clearSession(); return showLogin('Your session has ended. Please sign in again.'); }
+    toast(e.message, 'error');
+    return;
+  }
+  boot();
+}
+
+function showLogin(msg) {
+  document.title = 'Switchboard — Sign in';
+  renderLogin(root, { subtitle: msg || 'Sign in to the administration pages.', onDone: () => start() });
+}
+
+function boot() {
+  if (RANK[user.role] < RANK.supervisor) {
+    replace(root, h('div', { class: 'login-wrap' }, h('div', { class: 'login-card' },
+      h('h2', { text: 'Supervisors and admins only' }),
+      h('p', { class: 'muted', text: `You are signed in as ${user.display_name}, an agent.` }),
+      h('a', { class: 'btn primary', href: './', text: 'Open the agent desktop' }))));
+    return;
+  }
+  const pages = PAGES.filter((p) => RANK[user.role] >= RANK[p.role]);
+  tabs = pages.map((p) => h('button', {
+    role: 'tab', type: 'button', id: `tab-${p.id}`, 'aria-controls': 'admin-main', dataset: { page: p.id },
+    text: p.label, on: { click: () => go(p.id) },
+  }));
+  tabs.forEach((t, i) => t.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+      e.preventDefault();
+      const n = tabs[(i + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
+      n.focus();
+      go(n.dataset.page);
+    }
+  }));
+  main = h('main', { class: 'admin-main', id: 'admin-main', role: 'tabpanel' });
+  replace(root,
+    h('header', { class: 'topbar' },
+      h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, icon('phone', 17)), 'Switchboard'),
+      h('nav', { class: 'admin-nav', role: 'tablist', 'aria-label': 'Administration' }, tabs),
+      h('div', { class: 'spacer' }),
+      h('a', { class: 'btn ghost', href: './', text: 'Agent desktop' }),
+      h('div', { class: 'who' }, h('div', { class: 'name', text: user.display_name }), h('div', { class: 'role', text: user.role })),
+      h('button', { class: 'btn ghost', type: 'button', text: 'Sign out', on: { click: signOut } })),
+    main);
+  const wanted = location.hash.slice(1);
+  go(pages.some((p) => p.id === wanted) ? wanted : 'board');
+}
+
+async function signOut() {
+  await api('POST', '/api/v1/auth/logout').catch(() => {});
+  clearSession();
+  clearTimeout(pollTimer);
+  showLogin('You are signed out.');
+}
+
+function go(id) {
+  current = id;
+  clearTimeout(pollTimer);
+  history.replaceState(null, '', `#${id}`);
+  for (const t of tabs) {
+    const sel = t.dataset.page === id;
+    t.setAttribute('aria-selected', String(sel));
+    t.tabIndex = sel ? 0 : -1;
+  }
+  main.setAttribute('aria-labelledby', `tab-${id}`);
+  const page = PAGES.find((p) => p.id === id);
+  document.title = `Switchboard — ${page.label}`;
+  replace(main, h('p', { class: 'muted', text: 'Loading…' }));
+  page.render().catch((e) => {
+    if (e.status === 401) { clearSession(); showLogin('Your session has ended. Please sign in again.'); return; }
+    replace(main, h('div', { class: 'card' }, h('div', { class: 'card-body error-text', text: e.message })));
+  });
+}
+
+function card(title, actions, ...body) {
+  return h('section', { class: 'card', 'aria-label': title },
+    h('div', { class: 'card-head' }, h('h2', { text: title }), actions),
+    ...body);
+}
+
+function table(columns, rows, empty = 'Nothing here yet.') {
+  return h('table', { class: 'data' },
+    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: c.num ? 'num' : null, scope: 'col', text: c.label })))),
+    h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { class: 'muted', colspan: String(columns.length), text: empty }))));
+}
+
+function td(value, cls) { return h('td', { class: cls || null }, value instanceof Node ? value : String(value ?? '')); }
+
+function fail(e) { toast(e.message || 'Something went wrong.', 'error'); }
+
+// ---------------------------------------------------------------- live board
+
+async function renderBoard() {
+  const statsBox = h('div', { class: 'stats', id: 'board-agents' });
+  const queuesBox = h('div', { id: 'board-queues' });
+  const agentsBox = h('div', { id: 'board-agent-list' });
+  const convBox = h('div', { id: 'board-conversations' });
+  const updated = h('span', { class: 'muted small', id: 'board-updated', role: 'status' });
+  replace(main,
+    h('div', { class: 'row', style: null }, h('h2', { text: 'Live board' }), h('span', { class: 'spacer' }), updated),
+    h('div', { class: 'spacer' }),
+    statsBox,
+    card('Queues', null, queuesBox),
+    h('div', { class: 'grid2' },
+      RANK[user.role] >= RANK.admin ? card('Agents', null, agentsBox) : null,
+      card('Open conversations', null, convBox)));
+  main.firstChild.style.marginBottom = '12px';
+
+  const tick = async () => {
+    if (current !== 'board') return;
+    try {
+      const [stats, agents, inter] = await Promise.all([
+        api('GET', '/api/v1/stats/realtime'),
+        RANK[user.role] >= RANK.admin ? api('GET', '/api/v1/agents') : Promise.resolve(null),
+        api('GET', '/api/v1/interactions?limit=100').catch(() => null),
+      ]);
+      if (current !== 'board') return;
+      const a = stats.agents || {};
+      replace(statsBox, ['available', 'on_break', 'rona', 'offline'].map((s) => h('div', { class: 'stat', dataset: { status: s } },
+        h('span', { class: `dot st-${s}`, 'aria-hidden': 'true' }),
+        h('div', {}, h('div', { class: 'v', text: String(a[s] ?? 0) }), h('div', { class: 'k', text: `${STATUS_LABEL[s]} agents` })))));
+      replace(queuesBox, table([
+        { label: 'Queue' }, { label: 'Waiting', num: true }, { label: 'Longest wait', num: true },
+        { label: 'Offered', num: true }, { label: 'Active', num: true }, { label: 'In wrap-up', num: true },
+      ], stats.queues.map((q) => h('tr', { dataset: { queue: q.id } },
+        td(q.name), td(q.waiting, 'num' + (q.waiting ? ' hot' : '')), td(duration(q.longest_wait_secs), 'num'),
+        td(q.offered, 'num'), td(q.active, 'num'), td(q.wrap_up, 'num'))), 'No queues.'));
+      if (agents) {
+        const list = Array.isArray(agents) ? agents : agents.items || [];
+        replace(agentsBox, table([{ label: 'Agent' }, { label: 'Status' }, { label: 'Since', num: true }],
+          list.map((x) => h('tr', {},
+            td(x.display_name),
+            td(h('span', { class: 'row' }, h('span', { class: `dot st-${x.status}`, 'aria-hidden': 'true' }), `${STATUS_LABEL[x.status] || x.status}${x.stop_new ? ' · stop new' : ''}`)),
+            td(x.status_since ? duration((Date.now() - Date.parse(x.status_since)) / 1000) : '', 'num')))));
+      }
+      if (inter) {
+        const open = (inter.items || []).filter((i) => i.state !== 'closed');
+        replace(convBox, table([{ label: 'Customer' }, { label: 'Queue' }, { label: 'State' }, { label: 'Agents' }, { label: 'Age', num: true }],
+          open.map((i) => h('tr', {},
+            td(i.customer.name), td(i.queue.name), td(i.state.replace('_', '-')),
+            td(i.participants.map((p) => p.display_name).join(', ') || '—'),
+            td(duration((Date.now() - Date.parse(i.created_at)) / 1000), 'num'))), 'No open conversations.'));
+      }
+      updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+    } catch (e) {
+      updated.textContent = `Not updated: ${e.message}`;
+    }
+    pollTimer = setTimeout(tick, POLL_MS);
+  };
+  await tick();
+}
+
+// ---------------------------------------------------------------- agents
+
+async function renderAgents() {
+  const [agentsR, queuesR] = await Promise.all([api('GET', '/api/v1/agents'), api('GET', '/api/v1/queues')]);
+  const agents = Array.isArray(agentsR) ? agentsR : agentsR.items || [];
+  const queues = Array.isArray(queuesR) ? queuesR : queuesR.items || [];
+  const qname = (id) => queues.find((q) => q.id === id)?.name || `#${id}`;
+  replace(main, card('Agents', h('button', { class: 'btn primary', type: 'button', text: 'Add agent', on: { click: () => editAgent(null, queues) } }),
+    table([{ label: 'Name' }, { label: 'Username' }, { label: 'Role' }, { label: 'Capacity', num: true }, { label: 'May reject' }, { label: 'Queues' }, { label: 'Status' }, { label: '' }],
+      agents.map((a) => h('tr', { dataset: { agent: a.username } },
+        td(a.display_name), td(a.username), td(a.role), td(a.max_concurrent, 'num'), td(a.can_reject ? 'Yes' : 'No'),
+        td(a.queues.map(qname).join(', ') || '—'),
+        td(h('span', { class: 'row' }, h('span', { class: `dot st-${a.status}`, 'aria-hidden': 'true' }), STATUS_LABEL[a.status] || a.status || '')),
+        h('td', { class: 'num' },
+          h('button', { class: 'btn small', type: 'button', text: 'Edit', 'aria-label': `Edit ${a.display_name}`, on: { click: () => editAgent(a, queues) } }), ' ',
+          h('button', { class: 'btn small', type: 'button', text: 'Delete', 'aria-label': `Delete ${a.display_name}`, on: { click: () => del(`/api/v1/agents/${a.id}`, a.display_name) } })))))));
+}
+
+function field(id, label, input, hint) {
+  return h('div', { class: 'field' }, h('label', { for: id, text: label }), input, hint ? h('div', { class: 'hint', text: hint }) : null);
+}
+
+function editAgent(a, queues) {
+  const m = modal({ title: a ? `Edit ${a.display_name}` : 'Add agent', id: 'agent-dialog' });
+  const i = {
+    username: h('input', { type: 'text', id: 'ag-username', value: a?.username || '', disabled: !!a }),
+    display_name: h('input', { type: 'text', id: 'ag-name', value: a?.display_name || '' }),
+    role: h('select', { id: 'ag-role' }, ['agent', 'supervisor', 'admin'].map((r) => h('option', { value: r, text: r }))),
+    password: h('input', { type: 'password', id: 'ag-password', autocomplete: 'new-password', placeholder: a ? 'unchanged' : '' }),
+    max_concurrent: h('input', { type: 'number', id: 'ag-max', min: '1', max: '50', value: String(a?.max_concurrent ?? 3) }),
+    can_reject: h('input', { type: 'checkbox', id: 'ag-reject', checked: a ? a.can_reject : true }),
+    auto_pop: h('input', { type: 'checkbox', id: 'ag-autopop', checked: a ? a.auto_multi_match_pop : true }),
+  };
+  i.role.value = a?.role || 'agent';
+  const qboxes = queues.map((q) => h('label', { class: 'check' }, h('input', { type: 'checkbox', value: String(q.id), checked: !!a && a.queues.includes(q.id) }), q.name));
+  m.body.append(
+    h('div', { class: 'grid2' }, field('ag-username', 'Username', i.username), field('ag-name', 'Display name', i.display_name)),
+    h('div', { class: 'grid2' }, field('ag-role', 'Role', i.role), field('ag-max', 'Capacity (conversations at once)', i.max_concurrent)),
+    field('ag-password', 'Password', i.password, a ? 'Leave empty to keep the password.' : 'At least 8 characters.'),
+    h('div', { class: 'field' }, h('label', { class: 'check', for: 'ag-reject' }, i.can_reject, 'May reject requests')),
+    h('div', { class: 'field' }, h('label', { class: 'check', for: 'ag-autopop' }, i.auto_pop, 'Pop the first CRM match automatically')),
+    h('fieldset', { class: 'field' }, h('legend', { text: 'Queues' }), h('div', { class: 'members' }, qboxes.length ? qboxes : h('span', { class: 'muted', text: 'No queues yet.' }))));
+  const save = h('button', { class: 'btn primary', type: 'button', text: 'Save' });
+  m.foot.append(h('button', { class: 'btn', type: 'button', text: 'Cancel', on: { click: m.close } }), save);
+  save.addEventListener('click', async () => {
+    const body = {
+      display_name: i.display_name.value.trim() || undefined,
+      role: i.role.value,
+      max_concurrent: Number(i.max_concurrent.value),
+      can_reject: i.can_reject.checked,
+      auto_multi_match_pop: i.auto_pop.checked,
+      queues: qboxes.map((l) => l.querySelector('input')).filter((c) => c.checked).map((c) => Number(c.value)),
+    };
+    if (i.password.value) body.password = i.password.value;
+    if (!a) body.username = i.username.value.trim();
+    if (a && a.id === user.id) delete body.role;
+    try {
+      await api(a ? 'PATCH' : 'POST', a ? `/api/v1/agents/${a.id}` : '/api/v1/agents', body);
+      m.close();
+      toast('Saved.');
+      go('agents');
+    } catch (e) { fail(e); }
+  });
+  m.dialog.showModal();
+}
+
+async function del(path, name) {
+  if (!window.confirm(`Delete ${name}? Open conversations that use it are interrupted.`)) return;
+  try {
+    await api('DELETE', path);
+    toast('Deleted.');
+    go(current);
+  } catch (e) { fail(e); }
+}
+
+// ---------------------------------------------------------------- queues
+
+async function renderQueues() {
+  const [queuesR, agentsR] = await Promise.all([api('GET', '/api/v1/queues'), api('GET', '/api/v1/agents')]);
+  const queues = Array.isArray(queuesR) ? queuesR : queuesR.items || [];
+  const agents = Array.isArray(agentsR) ? agentsR : agentsR.items || [];
+  const aname = (id) => agents.find((x) => x.id === id)?.display_name || `#${id}`;
+  replace(main, card('Queues', h('button', { class: 'btn primary', type: 'button', text: 'Add queue', on: { click: () => editQueue(null, agents) } }),
+    table([{ label: 'Name' }, { label: 'Offer timeout', num: true }, { label: 'Wrap-up', num: true }, { label: 'Alerts (warn / critical)', num: true }, { label: 'Strategy' }, { label: 'Disposition codes' }, { label: 'Members' }, { label: '' }],
+      queues.map((q) => h('tr', { dataset: { queue: q.name } },
+        td(q.name), td(`${q.offer_timeout_secs} s`, 'num'), td(`${q.wrap_up_secs} s`, 'num'),
+        td(`${q.alert_warn_secs} s / ${q.alert_critical_secs} s`, 'num'), td(q.strategy.replace('_', ' ')),
+        td(`${q.disposition_codes.map((c) => c.label).join(', ') || '—'}${q.disposition_required ? ' (required)' : ''}`),
+        td(q.members.map(aname).join(', ') || '—'),
+        h('td', { class: 'num' },
+          h('button', { class: 'btn small', type: 'button', text: 'Edit', 'aria-label': `Edit ${q.name}`, on: { click: () => editQueue(q, agents) } }), ' ',
+          h('button', { class: 'btn small', type: 'button', text: 'Delete', 'aria-label': `Delete ${q.name}`, on: { click: () => del(`/api/v1/queues/${q.id}`, q.name) } })))))));
+}
+
+function editQueue(q, agents) {
+  const m = modal({ title: q ? `Edit ${q.name}` : 'Add queue', id: 'queue-dialog', wide: true });
+  const num = (id, v, min, max) => h('input', { type: 'number', id, value: String(v), min: String(min), max: String(max) });
+  const i = {
+    name: h('input', { type: 'text', id: 'q-name', value: q?.name || '' }),
+    offer: num('q-offer', q?.offer_timeout_secs ?? 30, 5, 600),
+    wrap: num('q-wrap', q?.wrap_up_secs ?? 60, 0, 3600),
+    warn: num('q-warn', q?.alert_warn_secs ?? 60, 1, 86400),
+    crit: num('q-crit', q?.alert_critical_secs ?? 180, 1, 86400),
+    strategy: h('select', { id: 'q-strategy' },
+      [['longest_idle', 'Longest idle'], ['least_busy', 'Least busy'], ['round_robin', 'Round robin']].map(([v, l]) => h('option', { value: v, text: l }))),
+    required: h('input', { type: 'checkbox', id: 'q-required', checked: !!q?.disposition_required }),
+  };
+  i.strategy.value = q?.strategy || 'longest_idle';
+  const codes = h('div', { class: 'code-rows' });
+  const addCode = (c = { code: '', label: '' }) => {
+    const n = codes.children.length + 1;
+    const row = h('div', { class: 'row' },
+      h('input', { type: 'text', class: 'code', value: c.code, placeholder: 'code', 'aria-label': `Code ${n}` }),
+      h('input', { type: 'text', class: 'label', value: c.label, placeholder: 'Label', 'aria-label': `Label ${n}` }),
+      h('button', { type: 'button', class: 'icon-btn', 'aria-label': `Remove code ${n}`, text: '×', on: { click: () => row.remove() } }));
+    codes.appendChild(row);
+  };
+  (q?.disposition_codes || []).forEach(addCode);
+  const members = agents.map((a) => h('label', { class: 'check' }, h('input', { type: 'checkbox', value: String(a.id), checked: !!q && q.members.includes(a.id) }), a.display_name));
+  m.body.append(
+    field('q-name', 'Name', i.name),
+    h('div', { class: 'grid2' }, field('q-offer', 'Offer timeout (seconds)', i.offer, '5 to 600'), field('q-wrap', 'Wrap-up time (seconds)', i.wrap, '0 to 3600')),
+    h('div', { class: 'grid2' }, field('q-warn', 'Warn alert after (seconds)', i.warn), field('q-crit', 'Critical alert after (seconds)', i.crit)),
+    field('q-strategy', 'Routing strategy', i.strategy),
+    h('fieldset', { class: 'field' }, h('legend', { text: 'Disposition codes' }), codes,
+      h('button', { type: 'button', class: 'btn small', text: 'Add code', on: { click: () => addCode() } })),
+    h('div', { class: 'field' }, h('label', { class: 'check', for: 'q-required' }, i.required, 'A disposition code is required at wrap-up')),
+    h('fieldset', { class: 'field' }, h('legend', { text: 'Members' }), h('div', { class: 'members' }, members)));
+  const save = h('button', { class: 'btn primary', type: 'button', text: 'Save' });
+  m.foot.append(h('button', { class: 'btn', type: 'button', text: 'Cancel', on: { click: m.close } }), save);
+  save.addEventListener('click', async () => {
+    const body = {
+      name: i.name.value.trim(),
+      offer_timeout_secs: Number(i.offer.value),
+      wrap_up_secs: Number(i.wrap.value),
+      alert_warn_secs: Number(i.warn.value),
+      alert_critical_secs: Number(i.crit.value),
+      strategy: i.strategy.value,
+      disposition_required: i.required.checked,
+      disposition_codes: [...codes.children].map((r) => ({ code: r.querySelector('.code').value.trim(), label: r.querySelector('.label').value.trim() })).filter((c) => c.code || c.label),
+      members: members.map((l) => l.querySelector('input')).filter((c) => c.checked).map((c) => Number(c.value)),
+    };
+    try {
+      await api(q ? 'PATCH' : 'POST', q ? `/api/v1/queues/${q.id}` : '/api/v1/queues', body);
+      m.close();
+      toast('Saved.');
+      go('queues');
+    } catch (e) { fail(e); }
+  });
+  m.dialog.showModal();
+}
+
+// ---------------------------------------------------------------- channels
+
+async function renderChannels() {
+  const [chR, queuesR] = await Promise.all([api('GET', '/api/v1/channels'), api('GET', '/api/v1/queues')]);
+  const channels = Array.isArray(chR) ? chR : chR.items || [];
+  const queues = Array.isArray(queuesR) ? queuesR : queuesR.items || [];
+  const qname = (id) => queues.find((q) => q.id === id)?.name || `#${id}`;
+  replace(main, card('WhatsApp channels', h('button', { class: 'btn primary', type: 'button', text: 'Add channel', on: { click: () => editChannel(null, queues) } }),
+    table([{ label: 'Name' }, { label: 'Business number' }, { label: 'Phone number id' }, { label: 'Queue' }, { label: 'Own app secret' }, { label: '' }],
+      channels.map((c) => h('tr', {},
+        td(c.name), td(c.display_phone_number), td(c.phone_number_id), td(qname(c.queue_id)), td(c.has_app_secret ? 'Yes' : 'No'),
+        h('td', { class: 'num' },
+          h('button', { class: 'btn small', type: 'button', text: 'Edit', 'aria-label': `Edit ${c.name}`, on: { click: () => editChannel(c, queues) } }), ' ',
+          h('button', { class: 'btn small', type: 'button', text: 'Delete', 'aria-label': `Delete ${c.name}`, on: { click: () => del(`/api/v1/channels/${c.id}`, c.name) } })))))),
+  h('p', { class: 'muted small', text: 'Point the WhatsApp webhook of your Meta app at /webhooks/whatsapp on this server. Access tokens and app secrets are write-only.' }));
+}
+
+function editChannel(c, queues) {
+  const m = modal({ title: c ? `Edit ${c.name}` : 'Add channel', id: 'channel-dialog' });
+  const i = {
+    name: h('input', { type: 'text', id: 'ch-name', value: c?.name || '' }),
+    pnid: h('input', { type: 'text', id: 'ch-pnid', value: c?.phone_number_id || '', inputmode: 'numeric' }),
+    display: h('input', { type: 'text', id: 'ch-display', value: c?.display_phone_number || '' }),
+    queue: h('select', { id: 'ch-queue' }, queues.map((q) => h('option', { value: String(q.id), text: q.name }))),
+    token: h('input', { type: 'password', id: 'ch-token', autocomplete: 'off', placeholder: c ? 'unchanged' : '' }),
+    secret: h('input', { type: 'password', id: 'ch-secret', autocomplete: 'off', placeholder: c ? (c.has_app_secret ? 'unchanged' : 'not set') : 'optional' }),
+    verify: h('input', { type: 'text', id: 'ch-verify', value: c?.verify_token || '' }),
+  };
+  if (c) i.queue.value = String(c.queue_id);
+  m.body.append(field('ch-name', 'Name', i.name),
+    h('div', { class: 'grid2' }, field('ch-pnid', 'Phone number id', i.pnid), field('ch-display', 'Business number', i.display)),
+    field('ch-queue', 'Routes to queue', i.queue),
+    field('ch-token', 'Access token', i.token, 'Write-only.'),
+    field('ch-secret', 'App secret', i.secret, 'Write-only; overrides the server-wide app secret for webhook signatures.'),
+    field('ch-verify', 'Verify token', i.verify));
+  const save = h('button', { class: 'btn primary', type: 'button', text: 'Save' });
+  m.foot.append(h('button', { class: 'btn', type: 'button', text: 'Cancel', on: { click: m.close } }), save);
+  save.addEventListener('click', async () => {
+    const body = { name: i.name.value.trim(), phone_number_id: i.pnid.value.trim(), display_phone_number: i.display.value.trim(), queue_id: Number(i.queue.value) };
+    if (i.token.value) body.access_token = i.token.value;
+    if (i.secret.value) body.app_secret = i.secret.value;
+    body.verify_token = i.verify.value.trim() || null;
+    try {
+      await api(c ? 'PATCH' : 'POST', c ? `/api/v1/channels/${c.id}` : '/api/v1/channels', body);
+      m.close();
+      toast('Saved.');
+      go('channels');
+    } catch (e) { fail(e); }
+  });
+  m.dialog.showModal();
+}
+
+// ---------------------------------------------------------------- contacts
+
+async function renderContacts() {
+  const q = h('input', { type: 'search', id: 'contact-search', placeholder: 'Search by name, phone, email or company', 'aria-label': 'Search contacts' });
+  const box = h('div');
+  replace(main, card('Contacts', h('div', { class: 'row' }, q, h('button', { class: 'btn primary', type: 'button', text: 'Add contact', on: { click: () => editContact(null) } })), box));
+  const load = async () => {
+    try {
+      const r = await api('GET', `/api/v1/contacts${q.value.trim() ? `?q=${encodeURIComponent(q.value.trim())}` : ''}`);
+      const list = Array.isArray(r) ? r : r.items || [];
+      replace(box, table([{ label: 'Name' }, { label: 'Phones' }, { label: 'Email' }, { label: 'Company' }, { label: 'Updated' }, { label: '' }],
+        list.map((c) => h('tr', {},
+          td([c.first_name, c.last_name].filter(Boolean).join(' ')), td((c.phones || []).join(', ')), td(c.email || ''), td(c.company || ''),
+          td(dateTime(c.updated_at)),
+          h('td', { class: 'num' }, h('button', { class: 'btn small', type: 'button', text: 'Edit', on: { click: () => editContact(c) } }), ' ',
+            h('button', { class: 'btn small', type: 'button', text: 'Delete', on: { click: () => del(`/api/v1/contacts/${c.id}`, 'this contact') } })))), 'No contacts.'));
+    } catch (e) {
+      replace(box, h('div', { class: 'card-body muted', text: e.status === 404 ? 'The CRM is not available in this build yet.' : e.message }));
+    }
+  };
+  let t = null;
+  q.addEventListener('input', () => { clearTimeout(t); t = setTimeout(load, 250); });
+  await load();
+}
+
+function editContact(c) {
+  const m = modal({ title: c ? 'Edit contact' : 'Add contact', id: 'contact-dialog' });
+  const inp = (id, v, type = 'text') => h('input', { type, id, value: v || '' });
+  const i = {
+    first: inp('ct-first', c?.first_name), last: inp('ct-last', c?.last_name),
+    phones: inp('ct-phones', (c?.phones || []).join(', ')), email: inp('ct-email', c?.email, 'email'),
+    company: inp('ct-company', c?.company), notes: h('textarea', { id: 'ct-notes', rows: '3', value: c?.notes || '' }),
+  };
+  m.body.append(h('div', { class: 'grid2' }, field('ct-first', 'First name', i.first), field('ct-last', 'Last name', i.last)),
+    field('ct-phones', 'Phones', i.phones, 'Separate several numbers with commas.'),
+    field('ct-email', 'Email', i.email), field('ct-company', 'Company', i.company), field('ct-notes', 'Notes', i.notes));
+  const save = h('button', { class: 'btn primary', type: 'button', text: 'Save' });
+  m.foot.append(h('button', { class: 'btn', type: 'button', text: 'Cancel', on: { click: m.close } }), save);
+  save.addEventListener('click', async () => {
+    const body = {
+      first_name: i.first.value.trim(), last_name: i.last.value.trim(),
+      phones: i.phones.value.split(',').map((s) => s.trim()).filter(Boolean),
+      email: i.email.value.trim() || null, company: i.company.value.trim() || null, notes: i.notes.value.trim() || null,
+    };
+    try {
+      await api(c ? 'PATCH' : 'POST', c ? `/api/v1/contacts/${c.id}` : '/api/v1/contacts', body);
+      m.close();
+      toast('Saved.');
+      go('contacts');
+    } catch (e) { fail(e); }
+  });
+  m.dialog.showModal();
+}
+
+// ---------------------------------------------------------------- settings
+
+async function renderSettings() {
+  const s = await api('GET', '/api/v1/settings');
+  const masking = h('input', { type: 'checkbox', id: 'set-masking', checked: s.masking_enabled });
+  const noAnswer = h('select', { id: 'set-noanswer' },
+    h('option', { value: 'on_break', text: 'On Break (like 8x8)' }), h('option', { value: 'rona', text: 'RONA (like Webex)' }));
+  noAnswer.value = s.no_answer_status;
+  const save = h('button', { class: 'btn primary', type: 'button', id: 'set-save', text: 'Save settings' });
+  save.addEventListener('click', async () => {
+    try {
+      await api('PATCH', '/api/v1/settings', { masking_enabled: masking.checked, no_answer_status: noAnswer.value });
+      toast('Settings saved; they apply at once.');
+    } catch (e) { fail(e); }
+  });
+  replace(main, card('Settings', null, h('div', { class: 'card-body' },
+    h('div', { class: 'field' }, h('label', { class: 'check', for: 'set-masking' }, masking, 'Mask sensitive customer data on the agent desktop'),
+      h('div', { class: 'hint', text: 'Phone numbers, e-mail addresses, card numbers, IBANs and social security numbers are masked in everything sent to agents. Stored data stays complete.' })),
+    field('set-noanswer', 'Status after a missed or rejected request', noAnswer),
+    save)));
+}

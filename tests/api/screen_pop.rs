@@ -1,0 +1,236 @@
+//! Screen pop (R20): the match count on the offer, `screen_pop` on accept by the number of
+//! matches and the agent's `auto_multi_match_pop`, linking, creating a contact from the
+//! conversation, and the call log saved against the linked contact (R8).
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+
+async fn contact(app: &TestApp, body: Value) -> i64 {
+    let resp = app
+        .post("/api/v1/contacts", Some(&app.admin_token), &body)
+        .await;
+    id_of(json_created(resp, "create contact").await)
+}
+
+async fn offer_and_accept(app: &TestApp, a: &mut AgentClient, from: &str) -> (i64, Value, Value) {
+    app.customer_says(from, "Carla Gomez", "hello").await;
+    let offer = a.wait_for("offer", EVENT_TIMEOUT).await;
+    let id = offer["interaction_id"].as_i64().unwrap();
+    a.accept(id).await;
+    let pop = a
+        .wait_for_where("screen_pop", EVENT_TIMEOUT, |e| {
+            e["interaction_id"] == json!(id)
+        })
+        .await;
+    (id, offer, pop)
+}
+
+#[tokio::test]
+async fn no_match_pops_the_new_contact_form_and_create_contact_links_it() {
+    let app = TestApp::spawn().await;
+    let b = app.setup_basic(1, json!({"wrap_up_secs": 60})).await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let (id, offer, pop) = offer_and_accept(&app, &mut a, "16505550101").await;
+    assert_eq!(offer["contact_matches"], 0);
+    assert_eq!(pop["action"], "new_contact");
+    assert_eq!(pop["contact"], Value::Null);
+    assert_eq!(pop["matches"], json!([]));
+
+    // Created from the conversation: the customer's number and profile name are defaults.
+    a.ok(json!({"type": "create_contact", "interaction_id": id,
+                "contact": {"email": "carla@example.com"}}))
+        .await;
+    let pop = a.wait_for("screen_pop", EVENT_TIMEOUT).await;
+    assert_eq!(pop["action"], "pop");
+    let created = &pop["contact"];
+    assert_eq!(created["phones"], json!(["+16505550101"]));
+    assert_eq!(created["first_name"], "Carla Gomez");
+    assert_eq!(created["email"], "carla@example.com");
+    let contact_id = created["id"].as_i64().expect("built-in ids are numbers");
+    assert_eq!(
+        app.get_interaction(id).await["contact_id"],
+        json!(contact_id)
+    );
+
+    // The call log is saved against the linked contact.
+    a.end(id).await;
+    a.wrap_up(id, Some("resolved")).await.expect("wrap-up");
+    let activity = app
+        .wait_activity(&format!("?contact_id={contact_id}"), |v| {
+            v["interaction_id"] == json!(id)
+        })
+        .await;
+    assert_eq!(activity["contact_id"], json!(contact_id));
+    assert_eq!(activity["disposition"], "resolved");
+}
+
+#[tokio::test]
+async fn one_match_pops_it_whatever_the_number_format() {
+    let app = TestApp::spawn().await;
+    let b = app.setup_basic(1, json!({})).await;
+    let cid = contact(
+        &app,
+        json!({"first_name": "Ann", "last_name": "Lee", "phones": ["+1 (650) 555-0102"]}),
+    )
+    .await;
+    let _other = contact(
+        &app,
+        json!({"first_name": "Bo", "phones": ["+1 650 555 0199"]}),
+    )
+    .await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let (id, offer, pop) = offer_and_accept(&app, &mut a, "16505550102").await;
+    assert_eq!(offer["contact_matches"], 1);
+    assert_eq!(pop["action"], "pop");
+    assert_eq!(pop["contact"]["id"], json!(cid));
+    assert_eq!(pop["matches"].as_array().unwrap().len(), 1);
+    assert_eq!(app.get_interaction(id).await["contact_id"], json!(cid));
+}
+
+#[tokio::test]
+async fn several_matches_pop_the_most_recent_when_auto_multi_match_pop_is_on() {
+    let app = TestApp::spawn().await;
+    let b = app.setup_basic(1, json!({})).await;
+    let older = contact(
+        &app,
+        json!({"first_name": "Old", "phones": ["16505550103"]}),
+    )
+    .await;
+    let newer = contact(
+        &app,
+        json!({"first_name": "New", "phones": ["+16505550103"]}),
+    )
+    .await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let (id, offer, pop) = offer_and_accept(&app, &mut a, "16505550103").await;
+    assert_eq!(offer["contact_matches"], 2);
+    assert_eq!(pop["action"], "pop");
+    assert_eq!(
+        pop["contact"]["id"],
+        json!(newer),
+        "most recently updated first"
+    );
+    let ids: Vec<i64> = pop["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![newer, older]);
+    assert_eq!(app.get_interaction(id).await["contact_id"], json!(newer));
+}
+
+#[tokio::test]
+async fn several_matches_ask_to_select_when_auto_multi_match_pop_is_off_and_link_contact_picks() {
+    let app = TestApp::spawn().await;
+    let b = app
+        .setup_basic_with(1, json!({}), json!({"auto_multi_match_pop": false}))
+        .await;
+    let older = contact(
+        &app,
+        json!({"first_name": "Old", "phones": ["16505550104"]}),
+    )
+    .await;
+    let newer = contact(
+        &app,
+        json!({"first_name": "New", "phones": ["16505550104"]}),
+    )
+    .await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    assert_eq!(a.hello["agent"]["auto_multi_match_pop"], false);
+    let (id, _offer, pop) = offer_and_accept(&app, &mut a, "16505550104").await;
+    assert_eq!(pop["action"], "select");
+    assert_eq!(pop["contact"], Value::Null);
+    assert_eq!(pop["matches"].as_array().unwrap().len(), 2);
+    // Until the agent picks, the interaction is linked to the first match (R20).
+    assert_eq!(app.get_interaction(id).await["contact_id"], json!(newer));
+
+    a.ok(json!({"type": "link_contact", "interaction_id": id, "contact_id": older}))
+        .await;
+    let pop = a.wait_for("screen_pop", EVENT_TIMEOUT).await;
+    assert_eq!(pop["action"], "pop");
+    assert_eq!(pop["contact"]["id"], json!(older));
+    assert_eq!(app.get_interaction(id).await["contact_id"], json!(older));
+
+    let code = a
+        .err(json!({"type": "link_contact", "interaction_id": id, "contact_id": 999999}))
+        .await;
+    assert_eq!(code, "not_found");
+    assert_eq!(
+        app.get_interaction(id).await["contact_id"],
+        json!(older),
+        "unchanged"
+    );
+}
+
+#[tokio::test]
+async fn the_screen_pop_lists_the_contacts_past_call_logs() {
+    let app = TestApp::spawn().await;
+    let b = app.setup_basic(1, json!({"wrap_up_secs": 60})).await;
+    let cid = contact(
+        &app,
+        json!({"first_name": "Repeat", "phones": ["16505550105"]}),
+    )
+    .await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let (first, _, pop) = offer_and_accept(&app, &mut a, "16505550105").await;
+    assert_eq!(pop["activities"], json!([]), "no history yet");
+    a.end(first).await;
+    a.wrap_up(first, Some("follow_up")).await.expect("wrap-up");
+    app.wait_activity(&format!("?contact_id={cid}"), |v| {
+        v["interaction_id"] == json!(first)
+    })
+    .await;
+
+    let (second, _, pop) = offer_and_accept(&app, &mut a, "16505550105").await;
+    assert_ne!(second, first);
+    let history = pop["activities"].as_array().expect("activities");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["interaction_id"], json!(first));
+    assert_eq!(history[0]["disposition"], "follow_up");
+}
+
+#[tokio::test]
+async fn create_contact_with_bad_input_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let b = app.setup_basic(1, json!({})).await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let (id, _, _) = offer_and_accept(&app, &mut a, "16505550106").await;
+    let code = a
+        .err(json!({"type": "create_contact", "interaction_id": id,
+                    "contact": {"email": "not-an-email"}}))
+        .await;
+    assert_eq!(code, "invalid_input");
+    assert_eq!(app.get_interaction(id).await["contact_id"], Value::Null);
+    let other = app.new_agent(&[], json!({})).await;
+    let mut o = app.connect(&other).await;
+    let code = o
+        .err(json!({"type": "create_contact", "interaction_id": id, "contact": {}}))
+        .await;
+    assert_eq!(code, "not_participant");
+}
+
+#[tokio::test]
+async fn an_agent_turns_auto_multi_match_pop_off_for_itself() {
+    let app = TestApp::spawn().await;
+    let b = app.setup_basic(1, json!({})).await;
+    let agent = &b.agents[0];
+    let url = "/api/v1/me/preferences";
+    let got = json_ok(app.get(url, Some(&agent.token)).await, "preferences").await;
+    assert_eq!(got["auto_multi_match_pop"], true);
+    let resp = app
+        .patch(
+            url,
+            Some(&agent.token),
+            &json!({"auto_multi_match_pop": false}),
+        )
+        .await;
+    assert_eq!(
+        json_ok(resp, "patch preferences").await["auto_multi_match_pop"],
+        false
+    );
+    let a = app.connect(agent).await;
+    assert_eq!(a.hello["agent"]["auto_multi_match_pop"], false);
+    let admin_view = app.admin_get(&format!("/api/v1/agents/{}", agent.id)).await;
+    assert_eq!(admin_view["auto_multi_match_pop"], false);
+}
