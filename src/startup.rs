@@ -67,9 +67,14 @@ impl Application {
         let address = format!("http://{local}");
 
         let data = web::Data::new(state.clone());
+        let origins = web::Data::new(crate::http::security::AllowedOrigins::new(
+            &settings.server.public_url,
+            port,
+        ));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(origins.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(1024 * 1024)
@@ -77,6 +82,7 @@ impl Application {
                 )
                 .app_data(web::QueryConfig::default().error_handler(query_error_handler))
                 .app_data(web::PathConfig::default().error_handler(path_error_handler))
+                .wrap(crate::http::security::headers())
                 .wrap(tracing_actix_logger())
                 .configure(crate::http::configure)
                 .configure(crate::whatsapp::webhook::configure)

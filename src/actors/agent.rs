@@ -29,6 +29,8 @@ pub struct AgentActor {
     /// wait on agents, so the wait must go one way only.)
     held_for_hello: Option<Vec<ServerEvent>>,
     offline_timer: Option<SpawnHandle>,
+    /// Its own address, to finish dropping a session that stopped reading.
+    me: Option<Addr<AgentActor>>,
 }
 
 impl AgentActor {
@@ -43,6 +45,7 @@ impl AgentActor {
             session: None,
             held_for_hello: None,
             offline_timer: None,
+            me: None,
         }
     }
 
@@ -90,8 +93,24 @@ impl AgentActor {
             held.push(event);
             return;
         }
-        if let Some((_, session)) = &self.session {
-            session.do_send(SessionEvent::Event(Box::new(event)));
+        let Some((session_id, session)) = &self.session else {
+            return;
+        };
+        // Bounded: a session whose mailbox is full (its client stopped reading, so its socket
+        // stopped draining) is dropped rather than buffered without end; the client
+        // reconnects and resyncs from `hello`.
+        if let Err(SendError::Full(_)) = session.try_send(SessionEvent::Event(Box::new(event))) {
+            tracing::warn!(
+                agent = self.rec.id,
+                session = session_id,
+                "agent socket not reading: closing it (the client resyncs with hello)"
+            );
+            session.do_send(SessionEvent::Close("too many unread events".into()));
+            self.session = None;
+            self.held_for_hello = None;
+            if let Some(me) = &self.me {
+                me.do_send(SessionLost);
+            }
         }
     }
 
@@ -160,6 +179,7 @@ impl Actor for AgentActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        self.me = Some(ctx.address());
         // A restarted server has no sockets yet: the agent gets the same grace as a disconnect.
         self.schedule_offline(ctx);
     }
@@ -274,6 +294,28 @@ impl Handler<Disconnect> for AgentActor {
         }
         self.session = None;
         self.held_for_hello = None;
+        self.session_gone(ctx);
+    }
+}
+
+/// A session dropped for not reading (see `push`): the same consequences as a disconnect.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct SessionLost;
+
+impl Handler<SessionLost> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, _: SessionLost, ctx: &mut Self::Context) {
+        if self.session.is_none() {
+            self.session_gone(ctx);
+        }
+    }
+}
+
+impl AgentActor {
+    /// R11: pending offers go back, active conversations wait out the grace period.
+    fn session_gone(&mut self, ctx: &mut Context<Self>) {
         let agent_id = self.rec.id;
         for h in self.holds.values() {
             h.do_send(AgentLeftSession { agent_id });

@@ -677,33 +677,7 @@ impl InteractionActor {
         Box::pin(self.commit(&next, notes).map(move |res, act, ctx| {
             let notes = res?;
             act.d = next;
-            crate::metrics::offer_ended(
-                act.d.id,
-                act.d.queue_id,
-                offer.agent_id,
-                offer.kind.as_str(),
-                reason.as_str(),
-            );
-            if let Some(h) = act.offer_timer.take() {
-                ctx.cancel_future(h);
-            }
-            act.push_to(
-                offer.agent_id,
-                ServerEvent::OfferRevoked {
-                    interaction_id: act.d.id,
-                    reason,
-                },
-            );
-            if let Some(agent) = act.agent(offer.agent_id) {
-                match reason {
-                    RevokeReason::Timeout | RevokeReason::Rejected => agent.do_send(NoAnswer {
-                        interaction_id: act.d.id,
-                    }),
-                    _ => agent.do_send(Release {
-                        interaction_id: act.d.id,
-                    }),
-                }
-            }
+            act.withdraw_offer(&offer, reason, ctx);
             act.add_notes(notes);
             if act.d.state == InteractionState::Queued {
                 act.enqueue();
@@ -713,6 +687,37 @@ impl InteractionActor {
             }
             Ok(())
         }))
+    }
+
+    /// After the commit that took a pending offer back: stops its timer, tells the agent, and
+    /// frees its capacity; a timeout or reject also costs its availability (R3, R4).
+    fn withdraw_offer(&mut self, offer: &OfferData, reason: RevokeReason, ctx: &mut Context<Self>) {
+        crate::metrics::offer_ended(
+            self.d.id,
+            self.d.queue_id,
+            offer.agent_id,
+            offer.kind.as_str(),
+            reason.as_str(),
+        );
+        if let Some(h) = self.offer_timer.take() {
+            ctx.cancel_future(h);
+        }
+        self.push_to(
+            offer.agent_id,
+            ServerEvent::OfferRevoked {
+                interaction_id: self.d.id,
+                reason,
+            },
+        );
+        if let Some(agent) = self.agent(offer.agent_id) {
+            let interaction_id = self.d.id;
+            match reason {
+                RevokeReason::Timeout | RevokeReason::Rejected => {
+                    agent.do_send(NoAnswer { interaction_id })
+                }
+                _ => agent.do_send(Release { interaction_id }),
+            }
+        }
     }
 
     fn start_wrap_timer(&mut self, agent_id: i64, deadline: i64, ctx: &mut Context<Self>) {
@@ -1474,28 +1479,7 @@ impl Handler<End> for InteractionActor {
                 res?;
                 act.d = next;
                 if let Some(o) = pending_offer {
-                    crate::metrics::offer_ended(
-                        act.d.id,
-                        act.d.queue_id,
-                        o.agent_id,
-                        o.kind.as_str(),
-                        "taken",
-                    );
-                    if let Some(h) = act.offer_timer.take() {
-                        ctx.cancel_future(h);
-                    }
-                    act.push_to(
-                        o.agent_id,
-                        ServerEvent::OfferRevoked {
-                            interaction_id: act.d.id,
-                            reason: RevokeReason::Taken,
-                        },
-                    );
-                    if let Some(a) = act.agent(o.agent_id) {
-                        a.do_send(Release {
-                            interaction_id: act.d.id,
-                        });
-                    }
+                    act.withdraw_offer(&o, RevokeReason::Taken, ctx);
                 }
                 act.announce_state(ctx);
                 for agent_id in wrapping {
@@ -1962,28 +1946,7 @@ impl InteractionActor {
             act.add_notes(notes);
             act.d = next;
             if let Some(o) = cancelled {
-                crate::metrics::offer_ended(
-                    act.d.id,
-                    act.d.queue_id,
-                    o.agent_id,
-                    o.kind.as_str(),
-                    "taken",
-                );
-                if let Some(h) = act.offer_timer.take() {
-                    ctx.cancel_future(h);
-                }
-                act.push_to(
-                    o.agent_id,
-                    ServerEvent::OfferRevoked {
-                        interaction_id: act.d.id,
-                        reason: RevokeReason::Taken,
-                    },
-                );
-                if let Some(a) = act.agent(o.agent_id) {
-                    a.do_send(Release {
-                        interaction_id: act.d.id,
-                    });
-                }
+                act.withdraw_offer(&o, RevokeReason::Taken, ctx);
             }
             act.announce_state(ctx);
             for agent_id in agents {
@@ -2134,28 +2097,7 @@ impl InteractionActor {
                 act.d = next;
                 act.add_notes(vec![note]);
                 if let Some(o) = revoked {
-                    crate::metrics::offer_ended(
-                        act.d.id,
-                        act.d.queue_id,
-                        o.agent_id,
-                        o.kind.as_str(),
-                        "resource_deleted",
-                    );
-                    if let Some(h) = act.offer_timer.take() {
-                        ctx.cancel_future(h);
-                    }
-                    act.push_to(
-                        o.agent_id,
-                        ServerEvent::OfferRevoked {
-                            interaction_id: act.d.id,
-                            reason: RevokeReason::ResourceDeleted,
-                        },
-                    );
-                    if let Some(a) = act.agent(o.agent_id) {
-                        a.do_send(Release {
-                            interaction_id: act.d.id,
-                        });
-                    }
+                    act.withdraw_offer(&o, RevokeReason::ResourceDeleted, ctx);
                 }
                 if let Some(gone) = gone_agent {
                     if let Some(h) = act.wrap_timers.remove(&gone) {

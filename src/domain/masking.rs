@@ -112,7 +112,10 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
             let end = email_end(text, start, end);
             out.replace(start, end, mask_email(&text[start..end]));
             pos = end;
-        } else if found.as_str().starts_with(|c: char| c.is_ascii_alphabetic()) {
+        } else if found
+            .as_str()
+            .starts_with(|c: char| c.is_ascii_alphabetic())
+        {
             // Letters before `**` are what a masked IBAN left (`GB** WEST ...`).
             let glued = text[end..].starts_with(MASK);
             match iban_end(&text[start..end], glued) {
@@ -450,7 +453,7 @@ fn luhn(text: &str, g: &[Group]) -> bool {
             _ => d,
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// `NNN NNN NNNN`, `(NNN) NNN-NNNN`, `1 NNN NNN NNNN` or `NNNNNNNNNN`.

@@ -46,6 +46,7 @@ async fn supervisor_socket(
     query: web::Query<TokenQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    super::security::check_origin(&req)?;
     // Browsers cannot set headers on a WebSocket: the token comes in the query (or the header).
     let token = query
         .token

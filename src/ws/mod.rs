@@ -24,6 +24,7 @@ async fn agent_socket(
     query: web::Query<TokenQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    crate::http::security::check_origin(&req)?;
     // Browsers cannot set headers on a WebSocket: the token comes in the query (or the header).
     let token = query
         .token

@@ -9,6 +9,7 @@ use crate::actors::interaction;
 use crate::actors::registry::Registry;
 use actix::prelude::*;
 use actix_web_actors::ws;
+use futures_util::future::{BoxFuture, FutureExt};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,9 @@ const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest command frame accepted.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Events waiting for a session whose socket does not drain; past this the agent actor drops
+/// the session (the client reconnects and resyncs with `hello`) instead of buffering more.
+pub const MAX_PENDING_EVENTS: usize = 256;
 
 /// What the agent actor sends its session.
 #[derive(Message)]
@@ -123,43 +127,8 @@ impl AgentSession {
         command: ClientCommand,
         reference: Option<serde_json::Value>,
         ctx: &mut ws::WebsocketContext<Self>,
-    ) -> Option<futures_util::future::BoxFuture<'static, CommandResult>> {
-        use futures_util::FutureExt;
+    ) -> Option<BoxFuture<'static, CommandResult>> {
         let agent_id = self.agent_id;
-        let mailbox = |e: MailboxError| CommandError::new("unavailable", e.to_string());
-        let interaction = |id: i64| {
-            self.registry
-                .interaction(id)
-                .ok_or_else(|| CommandError::new("not_found", format!("no open interaction {id}")))
-        };
-        // A closed interaction is known but takes no more commands; an unknown one is not found.
-        let registry = self.registry.clone();
-        let explain = move |e: CommandError,
-                            id: i64|
-              -> futures_util::future::BoxFuture<'static, CommandResult> {
-            async move {
-                if e.code != "not_found" {
-                    return Err(e);
-                }
-                let closed = registry
-                    .store
-                    .read(move |c| {
-                        c.query_row(
-                            "SELECT EXISTS(SELECT 1 FROM interactions WHERE id = ?1 AND state = 'closed')",
-                            [id],
-                            |r| r.get::<_, bool>(0),
-                        )
-                    })
-                    .await
-                    .unwrap_or(false);
-                if closed {
-                    Err(CommandError::new("invalid_state", format!("interaction {id} is closed")))
-                } else {
-                    Err(e)
-                }
-            }
-            .boxed()
-        };
         Some(match command {
             ClientCommand::Ping => {
                 self.send_event(ctx, &ServerEvent::Pong);
@@ -167,98 +136,77 @@ impl AgentSession {
             }
             ClientCommand::SetStatus { status, reason } => {
                 let req = self.agent.send(agent::SetStatus { status, reason });
-                async move { req.await.map_err(mailbox)? }.boxed()
+                async move { req.await.map_err(mailbox_error)? }.boxed()
             }
             ClientCommand::StopNew { enabled } => {
                 let req = self.agent.send(agent::SetStopNew { enabled });
-                async move { req.await.map_err(mailbox)? }.boxed()
+                async move { req.await.map_err(mailbox_error)? }.boxed()
             }
-            ClientCommand::Accept { interaction_id } => match interaction(interaction_id) {
-                Ok(a) => {
-                    let req = a.send(interaction::Accept { agent_id });
-                    async move { req.await.map_err(mailbox)? }.boxed()
-                }
-                Err(e) => explain(e, interaction_id),
-            },
-            ClientCommand::Reject { interaction_id } => match interaction(interaction_id) {
-                Ok(a) => {
-                    let req = a.send(interaction::Reject { agent_id });
-                    async move { req.await.map_err(mailbox)? }.boxed()
-                }
-                Err(e) => explain(e, interaction_id),
-            },
+            ClientCommand::Accept { interaction_id } => {
+                self.to_interaction(interaction_id, interaction::Accept { agent_id })
+            }
+            ClientCommand::Reject { interaction_id } => {
+                self.to_interaction(interaction_id, interaction::Reject { agent_id })
+            }
             ClientCommand::Send {
                 interaction_id,
                 text,
-            } => match interaction(interaction_id) {
-                Ok(a) => {
-                    let req = a.send(interaction::SendText { agent_id, text });
-                    async move { req.await.map_err(mailbox)? }.boxed()
-                }
-                Err(e) => explain(e, interaction_id),
-            },
-            ClientCommand::End { interaction_id } => match interaction(interaction_id) {
-                Ok(a) => {
-                    let req = a.send(interaction::End { agent_id });
-                    async move { req.await.map_err(mailbox)? }.boxed()
-                }
-                Err(e) => explain(e, interaction_id),
-            },
+            } => self.to_interaction(interaction_id, interaction::SendText { agent_id, text }),
+            ClientCommand::End { interaction_id } => {
+                self.to_interaction(interaction_id, interaction::End { agent_id })
+            }
             ClientCommand::WrapUp {
                 interaction_id,
                 disposition,
-            } => match interaction(interaction_id) {
-                Ok(a) => {
-                    let req = a.send(interaction::WrapUp {
-                        agent_id,
-                        disposition,
-                    });
-                    async move { req.await.map_err(mailbox)? }.boxed()
-                }
-                Err(e) => explain(e, interaction_id),
-            },
+            } => self.to_interaction(
+                interaction_id,
+                interaction::WrapUp {
+                    agent_id,
+                    disposition,
+                },
+            ),
             ClientCommand::Transfer {
                 interaction_id,
                 queue_id,
                 agent_id: target,
-            } => match interaction(interaction_id)
-                .and_then(|a| Ok((a, interaction::Target::from_ids(queue_id, target)?)))
-            {
-                Ok((a, target)) => {
-                    let req = a.send(interaction::Transfer { agent_id, target });
-                    async move { req.await.map_err(mailbox)? }.boxed()
+            } => match interaction::Target::from_ids(queue_id, target) {
+                Ok(target) => {
+                    self.to_interaction(interaction_id, interaction::Transfer { agent_id, target })
                 }
-                Err(e) => explain(e, interaction_id),
+                Err(e) => futures_util::future::ready(Err(e)).boxed(),
             },
             ClientCommand::Conference {
                 interaction_id,
                 queue_id,
                 agent_id: target,
-            } => match interaction(interaction_id)
-                .and_then(|a| Ok((a, interaction::Target::from_ids(queue_id, target)?)))
-            {
-                Ok((a, target)) => {
-                    let req = a.send(interaction::Conference { agent_id, target });
-                    async move { req.await.map_err(mailbox)? }.boxed()
-                }
-                Err(e) => explain(e, interaction_id),
+            } => match interaction::Target::from_ids(queue_id, target) {
+                Ok(target) => self
+                    .to_interaction(interaction_id, interaction::Conference { agent_id, target }),
+                Err(e) => futures_util::future::ready(Err(e)).boxed(),
             },
-            ClientCommand::EndConference { interaction_id } => match interaction(interaction_id) {
-                Ok(a) => {
-                    let req = a.send(interaction::EndConference { agent_id });
-                    async move { req.await.map_err(mailbox)? }.boxed()
-                }
-                Err(e) => explain(e, interaction_id),
-            },
-            ClientCommand::LeaveConference { interaction_id } => {
-                match interaction(interaction_id) {
-                    Ok(a) => {
-                        let req = a.send(interaction::LeaveConference { agent_id });
-                        async move { req.await.map_err(mailbox)? }.boxed()
-                    }
-                    Err(e) => explain(e, interaction_id),
-                }
+            ClientCommand::EndConference { interaction_id } => {
+                self.to_interaction(interaction_id, interaction::EndConference { agent_id })
             }
+            ClientCommand::LeaveConference { interaction_id } => {
+                self.to_interaction(interaction_id, interaction::LeaveConference { agent_id })
+            }
+            ClientCommand::LinkContact {
+                interaction_id,
+                contact_id,
+            } => self.to_interaction(
+                interaction_id,
+                interaction::LinkContact {
+                    agent_id,
+                    contact_id,
+                },
+            ),
+            ClientCommand::CreateContact {
+                interaction_id,
+                contact,
+            } => self.to_interaction(
+                interaction_id,
+                interaction::CreateContact { agent_id, contact },
+            ),
             ClientCommand::TransferTargets { filter } => {
                 let registry = self.registry.clone();
                 let fut =
@@ -273,31 +221,46 @@ impl AgentSession {
                 }));
                 return None;
             }
-            ClientCommand::LinkContact {
-                interaction_id,
-                contact_id,
-            } => match interaction(interaction_id) {
-                Ok(a) => {
-                    let req = a.send(interaction::LinkContact {
-                        agent_id,
-                        contact_id,
-                    });
-                    async move { req.await.map_err(mailbox)? }.boxed()
-                }
-                Err(e) => explain(e, interaction_id),
-            },
-            ClientCommand::CreateContact {
-                interaction_id,
-                contact,
-            } => match interaction(interaction_id) {
-                Ok(a) => {
-                    let req = a.send(interaction::CreateContact { agent_id, contact });
-                    async move { req.await.map_err(mailbox)? }.boxed()
-                }
-                Err(e) => explain(e, interaction_id),
-            },
         })
     }
+}
+
+impl AgentSession {
+    /// Sends a command to the interaction it names; a closed interaction answers
+    /// `invalid_state`, an unknown one `not_found`.
+    fn to_interaction<M>(&self, interaction_id: i64, msg: M) -> BoxFuture<'static, CommandResult>
+    where
+        M: Message<Result = CommandResult> + Send + 'static,
+        interaction::InteractionActor: Handler<M>,
+    {
+        if let Some(addr) = self.registry.interaction(interaction_id) {
+            let req = addr.send(msg);
+            return async move { req.await.map_err(mailbox_error)? }.boxed();
+        }
+        let store = self.registry.store.clone();
+        async move {
+            let closed = store
+                .read(move |c| {
+                    c.query_row(
+                        "SELECT EXISTS(SELECT 1 FROM interactions WHERE id = ?1 AND state = 'closed')",
+                        [interaction_id],
+                        |r| r.get::<_, bool>(0),
+                    )
+                })
+                .await
+                .unwrap_or(false);
+            Err(if closed {
+                CommandError::new("invalid_state", format!("interaction {interaction_id} is closed"))
+            } else {
+                CommandError::new("not_found", format!("no open interaction {interaction_id}"))
+            })
+        }
+        .boxed()
+    }
+}
+
+fn mailbox_error(e: MailboxError) -> CommandError {
+    CommandError::new("unavailable", e.to_string())
 }
 
 /// R19: every queue with its waiting count, and the agents that are connected, available,
@@ -352,6 +315,7 @@ impl Actor for AgentSession {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(MAX_PENDING_EVENTS);
         crate::metrics::socket_connected();
         self.heartbeat(ctx);
         self.agent.do_send(agent::Connect {

@@ -1,0 +1,138 @@
+//! Browser-facing protections: security headers on every answer, and the WebSocket `Origin`
+//! check (a page on another site must not open an agent's or supervisor's socket).
+//!
+//! Allowed origins: the origin of `server.public_url`, and `http://127.0.0.1:PORT` /
+//! `http://localhost:PORT` for the port actually bound (so a local demo or test on port 0
+//! works). A request without `Origin` is not from a browser page (curl, the test harness, a
+//! native client) and is allowed: it still needs a valid token.
+
+use crate::error::ApiError;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{http::header, web, HttpRequest};
+
+/// No inline script or style, nothing from other sites, never framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Headers added to every response that does not set them itself.
+pub fn headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+}
+
+/// The origins a browser page may open a WebSocket from.
+#[derive(Debug, Clone, Default)]
+pub struct AllowedOrigins(Vec<String>);
+
+impl AllowedOrigins {
+    pub fn new(public_url: &str, bound_port: u16) -> Self {
+        let mut list = Vec::new();
+        if let Some(o) = origin_of(public_url) {
+            list.push(o);
+        }
+        for host in ["127.0.0.1", "localhost"] {
+            if let Some(o) = origin_of(&format!("http://{host}:{bound_port}")) {
+                if !list.contains(&o) {
+                    list.push(o);
+                }
+            }
+        }
+        AllowedOrigins(list)
+    }
+
+    pub fn allows(&self, origin: &str) -> bool {
+        origin_of(origin).is_some_and(|o| self.0.contains(&o))
+    }
+}
+
+/// `scheme://host[:port]`, lower case, default port dropped; `None` if not an http(s) URL.
+pub fn origin_of(url: &str) -> Option<String> {
+    let url = url.trim();
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => "80",
+        "https" => "443",
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let authority = authority.to_ascii_lowercase();
+    // The port follows the last ':' unless that ':' is inside an IPv6 literal.
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => (h.to_string(), p.to_string()),
+        _ => (authority.clone(), default_port.to_string()),
+    };
+    if host.is_empty() || (!port.is_empty() && !port.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    if port.is_empty() || port == default_port {
+        Some(format!("{scheme}://{host}"))
+    } else {
+        Some(format!("{scheme}://{host}:{port}"))
+    }
+}
+
+/// 403 when the request carries an `Origin` that is not allowed (see the module comment).
+pub fn check_origin(req: &HttpRequest) -> Result<(), ApiError> {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let allowed = req
+        .app_data::<web::Data<AllowedOrigins>>()
+        .is_some_and(|a| origin.to_str().is_ok_and(|o| a.allows(o)));
+    if allowed {
+        Ok(())
+    } else {
+        tracing::warn!(origin = ?origin, path = req.path(), "WebSocket from a foreign origin refused");
+        Err(ApiError::Forbidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_normalised() {
+        assert_eq!(
+            origin_of("HTTP://Example.com:80/x").as_deref(),
+            Some("http://example.com")
+        );
+        assert_eq!(
+            origin_of("https://example.com:443").as_deref(),
+            Some("https://example.com")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8080/").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            origin_of("http://[::1]:8080").as_deref(),
+            Some("http://[::1]:8080")
+        );
+        assert_eq!(origin_of("null"), None);
+        assert_eq!(origin_of("file:///etc/passwd"), None);
+        assert_eq!(origin_of("http://user@evil.example"), None);
+    }
+
+    #[test]
+    fn only_the_public_and_bound_origins_are_allowed() {
+        let a = AllowedOrigins::new("https://cc.example.com/", 8080);
+        assert!(a.allows("https://cc.example.com"));
+        assert!(a.allows("https://cc.example.com:443"));
+        assert!(a.allows("http://127.0.0.1:8080"));
+        assert!(a.allows("http://localhost:8080"));
+        assert!(!a.allows("http://cc.example.com"));
+        assert!(!a.allows("https://cc.example.com.evil.example"));
+        assert!(!a.allows("http://127.0.0.1:8081"));
+        assert!(!a.allows("null"));
+    }
+}
