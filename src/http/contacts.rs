@@ -144,6 +144,7 @@ pub async fn list(
     } else {
         None
     };
+    mask_for(&user, &state, items.iter_mut());
     Ok(HttpResponse::Ok().json(ContactPage { items, next_cursor }))
 }
 
@@ -165,7 +166,18 @@ pub async fn get(
     let contact = super::read(&state.store, move |c| builtin::load(c, id))
         .await?
         .ok_or(ApiError::NotFound("contact"))?;
+    let mut contact = contact;
+    mask_for(&user, &state, std::iter::once(&mut contact));
     Ok(HttpResponse::Ok().json(contact))
+}
+
+/// R13: with masking on, agents (and supervisors unless allowed) see contacts' numbers,
+/// e-mails and notes masked, as on the desktop.
+fn mask_for<'a>(user: &AuthUser, state: &Data, contacts: impl Iterator<Item = &'a mut Contact>) {
+    use super::settings::{customer_data_view, CustomerDataView};
+    if customer_data_view(user.role, &state.runtime) == CustomerDataView::Masked {
+        contacts.for_each(crate::ws::masking::mask_contact);
+    }
 }
 
 #[utoipa::path(

@@ -265,3 +265,64 @@ async fn settings_survive_a_restart() {
     assert_eq!(settings["masking_enabled"], true);
     assert_eq!(settings["supervisors_see_unmasked"], true);
 }
+
+#[tokio::test]
+async fn the_screen_pop_is_masked_for_agents() {
+    let app = TestApp::spawn().await;
+    let basic = app.setup_basic(1, json!({})).await;
+    let body = json!({"first_name": "Melissa", "last_name": "Jones",
+                      "phones": [format!("+{CUSTOMER}")], "email": EMAIL,
+                      "notes": format!("pays with {CARD}")});
+    let resp = app
+        .post("/api/v1/contacts", Some(&app.admin_token), &body)
+        .await;
+    json_created(resp, "create contact").await;
+    set_masking(&app, json!({"masking_enabled": true})).await;
+    let mut agent = app.agent_online(&basic.agents[0]).await;
+    let (id, _) = offer_and_accept(&app, &mut agent).await;
+    let pop = agent
+        .wait_for_where("screen_pop", EVENT_TIMEOUT, |e| {
+            e["interaction_id"] == json!(id)
+        })
+        .await;
+    assert_eq!(pop["action"], "pop", "{pop}");
+    assert_masked("screen_pop", &pop);
+    assert_eq!(pop["contact"]["phones"], json!(["*********7542"]));
+    assert_eq!(pop["contact"]["email"], "m******@gmail.com");
+    assert_eq!(pop["contact"]["first_name"], "Melissa");
+}
+
+#[tokio::test]
+async fn the_contacts_api_masks_numbers_and_emails_for_agents() {
+    let app = TestApp::spawn().await;
+    let agent = app.new_agent(&[], json!({})).await;
+    let resp = app
+        .post(
+            "/api/v1/contacts",
+            Some(&app.admin_token),
+            &json!({"first_name": "Melissa", "phones": ["+447966197542"], "email": "melissa@gmail.com"}),
+        )
+        .await;
+    let id = id_of(json_created(resp, "contact").await);
+    set_masking(&app, json!({"masking_enabled": true})).await;
+
+    let seen = json_ok(
+        app.get(&format!("/api/v1/contacts/{id}"), Some(&agent.token))
+            .await,
+        "agent reads contact",
+    )
+    .await;
+    assert_eq!(seen["phones"], json!(["*********7542"]));
+    assert_eq!(seen["email"], "m******@gmail.com");
+    let page = json_ok(
+        app.get("/api/v1/contacts?phone=%2B447966197542", Some(&agent.token))
+            .await,
+        "agent searches",
+    )
+    .await;
+    assert_eq!(page["items"][0]["phones"], json!(["*********7542"]));
+
+    let admin = app.admin_get(&format!("/api/v1/contacts/{id}")).await;
+    assert_eq!(admin["phones"], json!(["+447966197542"]), "stored unmasked");
+    assert_eq!(admin["email"], "melissa@gmail.com");
+}
