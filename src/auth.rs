@@ -124,6 +124,13 @@ impl FromRequest for AuthUser {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        // Already authenticated by `http::security::authenticate_first`.
+        if let Some(user) = actix_web::HttpMessage::extensions(req)
+            .get::<AuthUser>()
+            .cloned()
+        {
+            return Box::pin(async move { Ok(user) });
+        }
         let token = bearer_token(req).map(str::to_owned);
         let store = req
             .app_data::<web::Data<AppState>>()

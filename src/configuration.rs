@@ -81,6 +81,14 @@ pub struct MaskingSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct LimitSettings {
     pub max_message_chars: usize,
+    /// Events waiting for an agent socket that does not drain; past this the socket is
+    /// closed (the client resyncs with `hello`) instead of buffering without bound.
+    #[serde(default = "default_ws_max_pending_events")]
+    pub ws_max_pending_events: usize,
+}
+
+fn default_ws_max_pending_events() -> usize {
+    256
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -82,6 +82,9 @@ impl Application {
                 )
                 .app_data(web::QueryConfig::default().error_handler(query_error_handler))
                 .app_data(web::PathConfig::default().error_handler(path_error_handler))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::http::security::authenticate_first,
+                ))
                 .wrap(crate::http::security::headers())
                 .wrap(tracing_actix_logger())
                 .configure(crate::http::configure)
@@ -89,6 +92,9 @@ impl Application {
                 .configure(crate::ws::configure)
                 .configure(crate::http::static_files::configure)
         })
+        // Small frames (an offer right after a status) must not wait for the client's delayed
+        // ACK (Nagle's algorithm): 40 ms added to every second frame otherwise.
+        .tcp_nodelay(true)
         .listen(listener)?;
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);

@@ -437,10 +437,31 @@ pub struct Hold {
 impl Handler<Hold> for AgentActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Hold, _ctx: &mut Self::Context) {
-        self.holds.insert(msg.interaction_id, msg.interaction);
+    fn handle(&mut self, msg: Hold, ctx: &mut Self::Context) {
+        let addr = msg.interaction.clone();
+        let new = self
+            .holds
+            .insert(msg.interaction_id, msg.interaction)
+            .is_none();
         self.push(ServerEvent::Status(self.status_info()));
         self.publish();
+        if new && self.session.is_some() {
+            // Restored after this agent's `hello` was gathered (a restart with many open
+            // interactions: the agent reconnected while they were still being started).
+            // It is back: no grace timer, and the desktop gets the interaction now.
+            let agent_id = self.rec.id;
+            addr.do_send(AgentReturned { agent_id });
+            let snapshot = async move { addr.send(SnapshotFor { agent_id }).await };
+            ctx.spawn(snapshot.into_actor(self).map(|part, act, _ctx| {
+                let Ok(part) = part else { return };
+                if let Some(i) = part.interaction {
+                    act.push(ServerEvent::Interaction(Box::new(i)));
+                }
+                if let Some(o) = part.offer {
+                    act.push(ServerEvent::Offer(o));
+                }
+            }));
+        }
     }
 }
 

@@ -4,11 +4,14 @@
 use super::agent::{AgentActor, Publish, Release, Reserve};
 use super::interaction::OfferTo;
 use super::registry::Registry;
-use crate::domain::routing::{rank, Candidate};
+use crate::domain::routing::{rank, rank_top, Candidate};
 use crate::store::rows::QueueRecord;
 use actix::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+
+/// Agents ranked (and asked in turn) before the rest of the eligible are sorted.
+const FIRST_ASKED: usize = 8;
 
 pub struct QueueActor {
     rec: QueueRecord,
@@ -18,6 +21,8 @@ pub struct QueueActor {
     /// (position, interaction id): lowest position first. Normal positions are the arrival
     /// time in ms; an interaction sent back to the front gets a negative position.
     waiting: BTreeSet<(i64, i64)>,
+    /// The position of each waiting interaction (its key in `waiting`).
+    positions: HashMap<i64, i64>,
     dispatching: bool,
     dispatch_again: bool,
 }
@@ -29,6 +34,7 @@ impl QueueActor {
             registry,
             agents: HashMap::new(),
             waiting: BTreeSet::new(),
+            positions: HashMap::new(),
             dispatching: false,
             dispatch_again: false,
         }
@@ -44,27 +50,50 @@ impl QueueActor {
         let Some(&(position, interaction_id)) = self.waiting.iter().next() else {
             return;
         };
-        let candidates: Vec<Candidate> = self.agents.values().cloned().collect();
-        let ranked = rank(self.rec.strategy, &candidates);
-        if ranked.is_empty() {
+        // Only the eligible are ranked, and an agent's address is looked up only when it is
+        // asked: with thousands of agents, most dispatches end at the first one.
+        let candidates: Vec<Candidate> = self
+            .agents
+            .values()
+            .filter(|c| c.eligible())
+            .cloned()
+            .collect();
+        let strategy = self.rec.strategy;
+        let top = rank_top(strategy, &candidates, FIRST_ASKED);
+        if top.is_empty() {
             return;
         }
+        // Everyone in rank order, as `rank` gives it; the rest is sorted only if the first
+        // ones all refuse.
+        let more = candidates.len() > top.len();
+        let asked = top.clone();
+        let ranked =
+            top.into_iter().chain(
+                std::iter::once(())
+                    .filter(move |_| more)
+                    .flat_map(move |_| {
+                        rank(strategy, &candidates)
+                            .into_iter()
+                            .filter(|id| !asked.contains(id))
+                            .collect::<Vec<_>>()
+                    }),
+            );
         let Some(interaction) = self.registry.interaction(interaction_id) else {
-            self.waiting.remove(&(position, interaction_id));
+            self.remove_waiting(interaction_id);
             ctx.notify(Dispatch);
             return;
         };
-        let agents: Vec<(i64, Addr<AgentActor>)> = ranked
-            .into_iter()
-            .filter_map(|id| self.registry.agent(id).map(|a| (id, a)))
-            .collect();
+        let registry = self.registry.clone();
         self.dispatching = true;
         self.dispatch_again = false;
         let queue_id = self.rec.id;
         let target = interaction.clone();
         let fut = async move {
             let mut refused = Vec::new();
-            for (agent_id, agent) in agents {
+            for agent_id in ranked {
+                let Some(agent) = registry.agent(agent_id) else {
+                    continue;
+                };
                 let ask = Reserve {
                     interaction_id,
                     queue_id: Some(queue_id),
@@ -88,7 +117,8 @@ impl QueueActor {
             }
             match granted {
                 Some((agent_id, agent, reserved)) => {
-                    if act.waiting.remove(&(position, interaction_id)) {
+                    if act.waiting.contains(&(position, interaction_id)) {
+                        act.remove_waiting(interaction_id);
                         interaction.do_send(OfferTo {
                             agent_id,
                             agent,
@@ -106,6 +136,12 @@ impl QueueActor {
             }
         });
         ctx.spawn(fut);
+    }
+
+    fn remove_waiting(&mut self, interaction_id: i64) {
+        if let Some(position) = self.positions.remove(&interaction_id) {
+            self.waiting.remove(&(position, interaction_id));
+        }
     }
 
     fn stats(&self) -> QueueStats {
@@ -152,8 +188,9 @@ impl Handler<Enqueue> for QueueActor {
     type Result = ();
 
     fn handle(&mut self, msg: Enqueue, ctx: &mut Self::Context) {
-        self.waiting.retain(|(_, id)| *id != msg.interaction_id);
+        self.remove_waiting(msg.interaction_id);
         self.waiting.insert((msg.position, msg.interaction_id));
+        self.positions.insert(msg.interaction_id, msg.position);
         self.dispatch(ctx);
     }
 }
@@ -169,7 +206,7 @@ impl Handler<Dequeue> for QueueActor {
     type Result = ();
 
     fn handle(&mut self, msg: Dequeue, _ctx: &mut Self::Context) {
-        self.waiting.retain(|(_, id)| *id != msg.interaction_id);
+        self.remove_waiting(msg.interaction_id);
     }
 }
 

@@ -27,14 +27,34 @@ impl Candidate {
     }
 }
 
+/// The order of a strategy: smaller is better; unique, since it ends with the agent id.
+fn key(strategy: Strategy, c: &Candidate) -> (i64, i64, i64) {
+    match strategy {
+        Strategy::LongestIdle => (i64::from(c.load > 0), c.idle_since, c.agent_id),
+        Strategy::LeastBusy => (i64::from(c.load), c.idle_since, c.agent_id),
+        Strategy::RoundRobin => (c.last_offer_at, c.agent_id, 0),
+    }
+}
+
 /// Orders the eligible candidates best first; ties go to the lower agent id.
 pub fn rank(strategy: Strategy, candidates: &[Candidate]) -> Vec<i64> {
     let mut eligible: Vec<&Candidate> = candidates.iter().filter(|c| c.eligible()).collect();
-    match strategy {
-        Strategy::LongestIdle => eligible.sort_by_key(|c| (c.load > 0, c.idle_since, c.agent_id)),
-        Strategy::LeastBusy => eligible.sort_by_key(|c| (c.load, c.idle_since, c.agent_id)),
-        Strategy::RoundRobin => eligible.sort_by_key(|c| (c.last_offer_at, c.agent_id)),
+    eligible.sort_unstable_by_key(|c| key(strategy, c));
+    eligible.into_iter().map(|c| c.agent_id).collect()
+}
+
+/// The first `k` of [`rank`], without sorting them all (a queue with thousands of agents
+/// usually needs only the first).
+pub fn rank_top(strategy: Strategy, candidates: &[Candidate], k: usize) -> Vec<i64> {
+    let mut eligible: Vec<&Candidate> = candidates.iter().filter(|c| c.eligible()).collect();
+    if k == 0 {
+        return Vec::new();
     }
+    if eligible.len() > k {
+        eligible.select_nth_unstable_by_key(k - 1, |c| key(strategy, c));
+        eligible.truncate(k);
+    }
+    eligible.sort_unstable_by_key(|c| key(strategy, c));
     eligible.into_iter().map(|c| c.agent_id).collect()
 }
 
@@ -71,6 +91,23 @@ mod tests {
     fn round_robin_prefers_least_recently_offered() {
         let list = [c(1, 0, 0, 30), c(2, 0, 0, 10), c(3, 0, 0, 20)];
         assert_eq!(rank(Strategy::RoundRobin, &list), vec![2, 3, 1]);
+    }
+
+    #[test]
+    fn rank_top_is_the_start_of_rank() {
+        let list: Vec<Candidate> = (0..50)
+            .map(|i| c(i, (i % 3) as u32, (i * 7919) % 101, (i * 31) % 17))
+            .collect();
+        for strategy in [
+            Strategy::LongestIdle,
+            Strategy::LeastBusy,
+            Strategy::RoundRobin,
+        ] {
+            let all = rank(strategy, &list);
+            for k in [0, 1, 5, 49, 50, 80] {
+                assert_eq!(rank_top(strategy, &list, k), all[..k.min(all.len())]);
+            }
+        }
     }
 
     #[test]

@@ -6,9 +6,13 @@
 //! works). A request without `Origin` is not from a browser page (curl, the test harness, a
 //! native client) and is allowed: it still needs a valid token.
 
+use crate::domain::Role;
 use crate::error::ApiError;
-use actix_web::middleware::DefaultHeaders;
-use actix_web::{http::header, web, HttpRequest};
+use crate::state::AppState;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{http::header, web, HttpMessage, HttpRequest};
 
 /// No inline script or style, nothing from other sites, never framed.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
@@ -23,6 +27,55 @@ pub fn headers() -> DefaultHeaders {
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::REFERRER_POLICY, "no-referrer"))
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
+}
+
+/// Authentication (401) and the resource's role (403) before anything else on `/api/v1`
+/// (login and the sandbox simulator aside): actix extracts a handler's arguments concurrently
+/// and answers the first failure, so without this a bad body could be answered 400 before a
+/// bad token is answered 401, and a client could probe validation it may not use. The user found is kept for the `AuthUser`
+/// extractor (one lookup per request).
+pub async fn authenticate_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    let path = req.path();
+    let public = !path.starts_with("/api/v1/")
+        || path == "/api/v1/auth/login"
+        || path.starts_with("/api/v1/simulator/");
+    if !public {
+        let token = crate::auth::bearer_token(req.request()).map(str::to_owned);
+        let store = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.store.clone());
+        let user = match (token, store) {
+            (Some(token), Some(store)) => crate::auth::authenticate_token(&store, &token).await,
+            _ => Err(ApiError::Unauthenticated),
+        };
+        match user.and_then(|u| match least_role(path) {
+            Some(role) => u.require(role).map(|()| u),
+            None => Ok(u),
+        }) {
+            Ok(user) => {
+                req.extensions_mut().insert(user);
+            }
+            // An answer, not an `Err`: the outer middleware (headers, log) still see it.
+            Err(e) => return Ok(req.error_response(e).map_into_right_body()),
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// The role a whole `/api/v1` resource needs (handlers check again); `None` when any user
+/// may call it (and the handler decides, e.g. agents see their own interactions).
+fn least_role(path: &str) -> Option<Role> {
+    let resource = path.strip_prefix("/api/v1/")?.split('/').next()?;
+    match resource {
+        "agents" | "queues" | "channels" | "settings" => Some(Role::Admin),
+        "stats" | "reports" => Some(Role::Supervisor),
+        _ => None,
+    }
 }
 
 /// The origins a browser page may open a WebSocket from.

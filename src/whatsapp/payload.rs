@@ -739,4 +739,106 @@ mod tests {
         assert!(super::parse(b"{\"entry\": [").is_err());
         assert!(super::parse(br#"{"object": 5, "entry": "x"}"#).is_ok());
     }
+
+    /// Any JSON value, nested a few levels, with the keys a delivery uses (so the fuzzer
+    /// reaches past the envelope into messages and statuses).
+    fn arb_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value;
+        let key = prop_oneof![
+            Just("object".to_string()),
+            Just("entry".to_string()),
+            Just("changes".to_string()),
+            Just("field".to_string()),
+            Just("value".to_string()),
+            Just("metadata".to_string()),
+            Just("phone_number_id".to_string()),
+            Just("contacts".to_string()),
+            Just("profile".to_string()),
+            Just("name".to_string()),
+            Just("wa_id".to_string()),
+            Just("messages".to_string()),
+            Just("statuses".to_string()),
+            Just("from".to_string()),
+            Just("id".to_string()),
+            Just("timestamp".to_string()),
+            Just("type".to_string()),
+            Just("text".to_string()),
+            Just("body".to_string()),
+            Just("status".to_string()),
+            Just("errors".to_string()),
+            Just("image".to_string()),
+            Just("location".to_string()),
+            "[a-z_]{1,8}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            prop_oneof![
+                Just("text".to_string()),
+                Just("messages".to_string()),
+                Just("read".to_string()),
+                Just("failed".to_string()),
+                Just("99999999999999999999999".to_string()),
+                Just("-1".to_string()),
+                ".{0,12}",
+            ]
+            .prop_map(Value::String),
+        ];
+        leaf.prop_recursive(5, 64, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(key.clone(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Arbitrary bytes: an error or an envelope, never a panic.
+        #[test]
+        fn parse_never_panics_on_bytes(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            if let Ok(env) = super::parse(&body) {
+                let _ = super::events(&env, 0);
+            }
+        }
+
+        /// Arbitrary JSON shaped like a delivery: parsed and split into events without panic.
+        #[test]
+        fn parse_and_events_never_panic_on_json(v in arb_json()) {
+            let body = serde_json::to_vec(&v).unwrap();
+            if let Ok(env) = super::parse(&body) {
+                let _ = super::events(&env, i64::MAX);
+            }
+        }
+
+        /// A valid delivery with one field replaced by anything still parses or errors cleanly.
+        #[test]
+        fn a_mutated_delivery_never_panics(path in 0usize..9, v in arb_json()) {
+            let mut d = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "W",
+                "changes": [{"field": "messages", "value": {"metadata": {"phone_number_id": "1"},
+                "contacts": [{"profile": {"name": "A"}, "wa_id": "1"}],
+                "messages": [{"from": "1", "id": "w", "timestamp": "1", "type": "text", "text": {"body": "hi"}}],
+                "statuses": [{"id": "w", "status": "read", "timestamp": "1"}]}}]}]});
+            let slot = match path {
+                0 => &mut d["entry"],
+                1 => &mut d["entry"][0]["changes"],
+                2 => &mut d["entry"][0]["changes"][0]["value"],
+                3 => &mut d["entry"][0]["changes"][0]["value"]["metadata"],
+                4 => &mut d["entry"][0]["changes"][0]["value"]["messages"][0],
+                5 => &mut d["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"],
+                6 => &mut d["entry"][0]["changes"][0]["value"]["messages"][0]["text"],
+                7 => &mut d["entry"][0]["changes"][0]["value"]["statuses"][0],
+                _ => &mut d["entry"][0]["changes"][0]["value"]["contacts"],
+            };
+            *slot = v;
+            let body = serde_json::to_vec(&d).unwrap();
+            if let Ok(env) = super::parse(&body) {
+                let _ = super::events(&env, 0);
+            }
+        }
+    }
 }

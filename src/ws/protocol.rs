@@ -381,4 +381,87 @@ mod tests {
         let v = serde_json::to_value(ServerEvent::Replaced).unwrap();
         assert_eq!(v, serde_json::json!({"type":"replaced"}));
     }
+
+    const TYPES: &[&str] = &[
+        "set_status",
+        "stop_new",
+        "accept",
+        "reject",
+        "send",
+        "end",
+        "wrap_up",
+        "transfer",
+        "conference",
+        "end_conference",
+        "leave_conference",
+        "transfer_targets",
+        "link_contact",
+        "create_contact",
+        "ping",
+        "bogus",
+        "",
+    ];
+
+    fn arb_field() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value;
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            ".{0,16}".prop_map(Value::String),
+            Just(serde_json::json!({"first_name": "A", "phones": ["+1"]})),
+            Just(serde_json::json!([1, 2])),
+            Just(Value::String("available".into())),
+            Just(Value::String("rona".into())),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any text: a command or an error, never a panic.
+        #[test]
+        fn decoding_any_text_never_panics(text in ".{0,256}") {
+            let _ = serde_json::from_str::<ClientFrame>(&text);
+        }
+
+        /// Objects with a known (or unknown) type and arbitrary fields: decoded or refused.
+        #[test]
+        fn decoding_command_shaped_objects_never_panics(
+            ty in proptest::sample::select(TYPES),
+            fields in proptest::collection::btree_map(
+                proptest::sample::select(&["interaction_id", "status", "reason", "enabled",
+                    "text", "disposition", "queue_id", "agent_id", "filter", "contact_id",
+                    "contact", "ref", "type"][..]),
+                arb_field(),
+                0..6,
+            ),
+        ) {
+            let mut obj = serde_json::Map::new();
+            obj.insert("type".into(), serde_json::Value::String(ty.to_string()));
+            for (k, v) in fields {
+                obj.insert(k.to_string(), v);
+            }
+            let text = serde_json::Value::Object(obj).to_string();
+            if serde_json::from_str::<ClientFrame>(&text).is_ok() {
+                // Only a real command type decodes.
+                proptest::prop_assert!(TYPES[..15].contains(&ty), "{} decoded", text);
+            }
+        }
+
+        /// `send` with any text and id decodes to exactly that text and id.
+        #[test]
+        fn send_round_trips(id in proptest::prelude::any::<i64>(), text in ".{0,64}") {
+            let frame = serde_json::json!({"type": "send", "interaction_id": id, "text": text, "ref": 1});
+            let f: ClientFrame = serde_json::from_value(frame).unwrap();
+            match f.command {
+                ClientCommand::Send { interaction_id, text: t } => {
+                    proptest::prop_assert_eq!(interaction_id, id);
+                    proptest::prop_assert_eq!(t, text);
+                }
+                other => proptest::prop_assert!(false, "decoded as {:?}", other),
+            }
+        }
+    }
 }

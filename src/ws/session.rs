@@ -19,9 +19,6 @@ const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest command frame accepted.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-/// Events waiting for a session whose socket does not drain; past this the agent actor drops
-/// the session (the client reconnects and resyncs with `hello`) instead of buffering more.
-pub const MAX_PENDING_EVENTS: usize = 256;
 
 /// What the agent actor sends its session.
 #[derive(Message)]
@@ -315,7 +312,9 @@ impl Actor for AgentSession {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(MAX_PENDING_EVENTS);
+        // Events waiting for a socket that does not drain are bounded: past this many the
+        // agent actor drops the session (`limits.ws_max_pending_events`, see agent.rs `push`).
+        ctx.set_mailbox_capacity(self.registry.settings.limits.ws_max_pending_events.max(16));
         crate::metrics::socket_connected();
         self.heartbeat(ctx);
         self.agent.do_send(agent::Connect {

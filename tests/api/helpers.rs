@@ -87,6 +87,8 @@ pub struct TestApp {
     env: BTreeMap<String, String>,
     child: Option<Child>,
     stderr_tail: Arc<Mutex<String>>,
+    /// Every stderr line, kept only when the test set `RUST_LOG` itself (log audits).
+    full_log: Arc<Mutex<String>>,
     _dir: tempfile::TempDir,
 }
 
@@ -152,6 +154,7 @@ impl TestApp {
             env: cfg.env,
             child: None,
             stderr_tail: Arc::new(Mutex::new(String::new())),
+            full_log: Arc::new(Mutex::new(String::new())),
             _dir: dir,
         };
         app.start_process().await;
@@ -174,7 +177,8 @@ impl TestApp {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        if !test_log {
+        let keep_full = self.env.contains_key("RUST_LOG");
+        if !test_log && !keep_full {
             cmd.env("RUST_LOG", "warn");
         }
         let mut child = cmd.spawn().expect("spawning the switchboard binary");
@@ -183,11 +187,17 @@ impl TestApp {
         let stderr = child.stderr.take().unwrap();
         let tail = self.stderr_tail.clone();
         tail.lock().unwrap().clear();
+        let full = self.full_log.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if test_log {
                     eprintln!("[switchboard] {line}");
+                }
+                if keep_full {
+                    let mut f = full.lock().unwrap();
+                    f.push_str(&line);
+                    f.push('\n');
                 }
                 let mut t = tail.lock().unwrap();
                 t.push_str(&line);
@@ -264,6 +274,11 @@ impl TestApp {
 
     pub fn ws_url(&self, token: &str) -> String {
         format!("ws://127.0.0.1:{}/ws/agent?token={}", self.port, token)
+    }
+
+    /// Everything the server wrote on stderr, across restarts, when the test set `RUST_LOG`.
+    pub fn full_log(&self) -> String {
+        self.full_log.lock().unwrap().clone()
     }
 
     /// The last lines the server wrote on stderr (to explain failures).
@@ -665,6 +680,13 @@ impl AgentClient {
     pub async fn send_text(&mut self, text: String) {
         self.ws
             .send(WsMessage::text(text))
+            .await
+            .expect("WebSocket send");
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.ws
+            .send(WsMessage::binary(bytes))
             .await
             .expect("WebSocket send");
     }

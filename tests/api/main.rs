@@ -4,9 +4,12 @@
 mod admin_api;
 mod alerts;
 mod auth;
+mod authz;
+mod bad_input;
 mod conference;
 mod contacts;
 mod conversation;
+mod faults;
 mod health_config;
 mod helpers;
 mod interruption;

@@ -49,7 +49,11 @@ pub fn wa_id(i: usize) -> String {
 
 /// The customer index back from `+1555nnnnnnn` or `1555nnnnnnn`.
 pub fn customer_of(phone: &str) -> Option<usize> {
-    phone.trim_start_matches('+').strip_prefix("1555")?.parse().ok()
+    phone
+        .trim_start_matches('+')
+        .strip_prefix("1555")?
+        .parse()
+        .ok()
 }
 
 /// A Meta-shaped delivery with one text message.

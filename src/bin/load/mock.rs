@@ -15,6 +15,8 @@ pub struct MockStats {
     /// Agent `send` frame → request at the Cloud API, in µs.
     pub send_to_api: Mutex<Hist>,
     pub requests: AtomicU64,
+    /// Requests for a message already seen (Switchboard's retries after an injected error).
+    pub retries: AtomicU64,
     pub errors_injected: AtomicU64,
     pub statuses_posted: AtomicU64,
     pub statuses_failed: AtomicU64,
@@ -35,12 +37,14 @@ struct MockCfg {
     stats: Arc<MockStats>,
     webhook: Arc<Mutex<String>>,
     next: Arc<AtomicU64>,
+    seen: Arc<Mutex<std::collections::HashSet<u64>>>,
 }
 
 pub fn start_mock(latency_ms: u64, error_rate: f64, statuses: bool) -> anyhow::Result<Mock> {
     let stats = Arc::new(MockStats {
         send_to_api: Mutex::new(common::hist()),
         requests: AtomicU64::new(0),
+        retries: AtomicU64::new(0),
         errors_injected: AtomicU64::new(0),
         statuses_posted: AtomicU64::new(0),
         statuses_failed: AtomicU64::new(0),
@@ -53,6 +57,7 @@ pub fn start_mock(latency_ms: u64, error_rate: f64, statuses: bool) -> anyhow::R
         stats: stats.clone(),
         webhook: webhook.clone(),
         next: Arc::new(AtomicU64::new(1)),
+        seen: Arc::new(Mutex::new(Default::default())),
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
@@ -65,6 +70,7 @@ pub fn start_mock(latency_ms: u64, error_rate: f64, statuses: bool) -> anyhow::R
                         .route("/{pnid}/messages", web::post().to(cloud_api_send))
                 })
                 .workers(1)
+                .tcp_nodelay(true)
                 .disable_signals()
                 .bind("127.0.0.1:0");
                 let server = match server {
@@ -102,8 +108,14 @@ async fn cloud_api_send(
         .and_then(|t| t.split_whitespace().next())
         .and_then(|t| t.parse::<u64>().ok())
     {
-        if let Ok(mut h) = cfg.stats.send_to_api.lock() {
-            common::record_ns(&mut h, arrived.saturating_sub(sent));
+        // First attempts only: a retry's delay is Switchboard's backoff, reported apart.
+        let first = cfg.seen.lock().map(|mut s| s.insert(sent)).unwrap_or(true);
+        if first {
+            if let Ok(mut h) = cfg.stats.send_to_api.lock() {
+                common::record_ns(&mut h, arrived.saturating_sub(sent));
+            }
+        } else {
+            cfg.stats.retries.fetch_add(1, Ordering::Relaxed);
         }
     }
     if !cfg.latency.is_zero() {
@@ -177,6 +189,7 @@ impl Bare {
                         )
                     })
                     .workers(workers)
+                    .tcp_nodelay(true)
                     .disable_signals()
                     .bind("127.0.0.1:0");
                     let server = match server {

@@ -117,6 +117,8 @@ pub struct Sim {
     /// Restart phase: parked customers whose probe message is on its way.
     pub probes: HashMap<usize, u64>,
     pub scheduling: bool,
+    /// Parked customers whose opening message was refused: sent again.
+    pub parked_retry: Vec<usize>,
 }
 
 pub type Shared = Rc<RefCell<Sim>>;
@@ -176,6 +178,7 @@ impl Sim {
                 .collect(),
             probes: HashMap::new(),
             scheduling: true,
+            parked_retry: Vec::new(),
         }))
     }
 
@@ -248,6 +251,7 @@ impl Sim {
                     cust.state = CState::Idle;
                     self.ready.push_back(job.customer);
                 }
+                CState::Parked => self.parked_retry.push(job.customer),
                 CState::Talking | CState::Ending if job.index > 0 => {
                     cust.state = CState::Talking;
                     cust.sent -= 1;
@@ -320,10 +324,8 @@ impl Sim {
             let mut a = agent.borrow_mut();
             let convs: Vec<(i64, usize)> = a.convs.iter().map(|(&i, &c)| (i, c)).collect();
             for (iid, cust) in convs {
-                if matches!(
-                    self.customers[cust].state,
-                    CState::Talking | CState::Ending
-                ) && a.ending.insert(iid)
+                if matches!(self.customers[cust].state, CState::Talking | CState::Ending)
+                    && a.ending.insert(iid)
                 {
                     self.customers[cust].state = CState::Ending;
                     a.send(serde_json::json!({"type": "end", "interaction_id": iid,
@@ -361,15 +363,22 @@ async fn post(sim: Shared, client: awc::Client, job: Job, intended: Instant) {
         .insert_header(("Content-Type", "application/json"))
         .send_body(job.body.clone())
         .await;
-    let ok = match answer {
+    let (ok, why) = match answer {
         Ok(mut r) => {
-            let ok = r.status().is_success();
-            let _ = r.body().await;
-            ok
+            let status = r.status();
+            let body = r.body().await.unwrap_or_default();
+            (
+                status.is_success(),
+                format!("HTTP {status}: {}", String::from_utf8_lossy(&body)),
+            )
         }
-        Err(_) => false,
+        Err(e) => (false, e.to_string()),
     };
-    sim.borrow_mut().answered(&job, ok, intended);
+    let mut s = sim.borrow_mut();
+    if !ok && s.c.failed < 3 {
+        eprintln!("webhook delivery failed: {why}");
+    }
+    s.answered(&job, ok, intended);
 }
 
 async fn sleep_until(t: Instant) {
@@ -468,8 +477,12 @@ pub async fn closed_loop_bare(
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let mut senders = Vec::new();
     for k in 0..connections {
-        let (client, bodies, endpoint, done) =
-            (client.clone(), bodies.clone(), endpoint.clone(), done.clone());
+        let (client, bodies, endpoint, done) = (
+            client.clone(),
+            bodies.clone(),
+            endpoint.clone(),
+            done.clone(),
+        );
         senders.push(actix_rt::spawn(async move {
             let mut n = k;
             while Instant::now() < deadline {
@@ -525,6 +538,22 @@ pub async fn open_parked(
         actix_rt::spawn(post(sim.clone(), client.clone(), job, intended));
     }
     wait_answers(&sim, Duration::from_secs(60)).await;
+    for _ in 0..5 {
+        let retry = std::mem::take(&mut sim.borrow_mut().parked_retry);
+        if retry.is_empty() {
+            break;
+        }
+        for i in retry {
+            let now = Instant::now();
+            let job = {
+                let mut s = sim.borrow_mut();
+                s.in_flight += 1;
+                s.take_parked(i, common::at_ns(now))
+            };
+            actix_rt::spawn(post(sim.clone(), client.clone(), job, now));
+        }
+        wait_answers(&sim, Duration::from_secs(60)).await;
+    }
 }
 
 /// Restart phase: one message from each of these parked customers; the agents measure when
@@ -675,7 +704,10 @@ fn on_frame(sim: &Shared, agent: &Rc<RefCell<Agent>>, bytes: &[u8]) -> bool {
             a.hello_interactions = list.len();
             for i in &list {
                 let iid = i["id"].as_i64().unwrap_or(0);
-                if let Some(c) = i["customer"]["phone"].as_str().and_then(common::customer_of) {
+                if let Some(c) = i["customer"]["phone"]
+                    .as_str()
+                    .and_then(common::customer_of)
+                {
                     a.convs.insert(iid, c);
                 }
             }
@@ -692,15 +724,16 @@ fn on_frame(sim: &Shared, agent: &Rc<RefCell<Agent>>, bytes: &[u8]) -> bool {
             if let Some(c) = cust {
                 if c < s.customers.len() {
                     let t0 = s.customers[c].t0_ns;
-                    if t0 > 0 && matches!(s.customers[c].state, CState::Waiting | CState::Parked)
-                    {
+                    if t0 > 0 && matches!(s.customers[c].state, CState::Waiting | CState::Parked) {
                         common::record_ns(&mut s.h.offer, now.saturating_sub(t0));
                         s.customers[c].t0_ns = 0;
                     }
                     agent.borrow_mut().convs.insert(iid, c);
                 }
             }
-            agent.borrow().send(serde_json::json!({"type": "accept", "interaction_id": iid,
+            agent
+                .borrow()
+                .send(serde_json::json!({"type": "accept", "interaction_id": iid,
                                                    "ref": format!("a{iid}")}));
         }
         "message" => {
@@ -726,10 +759,7 @@ fn on_frame(sim: &Shared, agent: &Rc<RefCell<Agent>>, bytes: &[u8]) -> bool {
                 );
                 let last = !parked && index + 1 >= s.conv_messages;
                 let every = s.reply_every;
-                (
-                    last,
-                    !parked && !last && every > 0 && index % every == 0,
-                )
+                (last, !parked && !last && every > 0 && index % every == 0)
             };
             if last || reply_now {
                 reply_later(sim, agent, iid, last);
@@ -767,6 +797,21 @@ fn on_frame(sim: &Shared, agent: &Rc<RefCell<Agent>>, bytes: &[u8]) -> bool {
                     }
                 }
                 _ => {}
+            }
+        }
+        "interaction" => {
+            // A conversation restored after this agent's `hello` (restart) arrives this way.
+            let mut a = agent.borrow_mut();
+            let iid = v["id"].as_i64().unwrap_or(0);
+            let mine = v["owner_agent_id"].as_i64() == Some(a.id);
+            let open = !matches!(v["state"].as_str(), Some("closed") | Some("wrap_up"));
+            if mine && open {
+                if let Some(c) = v["customer"]["phone"]
+                    .as_str()
+                    .and_then(common::customer_of)
+                {
+                    a.convs.insert(iid, c);
+                }
             }
         }
         "offer_revoked" => {

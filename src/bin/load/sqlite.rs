@@ -64,7 +64,8 @@ pub fn seed(db: &Path, agents: usize, max_concurrent: u32) -> anyhow::Result<()>
                 can_reject, auto_multi_match_pop, status, status_since, created_at, updated_at)
              VALUES (?1, ?2, ?3, 'agent', ?4, ?5, 1, 1, 'offline', ?6, ?6, ?6)",
         )?;
-        let mut member = tx.prepare("INSERT INTO queue_members (queue_id, agent_id) VALUES (1, ?1)")?;
+        let mut member =
+            tx.prepare("INSERT INTO queue_members (queue_id, agent_id) VALUES (1, ?1)")?;
         let mut session = tx.prepare(
             "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
         )?;
@@ -164,9 +165,9 @@ pub fn baseline(
                 if savepoints {
                     // As the store's writer: a savepoint per change, so one failure rolls
                     // back alone.
-                    conn.execute_batch("SAVEPOINT job")?;
+                    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
                     write_message(&conn, *n, 1 + *n % 1000, now)?;
-                    conn.execute_batch("RELEASE job")?;
+                    conn.prepare_cached("RELEASE job")?.execute([])?;
                 } else {
                     write_message(&conn, *n, 1 + *n % 1000, now)?;
                 }
