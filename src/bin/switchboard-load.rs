@@ -218,6 +218,13 @@ fn main() -> anyhow::Result<()> {
         rep.notes.push(format!("The run stopped early: {e:#}"));
     }
     rep.load_after = common::load_average();
+    let result = result.and_then(|()| {
+        if args.smoke {
+            rep.smoke_check()
+        } else {
+            Ok(())
+        }
+    });
     rep.write(&args.out)?;
     println!("\n{}", rep.markdown());
     println!("wrote {}", args.out.display());

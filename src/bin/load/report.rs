@@ -423,6 +423,37 @@ impl Report {
         Ok(())
     }
 
+    /// At smoke scale the figures mean nothing, but every path must have worked.
+    pub fn smoke_check(&self) -> anyhow::Result<()> {
+        let h = self
+            .headline
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("no headline phase"))?;
+        anyhow::ensure!(
+            h.c.acked > 0 && h.c.failed == 0,
+            "webhook deliveries failed"
+        );
+        anyhow::ensure!(h.c.frames > 0, "no customer message reached an agent");
+        anyhow::ensure!(h.c.offers > 0, "no offer reached an agent");
+        anyhow::ensure!(
+            self.mock_requests > 0,
+            "no agent reply reached the Cloud API"
+        );
+        let r = self
+            .restart
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("no restart phase"))?;
+        anyhow::ensure!(
+            r.back >= r.held_before && r.probes_delivered == r.probes,
+            "after the restart {} of {} conversations came back, {}/{} probes delivered",
+            r.back,
+            r.held_before,
+            r.probes_delivered,
+            r.probes
+        );
+        Ok(())
+    }
+
     fn machine_short(&self) -> String {
         self.machine.split(" (").next().unwrap_or("").to_string()
     }
