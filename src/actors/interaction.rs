@@ -1473,21 +1473,13 @@ impl Handler<End> for InteractionActor {
             p.start_wrap_up(deadline, &terms);
             wrapping.push(p.agent_id);
         }
-        let row = next.clone();
-        AtomicResponse::new(Box::pin(self.persist(move |c| save(c, &row)).map(
-            move |res, act, ctx| {
-                res?;
-                act.d = next;
-                if let Some(o) = pending_offer {
-                    act.withdraw_offer(&o, RevokeReason::Taken, ctx);
-                }
-                act.announce_state(ctx);
-                for agent_id in wrapping {
-                    act.begin_wrap_up(agent_id, deadline, ctx);
-                }
-                Ok(())
-            },
-        )))
+        AtomicResponse::new(self.commit_wrap_ups(
+            next,
+            Vec::new(),
+            pending_offer,
+            wrapping,
+            deadline,
+        ))
     }
 }
 
@@ -1941,11 +1933,24 @@ impl InteractionActor {
         if !others_left && next.offer.is_none() {
             next.conference_state = ConferenceState::None;
         }
+        self.commit_wrap_ups(next, notes, cancelled, agents, deadline)
+    }
+
+    /// Commits `next` (in which `agents` start wrap-up at `deadline`), then takes back the
+    /// withdrawn invitation, announces the state and starts each agent's countdown.
+    fn commit_wrap_ups(
+        &mut self,
+        next: Data,
+        notes: Vec<String>,
+        withdrawn: Option<OfferData>,
+        agents: Vec<i64>,
+        deadline: i64,
+    ) -> ResponseActFuture<Self, CommandResult> {
         Box::pin(self.commit(&next, notes).map(move |res, act, ctx| {
             let notes = res?;
             act.add_notes(notes);
             act.d = next;
-            if let Some(o) = cancelled {
+            if let Some(o) = withdrawn {
                 act.withdraw_offer(&o, RevokeReason::Taken, ctx);
             }
             act.announce_state(ctx);

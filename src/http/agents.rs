@@ -354,17 +354,7 @@ pub async fn update(
         if let Some(new) = &new_queues {
             affected = changed_ids(&old.queues, new);
             for q in &affected {
-                if new.contains(q) {
-                    c.execute(
-                        "INSERT OR IGNORE INTO queue_members(queue_id, agent_id) VALUES (?1, ?2)",
-                        params![q, id],
-                    )?;
-                } else {
-                    c.execute(
-                        "DELETE FROM queue_members WHERE queue_id = ?1 AND agent_id = ?2",
-                        params![q, id],
-                    )?;
-                }
+                super::set_member(c, *q, id, new.contains(q))?;
             }
         }
         Ok((loaded(c, id)?, affected))

@@ -124,6 +124,22 @@ pub(crate) fn unique_ids(ids: &[i64]) -> Vec<i64> {
 }
 
 /// Ids in `a` and not in `b`, plus ids in `b` and not in `a` (both sorted, unique).
+/// Makes `agent_id` a member of `queue_id` or not (idempotent), from either side's update.
+pub(crate) fn set_member(
+    c: &rusqlite::Connection,
+    queue_id: i64,
+    agent_id: i64,
+    member: bool,
+) -> rusqlite::Result<()> {
+    let sql = if member {
+        "INSERT OR IGNORE INTO queue_members(queue_id, agent_id) VALUES (?1, ?2)"
+    } else {
+        "DELETE FROM queue_members WHERE queue_id = ?1 AND agent_id = ?2"
+    };
+    c.execute(sql, rusqlite::params![queue_id, agent_id])?;
+    Ok(())
+}
+
 pub(crate) fn changed_ids(a: &[i64], b: &[i64]) -> Vec<i64> {
     let mut out: Vec<i64> = a
         .iter()

@@ -366,17 +366,7 @@ pub async fn update(
         if let Some(new) = &new_members {
             affected = changed_ids(&old.members, new);
             for a in &affected {
-                if new.contains(a) {
-                    c.execute(
-                        "INSERT OR IGNORE INTO queue_members(queue_id, agent_id) VALUES (?1, ?2)",
-                        params![id, a],
-                    )?;
-                } else {
-                    c.execute(
-                        "DELETE FROM queue_members WHERE queue_id = ?1 AND agent_id = ?2",
-                        params![id, a],
-                    )?;
-                }
+                super::set_member(c, id, *a, new.contains(a))?;
             }
         }
         Ok((loaded(c, id)?, affected))
