@@ -90,8 +90,13 @@ pub fn run(command: Command, config: Option<&Path>) -> anyhow::Result<()> {
 }
 
 fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    Store::open(&settings.database.path, 1, settings.database.max_batch)
-        .with_context(|| format!("opening database {}", settings.database.path.display()))
+    Store::open(
+        &settings.database.path,
+        1,
+        settings.database.max_batch,
+        settings.database.synchronous,
+    )
+    .with_context(|| format!("opening database {}", settings.database.path.display()))
 }
 
 fn migrate(settings: &Settings) -> anyhow::Result<()> {

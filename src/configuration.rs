@@ -34,6 +34,7 @@ pub struct DatabaseSettings {
     pub path: PathBuf,
     pub read_pool_size: u32,
     pub max_batch: usize,
+    pub synchronous: crate::store::Synchronous,
 }
 
 #[derive(Debug, Clone, Deserialize)]

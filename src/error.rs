@@ -107,6 +107,7 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
             crate::store::StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            crate::store::StoreError::Pool(e) => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(anyhow::Error::new(other)),
         }
     }

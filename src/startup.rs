@@ -25,6 +25,7 @@ impl Application {
             &settings.database.path,
             settings.database.read_pool_size,
             settings.database.max_batch,
+            settings.database.synchronous,
         )
         .with_context(|| format!("opening database {}", settings.database.path.display()))?;
 

@@ -230,7 +230,7 @@ mod tests {
 
     fn store() -> (Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db"), 2, 16).unwrap();
+        let store = Store::open(&dir.path().join("t.db"), 2, 16, Default::default()).unwrap();
         (store, dir)
     }
 

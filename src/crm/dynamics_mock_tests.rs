@@ -627,7 +627,7 @@ fn dynamics_crm(server: &MockServer, store: Store) -> Arc<Crm> {
 
 fn temp_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("crm.db"), 2, 16).unwrap();
+    let store = Store::open(&dir.path().join("crm.db"), 2, 16, Default::default()).unwrap();
     (store, dir)
 }
 

@@ -49,12 +49,16 @@ pub struct Readiness {
     )
 )]
 pub async fn readyz(state: Data) -> HttpResponse {
-    // A write statement through the group-commit writer: it takes SQLite's write lock and
-    // commits, so a stuck writer, a locked or read-only database all show here.
-    let write = state.store.write(|c| {
+    // A real write through the group-commit writer: it takes SQLite's write lock, changes a
+    // page and commits it to the WAL, so a stuck writer, a locked database, a read-only or a
+    // full disk all show here. (A statement that changes nothing commits nothing and would
+    // pass on a dead disk.)
+    let now = crate::domain::time::now_ms();
+    let write = state.store.write(move |c| {
         c.execute(
-            "UPDATE settings SET value = value WHERE key = '__readyz__'",
-            [],
+            "INSERT INTO settings (key, value) VALUES ('__readyz__', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [now.to_string()],
         )
     });
     let database = match tokio::time::timeout(READY_TIMEOUT, write).await {

@@ -26,6 +26,24 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A failed change: the disk's or the database file's fault (full, read-only, I/O error,
+/// locked) is `Unavailable`, worth a retry later (HTTP 503, so Meta redelivers); anything
+/// else is the statement's own error.
+fn failed(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        Some(
+            C::DiskFull
+            | C::ReadOnly
+            | C::SystemIoFailure
+            | C::CannotOpen
+            | C::DatabaseBusy
+            | C::DatabaseLocked,
+        ) => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Sqlite(e),
+    }
+}
+
 /// A change to run in the batch: says whether it succeeded, and how to answer its caller.
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
 /// Runs once the batch is committed (or failed): answers the waiting caller.
@@ -49,9 +67,32 @@ fn migrations() -> Migrations<'static> {
     ])
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+/// How far a commit is pushed to the disk before it is acknowledged (`database.synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// Every commit is on the disk (fsync of the WAL) before anyone is answered: an
+    /// acknowledged message survives a crash of the machine, a power cut or a disk that turns
+    /// read-only. Group commit makes this one fsync per batch, not per message.
+    #[default]
+    Full,
+    /// Commits reach the OS but are synced only at checkpoints: safe when the process dies,
+    /// not when the machine or the disk does (the last commits can be lost). Faster on slow disks.
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+fn configure(conn: &Connection, synchronous: Synchronous) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "synchronous", synchronous.pragma())?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(())
@@ -59,7 +100,12 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 
 impl Store {
     /// Opens (creating the file and its folder), migrates, and starts the writer thread.
-    pub fn open(path: &Path, read_pool_size: u32, max_batch: usize) -> StoreResult<Store> {
+    pub fn open(
+        path: &Path,
+        read_pool_size: u32,
+        max_batch: usize,
+        synchronous: Synchronous,
+    ) -> StoreResult<Store> {
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir)
@@ -67,7 +113,7 @@ impl Store {
             }
         }
         let mut conn = Connection::open(path)?;
-        configure(&conn)?;
+        configure(&conn, synchronous)?;
         migrations().to_latest(&mut conn)?;
 
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
@@ -101,7 +147,7 @@ impl Store {
                 let answer = match (result, commit_error) {
                     (Ok(v), None) => Ok(v),
                     (Ok(_), Some(e)) => Err(StoreError::Unavailable(e.to_string())),
-                    (Err(e), _) => Err(StoreError::Sqlite(e)),
+                    (Err(e), _) => Err(failed(e)),
                 };
                 let _ = done_tx.send(answer);
             });
@@ -152,7 +198,7 @@ impl Store {
                 let answer = match (result, commit_error) {
                     (Ok(v), None) => Ok(v),
                     (Ok(_), Some(e)) => Err(StoreError::Unavailable(e.to_string())),
-                    (Err(e), _) => Err(StoreError::Sqlite(e)),
+                    (Err(e), _) => Err(failed(e)),
                 };
                 let _ = tx.send(answer);
             });
@@ -209,5 +255,39 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) 
             micros = started.elapsed().as_micros() as u64,
             "committed"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::ffi;
+
+    fn sqlite(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn disk_faults_are_unavailable_and_statement_errors_are_not() {
+        for code in [
+            ffi::SQLITE_FULL,
+            ffi::SQLITE_READONLY,
+            ffi::SQLITE_IOERR,
+            ffi::SQLITE_CANTOPEN,
+            ffi::SQLITE_BUSY,
+        ] {
+            assert!(
+                matches!(failed(sqlite(code)), StoreError::Unavailable(_)),
+                "{code}"
+            );
+        }
+        assert!(matches!(
+            failed(sqlite(ffi::SQLITE_CONSTRAINT)),
+            StoreError::Sqlite(_)
+        ));
+        assert!(matches!(
+            failed(rusqlite::Error::QueryReturnedNoRows),
+            StoreError::Sqlite(_)
+        ));
     }
 }

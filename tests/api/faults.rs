@@ -38,7 +38,7 @@ impl Respond for FreshWamids {
     }
 }
 
-async fn mount_fresh_wamids(app: &TestApp) {
+pub(crate) async fn mount_fresh_wamids(app: &TestApp) {
     Mock::given(method("POST"))
         .and(path(format!("/{PHONE_NUMBER_ID}/messages")))
         .respond_with(FreshWamids(AtomicU64::new(1)))

@@ -9,6 +9,7 @@ mod bad_input;
 mod conference;
 mod contacts;
 mod conversation;
+mod disk_faults;
 mod faults;
 mod health_config;
 mod helpers;

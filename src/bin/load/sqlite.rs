@@ -23,9 +23,9 @@ pub fn migrate(server: &Path, db: &Path) -> anyhow::Result<()> {
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    // The pragmas of src/store/mod.rs.
+    // The pragmas of src/store/mod.rs (with the default `database.synchronous = "full"`).
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(Duration::from_secs(5))?;
     Ok(())
