@@ -28,6 +28,7 @@ pub const OFFER_OUTCOMES: [&str; 7] = [
 pub const OUTBOX_OUTCOMES: [&str; 4] = ["sent", "retry", "failed", "dropped"];
 /// WebSocket kinds: the agent desktop and the supervisor's live board.
 pub const SOCKET_KINDS: [&str; 2] = ["agent", "supervisor"];
+pub const ACTOR_KINDS: [&str; 3] = ["agent", "queue", "interaction"];
 
 struct Metrics {
     registry: Registry,
@@ -36,6 +37,7 @@ struct Metrics {
     outbox_attempts: IntCounterVec,
     offers: IntCounterVec,
     sockets: IntGaugeVec,
+    actors: IntGaugeVec,
     commit_seconds: Histogram,
     commit_batch: Histogram,
     commit_failures: IntCounter,
@@ -81,6 +83,13 @@ fn build() -> prometheus::Result<Metrics> {
         ),
         &["kind"],
     )?;
+    let actors = IntGaugeVec::new(
+        Opts::new(
+            "actors_alive",
+            "Actors in memory, by kind (interaction: one per open conversation).",
+        ),
+        &["kind"],
+    )?;
     let commit_seconds = Histogram::with_opts(
         HistogramOpts::new(
             "sqlite_commit_duration_seconds",
@@ -115,10 +124,16 @@ fn build() -> prometheus::Result<Metrics> {
     registry.register(Box::new(outbox_attempts.clone()))?;
     registry.register(Box::new(offers.clone()))?;
     registry.register(Box::new(sockets.clone()))?;
+    registry.register(Box::new(actors.clone()))?;
     registry.register(Box::new(commit_seconds.clone()))?;
     registry.register(Box::new(commit_batch.clone()))?;
     registry.register(Box::new(commit_failures.clone()))?;
     registry.register(Box::new(retention_deleted.clone()))?;
+    // process_resident_memory_bytes, process_open_fds, process_cpu_seconds_total, ...
+    #[cfg(target_os = "linux")]
+    registry.register(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    ))?;
     for o in OFFER_OUTCOMES {
         offers.with_label_values(&[o]);
     }
@@ -127,6 +142,9 @@ fn build() -> prometheus::Result<Metrics> {
     }
     for k in SOCKET_KINDS {
         sockets.with_label_values(&[k]);
+    }
+    for k in ACTOR_KINDS {
+        actors.with_label_values(&[k]);
     }
     webhook_deliveries.with_label_values(&["200"]);
     for k in ["interactions", "activities"] {
@@ -139,6 +157,7 @@ fn build() -> prometheus::Result<Metrics> {
         outbox_attempts,
         offers,
         sockets,
+        actors,
         commit_seconds,
         commit_batch,
         commit_failures,
@@ -208,6 +227,24 @@ pub fn offer_ended(interaction_id: i64, queue_id: i64, agent_id: i64, kind: &str
 }
 
 /// An agent desktop WebSocket opened.
+/// Counts an actor of `kind` in `actors_alive` while it exists (a field of the actor: it is
+/// dropped with the actor's state, so a leaked actor stays counted).
+#[derive(Debug)]
+pub struct Alive(&'static str);
+
+impl Alive {
+    pub fn new(kind: &'static str) -> Alive {
+        METRICS.actors.with_label_values(&[kind]).inc();
+        Alive(kind)
+    }
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        METRICS.actors.with_label_values(&[self.0]).dec();
+    }
+}
+
 pub fn socket_connected() {
     METRICS.sockets.with_label_values(&["agent"]).inc();
 }

@@ -31,6 +31,7 @@ pub struct AgentActor {
     offline_timer: Option<SpawnHandle>,
     /// Its own address, to finish dropping a session that stopped reading.
     me: Option<Addr<AgentActor>>,
+    _alive: crate::metrics::Alive,
 }
 
 impl AgentActor {
@@ -46,6 +47,7 @@ impl AgentActor {
             held_for_hello: None,
             offline_timer: None,
             me: None,
+            _alive: crate::metrics::Alive::new("agent"),
         }
     }
 

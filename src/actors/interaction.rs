@@ -237,6 +237,7 @@ pub struct InteractionActor {
     contacts: Option<Result<Vec<Contact>, String>>,
     /// The contact the interaction is linked to, when known.
     linked: Option<Contact>,
+    _alive: crate::metrics::Alive,
 }
 
 type Reply<T> = AtomicResponse<InteractionActor, T>;
@@ -296,6 +297,7 @@ impl InteractionActor {
             alert_timers: Vec::new(),
             contacts: None,
             linked: None,
+            _alive: crate::metrics::Alive::new("interaction"),
         }
     }
 
@@ -315,6 +317,7 @@ impl InteractionActor {
             alert_timers: Vec::new(),
             contacts: None,
             linked: None,
+            _alive: crate::metrics::Alive::new("interaction"),
         }
     }
 

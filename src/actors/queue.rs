@@ -25,6 +25,7 @@ pub struct QueueActor {
     positions: HashMap<i64, i64>,
     dispatching: bool,
     dispatch_again: bool,
+    _alive: crate::metrics::Alive,
 }
 
 impl QueueActor {
@@ -37,6 +38,7 @@ impl QueueActor {
             positions: HashMap::new(),
             dispatching: false,
             dispatch_again: false,
+            _alive: crate::metrics::Alive::new("queue"),
         }
     }
 

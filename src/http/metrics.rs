@@ -256,6 +256,18 @@ pub async fn metrics(state: Data, req: HttpRequest) -> Result<HttpResponse, ApiE
         "Age of the oldest outbound message still waiting (0 when none).",
         &[(String::new(), oldest)],
     );
+    // SQLite's own heap (page caches of the writer and the read pool, statements): bounded by
+    // the caches' size, and the part of the resident memory that grows with the database.
+    // SAFETY: sqlite3_memory_used only reads SQLite's allocation counter; it has no
+    // preconditions and is thread-safe in the serialized/multi-thread modes rusqlite builds.
+    let sqlite_heap = unsafe { rusqlite::ffi::sqlite3_memory_used() };
+    family(
+        &mut out,
+        "switchboard_sqlite_memory_bytes",
+        "gauge",
+        "Memory SQLite holds (page caches, prepared statements).",
+        &[(String::new(), sqlite_heap)],
+    );
     family(
         &mut out,
         "switchboard_activities",

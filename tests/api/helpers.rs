@@ -752,6 +752,18 @@ impl AgentClient {
         }
     }
 
+    /// The next event (buffered first), or `None` after `timeout` or once closed.
+    pub async fn try_next_event(&mut self, timeout: Duration) -> Option<Value> {
+        if let Some(v) = self.buffer.pop_front() {
+            return Some(v);
+        }
+        self.read_frame(timeout).await
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     /// Waits for an event of type `ty`, keeping other events for later waits.
     pub async fn wait_for(&mut self, ty: &str, timeout: Duration) -> Value {
         self.wait_for_where(ty, timeout, |_| true).await
