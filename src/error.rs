@@ -140,3 +140,54 @@ pub fn path_error_handler(
 ) -> actix_web::Error {
     ApiError::bad("invalid_path", err.to_string()).into()
 }
+
+/// Middleware: actix's own error answers (404 for a path nothing serves, 405 with `Allow` for a
+/// method a resource does not take) have an empty body; they get the contract's
+/// `{"error": {"code", "message"}}` shape, with their status and headers kept.
+pub async fn shape_empty_errors(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<
+    actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody + 'static>,
+    actix_web::Error,
+> {
+    use actix_web::body::BodySize;
+    let res = next.call(req).await?;
+    let status = res.status();
+    let empty = matches!(
+        res.response().body().size(),
+        BodySize::None | BodySize::Sized(0)
+    );
+    if !empty || !(status.is_client_error() || status.is_server_error()) {
+        return Ok(res.map_into_left_body());
+    }
+    let (req, res) = res.into_parts();
+    let reason = status
+        .canonical_reason()
+        .unwrap_or("error")
+        .to_ascii_lowercase();
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("not_found".to_string(), "no such resource".to_string()),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allowed = res
+                .headers()
+                .get(actix_web::http::header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            (
+                "method_not_allowed".to_string(),
+                format!("{} is not allowed here (allowed: {allowed})", req.method()),
+            )
+        }
+        StatusCode::INTERNAL_SERVER_ERROR => ("internal_error".to_string(), reason),
+        StatusCode::SERVICE_UNAVAILABLE => ("unavailable".to_string(), reason),
+        _ => (reason.replace([' ', '-'], "_"), reason),
+    };
+    let mut shaped = HttpResponse::build(status).json(error_body(&code, message));
+    for (name, value) in res.headers() {
+        if !shaped.headers().contains_key(name) {
+            shaped.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    Ok(actix_web::dev::ServiceResponse::new(req, shaped).map_into_right_body())
+}

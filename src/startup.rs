@@ -86,6 +86,9 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     crate::http::security::authenticate_first,
                 ))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::error::shape_empty_errors,
+                ))
                 .wrap(crate::http::security::headers())
                 .wrap(tracing_actix_logger())
                 .configure(crate::http::configure)

@@ -106,6 +106,7 @@ pub struct NewContact {
     /// Up to 10 numbers, in any common format; stored in E.164. A number without a country
     /// code is read in `crm.default_region`.
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub phones: Vec<String>,
     /// Up to 254 characters, `local@domain.tld`.
     pub email: Option<String>,

@@ -161,7 +161,10 @@ pub const CUSTOMER_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DispositionCode {
+    /// Unique within the queue.
+    #[schema(min_length = 1, max_length = 64, pattern = "\\S")]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub label: String,
 }
 

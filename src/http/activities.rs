@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/activities", web::get().to(list))
-        .route("/activities/{id}", web::get().to(get));
+    cfg.service(web::resource("/activities").route(web::get().to(list)))
+        .service(web::resource("/activities/{id}").route(web::get().to(get)));
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -112,6 +112,7 @@ pub struct ActivityQuery {
     /// Call logs this agent took part in.
     pub agent_id: Option<i64>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -126,12 +127,12 @@ pub struct ActivityPage {
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/activities", tag = "activities", security(("bearer" = [])),
+    get, path = "/api/v1/activities", operation_id = "list_activities", tag = "activities", security(("bearer" = [])),
     params(ActivityQuery),
     responses(
         (status = 200, description = "A page of call logs, newest first", body = ActivityPage),
         (status = 400, description = "`invalid_input`, `invalid_cursor`, `invalid_query`", body = super::openapi::ErrorResponse),
-        (status = 401, body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn list(
@@ -191,10 +192,12 @@ pub async fn list(
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/activities/{id}", tag = "activities", security(("bearer" = [])),
+    get, path = "/api/v1/activities/{id}", operation_id = "get_activity", tag = "activities", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = Activity),
+        (status = 400, description = "`invalid_path` (the id is not an integer)", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]

@@ -12,11 +12,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/agents", web::get().to(list))
-        .route("/agents", web::post().to(create))
-        .route("/agents/{id}", web::get().to(get))
-        .route("/agents/{id}", web::patch().to(update))
-        .route("/agents/{id}", web::delete().to(delete));
+    cfg.service(
+        web::resource("/agents")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        web::resource("/agents/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(update))
+            .route(web::delete().to(delete)),
+    );
 }
 
 /// An agent as the API shows it (never its password).
@@ -70,13 +76,16 @@ fn agent_role() -> Role {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewAgent {
     /// 1 to 64 characters of `A-Z a-z 0-9 . _ @ -`.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._@-]+$")]
     pub username: String,
-    /// Defaults to the username.
+    /// Defaults to the username. Not blank.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub display_name: Option<String>,
     #[serde(default = "agent_role")]
     pub role: Role,
     /// At least 8 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
     #[serde(default = "default_max_concurrent")]
     #[schema(minimum = 1, maximum = 50, default = 3)]
@@ -94,9 +103,12 @@ pub struct NewAgent {
 /// Only the fields given change.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct AgentPatch {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._@-]+$")]
     pub username: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub display_name: Option<String>,
     pub role: Option<Role>,
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: Option<String>,
     #[schema(minimum = 1, maximum = 50)]
     pub max_concurrent: Option<i64>,
@@ -172,10 +184,11 @@ fn loaded(c: &Connection, id: i64) -> rusqlite::Result<AgentRecord> {
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/agents", tag = "agents", security(("bearer" = [])),
+    get, path = "/api/v1/agents", operation_id = "list_agents", tag = "agents", security(("bearer" = [])),
     responses(
         (status = 200, description = "All agents (not deleted), by id", body = [Agent]),
-        (status = 401, body = super::openapi::ErrorResponse), (status = 403, body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
@@ -185,10 +198,13 @@ pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError>
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/agents/{id}", tag = "agents", security(("bearer" = [])),
+    get, path = "/api/v1/agents/{id}", operation_id = "get_agent", tag = "agents", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Agent id")),
     responses(
         (status = 200, body = Agent),
+        (status = 400, description = "`invalid_path` (the id is not an integer)", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
@@ -206,18 +222,21 @@ pub async fn get(
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/agents", tag = "agents", security(("bearer" = [])),
+    post, path = "/api/v1/agents", operation_id = "create_agent", tag = "agents", security(("bearer" = [])),
     request_body = NewAgent,
     responses(
         (status = 201, description = "Created", body = Agent),
-        (status = 400, description = "`invalid_input`, `unknown_queue`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `unknown_queue`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 409, description = "`username_taken`", body = super::openapi::ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn create(
     user: AuthUser,
     state: Data,
-    body: web::Json<NewAgent>,
+    body: super::Json<NewAgent>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
     let body = body.into_inner();
@@ -276,21 +295,24 @@ pub async fn create(
 }
 
 #[utoipa::path(
-    patch, path = "/api/v1/agents/{id}", tag = "agents", security(("bearer" = [])),
+    patch, path = "/api/v1/agents/{id}", operation_id = "update_agent", tag = "agents", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Agent id")),
     request_body = AgentPatch,
     responses(
         (status = 200, description = "Updated", body = Agent),
-        (status = 400, description = "`invalid_input`, `unknown_queue`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `unknown_queue`, `invalid_path`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
         (status = 409, description = "`username_taken`, `cannot_demote_self`", body = super::openapi::ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn update(
     user: AuthUser,
     state: Data,
     id: web::Path<i64>,
-    body: web::Json<AgentPatch>,
+    body: super::Json<AgentPatch>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
     let id = id.into_inner();
@@ -369,10 +391,13 @@ pub async fn update(
 }
 
 #[utoipa::path(
-    delete, path = "/api/v1/agents/{id}", tag = "agents", security(("bearer" = [])),
+    delete, path = "/api/v1/agents/{id}", operation_id = "delete_agent", tag = "agents", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Agent id")),
     responses(
         (status = 204, description = "Deleted (soft: the username is freed)"),
+        (status = 400, description = "`invalid_path` (the id is not an integer)", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
         (status = 409, description = "`cannot_delete_self`", body = super::openapi::ErrorResponse),
     )

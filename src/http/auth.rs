@@ -9,11 +9,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/auth/login", web::post().to(login))
-        .route("/auth/logout", web::post().to(logout))
-        .route("/me", web::get().to(me))
-        .route("/me/preferences", web::get().to(preferences))
-        .route("/me/preferences", web::patch().to(update_preferences));
+    cfg.service(web::resource("/auth/login").route(web::post().to(login)))
+        .service(web::resource("/auth/logout").route(web::post().to(logout)))
+        .service(web::resource("/me").route(web::get().to(me)))
+        .service(
+            web::resource("/me/preferences")
+                .route(web::get().to(preferences))
+                .route(web::patch().to(update_preferences)),
+        );
 }
 
 /// The agent's own interaction settings ("My Profile > Interactions").
@@ -59,13 +62,15 @@ pub async fn preferences(user: AuthUser, state: Data) -> Result<HttpResponse, Ap
     request_body = PreferencesPatch,
     responses(
         (status = 200, description = "Saved; takes effect on the next accept", body = Preferences),
+        (status = 400, description = "`invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn update_preferences(
     user: AuthUser,
     state: Data,
-    body: web::Json<PreferencesPatch>,
+    body: super::Json<PreferencesPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = user.id;
     let patch = body.into_inner();
@@ -114,15 +119,16 @@ const MAX_CREDENTIAL_CHARS: usize = 1024;
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
-        (status = 400, description = "`invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
         (status = 401, description = "`invalid_credentials` (unknown user or wrong password)", body = super::openapi::ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
         (status = 429, description = "`too_many_requests`", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn login(
     state: Data,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: super::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let addr = req.peer_addr().map(|a| a.ip());

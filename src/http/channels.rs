@@ -12,11 +12,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/channels", web::get().to(list))
-        .route("/channels", web::post().to(create))
-        .route("/channels/{id}", web::get().to(get))
-        .route("/channels/{id}", web::patch().to(update))
-        .route("/channels/{id}", web::delete().to(delete));
+    cfg.service(
+        web::resource("/channels")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        web::resource("/channels/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(update))
+            .route(web::delete().to(delete)),
+    );
 }
 
 /// A channel as the API shows it: the access token and app secret are never returned.
@@ -57,36 +63,48 @@ fn whatsapp() -> String {
 pub struct NewChannel {
     /// Only `whatsapp`.
     #[serde(default = "whatsapp")]
+    #[schema(pattern = "^whatsapp$", default = "whatsapp")]
     pub kind: String,
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
     /// The Cloud API phone number id (digits); unique among channels.
+    #[schema(pattern = "^[0-9]{1,32}$")]
     pub phone_number_id: String,
+    #[schema(min_length = 1, max_length = 32, pattern = "\\S")]
     pub display_phone_number: String,
     pub queue_id: i64,
     /// Write only.
+    #[schema(min_length = 1, max_length = 4096, pattern = "\\S")]
     pub access_token: String,
     /// Write only. Overrides `whatsapp.app_secret` for this channel.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 4096, pattern = "\\S")]
     pub app_secret: Option<String>,
     /// Overrides `whatsapp.verify_token` for this channel.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 4096, pattern = "\\S")]
     pub verify_token: Option<String>,
 }
 
 /// Only the fields given change; `null` clears `app_secret` or `verify_token`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ChannelPatch {
+    #[schema(pattern = "^whatsapp$")]
     pub kind: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: Option<String>,
+    #[schema(pattern = "^[0-9]{1,32}$")]
     pub phone_number_id: Option<String>,
+    #[schema(min_length = 1, max_length = 32, pattern = "\\S")]
     pub display_phone_number: Option<String>,
     pub queue_id: Option<i64>,
+    #[schema(min_length = 1, max_length = 4096, pattern = "\\S")]
     pub access_token: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 4096, pattern = "\\S")]
     pub app_secret: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 4096, pattern = "\\S")]
     pub verify_token: Option<Option<String>>,
 }
 
@@ -165,10 +183,11 @@ fn loaded(c: &Connection, id: i64) -> rusqlite::Result<ChannelRecord> {
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/channels", tag = "channels", security(("bearer" = [])),
+    get, path = "/api/v1/channels", operation_id = "list_channels", tag = "channels", security(("bearer" = [])),
     responses(
         (status = 200, description = "All channels (not deleted), by id", body = [Channel]),
-        (status = 401, body = super::openapi::ErrorResponse), (status = 403, body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
@@ -178,10 +197,13 @@ pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError>
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/channels/{id}", tag = "channels", security(("bearer" = [])),
+    get, path = "/api/v1/channels/{id}", operation_id = "get_channel", tag = "channels", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Channel id")),
     responses(
         (status = 200, body = Channel),
+        (status = 400, description = "`invalid_path` (the id is not an integer)", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
@@ -199,18 +221,21 @@ pub async fn get(
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/channels", tag = "channels", security(("bearer" = [])),
+    post, path = "/api/v1/channels", operation_id = "create_channel", tag = "channels", security(("bearer" = [])),
     request_body = NewChannel,
     responses(
         (status = 201, description = "Created", body = Channel),
-        (status = 400, description = "`invalid_input`, `unknown_queue`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `unknown_queue`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 409, description = "`phone_number_id_taken`", body = super::openapi::ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn create(
     user: AuthUser,
     state: Data,
-    body: web::Json<NewChannel>,
+    body: super::Json<NewChannel>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
     let b = body.into_inner();
@@ -255,21 +280,24 @@ pub async fn create(
 }
 
 #[utoipa::path(
-    patch, path = "/api/v1/channels/{id}", tag = "channels", security(("bearer" = [])),
+    patch, path = "/api/v1/channels/{id}", operation_id = "update_channel", tag = "channels", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Channel id")),
     request_body = ChannelPatch,
     responses(
         (status = 200, description = "Updated", body = Channel),
-        (status = 400, description = "`invalid_input`, `unknown_queue`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `unknown_queue`, `invalid_path`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
         (status = 409, description = "`phone_number_id_taken`", body = super::openapi::ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn update(
     user: AuthUser,
     state: Data,
     id: web::Path<i64>,
-    body: web::Json<ChannelPatch>,
+    body: super::Json<ChannelPatch>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
     let id = id.into_inner();
@@ -329,10 +357,13 @@ pub async fn update(
 }
 
 #[utoipa::path(
-    delete, path = "/api/v1/channels/{id}", tag = "channels", security(("bearer" = [])),
+    delete, path = "/api/v1/channels/{id}", operation_id = "delete_channel", tag = "channels", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Channel id")),
     responses(
         (status = 204, description = "Deleted (soft)"),
+        (status = 400, description = "`invalid_path` (the id is not an integer)", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]

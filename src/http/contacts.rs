@@ -12,11 +12,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/contacts", web::get().to(list))
-        .route("/contacts", web::post().to(create))
-        .route("/contacts/{id}", web::get().to(get))
-        .route("/contacts/{id}", web::patch().to(update))
-        .route("/contacts/{id}", web::delete().to(delete));
+    cfg.service(
+        web::resource("/contacts")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        web::resource("/contacts/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(update))
+            .route(web::delete().to(delete)),
+    );
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -28,6 +34,7 @@ pub struct ContactQuery {
     /// Words, each found in a name, the e-mail, the company or (3+ digits) a number.
     pub q: Option<String>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -50,6 +57,7 @@ pub struct ContactPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub last_name: Option<Option<String>>,
+    #[schema(max_items = 10)]
     pub phones: Option<Vec<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -97,12 +105,12 @@ fn parse_cursor(cursor: Option<&str>) -> Result<Option<(i64, i64)>, ApiError> {
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])),
+    get, path = "/api/v1/contacts", operation_id = "list_contacts", tag = "contacts", security(("bearer" = [])),
     params(ContactQuery),
     responses(
         (status = 200, description = "A page of contacts, most recently updated first", body = ContactPage),
         (status = 400, description = "`invalid_phone`, `invalid_input`, `invalid_cursor`, `invalid_query`", body = super::openapi::ErrorResponse),
-        (status = 401, body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn list(
@@ -149,10 +157,12 @@ pub async fn list(
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])),
+    get, path = "/api/v1/contacts/{id}", operation_id = "get_contact", tag = "contacts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Contact id")),
     responses(
         (status = 200, body = Contact),
+        (status = 400, description = "`invalid_path` (the id is not an integer)", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
@@ -181,17 +191,19 @@ fn mask_for<'a>(user: &AuthUser, state: &Data, contacts: impl Iterator<Item = &'
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])),
+    post, path = "/api/v1/contacts", operation_id = "create_contact", tag = "contacts", security(("bearer" = [])),
     request_body = NewContact,
     responses(
         (status = 201, description = "Created; `phones` in E.164", body = Contact),
-        (status = 400, description = "`invalid_input`, `invalid_phone`, `invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `invalid_phone`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn create(
     user: AuthUser,
     state: Data,
-    body: web::Json<NewContact>,
+    body: super::Json<NewContact>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(Role::Agent)?;
     let valid = body.validate(state.crm.default_region())?;
@@ -205,20 +217,22 @@ pub async fn create(
 }
 
 #[utoipa::path(
-    patch, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])),
+    patch, path = "/api/v1/contacts/{id}", operation_id = "update_contact", tag = "contacts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Contact id")),
     request_body = ContactPatch,
     responses(
         (status = 200, description = "Updated", body = Contact),
-        (status = 400, description = "`invalid_input`, `invalid_phone`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `invalid_phone`, `invalid_path`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn update(
     user: AuthUser,
     state: Data,
     id: web::Path<i64>,
-    body: web::Json<ContactPatch>,
+    body: super::Json<ContactPatch>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(Role::Agent)?;
     let id = id.into_inner();
@@ -239,10 +253,12 @@ pub async fn update(
 }
 
 #[utoipa::path(
-    delete, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])),
+    delete, path = "/api/v1/contacts/{id}", operation_id = "delete_contact", tag = "contacts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Contact id")),
     responses(
         (status = 204, description = "Deleted (its call logs stay)"),
+        (status = 400, description = "`invalid_path` (the id is not an integer)", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]

@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 const READY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz));
-    cfg.route("/readyz", web::get().to(readyz));
+    cfg.service(web::resource("/healthz").route(web::get().to(healthz)));
+    cfg.service(web::resource("/readyz").route(web::get().to(readyz)));
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/interactions", web::get().to(list))
-        .route("/interactions/{id}", web::get().to(get));
+    cfg.service(web::resource("/interactions").route(web::get().to(list)))
+        .service(web::resource("/interactions/{id}").route(web::get().to(get)));
 }
 
 /// A customer's number as shown: WhatsApp ids are E.164 digits without the `+`.
@@ -167,6 +167,7 @@ pub struct InteractionQuery {
     /// Interactions this agent is or was in.
     pub agent_id: Option<i64>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -201,12 +202,12 @@ pub(crate) fn page_params(
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/interactions", tag = "interactions", security(("bearer" = [])),
+    get, path = "/api/v1/interactions", operation_id = "list_interactions", tag = "interactions", security(("bearer" = [])),
     params(InteractionQuery),
     responses(
         (status = 200, description = "A page of interactions, newest first", body = InteractionPage),
         (status = 400, description = "`invalid_input`, `invalid_cursor`, `invalid_query`", body = super::openapi::ErrorResponse),
-        (status = 401, body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn list(
@@ -291,10 +292,12 @@ pub async fn list(
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/interactions/{id}", tag = "interactions", security(("bearer" = [])),
+    get, path = "/api/v1/interactions/{id}", operation_id = "get_interaction", tag = "interactions", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Interaction id")),
     responses(
         (status = 200, description = "The interaction with its full transcript", body = super::openapi::InteractionDoc),
+        (status = 400, description = "`invalid_path` (the id is not an integer)", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found` (also for an agent that was not in it)", body = super::openapi::ErrorResponse),
     )
 )]

@@ -11,7 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use std::fmt::Write;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics", web::get().to(metrics));
+    cfg.service(web::resource("/metrics").route(web::get().to(metrics)));
 }
 
 /// One metric family: its help and type lines, then `(labels, value)` samples.

@@ -11,7 +11,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/openapi.json", web::get().to(openapi_json));
+    cfg.service(web::resource("/openapi.json").route(web::get().to(openapi_json)));
 }
 
 async fn openapi_json() -> HttpResponse {
@@ -142,9 +142,10 @@ fn webhook_verify() {}
     request_body(content = Object, description = "`{object: whatsapp_business_account, entry: [...]}`", content_type = "application/json"),
     responses(
         (status = 200, description = "Committed (or ignored: unknown phone_number_id, unknown status ids)"),
-        (status = 400, description = "Malformed JSON", body = ErrorResponse),
-        (status = 401, description = "Missing or wrong signature", body = ErrorResponse),
-        (status = 413, description = "Body over 3 MB", body = ErrorResponse),
+        (status = 400, description = "`invalid_json` (malformed JSON)", body = ErrorResponse),
+        (status = 401, description = "`invalid_signature` (missing or wrong signature)", body = ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 3 MB)", body = ErrorResponse),
+        (status = 503, description = "`unavailable`: not committed, Meta retries", body = ErrorResponse),
     )
 )]
 #[allow(dead_code)]
@@ -156,7 +157,9 @@ fn webhook_deliver() {}
     params(("token" = String, Query, description = "A bearer token from /api/v1/auth/login")),
     responses(
         (status = 101, description = "Switching protocols: JSON text frames, each with a `type`"),
+        (status = 400, description = "`not_a_websocket` (not a WebSocket upgrade request)", body = ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = ErrorResponse),
+        (status = 403, description = "`forbidden` (an `Origin` that is not allowed)", body = ErrorResponse),
     )
 )]
 #[allow(dead_code)]
@@ -169,8 +172,9 @@ fn agent_websocket() {}
     params(("token" = String, Query, description = "A supervisor's or admin's bearer token")),
     responses(
         (status = 101, description = "Switching protocols: JSON text frames of type `realtime`"),
+        (status = 400, description = "`not_a_websocket` (not a WebSocket upgrade request)", body = ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = ErrorResponse),
-        (status = 403, description = "`forbidden` (agents)", body = ErrorResponse),
+        (status = 403, description = "`forbidden` (agents, or an `Origin` that is not allowed)", body = ErrorResponse),
     )
 )]
 #[allow(dead_code)]
@@ -251,5 +255,22 @@ mod tests {
         assert!(doc["components"]["schemas"]["Interaction"].is_object());
         assert!(doc["components"]["schemas"]["Contact"].is_object());
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    }
+
+    /// OpenAPI requires unique operation ids (clients and tools such as schemathesis name
+    /// operations by them); utoipa defaults to the handler's name, which repeats (`get`, `list`).
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap_or_default().to_string();
+                assert!(
+                    seen.insert(id.clone()),
+                    "{method} {path}: operationId `{id}` repeats"
+                );
+            }
+        }
     }
 }

@@ -12,11 +12,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/queues", web::get().to(list))
-        .route("/queues", web::post().to(create))
-        .route("/queues/{id}", web::get().to(get))
-        .route("/queues/{id}", web::patch().to(update))
-        .route("/queues/{id}", web::delete().to(delete));
+    cfg.service(
+        web::resource("/queues")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        web::resource("/queues/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(update))
+            .route(web::delete().to(delete)),
+    );
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -63,7 +69,8 @@ fn d180() -> i64 {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewQueue {
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, not blank.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
     #[serde(default = "d30")]
     #[schema(minimum = 5, maximum = 600, default = 30)]
@@ -71,7 +78,7 @@ pub struct NewQueue {
     #[serde(default = "d60")]
     #[schema(minimum = 0, maximum = 3600, default = 60)]
     pub wrap_up_secs: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::objects")]
     pub disposition_codes: Vec<DispositionCode>,
     #[serde(default)]
     pub disposition_required: bool,
@@ -95,13 +102,20 @@ fn default_strategy() -> Strategy {
 /// Only the fields given change.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct QueuePatch {
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: Option<String>,
+    #[schema(minimum = 5, maximum = 600)]
     pub offer_timeout_secs: Option<i64>,
+    #[schema(minimum = 0, maximum = 3600)]
     pub wrap_up_secs: Option<i64>,
+    #[serde(default, deserialize_with = "super::optional_objects")]
     pub disposition_codes: Option<Vec<DispositionCode>>,
     pub disposition_required: Option<bool>,
     pub strategy: Option<Strategy>,
+    #[schema(minimum = 1, maximum = 86400)]
     pub alert_warn_secs: Option<i64>,
+    /// Must be greater than `alert_warn_secs` (the given or the stored one).
+    #[schema(minimum = 2, maximum = 86400)]
     pub alert_critical_secs: Option<i64>,
     pub members: Option<Vec<i64>>,
 }
@@ -223,10 +237,11 @@ fn codes_json(codes: &[DispositionCode]) -> rusqlite::Result<String> {
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/queues", tag = "queues", security(("bearer" = [])),
+    get, path = "/api/v1/queues", operation_id = "list_queues", tag = "queues", security(("bearer" = [])),
     responses(
         (status = 200, description = "All queues (not deleted), by id", body = [Queue]),
-        (status = 401, body = super::openapi::ErrorResponse), (status = 403, body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
@@ -236,10 +251,13 @@ pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError>
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/queues/{id}", tag = "queues", security(("bearer" = [])),
+    get, path = "/api/v1/queues/{id}", operation_id = "get_queue", tag = "queues", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Queue id")),
     responses(
         (status = 200, body = Queue),
+        (status = 400, description = "`invalid_path` (the id is not an integer)", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
@@ -257,17 +275,20 @@ pub async fn get(
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/queues", tag = "queues", security(("bearer" = [])),
+    post, path = "/api/v1/queues", operation_id = "create_queue", tag = "queues", security(("bearer" = [])),
     request_body = NewQueue,
     responses(
         (status = 201, description = "Created", body = Queue),
-        (status = 400, description = "`invalid_input`, `unknown_agent`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `unknown_agent`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn create(
     user: AuthUser,
     state: Data,
-    body: web::Json<NewQueue>,
+    body: super::Json<NewQueue>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
     let body = body.into_inner();
@@ -314,20 +335,23 @@ pub async fn create(
 }
 
 #[utoipa::path(
-    patch, path = "/api/v1/queues/{id}", tag = "queues", security(("bearer" = [])),
+    patch, path = "/api/v1/queues/{id}", operation_id = "update_queue", tag = "queues", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Queue id")),
     request_body = QueuePatch,
     responses(
         (status = 200, description = "Updated", body = Queue),
-        (status = 400, description = "`invalid_input`, `unknown_agent`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `unknown_agent`, `invalid_path`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn update(
     user: AuthUser,
     state: Data,
     id: web::Path<i64>,
-    body: web::Json<QueuePatch>,
+    body: super::Json<QueuePatch>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
     let id = id.into_inner();
@@ -381,10 +405,13 @@ pub async fn update(
 }
 
 #[utoipa::path(
-    delete, path = "/api/v1/queues/{id}", tag = "queues", security(("bearer" = [])),
+    delete, path = "/api/v1/queues/{id}", operation_id = "delete_queue", tag = "queues", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Queue id")),
     responses(
         (status = 204, description = "Deleted (soft)"),
+        (status = 400, description = "`invalid_path` (the id is not an integer)", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
         (status = 409, description = "`queue_in_use` (a channel routes to it)", body = super::openapi::ErrorResponse),
     )

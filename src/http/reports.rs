@@ -24,8 +24,8 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 const MAX_RANGE_DAYS: i64 = 366;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/reports/queues", web::get().to(queues));
-    cfg.route("/reports/agents", web::get().to(agents));
+    cfg.service(web::resource("/reports/queues").route(web::get().to(queues)));
+    cfg.service(web::resource("/reports/agents").route(web::get().to(agents)));
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -461,9 +461,10 @@ fn wants_csv(q: &RangeQuery) -> Result<bool, ApiError> {
     get, path = "/api/v1/reports/queues", tag = "stats", security(("bearer" = [])),
     params(RangeQuery),
     responses(
-        (status = 200, body = QueuesReport, description = "JSON, or CSV with `format=csv`"),
-        (status = 400, body = super::openapi::ErrorResponse),
-        (status = 403, body = super::openapi::ErrorResponse),
+        (status = 200, description = "JSON, or CSV with `format=csv`", content((QueuesReport = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "`invalid_input` (a bad or too long range, an unknown format), `invalid_query`", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not a supervisor or admin)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn queues(
@@ -493,9 +494,10 @@ pub async fn queues(
     get, path = "/api/v1/reports/agents", tag = "stats", security(("bearer" = [])),
     params(RangeQuery),
     responses(
-        (status = 200, body = AgentsReport, description = "JSON, or CSV with `format=csv`"),
-        (status = 400, body = super::openapi::ErrorResponse),
-        (status = 403, body = super::openapi::ErrorResponse),
+        (status = 200, description = "JSON, or CSV with `format=csv`", content((AgentsReport = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "`invalid_input` (a bad or too long range, an unknown format), `invalid_query`", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not a supervisor or admin)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn agents(

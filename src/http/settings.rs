@@ -13,9 +13,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/settings", web::get().to(get))
-        .route("/settings", web::patch().to(update))
-        .route("/audit", web::get().to(audit));
+    cfg.service(
+        web::resource("/settings")
+            .route(web::get().to(get))
+            .route(web::patch().to(update)),
+    )
+    .service(web::resource("/audit").route(web::get().to(audit)));
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,6 +38,7 @@ pub struct SettingsPatch {
     pub masking_enabled: Option<bool>,
     pub supervisors_see_unmasked: Option<bool>,
     /// `on_break` or `rona`.
+    #[schema(pattern = "^(on_break|rona)$")]
     pub no_answer_status: Option<String>,
 }
 
@@ -56,10 +60,11 @@ pub(crate) fn parse_no_answer_status(s: &str) -> Result<AgentStatus, ApiError> {
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/settings", tag = "settings", security(("bearer" = [])),
+    get, path = "/api/v1/settings", operation_id = "get_settings", tag = "settings", security(("bearer" = [])),
     responses(
         (status = 200, body = Settings),
-        (status = 401, body = super::openapi::ErrorResponse), (status = 403, body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn get(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
@@ -68,17 +73,20 @@ pub async fn get(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> 
 }
 
 #[utoipa::path(
-    patch, path = "/api/v1/settings", tag = "settings", security(("bearer" = [])),
+    patch, path = "/api/v1/settings", operation_id = "update_settings", tag = "settings", security(("bearer" = [])),
     request_body = SettingsPatch,
     responses(
         (status = 200, description = "The settings after the change", body = Settings),
-        (status = 400, description = "`invalid_input`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn update(
     user: AuthUser,
     state: Data,
-    body: web::Json<SettingsPatch>,
+    body: super::Json<SettingsPatch>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
     let patch = body.into_inner();
@@ -207,6 +215,7 @@ pub struct AuditRecord {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -225,8 +234,9 @@ pub struct AuditPage {
     params(AuditQuery),
     responses(
         (status = 200, description = "Audit records, newest first", body = AuditPage),
-        (status = 400, description = "`invalid_input`, `invalid_cursor`", body = super::openapi::ErrorResponse),
-        (status = 401, body = super::openapi::ErrorResponse), (status = 403, body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `invalid_cursor`, `invalid_query`", body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn audit(

@@ -39,10 +39,13 @@ const MAX_MESSAGES: i64 = 500;
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/simulator/channels", web::get().to(channels))
-        .route("/simulator/messages", web::get().to(conversation))
-        .route("/simulator/messages", web::post().to(send))
-        .route("/simulator/read", web::post().to(read));
+    cfg.service(web::resource("/simulator/channels").route(web::get().to(channels)))
+        .service(
+            web::resource("/simulator/messages")
+                .route(web::get().to(conversation))
+                .route(web::post().to(send)),
+        )
+        .service(web::resource("/simulator/read").route(web::post().to(read)));
 }
 
 fn sandbox_only(state: &Data) -> Result<(), ApiError> {
@@ -132,13 +135,18 @@ fn wa_id(from: &str) -> Result<String, ApiError> {
 pub struct SimMessage {
     #[serde(default)]
     phone_number_id: Option<String>,
+    /// The customer's phone number: 6 to 15 digits (`+`, spaces, `-`, `(`, `)`, `.` allowed).
+    #[schema(pattern = "^[+ ().-]*([0-9][+ ().-]*){6,15}$")]
     from: String,
     #[serde(default)]
     name: Option<String>,
+    /// Not blank for `text` messages; a caption for the others.
     #[serde(default)]
+    #[schema(max_length = 4096)]
     text: String,
     /// `text` (default), `image`, `document`, `location` or `sticker`.
     #[serde(default)]
+    #[schema(pattern = "^(text|image|document|location|sticker)$")]
     kind: Option<String>,
 }
 
@@ -193,16 +201,17 @@ pub struct SimSent {
     request_body = SimMessage,
     responses(
         (status = 200, description = "Signed and accepted by `POST /webhooks/whatsapp` (committed)", body = SimSent),
-        (status = 400, description = "`invalid_input`, `invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`: not in sandbox mode, or no such channel", body = super::openapi::ErrorResponse),
         (status = 409, description = "`no_app_secret`: nothing to sign with", body = super::openapi::ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
         (status = 503, description = "`unavailable`: the webhook did not accept it", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn send(
     state: Data,
     req: HttpRequest,
-    body: web::Json<SimMessage>,
+    body: super::Json<SimMessage>,
 ) -> Result<HttpResponse, ApiError> {
     sandbox_only(&state)?;
     let body = body.into_inner();
@@ -249,6 +258,7 @@ pub async fn send(
 pub struct ReadBody {
     #[serde(default)]
     phone_number_id: Option<String>,
+    #[schema(pattern = "^[+ ().-]*([0-9][+ ().-]*){6,15}$")]
     from: String,
 }
 
@@ -264,14 +274,17 @@ pub struct SimRead {
     request_body = ReadBody,
     responses(
         (status = 200, description = "A signed `read` status delivery was accepted by the webhook", body = SimRead),
-        (status = 400, description = "`invalid_input`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`: not in sandbox mode, or no such channel", body = super::openapi::ErrorResponse),
+        (status = 409, description = "`no_app_secret`: nothing to sign with", body = super::openapi::ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
+        (status = 503, description = "`unavailable`: the webhook did not accept it", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn read(
     state: Data,
     req: HttpRequest,
-    body: web::Json<ReadBody>,
+    body: super::Json<ReadBody>,
 ) -> Result<HttpResponse, ApiError> {
     sandbox_only(&state)?;
     let from = wa_id(&body.from)?;
@@ -369,6 +382,7 @@ async fn post_to_webhook(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ConversationQuery {
     /// The customer's phone number (digits).
+    #[param(pattern = "^[+ ().-]*([0-9][+ ().-]*){6,15}$")]
     from: String,
     #[serde(default)]
     phone_number_id: Option<String>,

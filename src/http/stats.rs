@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/stats/realtime", web::get().to(realtime));
+    cfg.service(web::resource("/stats/realtime").route(web::get().to(realtime)));
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -60,8 +60,8 @@ pub struct AgentNow {
     get, path = "/api/v1/stats/realtime", tag = "stats", security(("bearer" = [])),
     responses(
         (status = 200, body = RealtimeStats),
-        (status = 401, body = super::openapi::ErrorResponse),
-        (status = 403, body = super::openapi::ErrorResponse),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 403, description = "`forbidden` (not a supervisor or admin)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn realtime(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {

@@ -23,7 +23,7 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 const REAUTH: Duration = Duration::from_secs(60);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/ws/supervisor", web::get().to(supervisor_socket));
+    cfg.service(web::resource("/ws/supervisor").route(web::get().to(supervisor_socket)));
 }
 
 #[derive(Deserialize)]
@@ -55,6 +55,7 @@ async fn supervisor_socket(
         .ok_or(ApiError::Unauthenticated)?;
     let user = crate::auth::authenticate_token(&state.store, &token).await?;
     user.require(Role::Supervisor)?;
+    crate::ws::require_upgrade(&req)?;
     let session = SupervisorFeed {
         user,
         token,

@@ -10,12 +10,20 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/ws/agent", web::get().to(agent_socket));
+    cfg.service(web::resource("/ws/agent").route(web::get().to(agent_socket)));
 }
 
 #[derive(Deserialize)]
 struct TokenQuery {
     token: Option<String>,
+}
+
+/// 400 `not_a_websocket` in the contract's error shape (actix would answer an empty 400) when
+/// the request is not a WebSocket upgrade. Checked after the token and the role.
+pub(crate) fn require_upgrade(req: &HttpRequest) -> Result<(), ApiError> {
+    actix_web_actors::ws::handshake(req)
+        .map(|_| ())
+        .map_err(|e| ApiError::bad("not_a_websocket", format!("not a WebSocket upgrade: {e}")))
 }
 
 async fn agent_socket(
@@ -36,6 +44,7 @@ async fn agent_socket(
         .registry
         .agent(user.id)
         .ok_or(ApiError::NotFound("agent"))?;
+    require_upgrade(&req)?;
     let session = session::AgentSession::new(user.id, agent, state.registry.clone());
     actix_web_actors::ws::WsResponseBuilder::new(session, &req, stream)
         .frame_size(session::MAX_FRAME_BYTES)
