@@ -82,6 +82,21 @@ pub enum ClientCommand {
     Ping,
 }
 
+/// Decodes a client text frame. A frame that is not a command is answered with an `error`
+/// `bad_request`, echoing its `ref` when the frame was JSON at all.
+pub fn decode(text: &str) -> Result<ClientFrame, Box<ServerEvent>> {
+    serde_json::from_str(text).map_err(|e| {
+        let reference = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| v.get("ref").cloned());
+        Box::new(ServerEvent::Error {
+            reference,
+            code: "bad_request".into(),
+            message: format!("malformed command: {e}"),
+        })
+    })
+}
+
 /// Why a command failed: a stable code and a human message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandError {
@@ -365,6 +380,35 @@ mod tests {
         ));
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope"}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"accept"}"#).is_err());
+    }
+
+    #[test]
+    fn a_frame_that_is_not_a_command_is_answered_bad_request_with_its_ref() {
+        assert!(matches!(
+            decode(r#"{"type":"ping","ref":1}"#).map(|f| f.command),
+            Ok(ClientCommand::Ping)
+        ));
+        for (text, reference) in [
+            (
+                r#"{"type":"nope","ref":"r7"}"#,
+                Some(serde_json::json!("r7")),
+            ),
+            (r#"{"type":"accept"}"#, None),
+            ("not json", None),
+        ] {
+            match decode(text).map(|f| f.command).map_err(|e| *e) {
+                Err(ServerEvent::Error {
+                    reference: r,
+                    code,
+                    message,
+                }) => {
+                    assert_eq!(r, reference, "{text}");
+                    assert_eq!(code, "bad_request");
+                    assert!(message.starts_with("malformed command: "), "{message}");
+                }
+                other => panic!("{text} decoded as {other:?}"),
+            }
+        }
     }
 
     #[test]

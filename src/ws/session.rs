@@ -3,7 +3,7 @@
 //! writes the events those actors push. Kept in this one module so a later move to
 //! actix-ws stays local.
 
-use super::protocol::{ClientCommand, ClientFrame, CommandError, CommandResult, ServerEvent};
+use super::protocol::{self, ClientCommand, ClientFrame, CommandError, CommandResult, ServerEvent};
 use crate::actors::agent::{self, AgentActor};
 use crate::actors::interaction;
 use crate::actors::registry::Registry;
@@ -78,21 +78,10 @@ impl AgentSession {
     }
 
     fn handle_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
-        let frame: ClientFrame = match serde_json::from_str(text) {
+        let frame: ClientFrame = match protocol::decode(text) {
             Ok(f) => f,
-            Err(e) => {
-                // Echo the ref when the frame was JSON at all.
-                let reference = serde_json::from_str::<serde_json::Value>(text)
-                    .ok()
-                    .and_then(|v| v.get("ref").cloned());
-                self.send_event(
-                    ctx,
-                    &ServerEvent::Error {
-                        reference,
-                        code: "bad_request".into(),
-                        message: format!("malformed command: {e}"),
-                    },
-                );
+            Err(error) => {
+                self.send_event(ctx, &error);
                 return;
             }
         };

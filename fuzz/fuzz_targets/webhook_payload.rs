@@ -1,0 +1,39 @@
+//! A WhatsApp webhook delivery body, as `POST /webhooks/whatsapp` reads it: parsed, split into
+//! per-channel events, and the customer data in them handled as the actors do (the sender's
+//! WhatsApp id read as a phone number, texts and names masked).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use switchboard::domain::{masking, phone};
+use switchboard::whatsapp::payload;
+
+fuzz_target!(|body: &[u8]| {
+    let Ok(envelope) = payload::parse(body) else {
+        return;
+    };
+    let now_ms = 1_700_000_000_000;
+    let groups = payload::events(&envelope, now_ms);
+    for (i, group) in groups.iter().enumerate() {
+        // One group per business number, in order of first appearance.
+        assert!(!group.phone_number_id.is_empty());
+        assert!(groups[..i]
+            .iter()
+            .all(|g| g.phone_number_id != group.phone_number_id));
+        for m in &group.messages {
+            assert!(!m.wamid.trim().is_empty(), "{m:?}");
+            assert!(!m.from.is_empty(), "{m:?}");
+            let _ = phone::from_wa_id(&m.from);
+            let _ = masking::mask_text(&m.text);
+            if let Some(name) = &m.profile_name {
+                assert!(!name.trim().is_empty());
+                let _ = masking::mask_name(name);
+            }
+        }
+        for s in &group.statuses {
+            assert!(!s.wamid.trim().is_empty(), "{s:?}");
+            if let Some(error) = &s.error {
+                let _ = masking::mask_text(error);
+            }
+        }
+    }
+});
