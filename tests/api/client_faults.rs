@@ -38,15 +38,6 @@ fn texts_of(hello: &Value, id: i64) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn cloud_texts(app: &TestApp) -> Vec<String> {
-    app.cloud_api_requests()
-        .await
-        .iter()
-        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
-        .filter_map(|v| v["text"]["body"].as_str().map(str::to_string))
-        .collect()
-}
-
 #[tokio::test]
 async fn connections_dying_mid_offer_mid_conversation_and_mid_wrap_up_lose_nothing() {
     let app = TestApp::spawn_with(|c| {
@@ -114,7 +105,7 @@ async fn connections_dying_mid_offer_mid_conversation_and_mid_wrap_up_lose_nothi
     assert!(in_flight_stored <= 1, "{texts:?}");
     let deadline = Instant::now() + EVENT_TIMEOUT;
     loop {
-        let sent = cloud_texts(&app).await;
+        let sent = app.cloud_api_texts().await;
         let acked_out = sent.iter().any(|t| t == "acked reply");
         let in_flight_out = sent.iter().any(|t| t == "in-flight reply");
         if acked_out && in_flight_out == (in_flight_stored == 1) {

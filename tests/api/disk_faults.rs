@@ -184,13 +184,22 @@ fn integrity(db: &Path) -> String {
         .unwrap()
 }
 
-async fn cloud_texts(app: &TestApp) -> Vec<String> {
-    app.cloud_api_requests()
-        .await
-        .iter()
-        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
-        .filter_map(|v| v["text"]["body"].as_str().map(str::to_string))
-        .collect()
+/// A server whose database is `db`, an agent online, and a conversation the agent accepted
+/// after the customer `from` wrote `first`.
+async fn in_conversation_on(
+    db: &Path,
+    from: &str,
+    first: &str,
+) -> (TestApp, Basic, AgentClient, i64) {
+    let app = TestApp::spawn_with(|c| {
+        c.set("database.path", db.display());
+    })
+    .await;
+    crate::faults::mount_fresh_wamids(&app).await;
+    let basic = app.setup_basic(1, json!({})).await;
+    let mut agent = app.agent_online(&basic.agents[0]).await;
+    let id = app.deliver_and_accept(&mut agent, from, first).await;
+    (app, basic, agent, id)
 }
 
 /// Retries a refused delivery as Meta does until it is answered 200.
@@ -218,17 +227,9 @@ async fn a_full_disk_refuses_with_503_writes_nothing_half_and_recovers_by_itself
     let root = tempfile::tempdir().unwrap();
     let disk = Mounted::tmpfs(&root.path().join("disk"), "24m");
     let db = disk.dir.join("sb.db");
-    let mut app = TestApp::spawn_with(|c| {
-        c.set("database.path", db.display());
-    })
-    .await;
-    crate::faults::mount_fresh_wamids(&app).await;
-    let basic = app.setup_basic(1, json!({})).await;
-    let mut agent = app.agent_online(&basic.agents[0]).await;
     let customer = "15550009001";
-    let id = app
-        .deliver_and_accept(&mut agent, customer, "before the disk fills")
-        .await;
+    let (mut app, _basic, mut agent, id) =
+        in_conversation_on(&db, customer, "before the disk fills").await;
     agent
         .ok(json!({"type": "send", "interaction_id": id, "text": "hello from the agent"}))
         .await;
@@ -293,7 +294,7 @@ async fn a_full_disk_refuses_with_503_writes_nothing_half_and_recovers_by_itself
     assert!(app.is_running(), "the server died on a full disk");
     // A refused send never reached the customer.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let sent = cloud_texts(&app).await;
+    let sent = app.cloud_api_texts().await;
     for (text, _) in &send_refused {
         assert!(
             !sent.contains(text),
@@ -346,7 +347,7 @@ async fn a_full_disk_refuses_with_503_writes_nothing_half_and_recovers_by_itself
         .collect();
     let deadline = Instant::now() + EVENT_TIMEOUT;
     loop {
-        let sent: BTreeSet<String> = cloud_texts(&app).await.into_iter().collect();
+        let sent: BTreeSet<String> = app.cloud_api_texts().await.into_iter().collect();
         if all_out.iter().all(|t| sent.contains(*t)) {
             break;
         }
@@ -386,17 +387,9 @@ async fn a_filesystem_gone_read_only_refuses_with_503_and_a_restart_after_repair
     run_ok("mkfs.ext4", &["-q", "-F", image.to_str().unwrap()]);
     let mut disk = Mounted::ext4(&image, &root.path().join("disk"));
     let db = disk.dir.join("sb.db");
-    let mut app = TestApp::spawn_with(|c| {
-        c.set("database.path", db.display());
-    })
-    .await;
-    crate::faults::mount_fresh_wamids(&app).await;
-    let basic = app.setup_basic(1, json!({})).await;
-    let mut agent = app.agent_online(&basic.agents[0]).await;
     let customer = "15550009002";
-    let id = app
-        .deliver_and_accept(&mut agent, customer, "before the disk fails")
-        .await;
+    let (mut app, basic, mut agent, id) =
+        in_conversation_on(&db, customer, "before the disk fails").await;
 
     // Healthy traffic: everything acknowledged now must survive what follows.
     let mut inbound_ok: Vec<String> = vec!["before the disk fails".into()];
@@ -457,7 +450,7 @@ async fn a_filesystem_gone_read_only_refuses_with_503_and_a_restart_after_repair
         app.is_running(),
         "the server died when the disk went read-only"
     );
-    let cloud_before = cloud_texts(&app).await;
+    let cloud_before = app.cloud_api_texts().await;
     if send_refused {
         assert!(!cloud_before.iter().any(|t| t == "while read-only"));
     }

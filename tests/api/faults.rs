@@ -46,16 +46,6 @@ pub(crate) async fn mount_fresh_wamids(app: &TestApp) {
         .await;
 }
 
-/// Texts of the message bodies the Cloud API mock received.
-async fn texts_sent(app: &TestApp) -> Vec<String> {
-    app.cloud_api_requests()
-        .await
-        .iter()
-        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
-        .filter_map(|v| v["text"]["body"].as_str().map(str::to_string))
-        .collect()
-}
-
 /// What the clients were told, across every crash.
 #[derive(Default)]
 struct Ledger {
@@ -317,7 +307,7 @@ async fn crash_under_load_loses_nothing_acknowledged() {
     let acked: BTreeSet<String> = ledger.lock().unwrap().agent_acked.clone();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let sent: HashSet<String> = texts_sent(&app).await.into_iter().collect();
+        let sent: HashSet<String> = app.cloud_api_texts().await.into_iter().collect();
         let missing: Vec<&String> = acked.iter().filter(|t| !sent.contains(*t)).collect();
         if missing.is_empty() {
             break;
@@ -372,7 +362,7 @@ async fn crash_under_load_loses_nothing_acknowledged() {
         );
     }
     // Every acked agent message is recorded once and was sent (at least once, above).
-    let sent = texts_sent(&app).await;
+    let sent = app.cloud_api_texts().await;
     let mut sent_count: HashMap<&str, usize> = HashMap::new();
     for t in &sent {
         *sent_count.entry(t.as_str()).or_default() += 1;

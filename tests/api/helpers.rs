@@ -600,6 +600,16 @@ impl TestApp {
             .collect()
     }
 
+    /// The text bodies of the message requests the Cloud API mock received, in order.
+    pub async fn cloud_api_texts(&self) -> Vec<String> {
+        self.cloud_api_requests()
+            .await
+            .iter()
+            .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+            .filter_map(|v| v["text"]["body"].as_str().map(str::to_string))
+            .collect()
+    }
+
     /// Waits until the mock has seen at least `n` message requests.
     pub async fn wait_cloud_api_requests(&self, n: usize) -> Vec<wiremock::Request> {
         let deadline = Instant::now() + EVENT_TIMEOUT;
