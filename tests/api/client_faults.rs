@@ -44,7 +44,7 @@ async fn connections_dying_mid_offer_mid_conversation_and_mid_wrap_up_lose_nothi
         c.set("routing.reconnect_grace_secs", 3);
     })
     .await;
-    crate::faults::mount_fresh_wamids(&app).await;
+    app.cloud_api_accepts_all().await;
     let b = app
         .setup_basic(
             2,
@@ -214,12 +214,6 @@ async fn connect_all(app: &TestApp, agents: &[TestAgent]) -> (Vec<AgentClient>, 
     (conns, started.elapsed())
 }
 
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn a_reconnect_storm_of_hundreds_of_agents_keeps_every_conversation_in_one_place() {
     let n_agents = if long() { 1000 } else { 300 };
@@ -245,7 +239,7 @@ async fn a_reconnect_storm_of_hundreds_of_agents_keeps_every_conversation_in_one
         agents.extend(made);
     }
     let pid = app.pid().unwrap();
-    let fds_idle = open_fds(pid);
+    let fds_idle = open_descriptors(pid).len();
 
     // Storm 1: everyone connects at once, goes available; customers arrive and are accepted.
     let (mut conns, first_storm) = connect_all(&app, &agents).await;
@@ -275,7 +269,7 @@ async fn a_reconnect_storm_of_hundreds_of_agents_keeps_every_conversation_in_one
             }
         }
     }
-    let fds_connected = open_fds(pid);
+    let fds_connected = open_descriptors(pid).len();
 
     // Storm 2: every connection dies at the same moment, and everyone reconnects at once.
     for c in conns.drain(..) {
@@ -364,10 +358,10 @@ async fn a_reconnect_storm_of_hundreds_of_agents_keeps_every_conversation_in_one
     // Everyone leaves: the server lets go of every socket.
     drop(live);
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut fds_after = open_fds(pid);
+    let mut fds_after = open_descriptors(pid).len();
     while fds_after > fds_idle + 8 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        fds_after = open_fds(pid);
+        fds_after = open_descriptors(pid).len();
     }
     assert!(
         fds_after <= fds_idle + 8,

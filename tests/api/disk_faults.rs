@@ -195,7 +195,7 @@ async fn in_conversation_on(
         c.set("database.path", db.display());
     })
     .await;
-    crate::faults::mount_fresh_wamids(&app).await;
+    app.cloud_api_accepts_all().await;
     let basic = app.setup_basic(1, json!({})).await;
     let mut agent = app.agent_online(&basic.agents[0]).await;
     let id = app.deliver_and_accept(&mut agent, from, first).await;

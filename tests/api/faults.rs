@@ -25,27 +25,6 @@ fn seed() -> u64 {
         .unwrap_or_else(|| now_ms() as u64)
 }
 
-/// The Cloud API: accepts every message with a fresh wamid (wamids are unique in the store).
-struct FreshWamids(AtomicU64);
-
-impl Respond for FreshWamids {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        let n = self.0.fetch_add(1, Ordering::Relaxed);
-        ResponseTemplate::new(200).set_body_json(json!({
-            "messaging_product": "whatsapp",
-            "messages": [{"id": format!("wamid.OUT{}x{n}", now_ms())}]
-        }))
-    }
-}
-
-pub(crate) async fn mount_fresh_wamids(app: &TestApp) {
-    Mock::given(method("POST"))
-        .and(path(format!("/{PHONE_NUMBER_ID}/messages")))
-        .respond_with(FreshWamids(AtomicU64::new(1)))
-        .mount(&app.cloud_api)
-        .await;
-}
-
 /// What the clients were told, across every crash.
 #[derive(Default)]
 struct Ledger {
@@ -257,7 +236,7 @@ async fn crash_under_load_loses_nothing_acknowledged() {
         cfg.set("routing.reconnect_grace_secs", 60);
     })
     .await;
-    mount_fresh_wamids(&app).await;
+    app.cloud_api_accepts_all().await;
     let b = app
         .setup_basic_with(
             3,

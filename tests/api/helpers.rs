@@ -589,6 +589,16 @@ impl TestApp {
             .await;
     }
 
+    /// The Cloud API accepts every message, each with a wamid of its own (wamids are unique
+    /// in the store, so traffic with many sends needs this rather than `cloud_api_accepts`).
+    pub async fn cloud_api_accepts_all(&self) {
+        Mock::given(method("POST"))
+            .and(path(format!("/{PHONE_NUMBER_ID}/messages")))
+            .respond_with(FreshWamids(AtomicU64::new(1)))
+            .mount(&self.cloud_api)
+            .await;
+    }
+
     /// Requests the Cloud API mock received on the messages endpoint.
     pub async fn cloud_api_requests(&self) -> Vec<wiremock::Request> {
         self.cloud_api
@@ -654,6 +664,38 @@ impl TestApp {
             .await;
         id
     }
+}
+
+/// Answers every send with a fresh wamid.
+struct FreshWamids(AtomicU64);
+
+impl wiremock::Respond for FreshWamids {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let n = self.0.fetch_add(1, Ordering::Relaxed);
+        ResponseTemplate::new(200).set_body_json(json!({
+            "messaging_product": "whatsapp",
+            "messages": [{"id": format!("wamid.OUT{}x{n}", now_ms())}]
+        }))
+    }
+}
+
+/// What each open descriptor of process `pid` points to (`socket:[…]`, a path, `anon_inode:…`),
+/// sorted; empty once the process is gone.
+pub fn open_descriptors(pid: u32) -> Vec<String> {
+    let mut targets: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .map(|t| t.to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    targets.sort();
+    targets
+}
+
+pub fn is_socket(target: &str) -> bool {
+    target.starts_with("socket:")
 }
 
 // ---------------------------------------------------------------------------------------------

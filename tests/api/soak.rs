@@ -56,31 +56,10 @@ fn metric(text: &str, prefix: &str) -> i64 {
 
 /// What the descriptors of `pid` other than sockets point to (files, pipes, anon inodes).
 fn fd_targets(pid: u32) -> Vec<String> {
-    let mut targets: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter_map(|e| std::fs::read_link(e.path()).ok())
-                .map(|t| t.to_string_lossy().into_owned())
-                .filter(|t| !t.starts_with("socket:"))
-                .collect()
-        })
-        .unwrap_or_default();
-    targets.sort();
-    targets
-}
-
-/// Open descriptors of `pid`: sockets, or everything else.
-fn fd_count(pid: u32, sockets: bool) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter(|e| {
-                    let target = std::fs::read_link(e.path()).unwrap_or_default();
-                    target.to_string_lossy().starts_with("socket:") == sockets
-                })
-                .count()
-        })
-        .unwrap_or(0)
+    open_descriptors(pid)
+        .into_iter()
+        .filter(|t| !is_socket(t))
+        .collect()
 }
 
 async fn sample(app: &TestApp, pid: u32, started: Instant) -> Sample {
@@ -90,14 +69,16 @@ async fn sample(app: &TestApp, pid: u32, started: Instant) -> Sample {
         .text()
         .await
         .unwrap_or_default();
+    let descriptors = open_descriptors(pid);
+    let sockets = descriptors.iter().filter(|t| is_socket(t)).count();
     let all = metric(&text, "switchboard_interactions{");
     let closed = metric(&text, "switchboard_interactions{state=\"closed\"}");
     Sample {
         at: started.elapsed().as_secs_f64(),
         rss_kib: proc_status(pid, "VmRSS:"),
         file_kib: proc_status(pid, "RssFile:") + proc_status(pid, "RssShmem:"),
-        fds: fd_count(pid, false),
-        sockets: fd_count(pid, true),
+        fds: descriptors.len() - sockets,
+        sockets,
         threads: proc_status(pid, "Threads:"),
         interaction_actors: metric(&text, "switchboard_actors_alive{kind=\"interaction\"}"),
         open_interactions: all - closed,
@@ -155,7 +136,7 @@ async fn steady_load_grows_neither_memory_nor_file_descriptors_nor_actors() {
         c.set("whatsapp.max_in_flight", 16);
     })
     .await;
-    crate::faults::mount_fresh_wamids(&app).await;
+    app.cloud_api_accepts_all().await;
     let b = app
         .setup_basic_with(6, json!({"wrap_up_secs": 5}), json!({"max_concurrent": 4}))
         .await;
