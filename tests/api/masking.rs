@@ -100,6 +100,20 @@ async fn offers_interactions_and_messages_are_masked_for_agents() {
     assert_eq!(message["message"]["text"], "call me on *********7542");
     assert_eq!(message["message"]["author"]["name"], "*********7542");
 
+    // Found by fuzzing: text before a card that passes the IBAN check by chance must not
+    // leave the card readable on the desktop.
+    app.customer_says(
+        CUSTOMER,
+        CUSTOMER_NAME,
+        "IBAN GB82 issaW3d 4111 1111 1111 1111",
+    )
+    .await;
+    let message = agent.wait_for("message", EVENT_TIMEOUT).await;
+    assert_eq!(
+        message["message"]["text"],
+        "IBAN GB** issaW*d **** **** **** 1111"
+    );
+
     // Stored data stays unmasked: the admin reads it as it came.
     let stored = app.get_interaction(id).await;
     assert_unmasked("admin read", &stored);
