@@ -146,7 +146,11 @@ async fn a_sent_message_is_not_sent_again_after_restart() {
 #[tokio::test]
 async fn a_queued_conversation_is_offered_after_restart() {
     let mut app = TestApp::spawn().await;
-    let b = app.setup_basic(1, json!({})).await;
+    // One chat at a time, so the first offer is the head of the queue: with room for two,
+    // both are offered at once and their offers may reach the desktop in either order.
+    let b = app
+        .setup_basic_with(1, json!({}), json!({"max_concurrent": 1}))
+        .await;
     app.customer_says("15550008003", "First", "1").await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     app.customer_says("15550008004", "Second", "2").await;
@@ -160,6 +164,9 @@ async fn a_queued_conversation_is_offered_after_restart() {
         "queue order kept"
     );
     assert_eq!(offer["queue"]["id"], json!(b.queue_id));
+    let waiting = app.list_interactions("?state=queued").await;
+    assert_eq!(waiting.len(), 1, "the second still waits: {waiting:?}");
+    assert_eq!(waiting[0]["customer"]["phone"], "+15550008004");
 }
 
 #[tokio::test]
