@@ -86,10 +86,27 @@ pub struct LimitSettings {
     /// closed (the client resyncs with `hello`) instead of buffering without bound.
     #[serde(default = "default_ws_max_pending_events")]
     pub ws_max_pending_events: usize,
+    /// A WebSocket client (agent desktop, supervisor board) that has sent nothing, not even
+    /// a pong, for this long is disconnected (SPEC section 5: 30 s). The server pings three
+    /// times in that span, so a live client always answers in time.
+    #[serde(default = "default_ws_client_timeout_secs")]
+    pub ws_client_timeout_secs: u64,
 }
 
 fn default_ws_max_pending_events() -> usize {
     256
+}
+
+fn default_ws_client_timeout_secs() -> u64 {
+    30
+}
+
+impl LimitSettings {
+    /// (how often the server pings, how long a silent client is kept).
+    pub fn ws_heartbeat(&self) -> (std::time::Duration, std::time::Duration) {
+        let timeout = std::time::Duration::from_secs(self.ws_client_timeout_secs.max(1));
+        (timeout / 3, timeout)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -182,6 +199,9 @@ impl Settings {
         if self.limits.max_message_chars == 0 {
             return bad("limits.max_message_chars must be at least 1");
         }
+        if self.limits.ws_client_timeout_secs == 0 {
+            return bad("limits.ws_client_timeout_secs must be at least 1");
+        }
         if self.database.read_pool_size == 0 || self.database.max_batch == 0 {
             return bad("database.read_pool_size and database.max_batch must be at least 1");
         }
@@ -265,6 +285,18 @@ mod tests {
         assert_eq!(s.crm.connector, "builtin");
         assert_eq!(s.crm.default_region, "US");
         assert_eq!(s.crm.dynamics.activity_entity, "phonecalls");
+        // SPEC section 5: pings every 10 s, a client silent for 30 s is disconnected.
+        let (every, timeout) = s.limits.ws_heartbeat();
+        assert_eq!((every.as_secs(), timeout.as_secs()), (10, 30));
+    }
+
+    #[test]
+    fn a_zero_websocket_timeout_is_refused() {
+        let mut s = super::load(None).expect("defaults load");
+        assert!(s.validate().is_ok());
+        s.limits.ws_client_timeout_secs = 0;
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("limits.ws_client_timeout_secs"), "{e}");
     }
 
     #[test]

@@ -16,9 +16,6 @@ use std::time::{Duration, Instant};
 
 /// How often the board is read (a push follows only when it changed).
 const POLL: Duration = Duration::from_secs(1);
-const HEARTBEAT: Duration = Duration::from_secs(10);
-/// A client silent this long (no pong) is disconnected.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The token is checked again this often: a logout or expiry ends the feed.
 const REAUTH: Duration = Duration::from_secs(60);
 
@@ -62,6 +59,7 @@ async fn supervisor_socket(
         store: state.store.clone(),
         last: None,
         heartbeat: Instant::now(),
+        keepalive: state.settings.limits.ws_heartbeat(),
         reading: false,
     };
     ws::start(session, &req, stream)
@@ -74,6 +72,8 @@ pub struct SupervisorFeed {
     /// The last board sent, without its time, to push only changes.
     last: Option<String>,
     heartbeat: Instant,
+    /// (ping interval, client timeout): `limits.ws_client_timeout_secs`.
+    keepalive: (Duration, Duration),
     /// A read is under way: the next tick waits for it.
     reading: bool,
 }
@@ -133,8 +133,9 @@ impl Actor for SupervisorFeed {
         self.poll(ctx);
         ctx.run_interval(POLL, |act, ctx| act.poll(ctx));
         ctx.run_interval(REAUTH, |act, ctx| act.reauthenticate(ctx));
-        ctx.run_interval(HEARTBEAT, |act, ctx| {
-            if Instant::now().duration_since(act.heartbeat) > CLIENT_TIMEOUT {
+        let (every, timeout) = self.keepalive;
+        ctx.run_interval(every, move |act, ctx| {
+            if Instant::now().duration_since(act.heartbeat) > timeout {
                 ctx.stop();
             } else {
                 ctx.ping(b"");

@@ -11,12 +11,8 @@ use actix::prelude::*;
 use actix_web_actors::ws;
 use futures_util::future::{BoxFuture, FutureExt};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// How often the server pings.
-const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
-/// A client silent this long is disconnected (R11).
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest command frame accepted.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
@@ -50,9 +46,12 @@ impl AgentSession {
         }
     }
 
+    /// Pings; a client silent past `limits.ws_client_timeout_secs` is disconnected (R11),
+    /// which starts the reconnect grace period of its conversations.
     fn heartbeat(&self, ctx: &mut ws::WebsocketContext<Self>) {
-        ctx.run_interval(HEARTBEAT_INTERVAL, |act, ctx| {
-            if Instant::now().duration_since(act.last_heard) > CLIENT_TIMEOUT {
+        let (every, timeout) = self.registry.settings.limits.ws_heartbeat();
+        ctx.run_interval(every, move |act, ctx| {
+            if Instant::now().duration_since(act.last_heard) > timeout {
                 tracing::info!(agent = act.agent_id, "agent socket silent, disconnecting");
                 ctx.stop();
                 return;

@@ -207,6 +207,63 @@ async fn connections_dying_mid_offer_mid_conversation_and_mid_wrap_up_lose_nothi
     );
 }
 
+/// A half-open connection: the socket stays open but nothing comes back, not even the pongs
+/// (a frozen tab, a laptop lid closed, a peer gone without a FIN). The heartbeat ends the
+/// session after `limits.ws_client_timeout_secs`, the grace period runs, and the
+/// conversation goes to the next agent; an agent who is idle but connected is kept.
+#[tokio::test]
+async fn a_silent_connection_is_dropped_by_the_heartbeat_and_its_conversation_rerouted() {
+    let app = TestApp::spawn_with(|c| {
+        c.set("limits.ws_client_timeout_secs", 1);
+        c.set("routing.reconnect_grace_secs", 1);
+    })
+    .await;
+    let b = app.setup_basic(2, json!({"offer_timeout_secs": 60})).await;
+    let (alice, bob) = (&b.agents[0], &b.agents[1]);
+    let mut a = app.agent_online(alice).await;
+    let id = app
+        .deliver_and_accept(&mut a, "15550008010", "anyone there?")
+        .await;
+    let mut bb = app.agent_online(bob).await;
+
+    // Alice's client stops reading: tungstenite answers pings only while it reads.
+    let silent = Instant::now();
+    // Bob sends nothing either, but his client reads (and so answers pings) while he waits,
+    // for longer than the timeout.
+    let offer = bb
+        .wait_for_where("offer", Duration::from_secs(10), |o| {
+            o["interaction_id"] == json!(id)
+        })
+        .await;
+    let rerouted = silent.elapsed();
+    assert!(
+        rerouted >= Duration::from_secs(2),
+        "not before the timeout and the grace period: {rerouted:?}"
+    );
+    bb.accept(id).await;
+    let ev = bb
+        .wait_for_where("interaction", EVENT_TIMEOUT, |e| {
+            e["id"] == json!(id) && e["state"] == "active"
+        })
+        .await;
+    assert!(
+        message_texts(&ev).iter().any(|t| t == "anyone there?"),
+        "the transcript follows: {ev}"
+    );
+    assert!(!offer["customer"].is_null());
+
+    // Alice's socket was closed by the server: what was buffered, then the end.
+    while a.try_next_event(Duration::from_secs(2)).await.is_some() {}
+    assert!(a.is_closed(), "the silent socket is closed by the server");
+    let a = app.connect(alice).await;
+    assert!(held_ids(&a.hello, "active").is_empty(), "{}", a.hello);
+    eprintln!(
+        "half-open connection: its conversation reached the next agent {} ms after the \
+         client went silent (timeout 1 s + grace 1 s)",
+        rerouted.as_millis()
+    );
+}
+
 /// Opens `agents.len()` connections at once; returns them and how long the slowest took.
 async fn connect_all(app: &TestApp, agents: &[TestAgent]) -> (Vec<AgentClient>, Duration) {
     let started = Instant::now();

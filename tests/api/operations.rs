@@ -349,6 +349,65 @@ async fn realtime_stats_and_the_supervisor_feed_follow_the_queue() {
     let _ = feed.close(None).await;
 }
 
+/// The board's feed keeps a client that answers pings and closes one that has gone silent
+/// (`limits.ws_client_timeout_secs`), like the agent desktop's socket.
+#[tokio::test]
+async fn the_supervisor_feed_closes_a_silent_client_and_keeps_a_live_one() {
+    let app = TestApp::spawn_with(|c| {
+        c.set("limits.ws_client_timeout_secs", 1);
+    })
+    .await;
+    let basic = app.setup_basic(0, json!({})).await;
+    let url = format!(
+        "ws://127.0.0.1:{}/ws/supervisor?token={}",
+        app.port, app.admin_token
+    );
+    let (mut live, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (mut silent, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    assert_eq!(next_frame(&mut live).await["type"], "realtime");
+
+    // The live client reads (tungstenite answers the pings) for 2.5 timeouts; the other
+    // one does not read at all.
+    let until = tokio::time::Instant::now() + Duration::from_millis(2500);
+    while let Ok(frame) = tokio::time::timeout_at(until, live.next()).await {
+        assert!(
+            matches!(frame, Some(Ok(_))),
+            "the live feed must stay open: {frame:?}"
+        );
+    }
+    // Reading now drains what was buffered (the board, pings), then must meet the end.
+    let mut frames = 0;
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(3);
+    let ended = loop {
+        match tokio::time::timeout_at(give_up, silent.next()).await {
+            Ok(Some(Ok(WsMessage::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => break true,
+            Ok(Some(Ok(_))) => frames += 1,
+            Err(_) => break false,
+        }
+    };
+    assert!(
+        ended,
+        "the silent feed is closed ({frames} frames were buffered before)"
+    );
+
+    // The live one still gets the board's changes.
+    app.customer_says("15550009020", "Zoe", "hello").await;
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    loop {
+        let f = next_frame(&mut live).await;
+        let waiting = f["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["id"] == json!(basic.queue_id))
+            .map(|q| q["waiting"].as_i64().unwrap());
+        if waiting == Some(1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no change pushed: {f}");
+    }
+}
+
 // ---- reports --------------------------------------------------------------------------------
 
 /// 2024-03-04T09:00:00Z in ms.
