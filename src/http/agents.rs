@@ -147,9 +147,8 @@ fn validate_max_concurrent(n: i64) -> Result<(), ApiError> {
 }
 
 async fn hash(password: String) -> Result<String, ApiError> {
-    web::block(move || hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing: {e}")))?
+    crate::auth::argon2_work(move || hash_password(&password))
+        .await?
         .map_err(ApiError::Internal)
 }
 
