@@ -16,6 +16,8 @@
 
 #[path = "load/common.rs"]
 mod common;
+#[path = "load/logins.rs"]
+mod logins;
 #[path = "load/mock.rs"]
 mod mock;
 #[path = "load/report.rs"]
@@ -37,6 +39,12 @@ pub struct Args {
     /// Tiny scale, a few seconds: checks that the tool works (CI).
     #[arg(long)]
     smoke: bool,
+    /// Password logins in the login phase (argon2id each), before anything else runs.
+    #[arg(long, default_value_t = 256)]
+    logins: usize,
+    /// Logins in flight at once.
+    #[arg(long, default_value_t = 32)]
+    login_concurrency: usize,
     /// Agent WebSocket clients.
     #[arg(long, default_value_t = 5000)]
     agents: usize,
@@ -117,6 +125,8 @@ impl Args {
             return;
         }
         self.agents = self.agents.min(8);
+        self.logins = 8;
+        self.login_concurrency = 4;
         self.max_concurrent = 5;
         self.customers = 20;
         self.rate = 50.0;
@@ -165,6 +175,8 @@ fn spawn_server(
         .env("SWITCHBOARD__SERVER__WORKERS", workers.to_string())
         .env("SWITCHBOARD__DATABASE__PATH", db)
         .env("SWITCHBOARD__DEMO__ENABLED", "false")
+        // The login phase signs the whole shift in from one address.
+        .env("SWITCHBOARD__AUTH__LOGIN_ATTEMPTS_PER_MINUTE", "1000000")
         .env("SWITCHBOARD__WHATSAPP__SANDBOX", "false")
         .env("SWITCHBOARD__WHATSAPP__GRAPH_BASE_URL", mock)
         .env("SWITCHBOARD__WHATSAPP__APP_SECRET", common::SECRET)
@@ -309,6 +321,18 @@ async fn drive(
     );
     sim.borrow_mut().endpoint = format!("{}/webhooks/whatsapp", server.url);
     let ws_base = server.url.replacen("http://", "ws://", 1);
+
+    // 2b. Logins first, on a fresh server: the peak RSS after them is theirs.
+    let l = logins::run(
+        &server.url,
+        server.pid,
+        args.agents,
+        args.logins,
+        args.login_concurrency,
+    )
+    .await;
+    println!("{}", l.line());
+    rep.logins = Some(l);
 
     let t = Instant::now();
     let failed = sim::connect_all(&sim, &ws_base, 200).await;

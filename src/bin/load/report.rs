@@ -79,6 +79,7 @@ pub struct Report {
     pub smoke: bool,
     pub sqlite: Option<SqliteBaseline>,
     pub bare: Option<(f64, Hist)>,
+    pub logins: Option<super::logins::Logins>,
     pub connect_secs: f64,
     pub sweep: Vec<Phase>,
     pub headline: Option<Phase>,
@@ -126,6 +127,7 @@ impl Report {
             smoke: args.smoke,
             sqlite: None,
             bare: None,
+            logins: None,
             connect_secs: 0.0,
             sweep: Vec::new(),
             headline: None,
@@ -231,6 +233,10 @@ impl Report {
         }
         let _ = writeln!(m, "\nMock Cloud API: {} send requests ({} answered 500 on purpose; {} retries of those by Switchboard, not counted in send→Cloud API latency, which is the first attempt's), {} status webhooks (delivered, read) posted back.", self.mock_requests, self.mock_errors, self.mock_retries, self.mock_statuses);
 
+        if let Some(l) = &self.logins {
+            let p = common::pcts(&l.hist);
+            let _ = writeln!(m, "\n**Logins** (argon2id, 19 MiB each), before anything else: {}/{} password logins succeeded, {} in flight at a time: {:.0}/s, latency p50 {} ms, p99 {} ms. Server RSS {:.1} MiB before, {:.1} MiB after; peak {:.1} MiB (it was {:.1} MiB before the burst).", l.ok, l.n, l.concurrency, l.n as f64 / l.seconds, ms(p[0]), ms(p[2]), l.before.0, l.after.0, l.after.1, l.before.1);
+        }
         if let Some(s) = &self.scale {
             let _ = writeln!(m, "\n**Scale**: {} agents connected, {} open conversations held by agents ({} accepted, opened in {:.1} s); server RSS {:.0} MiB, peak {:.0} MiB over the whole run.", s.agents, s.open, s.accepted, self.open_secs, s.rss.0, s.rss.1);
         }
@@ -425,6 +431,11 @@ impl Report {
 
     /// At smoke scale the figures mean nothing, but every path must have worked.
     pub fn smoke_check(&self) -> anyhow::Result<()> {
+        let l = self
+            .logins
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("no login phase"))?;
+        anyhow::ensure!(l.ok == l.n, "{} of {} logins failed", l.n - l.ok, l.n);
         let h = self
             .headline
             .as_ref()

@@ -31,6 +31,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Every seeded agent's password (the login phase uses it).
+pub const PASSWORD: &str = "load-agent-pass";
+
 pub fn token(agent: usize) -> String {
     format!("{:064x}", 0x5eed_0000_0000u64 + agent as u64)
 }
@@ -41,7 +44,7 @@ pub fn token(agent: usize) -> String {
 pub fn seed(db: &Path, agents: usize, max_concurrent: u32) -> anyhow::Result<()> {
     let mut conn = Connection::open(db)?;
     configure(&conn)?;
-    let hash = switchboard::auth::hash_password("load-agent-pass")?;
+    let hash = switchboard::auth::hash_password(PASSWORD)?;
     let now = switchboard::domain::time::now_ms();
     let tx = conn.transaction()?;
     tx.execute(
