@@ -116,8 +116,13 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
             pos = domain_end;
         } else if found.as_str().contains('@') {
             let end = email_end(text, start, end);
-            let start = email_start(text, start);
-            out.replace(start, end, mask_email(&text[start..end]));
+            let from = email_start(text, start);
+            if from > start {
+                // What the address leaves is the rest of a number: masked as one, so no
+                // number in it stays readable.
+                mask_number(text, start, from, &mut out);
+            }
+            out.replace(from, end, mask_email(&text[from..end]));
             pos = end;
         } else if found
             .as_str()
@@ -191,33 +196,45 @@ fn in_masked_address_domain(text: &str, pos: usize, start: usize) -> Option<usiz
     (end > start).then_some(end)
 }
 
-/// Where the address found at `start` really starts: the digits a mask kept (`**** 1111`)
-/// are not part of an address glued to them (`**** 1111j@x.com`), as in the first pass.
+/// Where the address found at `start` really starts. Digits after a mask, with the
+/// separators between them (`**** 1111`, `*****1234-5`, `**** **** **** 1111 22`), are what
+/// is left of a number the first pass read whole: the address it then found began after them
+/// (`**** 1111j@x.com`: `j@x.com`), and never at an `@`, with which no address begins
+/// (`*****1234-5@g@x.com`: `g@x.com`).
 fn email_start(text: &str, start: usize) -> usize {
-    if !follows_mask(text, start) {
+    let before = text[..start].trim_end_matches(|c: char| is_digit(c) || is_separator(c));
+    if !follows_mask(text, before.len()) {
         return start;
     }
-    let (mut at, mut kept) = (start, 0);
+    // A mask keeps at most [`KEEP`] digits: a longer first group is a number of its own
+    // (`**4111111111111111j@x.com`), which the address took in the first pass too.
+    let kept = text[before.len()..]
+        .trim_start_matches(is_separator)
+        .chars()
+        .take_while(|c| is_digit(*c))
+        .count();
+    if kept > KEEP {
+        return start;
+    }
+    let mut at = start;
     loop {
-        let run: usize = text[at..]
+        // Up to three `-` or `.` before a digit group, as the number pattern reads them.
+        let seps: usize = text[at..]
+            .chars()
+            .take(3)
+            .take_while(|c| matches!(c, '-' | '.'))
+            .count();
+        let digits: usize = text[at + seps..]
             .chars()
             .take_while(|c| is_digit(*c))
             .map(char::len_utf8)
             .sum();
-        let digits = text[at..at + run].chars().count();
-        if digits == 0 || kept + digits > KEEP {
-            return at;
+        if digits == 0 {
+            break;
         }
-        kept += digits;
-        at += run;
-        // A `-` or `.` between two digit groups of the number.
-        let rest = &text[at..];
-        if rest.starts_with(['-', '.']) && rest[1..].starts_with(is_digit) {
-            at += 1;
-        } else {
-            return at;
-        }
+        at += seps + digits;
     }
+    at + text[at..].len() - text[at..].trim_start_matches('@').len()
 }
 
 /// The masked copy, built only once something is replaced.
@@ -452,23 +469,25 @@ fn mask_number(text: &str, start: usize, end: usize, out: &mut Output<'_>) -> us
     end
 }
 
+/// What may stand between the digit groups of a number (the pattern's `SEP`).
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\t' | '\u{A0}' | '-' | '.' | '(' | ')' | '\r' | '\n'
+    )
+}
+
 /// Whether the digits at `at` are what a mask left: just after a `*`, with at least two `*`
 /// among the stars and separators before them (one `*` alone is WhatsApp's bold).
 fn follows_mask(text: &str, at: usize) -> bool {
-    let is_sep = |c: char| {
-        matches!(
-            c,
-            ' ' | '\t' | '\u{A0}' | '-' | '.' | '(' | ')' | '\r' | '\n'
-        )
-    };
-    let before = text[..at].trim_end_matches(is_sep);
+    let before = text[..at].trim_end_matches(is_separator);
     if !before.ends_with(MASK) {
         return false;
     }
     let stars = before
         .chars()
         .rev()
-        .take_while(|c| *c == MASK || is_sep(*c))
+        .take_while(|c| *c == MASK || is_separator(*c))
         .filter(|c| *c == MASK)
         .count();
     stars >= 2
@@ -792,6 +811,40 @@ mod tests {
         let text = "ref 7654 32 698 76061-90-678e@gelii9l.co.";
         let once = mask_text(text);
         assert_eq!(mask_text(&once), once);
+    }
+
+    /// Found by fuzzing (masking; the first in a CI run): the phone number took the digits
+    /// before an `@`, the first pass read the address after it (`g@gmail.com`, nothing to
+    /// hide), and a second pass read one from the `@` (`@g@gmail.com`), or from the digit
+    /// group the phone left after the four it kept (`5@g@gmail.com`), and hid the `g`.
+    #[test]
+    fn the_rest_of_a_masked_number_does_not_begin_an_address() {
+        for (text, masked) in [
+            ("+49 301234-5@g@gmail.com", "*******34-5@g@gmail.com"),
+            ("+49 301234-5@john@gmail.com", "*******34-5@j***@gmail.com"),
+            ("+40 301234-5@g@gmail.com", "*****1234-5@g@gmail.com"),
+            (
+                "4111 1111 1111 1111 22j@x.com",
+                "**** **** **** 1111 22j@x.com",
+            ),
+            (
+                "4111 1111 1111 1111-22j@x.com",
+                "**** **** **** 1111-22j@x.com",
+            ),
+            (
+                "+49 3012-756-789.623-45634-5@g@gmail.bom",
+                "***************.623-45634-5@g@gmail.bom",
+            ),
+            // What the address does not take is masked as a number: the card stays hidden.
+            (
+                "**** 1234-4111111111111111melissa@gmail.com",
+                "**** 1234-************1111m******@gmail.com",
+            ),
+        ] {
+            let once = mask_text(text);
+            assert_eq!(once, masked);
+            assert_eq!(mask_text(&once), once, "{text}");
+        }
     }
 
     /// Found by `scripts/fuzz` (masking): "GB82 WEST 1234 5698SLail messa" happens to be
