@@ -159,15 +159,9 @@ async fn every_endpoint_against_every_role_and_bad_tokens() {
             "ws with {t:?}"
         );
     }
-    let url = format!(
-        "ws://127.0.0.1:{}/ws/supervisor?token={}",
-        app.port, agent.token
-    );
+    let url = app.supervisor_url(&agent.token);
     assert!(tokio_tungstenite::connect_async(&url).await.is_err());
-    let url = format!(
-        "ws://127.0.0.1:{}/ws/supervisor?token={}",
-        app.port, sup.token
-    );
+    let url = app.supervisor_url(&sup.token);
     assert!(tokio_tungstenite::connect_async(&url).await.is_ok());
     eprintln!(
         "authz: {} endpoints x (no token, {} bad tokens, 3 roles): {checked} calls checked",
@@ -427,12 +421,10 @@ async fn browser_protections_headers_and_websocket_origin() {
     ] {
         let res = tokio_tungstenite::connect_async(with_origin(evil)).await;
         assert!(res.is_err(), "origin {evil} accepted");
-        let mut sup = format!(
-            "ws://127.0.0.1:{}/ws/supervisor?token={}",
-            app.port, app.admin_token
-        )
-        .into_client_request()
-        .unwrap();
+        let mut sup = app
+            .supervisor_url(&app.admin_token)
+            .into_client_request()
+            .unwrap();
         sup.headers_mut().insert("Origin", evil.parse().unwrap());
         assert!(tokio_tungstenite::connect_async(sup).await.is_err());
     }

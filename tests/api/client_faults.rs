@@ -179,12 +179,7 @@ async fn connections_dying_mid_offer_mid_conversation_and_mid_wrap_up_lose_nothi
     vanish(bb);
     let offer = a.wait_for("offer", Duration::from_secs(10)).await;
     assert_eq!(offer["interaction_id"], json!(id3));
-    a.accept(id3).await;
-    let ev = a
-        .wait_for_where("interaction", EVENT_TIMEOUT, |e| {
-            e["id"] == json!(id3) && e["state"] == "active"
-        })
-        .await;
+    let ev = a.accept_active(id3).await;
     assert_eq!(
         message_texts(&ev)
             .iter()
@@ -240,12 +235,7 @@ async fn a_silent_connection_is_dropped_by_the_heartbeat_and_its_conversation_re
         rerouted >= Duration::from_secs(2),
         "not before the timeout and the grace period: {rerouted:?}"
     );
-    bb.accept(id).await;
-    let ev = bb
-        .wait_for_where("interaction", EVENT_TIMEOUT, |e| {
-            e["id"] == json!(id) && e["state"] == "active"
-        })
-        .await;
+    let ev = bb.accept_active(id).await;
     assert!(
         message_texts(&ev).iter().any(|t| t == "anyone there?"),
         "the transcript follows: {ev}"

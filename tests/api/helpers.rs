@@ -289,6 +289,11 @@ impl TestApp {
         format!("ws://127.0.0.1:{}/ws/agent?token={}", self.port, token)
     }
 
+    /// The supervisor feed's WebSocket URL for `token`.
+    pub fn supervisor_url(&self, token: &str) -> String {
+        format!("ws://127.0.0.1:{}/ws/supervisor?token={}", self.port, token)
+    }
+
     /// Everything the server wrote on stderr, across restarts, when the test set `RUST_LOG`.
     pub fn full_log(&self) -> String {
         self.full_log.lock().unwrap().clone()
@@ -656,12 +661,7 @@ impl TestApp {
         let id = offer["interaction_id"]
             .as_i64()
             .expect("offer interaction_id");
-        agent.accept(id).await;
-        agent
-            .wait_for_where("interaction", EVENT_TIMEOUT, |e| {
-                e["id"] == json!(id) && e["state"] == "active"
-            })
-            .await;
+        agent.accept_active(id).await;
         id
     }
 }
@@ -937,6 +937,20 @@ impl AgentClient {
     pub async fn accept(&mut self, interaction_id: i64) {
         self.ok(json!({"type": "accept", "interaction_id": interaction_id}))
             .await;
+    }
+
+    /// Waits for the `interaction` event that shows `interaction_id` active.
+    pub async fn wait_active(&mut self, interaction_id: i64) -> Value {
+        self.wait_for_where("interaction", EVENT_TIMEOUT, |e| {
+            e["id"] == json!(interaction_id) && e["state"] == "active"
+        })
+        .await
+    }
+
+    /// Accepts `interaction_id`; returns its `interaction` event once it is active.
+    pub async fn accept_active(&mut self, interaction_id: i64) -> Value {
+        self.accept(interaction_id).await;
+        self.wait_active(interaction_id).await
     }
 
     pub async fn send_message(&mut self, interaction_id: i64, text: &str) -> Result<Value, Value> {

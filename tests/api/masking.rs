@@ -61,14 +61,6 @@ async fn offer_and_accept(app: &TestApp, agent: &mut AgentClient) -> (i64, Value
     (id, offer)
 }
 
-async fn active_interaction(agent: &mut AgentClient, id: i64) -> Value {
-    agent
-        .wait_for_where("interaction", EVENT_TIMEOUT, |e| {
-            e["id"] == json!(id) && e["state"] == "active"
-        })
-        .await
-}
-
 #[tokio::test]
 async fn offers_interactions_and_messages_are_masked_for_agents() {
     let app = TestApp::spawn().await;
@@ -84,7 +76,7 @@ async fn offers_interactions_and_messages_are_masked_for_agents() {
     let source = offer["source_number"].as_str().unwrap();
     assert!(source.starts_with('*') && source.len() > 4, "{source}");
 
-    let interaction = active_interaction(&mut agent, id).await;
+    let interaction = agent.wait_active(id).await;
     assert_masked("interaction", &interaction);
     let text = interaction["messages"][0]["text"].as_str().unwrap();
     assert_eq!(
@@ -129,7 +121,7 @@ async fn nothing_is_masked_when_masking_is_off() {
     let (id, offer) = offer_and_accept(&app, &mut agent).await;
     assert_eq!(offer["customer"]["phone"], format!("+{CUSTOMER}"));
     assert_eq!(offer["customer"]["name"], CUSTOMER_NAME);
-    let interaction = active_interaction(&mut agent, id).await;
+    let interaction = agent.wait_active(id).await;
     assert_unmasked("interaction", &interaction);
 
     app.customer_says(CUSTOMER, CUSTOMER_NAME, &sensitive_text())
@@ -157,7 +149,7 @@ async fn turning_masking_on_applies_at_once_and_to_hello() {
     let mut agent = app.agent_online(&basic.agents[0]).await;
     let (id, offer) = offer_and_accept(&app, &mut agent).await;
     assert_eq!(offer["customer"]["phone"], format!("+{CUSTOMER}"));
-    active_interaction(&mut agent, id).await;
+    agent.wait_active(id).await;
 
     // The agent stays connected: its next payloads are masked.
     set_masking(&app, json!({"masking_enabled": true})).await;
@@ -191,7 +183,7 @@ async fn http_views_are_masked_for_agents_and_audited_for_admins() {
     let agent_token = basic.agents[0].token.clone();
     let mut agent = app.agent_online(&basic.agents[0]).await;
     let (id, _) = offer_and_accept(&app, &mut agent).await;
-    active_interaction(&mut agent, id).await;
+    agent.wait_active(id).await;
     agent.end(id).await;
     agent.wrap_up(id, Some("resolved")).await.expect("wrap-up");
     let activity = app

@@ -294,16 +294,10 @@ async fn realtime_stats_and_the_supervisor_feed_follow_the_queue() {
     );
 
     // Agents may not watch the board.
-    let agent_url = format!(
-        "ws://127.0.0.1:{}/ws/supervisor?token={}",
-        app.port, basic.agents[0].token
-    );
+    let agent_url = app.supervisor_url(&basic.agents[0].token);
     assert!(tokio_tungstenite::connect_async(&agent_url).await.is_err());
 
-    let url = format!(
-        "ws://127.0.0.1:{}/ws/supervisor?token={}",
-        app.port, app.admin_token
-    );
+    let url = app.supervisor_url(&app.admin_token);
     let (mut feed, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
     let first = next_frame(&mut feed).await;
     assert_eq!(first["type"], "realtime");
@@ -358,10 +352,7 @@ async fn the_supervisor_feed_closes_a_silent_client_and_keeps_a_live_one() {
     })
     .await;
     let basic = app.setup_basic(0, json!({})).await;
-    let url = format!(
-        "ws://127.0.0.1:{}/ws/supervisor?token={}",
-        app.port, app.admin_token
-    );
+    let url = app.supervisor_url(&app.admin_token);
     let (mut live, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
     let (mut silent, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
     assert_eq!(next_frame(&mut live).await["type"], "realtime");
@@ -1242,10 +1233,7 @@ async fn retention_deletes_only_what_is_old() {
     );
 
     // The supervisor feed's socket is counted while it is open.
-    let url = format!(
-        "ws://127.0.0.1:{}/ws/supervisor?token={}",
-        app.port, app.admin_token
-    );
+    let url = app.supervisor_url(&app.admin_token);
     let (mut feed, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
     let _ = next_frame(&mut feed).await;
     let m = scrape(&app).await;
