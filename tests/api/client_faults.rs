@@ -158,6 +158,20 @@ async fn connections_dying_mid_offer_mid_conversation_and_mid_wrap_up_lose_nothi
         })
         .await;
     assert!(act2["wrapped_up_at"].is_string(), "{act2}");
+    // The grace period (3 s, like the countdown) started when the connection vanished, just
+    // after the countdown did: wait for it too, or the agent may not be offline yet.
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    loop {
+        let agent = app.admin_get(&format!("/api/v1/agents/{}", bob.id)).await;
+        if agent["status"] == "offline" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "away past the grace period, the agent goes offline: {agent}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let mut bb = app.connect(bob).await;
     assert!(
         bb.hello["interactions"].as_array().unwrap().is_empty(),
