@@ -119,7 +119,7 @@ pub async fn authenticate_token(store: &Store, token: &str) -> Result<AuthUser, 
     let hash = token_hash(&token.to_ascii_lowercase());
     let now = now_ms();
     let user = store
-        .read(move |c| {
+        .read_sql(move |c| {
             c.query_row(
                 "SELECT u.id, u.username, u.display_name, u.role FROM sessions s \
                  JOIN users u ON u.id = s.user_id \
@@ -182,7 +182,7 @@ pub async fn login(
 ) -> Result<(String, i64, AuthUser), ApiError> {
     let name = username.to_string();
     let found = store
-        .read(move |c| {
+        .read_sql(move |c| {
             c.query_row(
                 "SELECT id, username, display_name, role, password_hash FROM users \
                  WHERE username = ?1 AND deleted = 0",
@@ -225,7 +225,7 @@ pub async fn login(
     let expires_at = now + ttl_secs.max(1) * 1000;
     let user_id = user.id;
     store
-        .write(move |c| {
+        .write_sql(move |c| {
             c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
             c.execute(
                 "INSERT INTO sessions(token_hash, user_id, created_at, expires_at) \
@@ -242,7 +242,7 @@ pub async fn login(
 pub async fn logout(store: &Store, token: &str) -> Result<(), ApiError> {
     let hash = token_hash(&token.to_ascii_lowercase());
     store
-        .write(move |c| c.execute("DELETE FROM sessions WHERE token_hash = ?1", [hash]))
+        .write_sql(move |c| c.execute("DELETE FROM sessions WHERE token_hash = ?1", [hash]))
         .await?;
     Ok(())
 }
@@ -328,7 +328,7 @@ pub fn create_user_now(
 ) -> anyhow::Result<i64> {
     let hash = hash_password(password)?;
     let (username, display_name) = (username.to_string(), display_name.to_string());
-    let id = store.write_now(move |c| {
+    let id = store.write_now_sql(move |c| {
         insert_user(
             c,
             &username,
@@ -355,7 +355,7 @@ pub fn bootstrap_admin(store: &Store, auth: &AuthSettings) -> anyhow::Result<()>
     }
     let hash = hash_password(password)?;
     let username = username.to_string();
-    let created = store.write_now(move |c| {
+    let created = store.write_now_sql(move |c| {
         let admins: i64 = c.query_row(
             "SELECT COUNT(*) FROM users WHERE role = 'admin' AND deleted = 0",
             [],

@@ -126,7 +126,7 @@ fn admin_create(
     }
     let store = open_store(settings)?;
     let owned = username.to_string();
-    let taken = store.read_now(move |c| {
+    let taken = store.read_now_sql(move |c| {
         c.query_row(
             "SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)",
             [&owned],

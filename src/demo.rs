@@ -17,7 +17,7 @@ pub const DEMO_PHONE_NUMBER_ID: &str = "100000000000001";
 pub const DEMO_APP_SECRET: &str = "demo-app-secret";
 
 pub fn seed_if_empty(store: &Store, settings: &Settings) -> anyhow::Result<()> {
-    let empty: bool = store.read_now(|c| {
+    let empty: bool = store.read_now_sql(|c| {
         c.query_row(
             "SELECT NOT EXISTS(SELECT 1 FROM queues) AND NOT EXISTS(SELECT 1 FROM channels)
                 AND NOT EXISTS(SELECT 1 FROM users WHERE role <> 'admin')",
@@ -28,7 +28,7 @@ pub fn seed_if_empty(store: &Store, settings: &Settings) -> anyhow::Result<()> {
     if !empty {
         return Ok(());
     }
-    let has_admin: bool = store.read_now(|c| {
+    let has_admin: bool = store.read_now_sql(|c| {
         c.query_row(
             "SELECT EXISTS(SELECT 1 FROM users WHERE role = 'admin' AND deleted = 0)",
             [],
@@ -70,7 +70,7 @@ pub fn seed_if_empty(store: &Store, settings: &Settings) -> anyhow::Result<()> {
         .app_secret
         .clone()
         .unwrap_or_else(|| DEMO_APP_SECRET.to_string());
-    store.write_now(move |c| {
+    store.write_now_sql(move |c| {
         let now = now_ms();
         c.execute(
             "INSERT INTO queues (name, offer_timeout_secs, wrap_up_secs, disposition_codes,

@@ -48,7 +48,7 @@ pub async fn sweep(store: &Store, cutoff: i64, batch: u32) -> StoreResult<Swept>
     let mut total = Swept::default();
     loop {
         let n = store
-            .write(move |c| delete_activities(c, cutoff, batch))
+            .write_sql(move |c| delete_activities(c, cutoff, batch))
             .await?;
         total.activities += n;
         crate::metrics::retention_deleted("activities", n);
@@ -59,7 +59,7 @@ pub async fn sweep(store: &Store, cutoff: i64, batch: u32) -> StoreResult<Swept>
     }
     loop {
         let n = store
-            .write(move |c| delete_interactions(c, cutoff, batch))
+            .write_sql(move |c| delete_interactions(c, cutoff, batch))
             .await?;
         total.interactions += n;
         crate::metrics::retention_deleted("interactions", n);

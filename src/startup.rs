@@ -5,7 +5,7 @@ use crate::configuration::Settings;
 use crate::domain::AgentStatus;
 use crate::error::{json_error_handler, path_error_handler, query_error_handler};
 use crate::state::{AppState, RuntimeSettings};
-use crate::store::{rows, Store};
+use crate::store::{settings as saved_settings, Store};
 use actix_web::{dev::Server, web, App, HttpServer};
 use anyhow::Context;
 use std::net::TcpListener;
@@ -142,10 +142,11 @@ fn tracing_actix_logger() -> actix_web::middleware::Logger {
 }
 
 fn load_runtime_settings(store: &Store, settings: &Settings) -> anyhow::Result<RuntimeSettings> {
-    let (masking, no_answer) = store.read_now(|c| {
-        Ok((
-            rows::load_setting(c, "masking_enabled")?,
-            rows::load_setting(c, "no_answer_status")?,
+    let (masking, no_answer, supervisors_unmasked) = store.read_now(|db| {
+        anyhow::Ok((
+            saved_settings::load(db, "masking_enabled")?,
+            saved_settings::load(db, "no_answer_status")?,
+            saved_settings::load(db, "supervisors_see_unmasked")?,
         ))
     })?;
     let masking = masking
@@ -157,8 +158,6 @@ fn load_runtime_settings(store: &Store, settings: &Settings) -> anyhow::Result<R
         .or_else(|| AgentStatus::parse(&settings.routing.no_answer_status))
         .unwrap_or(AgentStatus::OnBreak);
     let runtime = RuntimeSettings::new(masking, no_answer);
-    let supervisors_unmasked =
-        store.read_now(|c| rows::load_setting(c, "supervisors_see_unmasked"))?;
     runtime.set_supervisors_see_unmasked(supervisors_unmasked.as_deref() == Some("true"));
     Ok(runtime)
 }

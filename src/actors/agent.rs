@@ -152,7 +152,7 @@ impl AgentActor {
         Box::pin(
             async move {
                 store
-                    .write(move |c| {
+                    .write_sql(move |c| {
                         c.execute(
                             "UPDATE users SET status = ?1, status_since = ?2, status_reason = ?3 WHERE id = ?4",
                             rusqlite::params![status, since, saved_reason, id],
@@ -372,7 +372,7 @@ impl Handler<SetStopNew> for AgentActor {
         AtomicResponse::new(Box::pin(
             async move {
                 store
-                    .write(move |c| {
+                    .write_sql(move |c| {
                         c.execute(
                             "UPDATE users SET stop_new = ?1 WHERE id = ?2",
                             rusqlite::params![enabled, id],

@@ -454,7 +454,7 @@ impl InteractionActor {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> impl ActorFuture<Self, Output = StoreResult<T>> {
         let store = self.registry.store.clone();
-        async move { store.write(f).await }.into_actor(self)
+        async move { store.write_sql(f).await }.into_actor(self)
     }
 
     /// Persists `next` with system messages added to the transcript; the caller applies
@@ -2241,7 +2241,7 @@ impl InteractionActor {
         let fut = async move {
             match linked {
                 Some(id) => store
-                    .read(move |c| recent_activities(c, &id))
+                    .read_sql(move |c| recent_activities(c, &id))
                     .await
                     .unwrap_or_default(),
                 None => Vec::new(),

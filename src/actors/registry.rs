@@ -69,7 +69,7 @@ impl Registry {
         });
 
         let (agents, queues, channels, open, max_id) = store
-            .read(|c| {
+            .read_sql(|c| {
                 Ok((
                     rows::list_agents(c)?,
                     rows::list_queues(c)?,
@@ -303,7 +303,7 @@ impl Registry {
     pub async fn agent_changed(&self, agent_id: i64) {
         let rec = match self
             .store
-            .read(move |c| rows::load_agent(c, agent_id))
+            .read_sql(move |c| rows::load_agent(c, agent_id))
             .await
         {
             Ok(Some(rec)) => rec,
@@ -346,7 +346,7 @@ impl Registry {
     pub async fn queue_changed(&self, queue_id: i64) {
         let rec = match self
             .store
-            .read(move |c| rows::load_queue(c, queue_id))
+            .read_sql(move |c| rows::load_queue(c, queue_id))
             .await
         {
             Ok(Some(rec)) => rec,
@@ -380,7 +380,7 @@ impl Registry {
     pub async fn channel_changed(&self, channel_id: i64) {
         match self
             .store
-            .read(move |c| rows::load_channel(c, channel_id))
+            .read_sql(move |c| rows::load_channel(c, channel_id))
             .await
         {
             Ok(Some(ch)) => {

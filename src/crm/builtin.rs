@@ -17,16 +17,16 @@ pub async fn lookup_by_phone(store: &Store, e164: &str) -> Result<Vec<Contact>, 
         limit: 50,
         ..Search::default()
     };
-    Ok(store.read(move |c| search_contacts(c, &search)).await?)
+    Ok(store.read_sql(move |c| search_contacts(c, &search)).await?)
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<Option<Contact>, CrmError> {
-    Ok(store.read(move |c| load(c, id)).await?)
+    Ok(store.read_sql(move |c| load(c, id)).await?)
 }
 
 pub async fn create(store: &Store, contact: ValidContact) -> Result<Contact, CrmError> {
     let created = store
-        .write(move |c| {
+        .write_sql(move |c| {
             let id = insert(c, &contact)?;
             load(c, id)
         })
@@ -272,7 +272,10 @@ mod tests {
         let ContactId::Local(bob_id) = bob.id else {
             panic!("local id")
         };
-        assert!(store.write(move |c| soft_delete(c, bob_id)).await.unwrap());
+        assert!(store
+            .write_sql(move |c| soft_delete(c, bob_id))
+            .await
+            .unwrap());
         assert_eq!(
             lookup_by_phone(&store, "+11234567890").await.unwrap().len(),
             1

@@ -533,7 +533,7 @@ impl Crm {
             return Ok(());
         }
         self.store
-            .write(move |c| outbox::enqueue(c, &activity))
+            .write_sql(move |c| outbox::enqueue(c, &activity))
             .await?;
         self.activity_enqueued();
         Ok(())

@@ -104,7 +104,7 @@ pub fn start(crm: Arc<Crm>) {
 /// Pushes the rows that are due; true when there were any.
 pub async fn run_once(crm: &Crm) -> bool {
     let now = now_ms();
-    let rows = match crm.store.read(move |c| due(c, now)).await {
+    let rows = match crm.store.read_sql(move |c| due(c, now)).await {
         Ok(rows) => rows,
         Err(e) => {
             tracing::warn!(error = %e, "CRM outbox scan failed");
@@ -118,7 +118,7 @@ pub async fn run_once(crm: &Crm) -> bool {
         let delay = retry_delay(crm.retry_base_ms, crm.retry_max_ms, attempts);
         let saved = crm
             .store
-            .write(move |c| settle(c, id, attempts, outcome, delay))
+            .write_sql(move |c| settle(c, id, attempts, outcome, delay))
             .await;
         if let Err(e) = saved {
             tracing::warn!(error = %e, outbox_id = id, "could not record a CRM push");

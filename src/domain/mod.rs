@@ -30,20 +30,6 @@ macro_rules! string_enum {
                 f.write_str(self.as_str())
             }
         }
-
-        impl rusqlite::types::ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(self.as_str().into())
-            }
-        }
-
-        impl rusqlite::types::FromSql for $name {
-            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-                let s = v.as_str()?;
-                $name::parse(s).ok_or_else(|| rusqlite::types::FromSqlError::Other(
-                    format!("unknown {} `{}`", stringify!($name), s).into()))
-            }
-        }
     };
 }
 

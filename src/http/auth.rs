@@ -43,7 +43,7 @@ pub async fn preferences(user: AuthUser, state: Data) -> Result<HttpResponse, Ap
     let id = user.id;
     let auto: bool = state
         .store
-        .read(move |c| {
+        .read_sql(move |c| {
             c.query_row(
                 "SELECT auto_multi_match_pop FROM users WHERE id = ?1",
                 [id],
@@ -76,7 +76,7 @@ pub async fn update_preferences(
     let patch = body.into_inner();
     let auto: bool = state
         .store
-        .write(move |c| {
+        .write_sql(move |c| {
             if let Some(v) = patch.auto_multi_match_pop {
                 c.execute(
                     "UPDATE users SET auto_multi_match_pop = ?1, updated_at = ?2 WHERE id = ?3",

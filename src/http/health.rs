@@ -54,7 +54,7 @@ pub async fn readyz(state: Data) -> HttpResponse {
     // full disk all show here. (A statement that changes nothing commits nothing and would
     // pass on a dead disk.)
     let now = crate::domain::time::now_ms();
-    let write = state.store.write(move |c| {
+    let write = state.store.write_sql(move |c| {
         c.execute(
             "INSERT INTO settings (key, value) VALUES ('__readyz__', ?1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -73,7 +73,7 @@ where
     T: Send + 'static,
     F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
 {
-    store.write(f).await.map_err(store_error)
+    store.write_sql(f).await.map_err(store_error)
 }
 
 /// Reads on a pooled connection.
@@ -82,7 +82,7 @@ where
     T: Send + 'static,
     F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
 {
-    store.read(f).await.map_err(store_error)
+    store.read_sql(f).await.map_err(store_error)
 }
 
 /// A JSON request body: `web::Json` (same limit, parser and errors), but only a JSON object is

@@ -10,12 +10,14 @@ use std::sync::mpsc;
 use std::time::Instant;
 use tokio::sync::oneshot;
 
+mod codec;
 pub mod rows;
+pub mod settings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(transparent)]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("database pool: {0}")]
     Pool(#[from] r2d2::Error),
     #[error("database unavailable: {0}")]
@@ -25,6 +27,17 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        failed(e)
+    }
+}
+
+/// A connection lent to the store's own functions for one read or one write transaction.
+/// Its SQLite connection is private to `store`: code outside can only hand it to the typed
+/// functions of a `store` module, so every statement lives here.
+pub struct Db<'a>(&'a Connection);
 
 /// A failed change: the disk's or the database file's fault (full, read-only, I/O error,
 /// locked) is `Unavailable`, worth a retry later (HTTP 503, so Meta redelivers); anything
@@ -134,7 +147,7 @@ impl Store {
 
     /// Runs `f` in the next group-commit transaction and answers after the commit.
     /// A failing `f` is rolled back alone (savepoint); the others in the batch still commit.
-    pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    pub async fn write_sql<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -162,7 +175,7 @@ impl Store {
     }
 
     /// Reads on a pooled connection, off the async threads.
-    pub async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    pub async fn read_sql<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -177,7 +190,7 @@ impl Store {
     }
 
     /// Blocking read, for start-up code that runs before the actors.
-    pub fn read_now<T>(
+    pub fn read_now_sql<T>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> StoreResult<T> {
@@ -186,7 +199,7 @@ impl Store {
     }
 
     /// Blocking write, for start-up code (seeding, bootstrap) outside the async runtime.
-    pub fn write_now<T: Send + 'static>(
+    pub fn write_now_sql<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
@@ -209,6 +222,92 @@ impl Store {
             .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
         rx.recv()
             .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+
+    /// Runs `f` in the next group-commit transaction and answers after the commit.
+    /// An `Err` from `f` (a store error or the caller's own refusal) rolls its changes back
+    /// alone (savepoint) and is answered as it is; the others in the batch still commit.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Db<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let (done_tx, done_rx) = oneshot::channel::<Result<T, E>>();
+        self.submit(f, move |answer| {
+            let _ = done_tx.send(answer);
+        })?;
+        done_rx
+            .await
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+
+    /// Blocking [`Store::write`], for start-up code (seeding, bootstrap) outside the runtime.
+    pub fn write_now<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Db<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<Result<T, E>>();
+        self.submit(f, move |answer| {
+            let _ = done_tx.send(answer);
+        })?;
+        done_rx
+            .recv()
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+
+    /// Hands `f` to the writer thread; `answer` gets its result once the batch is committed.
+    fn submit<T, E, F>(
+        &self,
+        f: F,
+        answer: impl FnOnce(Result<T, E>) + Send + 'static,
+    ) -> StoreResult<()>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Db<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let job: Job = Box::new(move |conn: &Connection| {
+            let result = f(&Db(conn));
+            let ok = result.is_ok();
+            let completion: Completion = Box::new(move |commit_error: Option<&str>| {
+                answer(match (result, commit_error) {
+                    (Ok(_), Some(e)) => Err(StoreError::Unavailable(e.to_string()).into()),
+                    (result, _) => result,
+                })
+            });
+            (ok, completion)
+        });
+        self.writer
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))
+    }
+
+    /// Reads on a pooled connection, off the async threads.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Db<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get().map_err(StoreError::from)?;
+            f(&Db(&conn))
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+
+    /// Blocking read, for start-up code that runs before the actors.
+    pub fn read_now<T, E>(&self, f: impl FnOnce(&Db<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let conn = self.pool.get().map_err(StoreError::from)?;
+        f(&Db(&conn))
     }
 }
 

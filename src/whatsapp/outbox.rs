@@ -77,7 +77,7 @@ impl Outbox {
         let limit = (self.max_in_flight() + self.busy.len()) as i64;
         let store = self.store.clone();
         let now = now_ms();
-        let read = async move { store.read(move |c| due_jobs(c, now, limit)).await };
+        let read = async move { store.read_sql(move |c| due_jobs(c, now, limit)).await };
         ctx.spawn(read.into_actor(self).map(|result, act, ctx| {
             act.scanning = false;
             match result {
@@ -182,7 +182,7 @@ impl Outbox {
         let (message_id, f) = (job.message_id, finish.clone());
         let write = async move {
             store
-                .write(move |c| settle_row(c, message_id, &f, now, retry_at))
+                .write_sql(move |c| settle_row(c, message_id, &f, now, retry_at))
                 .await
         };
         ctx.spawn(write.into_actor(self).map(move |result, act, ctx| match result {

@@ -170,7 +170,7 @@ async fn receive_delivery(
         let statuses = events.statuses;
         let changes = state
             .store
-            .write(move |conn| apply_statuses(conn, &statuses, now_ms()))
+            .write_sql(move |conn| apply_statuses(conn, &statuses, now_ms()))
             .await
             .map_err(unavailable)?;
         for change in changes {

@@ -225,7 +225,7 @@ impl AgentSession {
         let store = self.registry.store.clone();
         async move {
             let closed = store
-                .read(move |c| {
+                .read_sql(move |c| {
                     c.query_row(
                         "SELECT EXISTS(SELECT 1 FROM interactions WHERE id = ?1 AND state = 'closed')",
                         [interaction_id],
