@@ -335,6 +335,15 @@ test('main flow: offer, accept, reply, reconnect, conference, transfer, wrap-up'
   await closeAll(alice, bob, sim);
 });
 
+test('a signed-in agent who reloads the page is back on the desk, connected', async () => {
+  const page = await agentPage('bob');
+  await page.reload();
+  await page.locator('#conn.online').waitFor();
+  await page.locator('#status-btn').waitFor();
+  assert.deepEqual(page.errors, [], 'no script error after the reload');
+  await closeAll(page);
+});
+
 test('RONA after an offer timeout; Reject disabled without permission', async () => {
   const queues = await call('GET', '/api/v1/queues');
   const support = (queues.items || queues).find((q) => q.name === 'Support');
