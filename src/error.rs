@@ -113,6 +113,12 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+impl From<crate::domain::input::InvalidInput> for ApiError {
+    fn from(e: crate::domain::input::InvalidInput) -> Self {
+        ApiError::invalid(e.0)
+    }
+}
+
 /// Turns actix's own extractor failures (bad JSON, bad query, oversized body) into the contract's shape.
 pub fn json_error_handler(
     err: actix_web::error::JsonPayloadError,

@@ -2,8 +2,9 @@
 
 use super::Data;
 use crate::auth::{bearer_token, AuthUser};
-use crate::domain::time::to_rfc3339;
+use crate::domain::time::{now_ms, to_rfc3339};
 use crate::error::ApiError;
+use crate::store::users;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -41,15 +42,9 @@ pub struct PreferencesPatch {
 )]
 pub async fn preferences(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
     let id = user.id;
-    let auto: bool = state
+    let auto = state
         .store
-        .read_sql(move |c| {
-            c.query_row(
-                "SELECT auto_multi_match_pop FROM users WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-        })
+        .read(move |db| users::auto_multi_match_pop(db, id))
         .await?;
     Ok(HttpResponse::Ok().json(Preferences {
         auto_multi_match_pop: auto,
@@ -74,20 +69,13 @@ pub async fn update_preferences(
 ) -> Result<HttpResponse, ApiError> {
     let id = user.id;
     let patch = body.into_inner();
-    let auto: bool = state
+    let auto = state
         .store
-        .write_sql(move |c| {
-            if let Some(v) = patch.auto_multi_match_pop {
-                c.execute(
-                    "UPDATE users SET auto_multi_match_pop = ?1, updated_at = ?2 WHERE id = ?3",
-                    rusqlite::params![v, crate::domain::time::now_ms(), id],
-                )?;
+        .write(move |db| {
+            if let Some(on) = patch.auto_multi_match_pop {
+                users::set_auto_multi_match_pop(db, id, on, now_ms())?;
             }
-            c.query_row(
-                "SELECT auto_multi_match_pop FROM users WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
+            users::auto_multi_match_pop(db, id)
         })
         .await?;
     state.registry.agent_changed(id).await;

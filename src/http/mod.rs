@@ -48,8 +48,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Aborts a write transaction with a client error: the change is rolled back and
-/// [`write`] answers with `e`.
+/// Aborts a raw write transaction with a client error: the change is rolled back and
+/// [`write`] answers with `e`. Only for the contacts handlers, whose store functions (in
+/// `crm::builtin`) still take a raw connection; everything else returns its refusal from a
+/// [`Store::write`] closure.
 pub(crate) fn reject(e: ApiError) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(e))
 }
@@ -66,8 +68,7 @@ fn store_error(e: StoreError) -> ApiError {
     }
 }
 
-/// Runs `f` in a write transaction and answers after the commit. A `reject`ed change
-/// leaves nothing behind.
+/// A raw write for the contacts handlers (see [`reject`]).
 pub(crate) async fn write<T, F>(store: &Store, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
@@ -76,7 +77,7 @@ where
     store.write_sql(f).await.map_err(store_error)
 }
 
-/// Reads on a pooled connection.
+/// A raw read for the contacts handlers (see [`reject`]).
 pub(crate) async fn read<T, F>(store: &Store, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
@@ -177,79 +178,17 @@ where
 
 /// Checks a text field's length in characters: `min..=max`.
 pub(crate) fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), ApiError> {
-    let n = value.chars().count();
-    if n < min || n > max {
-        return Err(ApiError::invalid(format!(
-            "{field} must have {min} to {max} characters"
-        )));
-    }
-    Ok(())
+    Ok(crate::domain::input::check_len(field, value, min, max)?)
 }
 
 /// Checks a number is within `min..=max`.
 pub(crate) fn check_range(field: &str, value: i64, min: i64, max: i64) -> Result<(), ApiError> {
-    if value < min || value > max {
-        return Err(ApiError::invalid(format!(
-            "{field} must be between {min} and {max}"
-        )));
-    }
-    Ok(())
-}
-
-/// Sorted, de-duplicated ids.
-pub(crate) fn unique_ids(ids: &[i64]) -> Vec<i64> {
-    let mut v = ids.to_vec();
-    v.sort_unstable();
-    v.dedup();
-    v
-}
-
-/// Ids in `a` and not in `b`, plus ids in `b` and not in `a` (both sorted, unique).
-/// Makes `agent_id` a member of `queue_id` or not (idempotent), from either side's update.
-pub(crate) fn set_member(
-    c: &rusqlite::Connection,
-    queue_id: i64,
-    agent_id: i64,
-    member: bool,
-) -> rusqlite::Result<()> {
-    let sql = if member {
-        "INSERT OR IGNORE INTO queue_members(queue_id, agent_id) VALUES (?1, ?2)"
-    } else {
-        "DELETE FROM queue_members WHERE queue_id = ?1 AND agent_id = ?2"
-    };
-    c.execute(sql, rusqlite::params![queue_id, agent_id])?;
-    Ok(())
-}
-
-pub(crate) fn changed_ids(a: &[i64], b: &[i64]) -> Vec<i64> {
-    let mut out: Vec<i64> = a
-        .iter()
-        .filter(|x| !b.contains(x))
-        .chain(b.iter().filter(|x| !a.contains(x)))
-        .copied()
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+    Ok(crate::domain::input::check_range(field, value, min, max)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lengths_count_characters() {
-        assert!(check_len("name", "é", 1, 1).is_ok());
-        assert!(check_len("name", "", 1, 10).is_err());
-        assert!(check_len("name", "abc", 1, 2).is_err());
-    }
-
-    #[test]
-    fn changed_ids_is_the_symmetric_difference() {
-        assert_eq!(changed_ids(&[1, 2, 3], &[2, 3, 4]), vec![1, 4]);
-        assert!(changed_ids(&[1], &[1]).is_empty());
-        assert_eq!(unique_ids(&[3, 1, 3]), vec![1, 3]);
-    }
 
     #[test]
     fn bodies_are_objects() {
