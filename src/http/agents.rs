@@ -1,8 +1,8 @@
 //! `/agents`: users (agents, supervisors, admins) and their queue memberships. Admin only.
 
+use super::roles::Admin;
 use super::Data;
 use crate::admin::{self, Actors};
-use crate::auth::AuthUser;
 use crate::domain::time::to_rfc3339;
 use crate::domain::{AgentStatus, Role};
 use crate::error::ApiError;
@@ -155,8 +155,7 @@ impl From<AgentPatch> for admin::agents::AgentPatch {
         (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
+pub async fn list(_admin: Admin, state: Data) -> Result<HttpResponse, ApiError> {
     let agents = state.store.read(users::list_agents).await?;
     Ok(HttpResponse::Ok().json(agents.into_iter().map(Agent::from).collect::<Vec<_>>()))
 }
@@ -172,12 +171,7 @@ pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError>
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn get(
-    user: AuthUser,
-    state: Data,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
+pub async fn get(_admin: Admin, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let agent = state
         .store
@@ -200,11 +194,10 @@ pub async fn get(
     )
 )]
 pub async fn create(
-    user: AuthUser,
+    _admin: Admin,
     state: Data,
     body: super::Json<NewAgent>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
     let agent = admin::agents::create(
         &state.store,
         Actors::Running(&state.registry),
@@ -229,12 +222,11 @@ pub async fn create(
     )
 )]
 pub async fn update(
-    user: AuthUser,
+    user: Admin,
     state: Data,
     id: web::Path<i64>,
     body: super::Json<AgentPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
     let agent = admin::agents::update(
         &state.store,
         Actors::Running(&state.registry),
@@ -259,11 +251,10 @@ pub async fn update(
     )
 )]
 pub async fn delete(
-    user: AuthUser,
+    user: Admin,
     state: Data,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
     admin::agents::delete(
         &state.store,
         Actors::Running(&state.registry),

@@ -1,9 +1,8 @@
 //! `/channels`: WhatsApp Business numbers and the queue each routes to. Admin only.
 
+use super::roles::Admin;
 use super::{double_option, Data};
 use crate::admin::{self, Actors};
-use crate::auth::AuthUser;
-use crate::domain::Role;
 use crate::error::ApiError;
 use crate::store::channels::{self, ChannelRecord};
 use actix_web::{web, HttpResponse};
@@ -145,8 +144,7 @@ impl From<ChannelPatch> for admin::channels::ChannelPatch {
         (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
+pub async fn list(_admin: Admin, state: Data) -> Result<HttpResponse, ApiError> {
     let channels = state.store.read(channels::list_channels).await?;
     Ok(HttpResponse::Ok().json(channels.into_iter().map(Channel::from).collect::<Vec<_>>()))
 }
@@ -162,12 +160,7 @@ pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError>
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn get(
-    user: AuthUser,
-    state: Data,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
+pub async fn get(_admin: Admin, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let channel = state
         .store
@@ -190,11 +183,10 @@ pub async fn get(
     )
 )]
 pub async fn create(
-    user: AuthUser,
+    _admin: Admin,
     state: Data,
     body: super::Json<NewChannel>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
     let channel = admin::channels::create(
         &state.store,
         Actors::Running(&state.registry),
@@ -219,12 +211,11 @@ pub async fn create(
     )
 )]
 pub async fn update(
-    user: AuthUser,
+    _admin: Admin,
     state: Data,
     id: web::Path<i64>,
     body: super::Json<ChannelPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
     let channel = admin::channels::update(
         &state.store,
         Actors::Running(&state.registry),
@@ -247,11 +238,10 @@ pub async fn update(
     )
 )]
 pub async fn delete(
-    user: AuthUser,
+    _admin: Admin,
     state: Data,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
     admin::channels::delete(
         &state.store,
         Actors::Running(&state.registry),

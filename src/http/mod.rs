@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod queues;
 pub mod reports;
+pub mod roles;
 pub mod security;
 pub mod settings;
 pub mod simulator;

@@ -1,9 +1,9 @@
 //! `/queues`: routing settings, disposition codes and members. Admin only.
 
+use super::roles::Admin;
 use super::Data;
 use crate::admin::{self, queues::QueueFields, Actors};
-use crate::auth::AuthUser;
-use crate::domain::{DispositionCode, Role, Strategy};
+use crate::domain::{DispositionCode, Strategy};
 use crate::error::ApiError;
 use crate::store::queues::{self, QueueRecord};
 use actix_web::{web, HttpResponse};
@@ -158,8 +158,7 @@ impl From<QueuePatch> for admin::queues::QueuePatch {
         (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
+pub async fn list(_admin: Admin, state: Data) -> Result<HttpResponse, ApiError> {
     let queues = state.store.read(queues::list_queues).await?;
     Ok(HttpResponse::Ok().json(queues.into_iter().map(Queue::from).collect::<Vec<_>>()))
 }
@@ -175,12 +174,7 @@ pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError>
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn get(
-    user: AuthUser,
-    state: Data,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
+pub async fn get(_admin: Admin, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let queue = state
         .store
@@ -202,11 +196,10 @@ pub async fn get(
     )
 )]
 pub async fn create(
-    user: AuthUser,
+    _admin: Admin,
     state: Data,
     body: super::Json<NewQueue>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
     let body = body.into_inner();
     let queue = admin::queues::create(
         &state.store,
@@ -232,12 +225,11 @@ pub async fn create(
     )
 )]
 pub async fn update(
-    user: AuthUser,
+    _admin: Admin,
     state: Data,
     id: web::Path<i64>,
     body: super::Json<QueuePatch>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
     let queue = admin::queues::update(
         &state.store,
         Actors::Running(&state.registry),
@@ -261,11 +253,10 @@ pub async fn update(
     )
 )]
 pub async fn delete(
-    user: AuthUser,
+    _admin: Admin,
     state: Data,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
     admin::queues::delete(
         &state.store,
         Actors::Running(&state.registry),

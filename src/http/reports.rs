@@ -7,10 +7,9 @@
 //! its wrap-up or leaving); wrap-up = wrap-up done − wrap-up start; first response = the first
 //! agent message − arrival (credited to its author). p90 is the nearest-rank 90th percentile.
 
+use super::roles::Supervisor;
 use super::Data;
-use crate::auth::AuthUser;
 use crate::domain::time::{now_ms, to_rfc3339};
-use crate::domain::Role;
 use crate::error::ApiError;
 use crate::store::reports::{self as facts, Conv, Facts, Part};
 use actix_web::{web, HttpResponse};
@@ -358,11 +357,10 @@ fn wants_csv(q: &RangeQuery) -> Result<bool, ApiError> {
     )
 )]
 pub async fn queues(
-    user: AuthUser,
+    _supervisor: Supervisor,
     state: Data,
     query: web::Query<RangeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Supervisor)?;
     let (from, to) = range(&query)?;
     let csv = wants_csv(&query)?;
     let facts = state
@@ -394,11 +392,10 @@ pub async fn queues(
     )
 )]
 pub async fn agents(
-    user: AuthUser,
+    _supervisor: Supervisor,
     state: Data,
     query: web::Query<RangeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Supervisor)?;
     let (from, to) = range(&query)?;
     let csv = wants_csv(&query)?;
     let facts = state
