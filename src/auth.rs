@@ -2,7 +2,7 @@
 
 use crate::configuration::AuthSettings;
 use crate::domain::{time::now_ms, Role};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::store::users::{self, Identity, NewUser};
 use crate::store::{sessions, Store};
@@ -182,7 +182,7 @@ pub async fn login(
         (Some((user, _)), true) => AuthUser::from(user),
         _ => {
             return Err(ApiError::Unauthorized(
-                "invalid_credentials",
+                ErrorCode::InvalidCredentials.as_str(),
                 "wrong username or password".into(),
             ))
         }

@@ -6,7 +6,7 @@ use crate::domain::input::{
 };
 use crate::domain::time::now_ms;
 use crate::domain::Role;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::users::{self, AgentRecord, AgentUpdate, NewUser};
 use crate::store::{queue_members, queues, sessions, Db, Store};
 
@@ -46,7 +46,7 @@ async fn hash(password: Password) -> Result<String, ApiError> {
 fn refuse_taken(db: &Db, username: &str, except: i64) -> Result<(), ApiError> {
     if users::username_taken(db, username, except)? {
         return Err(ApiError::conflict(
-            "username_taken",
+            ErrorCode::UsernameTaken,
             format!("username `{username}` is taken"),
         ));
     }
@@ -58,7 +58,7 @@ fn refuse_unknown_queues(db: &Db, ids: &[i64]) -> Result<(), ApiError> {
     for id in ids {
         if !queues::exists(db, *id)? {
             return Err(ApiError::bad(
-                "unknown_queue",
+                ErrorCode::UnknownQueue,
                 format!("there is no queue {id}"),
             ));
         }
@@ -130,7 +130,7 @@ pub async fn update(
     let max_concurrent = patch.max_concurrent.map(MaxConcurrent::parse).transpose()?;
     if id == admin && patch.role.is_some_and(|r| r != Role::Admin) {
         return Err(ApiError::conflict(
-            "cannot_demote_self",
+            ErrorCode::CannotDemoteSelf,
             "an admin cannot take away its own admin role",
         ));
     }
@@ -189,7 +189,7 @@ pub async fn delete(
 ) -> Result<(), ApiError> {
     if id == admin {
         return Err(ApiError::conflict(
-            "cannot_delete_self",
+            ErrorCode::CannotDeleteSelf,
             "an admin cannot delete itself",
         ));
     }

@@ -3,7 +3,7 @@
 use super::Actors;
 use crate::domain::input::{parse_channel_kind, DisplayPhoneNumber, Name, PhoneNumberId, Secret};
 use crate::domain::time::now_ms;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::channels::{self, ChannelRecord, ChannelSettings};
 use crate::store::{queues, Db, Store};
 
@@ -37,7 +37,7 @@ pub struct ChannelPatch {
 fn refuse_unknown_queue(db: &Db, id: i64) -> Result<(), ApiError> {
     if !queues::exists(db, id)? {
         return Err(ApiError::bad(
-            "unknown_queue",
+            ErrorCode::UnknownQueue,
             format!("there is no queue {id}"),
         ));
     }
@@ -48,7 +48,7 @@ fn refuse_unknown_queue(db: &Db, id: i64) -> Result<(), ApiError> {
 fn refuse_taken(db: &Db, phone_number_id: &str, except: i64) -> Result<(), ApiError> {
     if channels::phone_number_id_taken(db, phone_number_id, except)? {
         return Err(ApiError::conflict(
-            "phone_number_id_taken",
+            ErrorCode::PhoneNumberIdTaken,
             format!("another channel has phone_number_id {phone_number_id}"),
         ));
     }

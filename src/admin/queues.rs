@@ -6,7 +6,7 @@ use crate::domain::input::{
 };
 use crate::domain::time::now_ms;
 use crate::domain::{DispositionCode, Strategy};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::queues::{self, QueueRecord, QueueSettings};
 use crate::store::{channels, queue_members, users, Db, Store};
 
@@ -93,7 +93,7 @@ fn refuse_unknown_agents(db: &Db, ids: &[i64]) -> Result<(), ApiError> {
     for id in ids {
         if !users::exists(db, *id)? {
             return Err(ApiError::bad(
-                "unknown_agent",
+                ErrorCode::UnknownAgent,
                 format!("there is no agent {id}"),
             ));
         }
@@ -180,7 +180,7 @@ pub async fn delete(store: &Store, actors: Actors<'_>, id: i64) -> Result<(), Ap
             let old = loaded(db, id)?;
             if channels::routes_to_queue(db, id)? {
                 return Err(ApiError::conflict(
-                    "queue_in_use",
+                    ErrorCode::QueueInUse,
                     "a channel routes to this queue: move or delete the channel first",
                 ));
             }

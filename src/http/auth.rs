@@ -3,7 +3,7 @@
 use super::Data;
 use crate::auth::{bearer_token, AuthUser};
 use crate::domain::time::{now_ms, to_rfc3339};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::users;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -125,7 +125,7 @@ pub async fn login(
         || body.password.chars().count() > MAX_CREDENTIAL_CHARS
     {
         return Err(ApiError::Unauthorized(
-            "invalid_credentials",
+            ErrorCode::InvalidCredentials.as_str(),
             "wrong username or password".into(),
         ));
     }

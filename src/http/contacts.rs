@@ -6,7 +6,7 @@ use super::{check_len, double_option, reject, Data};
 use crate::auth::AuthUser;
 use crate::crm::builtin::{self, Search};
 use crate::crm::{Contact, NewContact};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -101,7 +101,7 @@ fn parse_cursor(cursor: Option<&str>) -> Result<Option<(i64, i64)>, ApiError> {
         .split_once('.')
         .and_then(|(u, id)| Some((u.parse().ok()?, id.parse().ok()?)))
         .map(Some)
-        .ok_or_else(|| ApiError::bad("invalid_cursor", "cursor is not one we gave"))
+        .ok_or_else(|| ApiError::bad(ErrorCode::InvalidCursor, "cursor is not one we gave"))
 }
 
 #[utoipa::path(
@@ -124,7 +124,10 @@ pub async fn list(
     let after = parse_cursor(q.cursor.as_deref())?;
     let phone = match q.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(raw) => Some(state.crm.normalise(raw).ok_or_else(|| {
-            ApiError::bad("invalid_phone", format!("`{raw}` is not a phone number"))
+            ApiError::bad(
+                ErrorCode::InvalidPhone,
+                format!("`{raw}` is not a phone number"),
+            )
         })?),
         None => None,
     };

@@ -6,7 +6,7 @@ use super::settings::{audit_unmasked_read, customer_data_view, CustomerDataView}
 use super::Data;
 use crate::auth::AuthUser;
 use crate::domain::{AlertLevel, InteractionState, Role, CUSTOMER_WINDOW_MS};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::history::{
     self, InteractionFilter, InteractionRecord, MessageRecord, ParticipantRecord,
 };
@@ -122,15 +122,13 @@ pub(crate) fn page_params(
 ) -> Result<(i64, Option<i64>), ApiError> {
     let limit = limit.unwrap_or(50);
     super::check_range("limit", limit, 1, 200)?;
-    let cursor = match cursor.filter(|c| !c.is_empty()) {
-        Some(c) => Some(
-            c.parse::<i64>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| ApiError::bad("invalid_cursor", "cursor is not one we gave"))?,
-        ),
-        None => None,
-    };
+    let cursor =
+        match cursor.filter(|c| !c.is_empty()) {
+            Some(c) => Some(c.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+                ApiError::bad(ErrorCode::InvalidCursor, "cursor is not one we gave")
+            })?),
+            None => None,
+        };
     Ok((limit, cursor))
 }
 

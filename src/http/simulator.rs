@@ -20,7 +20,7 @@
 
 use super::Data;
 use crate::domain::time::{now_ms, to_rfc3339};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::history;
 use crate::store::rows::ChannelRecord;
 use crate::whatsapp::signature;
@@ -342,7 +342,7 @@ async fn post_to_webhook(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| {
             ApiError::conflict(
-                "no_app_secret",
+                ErrorCode::NoAppSecret,
                 "the channel has no app secret to sign the delivery with",
             )
         })?;
