@@ -2,7 +2,7 @@
 //! A contact's call logs are `GET /activities?contact_id=`.
 
 use super::roles::AnyUser;
-use super::{check_len, double_option, reject, Data};
+use super::{check_len, double_option, Data};
 use crate::auth::AuthUser;
 use crate::crm::builtin::{self, Search};
 use crate::crm::{Contact, NewContact};
@@ -233,16 +233,19 @@ pub async fn update(
     let id = id.into_inner();
     let patch = body.into_inner();
     let region = state.crm.default_region().to_string();
+    // A refusal comes before any change: it is answered as the inner error, nothing to undo.
     let contact = super::write(&state.store, move |c| {
-        let old = builtin::load(c, id)?.ok_or_else(|| reject(ApiError::NotFound("contact")))?;
-        let valid = patch
-            .applied_to(&old)
-            .validate(&region)
-            .map_err(|e| reject(e.into()))?;
+        let Some(old) = builtin::load(c, id)? else {
+            return Ok(Err(ApiError::NotFound("contact")));
+        };
+        let valid = match patch.applied_to(&old).validate(&region) {
+            Ok(valid) => valid,
+            Err(e) => return Ok(Err(e.into())),
+        };
         builtin::replace(c, id, &valid, patch.phones.is_some())?;
-        builtin::load(c, id)
+        Ok(Ok(builtin::load(c, id)?))
     })
-    .await?
+    .await??
     .ok_or(ApiError::NotFound("contact"))?;
     Ok(HttpResponse::Ok().json(contact))
 }

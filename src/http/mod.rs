@@ -21,7 +21,7 @@ pub mod supervisor_feed;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use actix_web::web;
 use rusqlite::Connection;
 use serde::{Deserialize, Deserializer};
@@ -49,42 +49,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Aborts a raw write transaction with a client error: the change is rolled back and
-/// [`write`] answers with `e`. Only for the contacts handlers, whose store functions (in
-/// `crm::builtin`) still take a raw connection; everything else returns its refusal from a
-/// [`Store::write`] closure.
-pub(crate) fn reject(e: ApiError) -> rusqlite::Error {
-    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
-}
-
-fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Sqlite(rusqlite::Error::ToSqlConversionFailure(inner)) => {
-            match inner.downcast::<ApiError>() {
-                Ok(api) => *api,
-                Err(other) => ApiError::Internal(anyhow::anyhow!("{other}")),
-            }
-        }
-        other => other.into(),
-    }
-}
-
-/// A raw write for the contacts handlers (see [`reject`]).
+/// A write on the raw connection, for the contacts handlers only: their store functions
+/// (`crm::builtin`) still take one. Goes once those take a [`crate::store::Db`].
 pub(crate) async fn write<T, F>(store: &Store, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
 {
-    store.write_sql(f).await.map_err(store_error)
+    Ok(store.write_sql(f).await?)
 }
 
-/// A raw read for the contacts handlers (see [`reject`]).
+/// A read on the raw connection, for the contacts handlers only (see [`write`]).
 pub(crate) async fn read<T, F>(store: &Store, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
 {
-    store.read_sql(f).await.map_err(store_error)
+    Ok(store.read_sql(f).await?)
 }
 
 /// A JSON request body: `web::Json` (same limit, parser and errors), but only a JSON object is
@@ -216,14 +197,5 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn rejected_writes_keep_their_error() {
-        let e = store_error(StoreError::Sqlite(reject(ApiError::conflict(
-            "username_taken",
-            "taken",
-        ))));
-        assert_eq!(e.code(), "username_taken");
     }
 }
