@@ -2,8 +2,9 @@
 //! participants and transcript, activities (call logs), and a customer's own view of the
 //! messages (the sandbox simulator).
 //!
-//! Unknown stored values (a direction, kind or state this build does not know) read as a
-//! neutral fallback instead of failing the whole page: a transcript stays readable.
+//! Unknown stored values (a kind or state this build does not know, say after a downgrade)
+//! read as a neutral fallback, logged, instead of failing the whole page: a transcript stays
+//! readable. (The restore path in actors/registry.rs still refuses them: one mapper for both.)
 
 use super::{Db, StoreResult};
 use crate::domain::{
@@ -14,7 +15,10 @@ use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Row};
 
 fn parse_or<T: Copy>(s: &str, parse: fn(&str) -> Option<T>, fallback: T) -> T {
-    parse(s).unwrap_or(fallback)
+    parse(s).unwrap_or_else(|| {
+        tracing::warn!(value = s, "unknown stored value read as its fallback");
+        fallback
+    })
 }
 
 /// A transcript message as stored.
