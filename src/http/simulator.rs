@@ -21,8 +21,8 @@
 use super::Data;
 use crate::domain::time::{now_ms, to_rfc3339};
 use crate::error::{ApiError, ErrorCode};
+use crate::store::channels::ChannelRecord;
 use crate::store::history;
-use crate::store::rows::ChannelRecord;
 use crate::whatsapp::signature;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};

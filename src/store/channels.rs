@@ -16,8 +16,7 @@ pub struct ChannelRecord {
     pub verify_token: Option<String>,
 }
 
-pub const CHANNEL_COLUMNS: &str =
-    "id, kind, name, phone_number_id, display_phone_number, queue_id, \
+const CHANNEL_COLUMNS: &str = "id, kind, name, phone_number_id, display_phone_number, queue_id, \
      access_token, app_secret, verify_token";
 
 fn channel_from_row(r: &Row<'_>) -> rusqlite::Result<ChannelRecord> {

@@ -19,7 +19,7 @@ pub struct QueueRecord {
     pub members: Vec<i64>,
 }
 
-pub const QUEUE_COLUMNS: &str = "id, name, offer_timeout_secs, wrap_up_secs, disposition_codes, \
+const QUEUE_COLUMNS: &str = "id, name, offer_timeout_secs, wrap_up_secs, disposition_codes, \
      disposition_required, strategy, alert_warn_secs, alert_critical_secs";
 
 fn queue_from_row(r: &Row<'_>) -> rusqlite::Result<QueueRecord> {

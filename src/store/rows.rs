@@ -6,9 +6,9 @@
 use super::{channels, queues, users, Db, StoreError};
 use rusqlite::Connection;
 
-pub use super::channels::{ChannelRecord, CHANNEL_COLUMNS};
-pub use super::queues::{QueueRecord, QUEUE_COLUMNS};
-pub use super::users::{AgentRecord, AGENT_COLUMNS};
+pub use super::channels::ChannelRecord;
+pub use super::queues::QueueRecord;
+pub use super::users::AgentRecord;
 
 /// A connection the loaders below accept: a [`Db`], or a raw connection during the move.
 pub trait Conn {

@@ -21,7 +21,7 @@ pub struct AgentRecord {
     pub queues: Vec<i64>,
 }
 
-pub const AGENT_COLUMNS: &str = "id, username, display_name, role, max_concurrent, can_reject, \
+const AGENT_COLUMNS: &str = "id, username, display_name, role, max_concurrent, can_reject, \
      auto_multi_match_pop, status, status_since, status_reason, stop_new";
 
 fn agent_from_row(r: &Row<'_>) -> rusqlite::Result<AgentRecord> {
