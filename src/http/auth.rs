@@ -1,5 +1,6 @@
 //! `POST /auth/login`, `POST /auth/logout`, `GET /me`.
 
+use super::roles::AnyUser;
 use super::Data;
 use crate::auth::{bearer_token, AuthUser};
 use crate::domain::time::{now_ms, to_rfc3339};
@@ -40,7 +41,7 @@ pub struct PreferencesPatch {
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn preferences(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
+pub async fn preferences(user: AnyUser, state: Data) -> Result<HttpResponse, ApiError> {
     let id = user.id;
     let auto = state
         .store
@@ -63,7 +64,7 @@ pub async fn preferences(user: AuthUser, state: Data) -> Result<HttpResponse, Ap
     )
 )]
 pub async fn update_preferences(
-    user: AuthUser,
+    user: AnyUser,
     state: Data,
     body: super::Json<PreferencesPatch>,
 ) -> Result<HttpResponse, ApiError> {
@@ -153,10 +154,9 @@ pub async fn login(
 )]
 pub async fn logout(
     state: Data,
-    user: AuthUser,
+    _user: AnyUser,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let _ = user;
     if let Some(token) = bearer_token(&req) {
         crate::auth::logout(&state.store, token).await?;
     }
@@ -171,6 +171,6 @@ pub async fn logout(
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn me(user: AuthUser) -> HttpResponse {
-    HttpResponse::Ok().json(user)
+pub async fn me(user: AnyUser) -> HttpResponse {
+    HttpResponse::Ok().json(user.0)
 }

@@ -2,9 +2,9 @@
 //! an agent sees those it takes or took part in. With masking on (R13) agents, and
 //! supervisors unless allowed, get them masked; an unmasked read is audited.
 
+use super::roles::AnyUser;
 use super::settings::{audit_unmasked_read, customer_data_view, CustomerDataView};
 use super::Data;
-use crate::auth::AuthUser;
 use crate::domain::{AlertLevel, InteractionState, Role, CUSTOMER_WINDOW_MS};
 use crate::error::{ApiError, ErrorCode};
 use crate::store::history::{
@@ -142,7 +142,7 @@ pub(crate) fn page_params(
     )
 )]
 pub async fn list(
-    user: AuthUser,
+    user: AnyUser,
     state: Data,
     query: web::Query<InteractionQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -197,11 +197,7 @@ pub async fn list(
         (status = 404, description = "`not_found` (also for an agent that was not in it)", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn get(
-    user: AuthUser,
-    state: Data,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get(user: AnyUser, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let viewer = (!user.role.at_least(Role::Supervisor)).then_some(user.id);
     let found = state
