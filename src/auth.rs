@@ -2,9 +2,10 @@
 
 use crate::configuration::AuthSettings;
 use crate::domain::{time::now_ms, Role};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
-use crate::store::Store;
+use crate::store::users::{self, Identity, NewUser};
+use crate::store::{sessions, Store};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -12,7 +13,6 @@ use argon2::password_hash::{
 use argon2::Argon2;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rand::RngCore;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -88,6 +88,17 @@ pub struct AuthUser {
     pub role: Role,
 }
 
+impl From<Identity> for AuthUser {
+    fn from(u: Identity) -> Self {
+        AuthUser {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            role: u.role,
+        }
+    }
+}
+
 impl AuthUser {
     /// 403 `forbidden` unless the user's role is `role` or above.
     pub fn require(&self, role: Role) -> Result<(), ApiError> {
@@ -119,25 +130,9 @@ pub async fn authenticate_token(store: &Store, token: &str) -> Result<AuthUser, 
     let hash = token_hash(&token.to_ascii_lowercase());
     let now = now_ms();
     let user = store
-        .read_sql(move |c| {
-            c.query_row(
-                "SELECT u.id, u.username, u.display_name, u.role FROM sessions s \
-                 JOIN users u ON u.id = s.user_id \
-                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.deleted = 0",
-                params![hash, now],
-                |r| {
-                    Ok(AuthUser {
-                        id: r.get(0)?,
-                        username: r.get(1)?,
-                        display_name: r.get(2)?,
-                        role: r.get(3)?,
-                    })
-                },
-            )
-            .optional()
-        })
+        .read(move |db| sessions::user_of(db, &hash, now))
         .await?;
-    user.ok_or(ApiError::Unauthenticated)
+    user.map(AuthUser::from).ok_or(ApiError::Unauthenticated)
 }
 
 impl FromRequest for AuthUser {
@@ -165,12 +160,6 @@ impl FromRequest for AuthUser {
     }
 }
 
-/// A user's credentials as stored, for login.
-struct Credentials {
-    user: AuthUser,
-    password_hash: String,
-}
-
 /// Checks a username and password; on success opens a session.
 /// Returns the token, its expiry (ms) and the user. Unknown user and wrong password answer
 /// alike (401 `invalid_credentials`), after the same argon2 work.
@@ -181,39 +170,19 @@ pub async fn login(
     ttl_secs: i64,
 ) -> Result<(String, i64, AuthUser), ApiError> {
     let name = username.to_string();
-    let found = store
-        .read_sql(move |c| {
-            c.query_row(
-                "SELECT id, username, display_name, role, password_hash FROM users \
-                 WHERE username = ?1 AND deleted = 0",
-                [name],
-                |r| {
-                    Ok(Credentials {
-                        user: AuthUser {
-                            id: r.get(0)?,
-                            username: r.get(1)?,
-                            display_name: r.get(2)?,
-                            role: r.get(3)?,
-                        },
-                        password_hash: r.get(4)?,
-                    })
-                },
-            )
-            .optional()
-        })
-        .await?;
+    let found = store.read(move |db| users::credentials(db, &name)).await?;
 
     let password = password.to_string();
     let hash = found
         .as_ref()
-        .map(|f| f.password_hash.clone())
+        .map(|(_, hash)| hash.clone())
         .unwrap_or_else(|| dummy_hash().to_string());
     let matches = argon2_work(move || verify_password(&password, &hash)).await?;
     let user = match (found, matches) {
-        (Some(f), true) => f.user,
+        (Some((user, _)), true) => AuthUser::from(user),
         _ => {
             return Err(ApiError::Unauthorized(
-                "invalid_credentials",
+                ErrorCode::InvalidCredentials.as_str(),
                 "wrong username or password".into(),
             ))
         }
@@ -225,15 +194,7 @@ pub async fn login(
     let expires_at = now + ttl_secs.max(1) * 1000;
     let user_id = user.id;
     store
-        .write_sql(move |c| {
-            c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
-            c.execute(
-                "INSERT INTO sessions(token_hash, user_id, created_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![hash, user_id, now, expires_at],
-            )?;
-            Ok(())
-        })
+        .write(move |db| sessions::open(db, &hash, user_id, now, expires_at))
         .await?;
     Ok((token, expires_at, user))
 }
@@ -241,9 +202,7 @@ pub async fn login(
 /// Ends the session of `token` (no error if it is already gone).
 pub async fn logout(store: &Store, token: &str) -> Result<(), ApiError> {
     let hash = token_hash(&token.to_ascii_lowercase());
-    store
-        .write_sql(move |c| c.execute("DELETE FROM sessions WHERE token_hash = ?1", [hash]))
-        .await?;
+    store.write(move |db| sessions::close(db, &hash)).await?;
     Ok(())
 }
 
@@ -289,59 +248,6 @@ impl LoginLimiter {
     }
 }
 
-fn insert_user(
-    c: &Connection,
-    username: &str,
-    display_name: &str,
-    role: Role,
-    password_hash: &str,
-    max_concurrent: u32,
-    can_reject: bool,
-) -> rusqlite::Result<i64> {
-    let now = now_ms();
-    c.execute(
-        "INSERT INTO users(username, display_name, role, password_hash, max_concurrent, \
-         can_reject, auto_multi_match_pop, status, status_since, stop_new, deleted, \
-         created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 'offline', ?7, 0, 0, ?7, ?7)",
-        params![
-            username,
-            display_name,
-            role,
-            password_hash,
-            max_concurrent,
-            can_reject,
-            now
-        ],
-    )?;
-    Ok(c.last_insert_rowid())
-}
-
-/// Creates a user at once (start-up code: demo seeding). Blocking.
-pub fn create_user_now(
-    store: &Store,
-    username: &str,
-    display_name: &str,
-    role: Role,
-    password: &str,
-    max_concurrent: u32,
-    can_reject: bool,
-) -> anyhow::Result<i64> {
-    let hash = hash_password(password)?;
-    let (username, display_name) = (username.to_string(), display_name.to_string());
-    let id = store.write_now_sql(move |c| {
-        insert_user(
-            c,
-            &username,
-            &display_name,
-            role,
-            &hash,
-            max_concurrent,
-            can_reject,
-        )
-    })?;
-    Ok(id)
-}
-
 /// Creates the configured admin if both settings are set and no admin exists.
 pub fn bootstrap_admin(store: &Store, auth: &AuthSettings) -> anyhow::Result<()> {
     let (Some(username), Some(password)) = (
@@ -353,27 +259,24 @@ pub fn bootstrap_admin(store: &Store, auth: &AuthSettings) -> anyhow::Result<()>
     if username.is_empty() || password.is_empty() {
         return Ok(());
     }
-    let hash = hash_password(password)?;
-    let username = username.to_string();
-    let created = store.write_now_sql(move |c| {
-        let admins: i64 = c.query_row(
-            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND deleted = 0",
-            [],
-            |r| r.get(0),
-        )?;
-        if admins > 0 {
-            return Ok(None);
+    let user = NewUser {
+        username: username.to_string(),
+        display_name: username.to_string(),
+        role: Role::Admin,
+        password_hash: hash_password(password)?,
+        max_concurrent: 3,
+        can_reject: true,
+        auto_multi_match_pop: true,
+    };
+    let created = store.write_now(move |db| {
+        if users::any_admin(db)? {
+            return anyhow::Ok(None);
         }
-        let taken: bool = c.query_row(
-            "SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)",
-            [&username],
-            |r| r.get(0),
-        )?;
-        if taken {
-            return Ok(Some(Err(username)));
+        if users::username_taken(db, &user.username, 0)? {
+            return Ok(Some(Err(user.username)));
         }
-        insert_user(c, &username, &username, Role::Admin, &hash, 3, true)
-            .map(|id| Some(Ok((id, username))))
+        let id = users::insert(db, &user, now_ms())?;
+        Ok(Some(Ok((id, user.username))))
     })?;
     match created {
         Some(Ok((id, username))) => {

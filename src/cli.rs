@@ -1,15 +1,15 @@
 //! The command line: `serve` (the default), `migrate`, `admin create`, `backup`, `restore`,
 //! `check-config`. Everything but `serve` runs without the HTTP server or the actors.
 
+use crate::admin::{self, Actors};
 use crate::configuration::Settings;
 use crate::domain::Role;
-use crate::store::Store;
+use crate::store::backup::{self as copies, with_suffix};
+use crate::store::{users, Store};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use rusqlite::{Connection, OpenFlags};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Switchboard: a self-hosted contact center for WhatsApp conversations.
 #[derive(Debug, Parser)]
@@ -101,9 +101,7 @@ fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 
 fn migrate(settings: &Settings) -> anyhow::Result<()> {
     open_store(settings)?;
-    let version: i64 =
-        Connection::open(&settings.database.path)?
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let version = copies::schema_version(&settings.database.path)?;
     println!(
         "database {} is at schema version {version}",
         settings.database.path.display()
@@ -126,25 +124,24 @@ fn admin_create(
     }
     let store = open_store(settings)?;
     let owned = username.to_string();
-    let taken = store.read_now_sql(move |c| {
-        c.query_row(
-            "SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)",
-            [&owned],
-            |r| r.get::<_, bool>(0),
-        )
-    })?;
+    let taken = store.read_now(move |db| users::username_taken(db, &owned, 0))?;
     if taken {
         bail!("the username `{username}` is taken");
     }
-    let id = crate::auth::create_user_now(
-        &store,
-        username,
-        display_name.unwrap_or(username),
-        Role::Admin,
-        &password,
-        3,
-        true,
-    )?;
+    let admin = admin::agents::NewAgent {
+        username: username.to_string(),
+        display_name: Some(display_name.unwrap_or(username).to_string()),
+        role: Role::Admin,
+        password,
+        max_concurrent: 3,
+        can_reject: true,
+        auto_multi_match_pop: true,
+        queues: Vec::new(),
+    };
+    // The store answers on an async runtime; no actor runs here.
+    let id = actix_web::rt::Runtime::new()?
+        .block_on(admin::agents::create(&store, Actors::NotStarted, admin))?
+        .id;
     println!("administrator `{username}` created (id {id})");
     Ok(())
 }
@@ -167,54 +164,16 @@ fn read_password() -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-/// Copies `db` to `target` with the online backup API, in one step: a single read
-/// transaction, so the copy is one consistent moment even while the server writes (WAL lets
-/// the writer go on meanwhile). Written beside the target and renamed, so a file at `target`
-/// is always a complete backup. Returns the pages copied.
+/// Copies `db` to `target` (see [`copies::backup`]). Returns the pages copied.
 pub fn backup(db: &Path, target: &Path) -> anyhow::Result<i32> {
-    if !db.exists() {
-        bail!("no database at {}", db.display());
-    }
-    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let partial = with_suffix(target, ".partial");
-    let _ = std::fs::remove_file(&partial);
-    // Read-write open (reads only): a read-only one cannot use a WAL database whose server
-    // is stopped.
-    let src = Connection::open(db).with_context(|| format!("opening {}", db.display()))?;
-    src.busy_timeout(Duration::from_secs(10))?;
-    let pages = {
-        let mut dst = Connection::open(&partial)
-            .with_context(|| format!("creating {}", partial.display()))?;
-        let pages = copy_all(&src, &mut dst).context("copying the database")?;
-        // One self-contained file: no -wal beside it.
-        dst.pragma_update(None, "journal_mode", "DELETE")?;
-        check_integrity(&dst)?;
-        pages
-    };
-    std::fs::rename(&partial, target)
-        .with_context(|| format!("moving the backup to {}", target.display()))?;
-    Ok(pages)
+    copies::backup(db, target)
 }
 
 /// Replaces the configured database with `source` (checked first), keeping the database it
 /// replaces beside it as `<name>.before-restore-<time>`, then brings the schema up to date.
 fn restore(settings: &Settings, source: &Path) -> anyhow::Result<()> {
     let db = &settings.database.path;
-    {
-        let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .with_context(|| format!("opening {}", source.display()))?;
-        check_integrity(&src).with_context(|| format!("{} is not usable", source.display()))?;
-        let has_users: bool = src.query_row(
-            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users')",
-            [],
-            |r| r.get(0),
-        )?;
-        if !has_users {
-            bail!("{} is not a Switchboard database", source.display());
-        }
-    }
+    copies::check_restorable(source)?;
     if db.exists() {
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
         let keep = with_suffix(db, &format!(".before-restore-{stamp}"));
@@ -223,47 +182,10 @@ fn restore(settings: &Settings, source: &Path) -> anyhow::Result<()> {
     } else if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    {
-        let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        let mut dst = Connection::open(db)?;
-        dst.busy_timeout(Duration::from_secs(10))?;
-        // Through SQLite, not a file copy: the target's WAL stays consistent.
-        copy_all(&src, &mut dst).context("restoring the database")?;
-        dst.pragma_update(None, "journal_mode", "WAL")?;
-        check_integrity(&dst)?;
-    }
+    copies::restore_into(source, db)?;
     open_store(settings).context("upgrading the restored database")?;
     println!("{} restored from {}", db.display(), source.display());
     Ok(())
-}
-
-/// Copies every page in one backup step (one read transaction: a consistent snapshot),
-/// retrying while the source or target is busy. Returns the pages copied.
-fn copy_all(src: &Connection, dst: &mut Connection) -> anyhow::Result<i32> {
-    use rusqlite::backup::{Backup, StepResult};
-    let copy = Backup::new(src, dst)?;
-    for _ in 0..1000 {
-        match copy.step(-1)? {
-            StepResult::Done => return Ok(copy.progress().pagecount),
-            // Busy or locked: a writer holds the lock for a moment.
-            _ => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
-    bail!("the database stayed busy for 10 s")
-}
-
-fn check_integrity(c: &Connection) -> anyhow::Result<()> {
-    let verdict: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-    if verdict != "ok" {
-        bail!("integrity check failed: {verdict}");
-    }
-    Ok(())
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_os_string();
-    s.push(suffix);
-    PathBuf::from(s)
 }
 
 fn check_config(s: &Settings) -> anyhow::Result<()> {
@@ -338,27 +260,5 @@ mod tests {
             Cli::try_parse_from(["switchboard", "backup", "b.db", "--config", "c.toml"]).unwrap();
         assert_eq!(cli.config.as_deref(), Some(Path::new("c.toml")));
         assert!(matches!(cli.command, Some(Command::Backup { .. })));
-    }
-
-    #[test]
-    fn backup_is_a_consistent_single_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("a.db");
-        let c = Connection::open(&db).unwrap();
-        c.pragma_update(None, "journal_mode", "WAL").unwrap();
-        c.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1), (2);")
-            .unwrap();
-        let target = dir.path().join("nested/b.db");
-        backup(&db, &target).unwrap();
-        let b = Connection::open(&target).unwrap();
-        let n: i64 = b
-            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(n, 2);
-        let mode: String = b
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(mode, "delete");
-        assert!(!with_suffix(&target, ".partial").exists());
     }
 }

@@ -1,12 +1,13 @@
 //! Demo data for `cargo run --release` on an empty database: a "Support" queue with
 //! disposition codes, an admin, two agents and a sandbox WhatsApp channel.
 
-use crate::auth::create_user_now;
+use crate::admin::agents::{self, NewAgent};
+use crate::admin::channels::{self, NewChannel};
+use crate::admin::queues::{self, QueueFields};
+use crate::admin::Actors;
 use crate::configuration::Settings;
-use crate::domain::time::now_ms;
-use crate::domain::Role;
-use crate::store::Store;
-use rusqlite::params;
+use crate::domain::{DispositionCode, Role, Strategy};
+use crate::store::{users, Store};
 
 pub const DEMO_ADMIN: (&str, &str) = ("admin", "admin-demo-pass");
 pub const DEMO_AGENTS: [(&str, &str, &str); 2] = [
@@ -16,84 +17,68 @@ pub const DEMO_AGENTS: [(&str, &str, &str); 2] = [
 pub const DEMO_PHONE_NUMBER_ID: &str = "100000000000001";
 pub const DEMO_APP_SECRET: &str = "demo-app-secret";
 
-pub fn seed_if_empty(store: &Store, settings: &Settings) -> anyhow::Result<()> {
-    let empty: bool = store.read_now_sql(|c| {
-        c.query_row(
-            "SELECT NOT EXISTS(SELECT 1 FROM queues) AND NOT EXISTS(SELECT 1 FROM channels)
-                AND NOT EXISTS(SELECT 1 FROM users WHERE role <> 'admin')",
-            [],
-            |r| r.get(0),
-        )
-    })?;
-    if !empty {
+/// Seeds the demo data when the database has nothing but admins. No actor runs yet: they
+/// find the seeded records when they start.
+pub async fn seed_if_empty(store: &Store, settings: &Settings) -> anyhow::Result<()> {
+    if !store.read_now(users::only_admins_exist)? {
         return Ok(());
     }
-    let has_admin: bool = store.read_now_sql(|c| {
-        c.query_row(
-            "SELECT EXISTS(SELECT 1 FROM users WHERE role = 'admin' AND deleted = 0)",
-            [],
-            |r| r.get(0),
-        )
-    })?;
-    if !has_admin {
-        create_user_now(
-            store,
-            DEMO_ADMIN.0,
-            "Demo Admin",
-            Role::Admin,
-            DEMO_ADMIN.1,
-            3,
-            true,
-        )?;
+    let user = |username: &str, name: &str, role: Role, password: &str| NewAgent {
+        username: username.into(),
+        display_name: Some(name.into()),
+        role,
+        password: password.into(),
+        max_concurrent: 3,
+        can_reject: true,
+        auto_multi_match_pop: true,
+        queues: Vec::new(),
+    };
+    if !store.read_now(users::any_admin)? {
+        let admin = user(DEMO_ADMIN.0, "Demo Admin", Role::Admin, DEMO_ADMIN.1);
+        agents::create(store, Actors::NotStarted, admin).await?;
     }
     let mut agent_ids = Vec::new();
     for (username, name, password) in DEMO_AGENTS {
-        agent_ids.push(create_user_now(
-            store,
-            username,
-            name,
-            Role::Agent,
-            password,
-            3,
-            true,
-        )?);
+        let agent = user(username, name, Role::Agent, password);
+        agent_ids.push(agents::create(store, Actors::NotStarted, agent).await?.id);
     }
-    let codes = serde_json::json!([
-        {"code": "resolved", "label": "Resolved"},
-        {"code": "follow_up", "label": "Follow-up"},
-        {"code": "escalated", "label": "Escalated"},
-        {"code": "no_answer", "label": "Customer did not answer"}
-    ])
-    .to_string();
+    let code = |code: &str, label: &str| DispositionCode {
+        code: code.into(),
+        label: label.into(),
+    };
+    let support = QueueFields {
+        name: "Support".into(),
+        offer_timeout_secs: 30,
+        wrap_up_secs: 60,
+        disposition_codes: vec![
+            code("resolved", "Resolved"),
+            code("follow_up", "Follow-up"),
+            code("escalated", "Escalated"),
+            code("no_answer", "Customer did not answer"),
+        ],
+        disposition_required: false,
+        strategy: Strategy::LongestIdle,
+        alert_warn_secs: 60,
+        alert_critical_secs: 180,
+    };
+    let queue = queues::create(store, Actors::NotStarted, support, &agent_ids).await?;
     let app_secret = settings
         .whatsapp
         .app_secret
         .clone()
+        .filter(|s| !s.is_empty())
         .unwrap_or_else(|| DEMO_APP_SECRET.to_string());
-    store.write_now_sql(move |c| {
-        let now = now_ms();
-        c.execute(
-            "INSERT INTO queues (name, offer_timeout_secs, wrap_up_secs, disposition_codes,
-                disposition_required, strategy, alert_warn_secs, alert_critical_secs, created_at, updated_at)
-             VALUES ('Support', 30, 60, ?1, 0, 'longest_idle', 60, 180, ?2, ?2)",
-            params![codes, now],
-        )?;
-        let queue_id = c.last_insert_rowid();
-        for agent_id in &agent_ids {
-            c.execute(
-                "INSERT INTO queue_members (queue_id, agent_id) VALUES (?1, ?2)",
-                params![queue_id, agent_id],
-            )?;
-        }
-        c.execute(
-            "INSERT INTO channels (kind, name, phone_number_id, display_phone_number, queue_id,
-                access_token, app_secret, verify_token, created_at, updated_at)
-             VALUES ('whatsapp', 'Demo WhatsApp (sandbox)', ?1, '+1 555 010 0000', ?2,
-                'sandbox-token', ?3, 'demo-verify-token', ?4, ?4)",
-            params![DEMO_PHONE_NUMBER_ID, queue_id, app_secret, now],
-        )?;
-        Ok(())
-    })?;
+    let sandbox = NewChannel {
+        kind: "whatsapp".into(),
+        name: "Demo WhatsApp (sandbox)".into(),
+        phone_number_id: DEMO_PHONE_NUMBER_ID.into(),
+        display_phone_number: "+1 555 010 0000".into(),
+        queue_id: queue.id,
+        access_token: "sandbox-token".into(),
+        app_secret: Some(app_secret),
+        verify_token: Some("demo-verify-token".into()),
+    };
+    channels::create(store, Actors::NotStarted, sandbox).await?;
     tracing::info!("demo data created");
     Ok(())
 }

@@ -3,6 +3,125 @@
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 use serde::Serialize;
 
+/// Declares [`ErrorCode`]: every code a client can see, over HTTP or the WebSocket, with the
+/// HTTP status it is answered with (codes as data, meilisearch's `make_error_codes!` idea).
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal, $status:ident;)+) => {
+        /// A stable snake_case error code (SPEC.md sections 4 and 5).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)+
+                }
+            }
+
+            /// The HTTP status an answer with this code has.
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(ErrorCode::$variant => StatusCode::$status,)+
+                }
+            }
+
+            pub fn parse(code: &str) -> Option<ErrorCode> {
+                match code {
+                    $($code => Some(ErrorCode::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // 400: the request itself is wrong.
+    /// A field broke its rule (HTTP and WebSocket).
+    InvalidInput = "invalid_input", BAD_REQUEST;
+    InvalidJson = "invalid_json", BAD_REQUEST;
+    InvalidQuery = "invalid_query", BAD_REQUEST;
+    InvalidPath = "invalid_path", BAD_REQUEST;
+    InvalidCursor = "invalid_cursor", BAD_REQUEST;
+    InvalidPhone = "invalid_phone", BAD_REQUEST;
+    /// A webhook delivery that is JSON but not Meta's shape.
+    InvalidBody = "invalid_body", BAD_REQUEST;
+    UnsupportedMediaType = "unsupported_media_type", BAD_REQUEST;
+    NotAWebsocket = "not_a_websocket", BAD_REQUEST;
+    UnknownQueue = "unknown_queue", BAD_REQUEST;
+    UnknownAgent = "unknown_agent", BAD_REQUEST;
+    /// A WebSocket frame that is not a command.
+    BadRequest = "bad_request", BAD_REQUEST;
+    /// WebSocket: a status an agent cannot set.
+    InvalidStatus = "invalid_status", BAD_REQUEST;
+    EmptyMessage = "empty_message", BAD_REQUEST;
+    MessageTooLong = "message_too_long", BAD_REQUEST;
+    /// WebSocket: a transfer or conference target that is not one.
+    InvalidTarget = "invalid_target", BAD_REQUEST;
+    UnknownDisposition = "unknown_disposition", BAD_REQUEST;
+    DispositionRequired = "disposition_required", BAD_REQUEST;
+    // 401: who is asking is not established.
+    Unauthenticated = "unauthenticated", UNAUTHORIZED;
+    InvalidCredentials = "invalid_credentials", UNAUTHORIZED;
+    InvalidSignature = "invalid_signature", UNAUTHORIZED;
+    // 403: established, not allowed.
+    Forbidden = "forbidden", FORBIDDEN;
+    /// WebSocket: the agent does not own the interaction.
+    NotOwner = "not_owner", FORBIDDEN;
+    NotParticipant = "not_participant", FORBIDDEN;
+    NotConferenceParticipant = "not_conference_participant", FORBIDDEN;
+    /// WebSocket: the agent may not reject offers (R4).
+    RejectNotPermitted = "reject_not_permitted", FORBIDDEN;
+    NotFound = "not_found", NOT_FOUND;
+    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED;
+    // 409: the request is fine, the state is not.
+    UsernameTaken = "username_taken", CONFLICT;
+    CannotDemoteSelf = "cannot_demote_self", CONFLICT;
+    CannotDeleteSelf = "cannot_delete_self", CONFLICT;
+    PhoneNumberIdTaken = "phone_number_id_taken", CONFLICT;
+    QueueInUse = "queue_in_use", CONFLICT;
+    NoAppSecret = "no_app_secret", CONFLICT;
+    /// WebSocket: the command does not fit the interaction's state.
+    InvalidState = "invalid_state", CONFLICT;
+    NotOffered = "not_offered", CONFLICT;
+    Interrupted = "interrupted", CONFLICT;
+    /// WebSocket: the 24-hour customer service window is closed (R16).
+    WindowClosed = "window_closed", CONFLICT;
+    ConversationFull = "conversation_full", CONFLICT;
+    TargetUnavailable = "target_unavailable", CONFLICT;
+    PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE;
+    TooManyRequests = "too_many_requests", TOO_MANY_REQUESTS;
+    InternalError = "internal_error", INTERNAL_SERVER_ERROR;
+    Unavailable = "unavailable", SERVICE_UNAVAILABLE;
+    /// WebSocket: the configured CRM cannot be reached, refused the request, or refused the
+    /// credentials.
+    CrmUnavailable = "crm_unavailable", SERVICE_UNAVAILABLE;
+    CrmRejected = "crm_rejected", SERVICE_UNAVAILABLE;
+    CrmAuthFailed = "crm_auth_failed", SERVICE_UNAVAILABLE;
+}
+
+impl From<ErrorCode> for &'static str {
+    fn from(code: ErrorCode) -> &'static str {
+        code.as_str()
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// An error a client sees: a stable snake_case code, a human message and an HTTP status.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -29,28 +148,51 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::BadRequest(code, message.into())
+    /// 400 with `code` ([`ErrorCode`], or its text while older call sites move).
+    pub fn bad(code: impl Into<&'static str>, message: impl Into<String>) -> Self {
+        ApiError::BadRequest(code.into(), message.into())
     }
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Conflict(code, message.into())
+    /// 409 with `code`.
+    pub fn conflict(code: impl Into<&'static str>, message: impl Into<String>) -> Self {
+        ApiError::Conflict(code.into(), message.into())
     }
+    /// 400 `invalid_input`.
     pub fn invalid(message: impl Into<String>) -> Self {
-        ApiError::BadRequest("invalid_input", message.into())
+        ApiError::BadRequest(ErrorCode::InvalidInput.as_str(), message.into())
     }
 
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest(code, _) => code,
-            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Unauthenticated => ErrorCode::Unauthenticated.as_str(),
             ApiError::Unauthorized(code, _) => code,
-            ApiError::Forbidden => "forbidden",
-            ApiError::NotFound(_) => "not_found",
+            ApiError::Forbidden => ErrorCode::Forbidden.as_str(),
+            ApiError::NotFound(_) => ErrorCode::NotFound.as_str(),
             ApiError::Conflict(code, _) => code,
-            ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::TooManyRequests => "too_many_requests",
-            ApiError::Unavailable(_) => "unavailable",
-            ApiError::Internal(_) => "internal_error",
+            ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge.as_str(),
+            ApiError::TooManyRequests => ErrorCode::TooManyRequests.as_str(),
+            ApiError::Unavailable(_) => ErrorCode::Unavailable.as_str(),
+            ApiError::Internal(_) => ErrorCode::InternalError.as_str(),
+        }
+    }
+
+    /// The code's row of the table, if the code is in it (every code this crate uses is).
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        ErrorCode::parse(self.code())
+    }
+
+    /// The status the variant stands for, for a code the table lacks.
+    fn variant_status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated | ApiError::Unauthorized(..) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(..) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -77,17 +219,8 @@ pub fn error_body(code: &str, message: impl Into<String>) -> ErrorBody<'_> {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated | ApiError::Unauthorized(..) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(..) => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.error_code()
+            .map_or_else(|| self.variant_status(), ErrorCode::status)
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -113,6 +246,12 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+impl From<crate::domain::input::InvalidInput> for ApiError {
+    fn from(e: crate::domain::input::InvalidInput) -> Self {
+        ApiError::invalid(e.0)
+    }
+}
+
 /// Turns actix's own extractor failures (bad JSON, bad query, oversized body) into the contract's shape.
 pub fn json_error_handler(
     err: actix_web::error::JsonPayloadError,
@@ -121,8 +260,10 @@ pub fn json_error_handler(
     use actix_web::error::JsonPayloadError as J;
     let api = match &err {
         J::Overflow { .. } | J::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
-        J::ContentType => ApiError::bad("unsupported_media_type", "expected application/json"),
-        other => ApiError::bad("invalid_json", other.to_string()),
+        J::ContentType => {
+            ApiError::bad(ErrorCode::UnsupportedMediaType, "expected application/json")
+        }
+        other => ApiError::bad(ErrorCode::InvalidJson, other.to_string()),
     };
     api.into()
 }
@@ -131,14 +272,14 @@ pub fn query_error_handler(
     err: actix_web::error::QueryPayloadError,
     _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
-    ApiError::bad("invalid_query", err.to_string()).into()
+    ApiError::bad(ErrorCode::InvalidQuery, err.to_string()).into()
 }
 
 pub fn path_error_handler(
     err: actix_web::error::PathError,
     _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
-    ApiError::bad("invalid_path", err.to_string()).into()
+    ApiError::bad(ErrorCode::InvalidPath, err.to_string()).into()
 }
 
 /// Middleware: actix's own error answers (404 for a path nothing serves, 405 with `Allow` for a
@@ -167,7 +308,10 @@ pub async fn shape_empty_errors(
         .unwrap_or("error")
         .to_ascii_lowercase();
     let (code, message) = match status {
-        StatusCode::NOT_FOUND => ("not_found".to_string(), "no such resource".to_string()),
+        StatusCode::NOT_FOUND => (
+            ErrorCode::NotFound.to_string(),
+            "no such resource".to_string(),
+        ),
         StatusCode::METHOD_NOT_ALLOWED => {
             let allowed = res
                 .headers()
@@ -175,12 +319,12 @@ pub async fn shape_empty_errors(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
             (
-                "method_not_allowed".to_string(),
+                ErrorCode::MethodNotAllowed.to_string(),
                 format!("{} is not allowed here (allowed: {allowed})", req.method()),
             )
         }
-        StatusCode::INTERNAL_SERVER_ERROR => ("internal_error".to_string(), reason),
-        StatusCode::SERVICE_UNAVAILABLE => ("unavailable".to_string(), reason),
+        StatusCode::INTERNAL_SERVER_ERROR => (ErrorCode::InternalError.to_string(), reason),
+        StatusCode::SERVICE_UNAVAILABLE => (ErrorCode::Unavailable.to_string(), reason),
         _ => (reason.replace([' ', '-'], "_"), reason),
     };
     let mut shaped = HttpResponse::build(status).json(error_body(&code, message));
@@ -190,4 +334,64 @@ pub async fn shape_empty_errors(
         }
     }
     Ok(actix_web::dev::ServiceResponse::new(req, shaped).map_into_right_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case_and_parse_back() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "{s} twice");
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{s}"
+            );
+            assert_eq!(ErrorCode::parse(s), Some(*code));
+        }
+        assert_eq!(ErrorCode::parse("no_such_code"), None);
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::QueueInUse).unwrap(),
+            "\"queue_in_use\""
+        );
+    }
+
+    /// The table agrees with the status each variant always stood for.
+    #[test]
+    fn the_table_keeps_every_variants_status() {
+        let errors = [
+            ApiError::invalid("x"),
+            ApiError::bad(ErrorCode::UnknownQueue, "x"),
+            ApiError::bad("invalid_body", "x"),
+            ApiError::Unauthenticated,
+            ApiError::Unauthorized("invalid_credentials", "x".into()),
+            ApiError::Unauthorized("invalid_signature", "x".into()),
+            ApiError::Forbidden,
+            ApiError::NotFound("agent"),
+            ApiError::conflict(ErrorCode::UsernameTaken, "x"),
+            ApiError::conflict("no_app_secret", "x"),
+            ApiError::PayloadTooLarge,
+            ApiError::TooManyRequests,
+            ApiError::Unavailable("x".into()),
+            ApiError::Internal(anyhow::anyhow!("x")),
+        ];
+        for e in errors {
+            let code = e
+                .error_code()
+                .unwrap_or_else(|| panic!("{} not in the table", e.code()));
+            assert_eq!(code.status(), e.variant_status(), "{}", e.code());
+            assert_eq!(e.status_code(), e.variant_status());
+        }
+        for code in ErrorCode::ALL {
+            let class = match code.status().as_u16() {
+                400 => ApiError::bad(*code, "x").variant_status(),
+                409 => ApiError::conflict(*code, "x").variant_status(),
+                other => StatusCode::from_u16(other).unwrap(),
+            };
+            assert_eq!(code.status(), class, "{code}");
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! out to the agents' sessions.
 
 pub mod actors;
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod configuration;

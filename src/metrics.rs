@@ -212,11 +212,15 @@ pub fn offer_ended(interaction_id: i64, queue_id: i64, agent_id: i64, kind: &str
     let at = crate::domain::time::now_ms();
     rt.spawn(async move {
         let written = store
-            .write_sql(move |c| {
-                c.execute(
-                    "INSERT INTO offer_log (interaction_id, queue_id, agent_id, kind, outcome, ended_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    rusqlite::params![interaction_id, queue_id, agent_id, kind, outcome, at],
+            .write(move |db| {
+                crate::store::offer_log::insert(
+                    db,
+                    interaction_id,
+                    queue_id,
+                    agent_id,
+                    &kind,
+                    &outcome,
+                    at,
                 )
             })
             .await;

@@ -4,8 +4,7 @@
 
 use crate::configuration::RetentionSettings;
 use crate::domain::time::now_ms;
-use crate::store::{Store, StoreResult};
-use rusqlite::{params, Connection};
+use crate::store::{retention, Store, StoreResult};
 use std::time::Duration;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -48,7 +47,7 @@ pub async fn sweep(store: &Store, cutoff: i64, batch: u32) -> StoreResult<Swept>
     let mut total = Swept::default();
     loop {
         let n = store
-            .write_sql(move |c| delete_activities(c, cutoff, batch))
+            .write(move |db| retention::delete_activities(db, cutoff, batch))
             .await?;
         total.activities += n;
         crate::metrics::retention_deleted("activities", n);
@@ -59,7 +58,7 @@ pub async fn sweep(store: &Store, cutoff: i64, batch: u32) -> StoreResult<Swept>
     }
     loop {
         let n = store
-            .write_sql(move |c| delete_interactions(c, cutoff, batch))
+            .write(move |db| retention::delete_interactions(db, cutoff, batch))
             .await?;
         total.interactions += n;
         crate::metrics::retention_deleted("interactions", n);
@@ -69,50 +68,4 @@ pub async fn sweep(store: &Store, cutoff: i64, batch: u32) -> StoreResult<Swept>
         tokio::time::sleep(BATCH_PAUSE).await;
     }
     Ok(total)
-}
-
-/// Call logs wrapped up before `cutoff`, with their agent links.
-fn delete_activities(c: &Connection, cutoff: i64, batch: u32) -> rusqlite::Result<u64> {
-    let ids = ids(
-        c,
-        "SELECT id FROM activities WHERE wrapped_up_at < ?1 ORDER BY id LIMIT ?2",
-        cutoff,
-        batch,
-    )?;
-    for id in &ids {
-        c.execute("DELETE FROM activity_agents WHERE activity_id = ?1", [id])?;
-        c.execute("DELETE FROM activities WHERE id = ?1", [id])?;
-    }
-    Ok(ids.len() as u64)
-}
-
-/// Conversations closed before `cutoff` whose call log is gone, with transcript and
-/// participants.
-fn delete_interactions(c: &Connection, cutoff: i64, batch: u32) -> rusqlite::Result<u64> {
-    let ids = ids(
-        c,
-        "SELECT i.id FROM interactions i
-         WHERE i.state = 'closed' AND COALESCE(i.closed_at, i.updated_at) < ?1
-           AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.interaction_id = i.id)
-         ORDER BY i.id LIMIT ?2",
-        cutoff,
-        batch,
-    )?;
-    for id in &ids {
-        c.execute("DELETE FROM outbox WHERE interaction_id = ?1", [id])?;
-        c.execute("DELETE FROM offer_log WHERE interaction_id = ?1", [id])?;
-        c.execute("DELETE FROM messages WHERE interaction_id = ?1", [id])?;
-        c.execute(
-            "DELETE FROM interaction_participants WHERE interaction_id = ?1",
-            [id],
-        )?;
-        c.execute("DELETE FROM interactions WHERE id = ?1", [id])?;
-    }
-    Ok(ids.len() as u64)
-}
-
-fn ids(c: &Connection, sql: &str, cutoff: i64, batch: u32) -> rusqlite::Result<Vec<i64>> {
-    let mut stmt = c.prepare_cached(sql)?;
-    let rows = stmt.query_map(params![cutoff, batch], |r| r.get(0))?;
-    rows.collect()
 }

@@ -32,7 +32,9 @@ impl Application {
         let runtime = Arc::new(load_runtime_settings(&store, &settings)?);
         crate::auth::bootstrap_admin(&store, &settings.auth).context("bootstrap admin")?;
         if settings.demo.enabled {
-            crate::demo::seed_if_empty(&store, &settings).context("seeding demo data")?;
+            crate::demo::seed_if_empty(&store, &settings)
+                .await
+                .context("seeding demo data")?;
         }
 
         let crm = Arc::new(crate::crm::Crm::from_settings(&settings, store.clone())?);

@@ -1,6 +1,7 @@
 //! The contact-center rules that need no actor, no SQL and no network: statuses, states,
 //! routing choice, message validation.
 
+pub mod input;
 pub mod masking;
 pub mod phone;
 pub mod routing;

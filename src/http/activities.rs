@@ -2,18 +2,16 @@
 //! (R13) agents, and supervisors unless allowed, get them masked; an unmasked read is audited.
 
 use super::interactions::page_params;
+use super::roles::AnyUser;
 use super::settings::{audit_unmasked_read, customer_data_view, CustomerDataView};
 use super::Data;
-use crate::auth::AuthUser;
 use crate::domain::masking::mask_phone;
 use crate::domain::time::{rfc3339, rfc3339_opt};
-use crate::domain::Role;
 use crate::error::ApiError;
+use crate::store::history::{self, ActivityFilter, ActivityRecord};
 use crate::ws::masking::{mask_customer, mask_transcript_json};
 use crate::ws::protocol::{Customer, QueueRef};
 use actix_web::{web, HttpResponse};
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -54,40 +52,31 @@ pub struct Activity {
     pub transcript: serde_json::Value,
 }
 
-const COLUMNS: &str = "a.id, a.interaction_id, a.channel_id, a.queue_id, COALESCE(q.name, ''), \
-     a.contact_id, a.customer_name, a.customer_phone, a.source_number, a.agents, \
-     a.initiated_at, a.accepted_at, a.terminated_at, a.wrapped_up_at, a.disposition, a.transcript";
-
-fn json_column(r: &Row<'_>, i: usize) -> rusqlite::Result<serde_json::Value> {
-    let text: String = r.get(i)?;
-    serde_json::from_str(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
-fn activity_from_row(r: &Row<'_>) -> rusqlite::Result<Activity> {
-    Ok(Activity {
-        id: r.get(0)?,
-        interaction_id: r.get(1)?,
-        channel_id: r.get(2)?,
-        queue: QueueRef {
-            id: r.get(3)?,
-            name: r.get(4)?,
-        },
-        contact_id: r.get(5)?,
-        customer: Customer {
-            name: r.get(6)?,
-            phone: r.get(7)?,
-        },
-        source_number: r.get(8)?,
-        agents: json_column(r, 9)?,
-        initiated_at: r.get(10)?,
-        accepted_at: r.get(11)?,
-        terminated_at: r.get(12)?,
-        wrapped_up_at: r.get(13)?,
-        disposition: r.get(14)?,
-        transcript: json_column(r, 15)?,
-    })
+impl From<ActivityRecord> for Activity {
+    fn from(a: ActivityRecord) -> Self {
+        Activity {
+            id: a.id,
+            interaction_id: a.interaction_id,
+            channel_id: a.channel_id,
+            queue: QueueRef {
+                id: a.queue_id,
+                name: a.queue_name,
+            },
+            contact_id: a.contact_id,
+            customer: Customer {
+                name: a.customer_name,
+                phone: a.customer_phone,
+            },
+            source_number: a.source_number,
+            agents: a.agents,
+            initiated_at: a.initiated_at,
+            accepted_at: a.accepted_at,
+            terminated_at: a.terminated_at,
+            wrapped_up_at: a.wrapped_up_at,
+            disposition: a.disposition,
+            transcript: a.transcript,
+        }
+    }
 }
 
 /// R13 on a call log: the customer, the business number, the transcript.
@@ -95,13 +84,6 @@ fn mask_activity(activity: &mut Activity) {
     mask_customer(&mut activity.customer);
     activity.source_number = mask_phone(&activity.source_number);
     mask_transcript_json(&mut activity.transcript);
-}
-
-pub fn load_activity(c: &Connection, id: i64) -> rusqlite::Result<Option<Activity>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM activities a LEFT JOIN queues q ON q.id = a.queue_id WHERE a.id = ?1"
-    );
-    c.query_row(&sql, [id], activity_from_row).optional()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -136,44 +118,23 @@ pub struct ActivityPage {
     )
 )]
 pub async fn list(
-    user: AuthUser,
+    user: AnyUser,
     state: Data,
     query: web::Query<ActivityQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Agent)?;
     let q = query.into_inner();
     let (limit, cursor) = page_params(q.limit, q.cursor.as_deref())?;
 
-    let mut sql = format!(
-        "SELECT {COLUMNS} FROM activities a LEFT JOIN queues q ON q.id = a.queue_id WHERE 1 = 1"
-    );
-    let mut args: Vec<Value> = Vec::new();
-    if let Some(contact) = q.contact_id {
-        args.push(Value::Integer(contact));
-        sql.push_str(&format!(" AND a.contact_id = ?{}", args.len()));
-    }
-    if let Some(agent) = q.agent_id {
-        args.push(Value::Integer(agent));
-        sql.push_str(&format!(
-            " AND EXISTS(SELECT 1 FROM activity_agents g WHERE g.activity_id = a.id AND g.agent_id = ?{})",
-            args.len()
-        ));
-    }
-    if let Some(before) = cursor {
-        args.push(Value::Integer(before));
-        sql.push_str(&format!(" AND a.id < ?{}", args.len()));
-    }
-    args.push(Value::Integer(limit + 1));
-    sql.push_str(&format!(" ORDER BY a.id DESC LIMIT ?{}", args.len()));
-
-    let mut items = super::read(&state.store, move |c| {
-        let mut stmt = c.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), activity_from_row)?;
-        rows.collect::<Result<Vec<_>, _>>()
-    })
-    .await?;
-    let more = items.len() as i64 > limit;
-    items.truncate(limit as usize);
+    let filter = ActivityFilter {
+        contact_id: q.contact_id,
+        agent_id: q.agent_id,
+        before: cursor,
+    };
+    let (items, more) = state
+        .store
+        .read(move |db| history::activity_page(db, &filter, limit))
+        .await?;
+    let mut items: Vec<Activity> = items.into_iter().map(Activity::from).collect();
     let next_cursor = if more {
         items.last().map(|a| a.id.to_string())
     } else {
@@ -201,15 +162,13 @@ pub async fn list(
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn get(
-    user: AuthUser,
-    state: Data,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Agent)?;
+pub async fn get(user: AnyUser, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let mut activity = super::read(&state.store, move |c| load_activity(c, id))
+    let mut activity = state
+        .store
+        .read(move |db| history::load_activity(db, id))
         .await?
+        .map(Activity::from)
         .ok_or(ApiError::NotFound("activity"))?;
     match customer_data_view(user.role, &state.runtime) {
         CustomerDataView::Plain => {}

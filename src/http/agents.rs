@@ -1,13 +1,13 @@
 //! `/agents`: users (agents, supervisors, admins) and their queue memberships. Admin only.
 
-use super::{changed_ids, check_len, check_range, reject, unique_ids, Data};
-use crate::auth::{hash_password, AuthUser};
-use crate::domain::time::{now_ms, to_rfc3339};
+use super::roles::Admin;
+use super::Data;
+use crate::admin::{self, Actors};
+use crate::domain::time::to_rfc3339;
 use crate::domain::{AgentStatus, Role};
 use crate::error::ApiError;
-use crate::store::rows::{self, AgentRecord};
+use crate::store::users::{self, AgentRecord};
 use actix_web::{web, HttpResponse};
-use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -117,69 +117,34 @@ pub struct AgentPatch {
     pub queues: Option<Vec<i64>>,
 }
 
-pub(crate) fn validate_username(username: &str) -> Result<(), ApiError> {
-    check_len("username", username, 1, 64)?;
-    let ok = username
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'));
-    if !ok {
-        return Err(ApiError::invalid(
-            "username may only contain letters, digits, `.`, `_`, `@` and `-`",
-        ));
-    }
-    Ok(())
-}
-
-pub(crate) fn validate_password(password: &str) -> Result<(), ApiError> {
-    check_len("password", password, 8, 1024)
-}
-
-fn validate_display_name(name: &str) -> Result<(), ApiError> {
-    check_len("display_name", name, 1, 100)?;
-    if name.trim().is_empty() {
-        return Err(ApiError::invalid("display_name cannot be blank"));
-    }
-    Ok(())
-}
-
-fn validate_max_concurrent(n: i64) -> Result<(), ApiError> {
-    check_range("max_concurrent", n, 1, 50)
-}
-
-async fn hash(password: String) -> Result<String, ApiError> {
-    crate::auth::argon2_work(move || hash_password(&password))
-        .await?
-        .map_err(ApiError::Internal)
-}
-
-fn username_taken(c: &Connection, username: &str, except: i64) -> rusqlite::Result<bool> {
-    c.query_row(
-        "SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1 AND id <> ?2)",
-        params![username, except],
-        |r| r.get(0),
-    )
-}
-
-/// 400 `unknown_queue` unless every id names a live queue.
-fn check_queues(c: &Connection, ids: &[i64]) -> rusqlite::Result<()> {
-    for id in ids {
-        let exists: bool = c.query_row(
-            "SELECT EXISTS(SELECT 1 FROM queues WHERE id = ?1 AND deleted = 0)",
-            [id],
-            |r| r.get(0),
-        )?;
-        if !exists {
-            return Err(reject(ApiError::bad(
-                "unknown_queue",
-                format!("there is no queue {id}"),
-            )));
+impl From<NewAgent> for admin::agents::NewAgent {
+    fn from(b: NewAgent) -> Self {
+        admin::agents::NewAgent {
+            username: b.username,
+            display_name: b.display_name,
+            role: b.role,
+            password: b.password,
+            max_concurrent: b.max_concurrent,
+            can_reject: b.can_reject,
+            auto_multi_match_pop: b.auto_multi_match_pop,
+            queues: b.queues,
         }
     }
-    Ok(())
 }
 
-fn loaded(c: &Connection, id: i64) -> rusqlite::Result<AgentRecord> {
-    rows::load_agent(c, id)?.ok_or_else(|| reject(ApiError::NotFound("agent")))
+impl From<AgentPatch> for admin::agents::AgentPatch {
+    fn from(p: AgentPatch) -> Self {
+        admin::agents::AgentPatch {
+            username: p.username,
+            display_name: p.display_name,
+            role: p.role,
+            password: p.password,
+            max_concurrent: p.max_concurrent,
+            can_reject: p.can_reject,
+            auto_multi_match_pop: p.auto_multi_match_pop,
+            queues: p.queues,
+        }
+    }
 }
 
 #[utoipa::path(
@@ -190,9 +155,8 @@ fn loaded(c: &Connection, id: i64) -> rusqlite::Result<AgentRecord> {
         (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
-    let agents = super::read(&state.store, rows::list_agents).await?;
+pub async fn list(_admin: Admin, state: Data) -> Result<HttpResponse, ApiError> {
+    let agents = state.store.read(users::list_agents).await?;
     Ok(HttpResponse::Ok().json(agents.into_iter().map(Agent::from).collect::<Vec<_>>()))
 }
 
@@ -207,14 +171,11 @@ pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError>
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn get(
-    user: AuthUser,
-    state: Data,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
+pub async fn get(_admin: Admin, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let agent = super::read(&state.store, move |c| rows::load_agent(c, id))
+    let agent = state
+        .store
+        .read(move |db| users::load_agent(db, id))
         .await?
         .ok_or(ApiError::NotFound("agent"))?;
     Ok(HttpResponse::Ok().json(Agent::from(agent)))
@@ -233,63 +194,16 @@ pub async fn get(
     )
 )]
 pub async fn create(
-    user: AuthUser,
+    _admin: Admin,
     state: Data,
     body: super::Json<NewAgent>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
-    let body = body.into_inner();
-    validate_username(&body.username)?;
-    let display_name = body
-        .display_name
-        .clone()
-        .unwrap_or_else(|| body.username.clone());
-    validate_display_name(&display_name)?;
-    validate_password(&body.password)?;
-    validate_max_concurrent(body.max_concurrent)?;
-    let queues = unique_ids(&body.queues);
-    let password_hash = hash(body.password).await?;
-
-    let agent_queues = queues.clone();
-    let agent = super::write(&state.store, move |c| {
-        if username_taken(c, &body.username, 0)? {
-            return Err(reject(ApiError::conflict(
-                "username_taken",
-                format!("username `{}` is taken", body.username),
-            )));
-        }
-        check_queues(c, &agent_queues)?;
-        let now = now_ms();
-        c.execute(
-            "INSERT INTO users(username, display_name, role, password_hash, max_concurrent, \
-             can_reject, auto_multi_match_pop, status, status_since, stop_new, deleted, \
-             created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'offline', ?8, 0, 0, ?8, ?8)",
-            params![
-                body.username,
-                display_name,
-                body.role,
-                password_hash,
-                body.max_concurrent,
-                body.can_reject,
-                body.auto_multi_match_pop,
-                now
-            ],
-        )?;
-        let id = c.last_insert_rowid();
-        for q in &agent_queues {
-            c.execute(
-                "INSERT INTO queue_members(queue_id, agent_id) VALUES (?1, ?2)",
-                params![q, id],
-            )?;
-        }
-        loaded(c, id)
-    })
+    let agent = admin::agents::create(
+        &state.store,
+        Actors::Running(&state.registry),
+        body.into_inner().into(),
+    )
     .await?;
-
-    state.registry.agent_changed(agent.id).await;
-    for q in &queues {
-        state.registry.queue_changed(*q).await;
-    }
     Ok(HttpResponse::Created().json(Agent::from(agent)))
 }
 
@@ -308,84 +222,19 @@ pub async fn create(
     )
 )]
 pub async fn update(
-    user: AuthUser,
+    user: Admin,
     state: Data,
     id: web::Path<i64>,
     body: super::Json<AgentPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
-    let id = id.into_inner();
-    let patch = body.into_inner();
-    if let Some(u) = &patch.username {
-        validate_username(u)?;
-    }
-    if let Some(d) = &patch.display_name {
-        validate_display_name(d)?;
-    }
-    if let Some(n) = patch.max_concurrent {
-        validate_max_concurrent(n)?;
-    }
-    if id == user.id && patch.role.is_some_and(|r| r != Role::Admin) {
-        return Err(ApiError::conflict(
-            "cannot_demote_self",
-            "an admin cannot take away its own admin role",
-        ));
-    }
-    let password_hash = match &patch.password {
-        Some(p) => {
-            validate_password(p)?;
-            Some(hash(p.clone()).await?)
-        }
-        None => None,
-    };
-    let new_queues = patch.queues.as_deref().map(unique_ids);
-
-    let (agent, affected) = super::write(&state.store, move |c| {
-        let old = loaded(c, id)?;
-        if let Some(u) = &patch.username {
-            if username_taken(c, u, id)? {
-                return Err(reject(ApiError::conflict(
-                    "username_taken",
-                    format!("username `{u}` is taken"),
-                )));
-            }
-        }
-        if let Some(q) = &new_queues {
-            check_queues(c, q)?;
-        }
-        c.execute(
-            "UPDATE users SET username = ?2, display_name = ?3, role = ?4, max_concurrent = ?5, \
-             can_reject = ?6, auto_multi_match_pop = ?7, \
-             password_hash = COALESCE(?8, password_hash), updated_at = ?9 WHERE id = ?1",
-            params![
-                id,
-                patch.username.as_deref().unwrap_or(&old.username),
-                patch.display_name.as_deref().unwrap_or(&old.display_name),
-                patch.role.unwrap_or(old.role),
-                patch.max_concurrent.unwrap_or(old.max_concurrent as i64),
-                patch.can_reject.unwrap_or(old.can_reject),
-                patch
-                    .auto_multi_match_pop
-                    .unwrap_or(old.auto_multi_match_pop),
-                password_hash,
-                now_ms()
-            ],
-        )?;
-        let mut affected = Vec::new();
-        if let Some(new) = &new_queues {
-            affected = changed_ids(&old.queues, new);
-            for q in &affected {
-                super::set_member(c, *q, id, new.contains(q))?;
-            }
-        }
-        Ok((loaded(c, id)?, affected))
-    })
+    let agent = admin::agents::update(
+        &state.store,
+        Actors::Running(&state.registry),
+        user.id,
+        id.into_inner(),
+        body.into_inner().into(),
+    )
     .await?;
-
-    state.registry.agent_changed(id).await;
-    for q in &affected {
-        state.registry.queue_changed(*q).await;
-    }
     Ok(HttpResponse::Ok().json(Agent::from(agent)))
 }
 
@@ -402,60 +251,16 @@ pub async fn update(
     )
 )]
 pub async fn delete(
-    user: AuthUser,
+    user: Admin,
     state: Data,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
-    let id = id.into_inner();
-    if id == user.id {
-        return Err(ApiError::conflict(
-            "cannot_delete_self",
-            "an admin cannot delete itself",
-        ));
-    }
-    let former_queues = super::write(&state.store, move |c| {
-        let old = loaded(c, id)?;
-        c.execute(
-            "UPDATE users SET deleted = 1, username = username || '#deleted#' || id, \
-             updated_at = ?2 WHERE id = ?1",
-            params![id, now_ms()],
-        )?;
-        c.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
-        c.execute("DELETE FROM queue_members WHERE agent_id = ?1", [id])?;
-        Ok(old.queues)
-    })
+    admin::agents::delete(
+        &state.store,
+        Actors::Running(&state.registry),
+        user.id,
+        id.into_inner(),
+    )
     .await?;
-
-    state.registry.agent_deleted(id).await;
-    for q in &former_queues {
-        state.registry.queue_changed(*q).await;
-    }
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usernames() {
-        assert!(validate_username("ann.lee@acme-1_x").is_ok());
-        assert!(validate_username("").is_err());
-        assert!(validate_username(&"a".repeat(64)).is_ok());
-        assert!(validate_username(&"a".repeat(65)).is_err());
-        assert!(validate_username("ann lee").is_err());
-        assert!(validate_username("ann#1").is_err());
-        assert!(validate_username("anné").is_err());
-    }
-
-    #[test]
-    fn passwords_and_capacity() {
-        assert!(validate_password("1234567").is_err());
-        assert!(validate_password("12345678").is_ok());
-        assert!(validate_max_concurrent(0).is_err());
-        assert!(validate_max_concurrent(1).is_ok());
-        assert!(validate_max_concurrent(50).is_ok());
-        assert!(validate_max_concurrent(51).is_err());
-    }
 }

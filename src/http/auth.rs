@@ -1,9 +1,11 @@
 //! `POST /auth/login`, `POST /auth/logout`, `GET /me`.
 
+use super::roles::AnyUser;
 use super::Data;
 use crate::auth::{bearer_token, AuthUser};
-use crate::domain::time::to_rfc3339;
-use crate::error::ApiError;
+use crate::domain::time::{now_ms, to_rfc3339};
+use crate::error::{ApiError, ErrorCode};
+use crate::store::users;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -39,17 +41,11 @@ pub struct PreferencesPatch {
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn preferences(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
+pub async fn preferences(user: AnyUser, state: Data) -> Result<HttpResponse, ApiError> {
     let id = user.id;
-    let auto: bool = state
+    let auto = state
         .store
-        .read_sql(move |c| {
-            c.query_row(
-                "SELECT auto_multi_match_pop FROM users WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-        })
+        .read(move |db| users::auto_multi_match_pop(db, id))
         .await?;
     Ok(HttpResponse::Ok().json(Preferences {
         auto_multi_match_pop: auto,
@@ -68,26 +64,19 @@ pub async fn preferences(user: AuthUser, state: Data) -> Result<HttpResponse, Ap
     )
 )]
 pub async fn update_preferences(
-    user: AuthUser,
+    user: AnyUser,
     state: Data,
     body: super::Json<PreferencesPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = user.id;
     let patch = body.into_inner();
-    let auto: bool = state
+    let auto = state
         .store
-        .write_sql(move |c| {
-            if let Some(v) = patch.auto_multi_match_pop {
-                c.execute(
-                    "UPDATE users SET auto_multi_match_pop = ?1, updated_at = ?2 WHERE id = ?3",
-                    rusqlite::params![v, crate::domain::time::now_ms(), id],
-                )?;
+        .write(move |db| {
+            if let Some(on) = patch.auto_multi_match_pop {
+                users::set_auto_multi_match_pop(db, id, on, now_ms())?;
             }
-            c.query_row(
-                "SELECT auto_multi_match_pop FROM users WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
+            users::auto_multi_match_pop(db, id)
         })
         .await?;
     state.registry.agent_changed(id).await;
@@ -137,7 +126,7 @@ pub async fn login(
         || body.password.chars().count() > MAX_CREDENTIAL_CHARS
     {
         return Err(ApiError::Unauthorized(
-            "invalid_credentials",
+            ErrorCode::InvalidCredentials.as_str(),
             "wrong username or password".into(),
         ));
     }
@@ -165,10 +154,9 @@ pub async fn login(
 )]
 pub async fn logout(
     state: Data,
-    user: AuthUser,
+    _user: AnyUser,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let _ = user;
     if let Some(token) = bearer_token(&req) {
         crate::auth::logout(&state.store, token).await?;
     }
@@ -183,6 +171,6 @@ pub async fn logout(
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn me(user: AuthUser) -> HttpResponse {
-    HttpResponse::Ok().json(user)
+pub async fn me(user: AnyUser) -> HttpResponse {
+    HttpResponse::Ok().json(user.0)
 }

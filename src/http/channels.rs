@@ -1,13 +1,11 @@
 //! `/channels`: WhatsApp Business numbers and the queue each routes to. Admin only.
 
-use super::{check_len, double_option, reject, Data};
-use crate::auth::AuthUser;
-use crate::domain::time::now_ms;
-use crate::domain::Role;
+use super::roles::Admin;
+use super::{double_option, Data};
+use crate::admin::{self, Actors};
 use crate::error::ApiError;
-use crate::store::rows::{self, ChannelRecord};
+use crate::store::channels::{self, ChannelRecord};
 use actix_web::{web, HttpResponse};
-use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -108,78 +106,34 @@ pub struct ChannelPatch {
     pub verify_token: Option<Option<String>>,
 }
 
-fn validate_kind(kind: &str) -> Result<(), ApiError> {
-    if kind != "whatsapp" {
-        return Err(ApiError::invalid("kind must be `whatsapp`"));
+impl From<NewChannel> for admin::channels::NewChannel {
+    fn from(b: NewChannel) -> Self {
+        admin::channels::NewChannel {
+            kind: b.kind,
+            name: b.name,
+            phone_number_id: b.phone_number_id,
+            display_phone_number: b.display_phone_number,
+            queue_id: b.queue_id,
+            access_token: b.access_token,
+            app_secret: b.app_secret,
+            verify_token: b.verify_token,
+        }
     }
-    Ok(())
 }
 
-fn validate_name(name: &str) -> Result<(), ApiError> {
-    check_len("name", name, 1, 100)?;
-    if name.trim().is_empty() {
-        return Err(ApiError::invalid("name cannot be blank"));
+impl From<ChannelPatch> for admin::channels::ChannelPatch {
+    fn from(p: ChannelPatch) -> Self {
+        admin::channels::ChannelPatch {
+            kind: p.kind,
+            name: p.name,
+            phone_number_id: p.phone_number_id,
+            display_phone_number: p.display_phone_number,
+            queue_id: p.queue_id,
+            access_token: p.access_token,
+            app_secret: p.app_secret,
+            verify_token: p.verify_token,
+        }
     }
-    Ok(())
-}
-
-pub(crate) fn validate_phone_number_id(id: &str) -> Result<(), ApiError> {
-    check_len("phone_number_id", id, 1, 32)?;
-    if !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::invalid("phone_number_id must be digits"));
-    }
-    Ok(())
-}
-
-fn validate_display_phone_number(n: &str) -> Result<(), ApiError> {
-    check_len("display_phone_number", n, 1, 32)?;
-    if n.trim().is_empty() {
-        return Err(ApiError::invalid("display_phone_number cannot be blank"));
-    }
-    Ok(())
-}
-
-fn validate_secret(field: &str, v: &str) -> Result<(), ApiError> {
-    check_len(field, v, 1, 4096)?;
-    if v.trim().is_empty() {
-        return Err(ApiError::invalid(format!("{field} cannot be blank")));
-    }
-    Ok(())
-}
-
-fn check_queue(c: &Connection, id: i64) -> rusqlite::Result<()> {
-    let exists: bool = c.query_row(
-        "SELECT EXISTS(SELECT 1 FROM queues WHERE id = ?1 AND deleted = 0)",
-        [id],
-        |r| r.get(0),
-    )?;
-    if !exists {
-        return Err(reject(ApiError::bad(
-            "unknown_queue",
-            format!("there is no queue {id}"),
-        )));
-    }
-    Ok(())
-}
-
-fn check_phone_number_id(c: &Connection, pnid: &str, except: i64) -> rusqlite::Result<()> {
-    let taken: bool = c.query_row(
-        "SELECT EXISTS(SELECT 1 FROM channels WHERE phone_number_id = ?1 AND deleted = 0 \
-         AND id <> ?2)",
-        params![pnid, except],
-        |r| r.get(0),
-    )?;
-    if taken {
-        return Err(reject(ApiError::conflict(
-            "phone_number_id_taken",
-            format!("another channel has phone_number_id {pnid}"),
-        )));
-    }
-    Ok(())
-}
-
-fn loaded(c: &Connection, id: i64) -> rusqlite::Result<ChannelRecord> {
-    rows::load_channel(c, id)?.ok_or_else(|| reject(ApiError::NotFound("channel")))
 }
 
 #[utoipa::path(
@@ -190,9 +144,8 @@ fn loaded(c: &Connection, id: i64) -> rusqlite::Result<ChannelRecord> {
         (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
-    let channels = super::read(&state.store, rows::list_channels).await?;
+pub async fn list(_admin: Admin, state: Data) -> Result<HttpResponse, ApiError> {
+    let channels = state.store.read(channels::list_channels).await?;
     Ok(HttpResponse::Ok().json(channels.into_iter().map(Channel::from).collect::<Vec<_>>()))
 }
 
@@ -207,14 +160,11 @@ pub async fn list(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError>
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn get(
-    user: AuthUser,
-    state: Data,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
+pub async fn get(_admin: Admin, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let channel = super::read(&state.store, move |c| rows::load_channel(c, id))
+    let channel = state
+        .store
+        .read(move |db| channels::load_channel(db, id))
         .await?
         .ok_or(ApiError::NotFound("channel"))?;
     Ok(HttpResponse::Ok().json(Channel::from(channel)))
@@ -233,49 +183,16 @@ pub async fn get(
     )
 )]
 pub async fn create(
-    user: AuthUser,
+    _admin: Admin,
     state: Data,
     body: super::Json<NewChannel>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
-    let b = body.into_inner();
-    validate_kind(&b.kind)?;
-    validate_name(&b.name)?;
-    validate_phone_number_id(&b.phone_number_id)?;
-    validate_display_phone_number(&b.display_phone_number)?;
-    validate_secret("access_token", &b.access_token)?;
-    if let Some(s) = &b.app_secret {
-        validate_secret("app_secret", s)?;
-    }
-    if let Some(t) = &b.verify_token {
-        validate_secret("verify_token", t)?;
-    }
-
-    let channel = super::write(&state.store, move |c| {
-        check_queue(c, b.queue_id)?;
-        check_phone_number_id(c, &b.phone_number_id, 0)?;
-        let now = now_ms();
-        c.execute(
-            "INSERT INTO channels(kind, name, phone_number_id, display_phone_number, queue_id, \
-             access_token, app_secret, verify_token, deleted, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9)",
-            params![
-                b.kind,
-                b.name,
-                b.phone_number_id,
-                b.display_phone_number,
-                b.queue_id,
-                b.access_token,
-                b.app_secret,
-                b.verify_token,
-                now
-            ],
-        )?;
-        loaded(c, c.last_insert_rowid())
-    })
+    let channel = admin::channels::create(
+        &state.store,
+        Actors::Running(&state.registry),
+        body.into_inner().into(),
+    )
     .await?;
-
-    state.registry.channel_changed(channel.id).await;
     Ok(HttpResponse::Created().json(Channel::from(channel)))
 }
 
@@ -294,65 +211,18 @@ pub async fn create(
     )
 )]
 pub async fn update(
-    user: AuthUser,
+    _admin: Admin,
     state: Data,
     id: web::Path<i64>,
     body: super::Json<ChannelPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
-    let id = id.into_inner();
-    let p = body.into_inner();
-    if let Some(k) = &p.kind {
-        validate_kind(k)?;
-    }
-    if let Some(n) = &p.name {
-        validate_name(n)?;
-    }
-    if let Some(n) = &p.phone_number_id {
-        validate_phone_number_id(n)?;
-    }
-    if let Some(n) = &p.display_phone_number {
-        validate_display_phone_number(n)?;
-    }
-    if let Some(t) = &p.access_token {
-        validate_secret("access_token", t)?;
-    }
-    if let Some(Some(s)) = &p.app_secret {
-        validate_secret("app_secret", s)?;
-    }
-    if let Some(Some(t)) = &p.verify_token {
-        validate_secret("verify_token", t)?;
-    }
-
-    let channel = super::write(&state.store, move |c| {
-        let old = loaded(c, id)?;
-        if let Some(q) = p.queue_id {
-            check_queue(c, q)?;
-        }
-        if let Some(n) = &p.phone_number_id {
-            check_phone_number_id(c, n, id)?;
-        }
-        c.execute(
-            "UPDATE channels SET name = ?2, phone_number_id = ?3, display_phone_number = ?4, \
-             queue_id = ?5, access_token = ?6, app_secret = ?7, verify_token = ?8, \
-             updated_at = ?9 WHERE id = ?1",
-            params![
-                id,
-                p.name.unwrap_or(old.name),
-                p.phone_number_id.unwrap_or(old.phone_number_id),
-                p.display_phone_number.unwrap_or(old.display_phone_number),
-                p.queue_id.unwrap_or(old.queue_id),
-                p.access_token.unwrap_or(old.access_token),
-                p.app_secret.unwrap_or(old.app_secret),
-                p.verify_token.unwrap_or(old.verify_token),
-                now_ms()
-            ],
-        )?;
-        loaded(c, id)
-    })
+    let channel = admin::channels::update(
+        &state.store,
+        Actors::Running(&state.registry),
+        id.into_inner(),
+        body.into_inner().into(),
+    )
     .await?;
-
-    state.registry.channel_changed(id).await;
     Ok(HttpResponse::Ok().json(Channel::from(channel)))
 }
 
@@ -368,36 +238,15 @@ pub async fn update(
     )
 )]
 pub async fn delete(
-    user: AuthUser,
+    _admin: Admin,
     state: Data,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
-    let id = id.into_inner();
-    super::write(&state.store, move |c| {
-        loaded(c, id)?;
-        c.execute(
-            "UPDATE channels SET deleted = 1, updated_at = ?2 WHERE id = ?1",
-            params![id, now_ms()],
-        )
-    })
+    admin::channels::delete(
+        &state.store,
+        Actors::Running(&state.registry),
+        id.into_inner(),
+    )
     .await?;
-    state.registry.channel_deleted(id).await;
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phone_number_ids_are_digits() {
-        assert!(validate_phone_number_id("106540352242922").is_ok());
-        assert!(validate_phone_number_id("").is_err());
-        assert!(validate_phone_number_id("+1555").is_err());
-        assert!(validate_phone_number_id("12 34").is_err());
-        assert!(validate_kind("whatsapp").is_ok());
-        assert!(validate_kind("sms").is_err());
-        assert!(validate_secret("access_token", "  ").is_err());
-    }
 }

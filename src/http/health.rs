@@ -54,13 +54,9 @@ pub async fn readyz(state: Data) -> HttpResponse {
     // full disk all show here. (A statement that changes nothing commits nothing and would
     // pass on a dead disk.)
     let now = crate::domain::time::now_ms();
-    let write = state.store.write_sql(move |c| {
-        c.execute(
-            "INSERT INTO settings (key, value) VALUES ('__readyz__', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [now.to_string()],
-        )
-    });
+    let write = state
+        .store
+        .write(move |db| crate::store::health::probe_write(db, now));
     let database = match tokio::time::timeout(READY_TIMEOUT, write).await {
         Ok(Ok(_)) => "ok".to_string(),
         Ok(Err(e)) => e.to_string(),

@@ -7,6 +7,7 @@ use super::Data;
 use crate::domain::time::now_ms;
 use crate::domain::AgentStatus;
 use crate::error::ApiError;
+use crate::store::{self, metrics::QueueDepth};
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::fmt::Write;
 
@@ -40,86 +41,11 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-fn grouped(c: &rusqlite::Connection, sql: &str, key: &str) -> rusqlite::Result<Vec<(String, i64)>> {
-    let mut stmt = c.prepare(sql)?;
-    let rows = stmt.query_map([], |r| {
-        let k: String = r.get(0)?;
-        Ok((format!("{key}=\"{}\"", label(&k)), r.get(1)?))
-    })?;
-    rows.collect()
-}
-
-struct QueueRow {
-    id: i64,
-    name: String,
-    waiting: i64,
-    oldest: Option<i64>,
-}
-
-struct Snapshot {
-    interactions: Vec<(String, i64)>,
-    queues: Vec<QueueRow>,
-    agents: Vec<(String, i64)>,
-    messages: Vec<(String, i64)>,
-    outbox_depth: i64,
-    outbox_retrying: i64,
-    outbox_oldest: Option<i64>,
-    activities: i64,
-}
-
-fn snapshot(c: &rusqlite::Connection) -> rusqlite::Result<Snapshot> {
-    let mut stmt = c.prepare(
-        "SELECT q.id, q.name, COUNT(i.id), MIN(i.created_at) FROM queues q \
-         LEFT JOIN interactions i ON i.queue_id = q.id AND i.state = 'queued' \
-         WHERE q.deleted = 0 GROUP BY q.id ORDER BY q.id",
-    )?;
-    let queues = stmt
-        .query_map([], |r| {
-            Ok(QueueRow {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                waiting: r.get(2)?,
-                oldest: r.get(3)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    let (outbox_depth, outbox_retrying, outbox_oldest) = c.query_row(
-        "SELECT COUNT(*), COUNT(CASE WHEN attempts > 0 THEN 1 END), MIN(m.created_at) \
-         FROM outbox o LEFT JOIN messages m ON m.id = o.message_id",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
-    Ok(Snapshot {
-        interactions: grouped(
-            c,
-            "SELECT state, COUNT(*) FROM interactions GROUP BY state ORDER BY state",
-            "state",
-        )?,
-        queues,
-        agents: grouped(
-            c,
-            "SELECT status, COUNT(*) FROM users WHERE deleted = 0 GROUP BY status ORDER BY status",
-            "status",
-        )?,
-        messages: {
-            let mut stmt = c.prepare(
-                "SELECT direction, COALESCE(status, 'none'), COUNT(*) FROM messages \
-                 GROUP BY direction, status ORDER BY direction, status",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                let (d, s): (String, String) = (r.get(0)?, r.get(1)?);
-                Ok((
-                    format!("direction=\"{}\",status=\"{}\"", label(&d), label(&s)),
-                    r.get(2)?,
-                ))
-            })?;
-            rows.collect::<Result<_, _>>()?
-        },
-        outbox_depth,
-        outbox_retrying,
-        outbox_oldest,
-        activities: c.query_row("SELECT COUNT(*) FROM activities", [], |r| r.get(0))?,
-    })
+/// `(value, count)` pairs as `key="value"` labels.
+fn grouped(rows: &[(String, i64)], key: &str) -> Vec<(String, i64)> {
+    rows.iter()
+        .map(|(k, n)| (format!("{key}=\"{}\"", label(k)), *n))
+        .collect()
 }
 
 /// Whether this request may read the metrics (`metrics.access`).
@@ -157,7 +83,7 @@ fn allowed(state: &Data, req: &HttpRequest) -> Result<(), ApiError> {
 )]
 pub async fn metrics(state: Data, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     allowed(&state, &req)?;
-    let snap = super::read(&state.store, snapshot).await?;
+    let snap = state.store.read(store::metrics::snapshot).await?;
     let now = now_ms();
 
     let mut out = crate::metrics::render();
@@ -173,9 +99,10 @@ pub async fn metrics(state: Data, req: HttpRequest) -> Result<HttpResponse, ApiE
         "switchboard_interactions",
         "gauge",
         "Interactions by state (closed ones included).",
-        &snap.interactions,
+        &grouped(&snap.interactions, "state"),
     );
-    let queue_label = |q: &QueueRow| format!("queue_id=\"{}\",queue=\"{}\"", q.id, label(&q.name));
+    let queue_label =
+        |q: &QueueDepth| format!("queue_id=\"{}\",queue=\"{}\"", q.id, label(&q.name));
     let waiting: Vec<(String, i64)> = snap
         .queues
         .iter()
@@ -211,7 +138,7 @@ pub async fn metrics(state: Data, req: HttpRequest) -> Result<HttpResponse, ApiE
             let n = snap
                 .agents
                 .iter()
-                .filter(|(k, _)| *k == key)
+                .filter(|(k, _)| k == s.as_str())
                 .map(|(_, n)| n)
                 .sum();
             (key, n)
@@ -229,7 +156,16 @@ pub async fn metrics(state: Data, req: HttpRequest) -> Result<HttpResponse, ApiE
         "switchboard_messages",
         "gauge",
         "Messages stored, by direction (in, out, system) and status (outbound: queued, sent, delivered, read, failed).",
-        &snap.messages,
+        &snap
+            .messages
+            .iter()
+            .map(|(d, s, n)| {
+                (
+                    format!("direction=\"{}\",status=\"{}\"", label(d), label(s)),
+                    *n,
+                )
+            })
+            .collect::<Vec<_>>(),
     );
     family(
         &mut out,
@@ -258,9 +194,7 @@ pub async fn metrics(state: Data, req: HttpRequest) -> Result<HttpResponse, ApiE
     );
     // SQLite's own heap (page caches of the writer and the read pool, statements): bounded by
     // the caches' size, and the part of the resident memory that grows with the database.
-    // SAFETY: sqlite3_memory_used only reads SQLite's allocation counter; it has no
-    // preconditions and is thread-safe in the serialized/multi-thread modes rusqlite builds.
-    let sqlite_heap = unsafe { rusqlite::ffi::sqlite3_memory_used() };
+    let sqlite_heap = store::metrics::sqlite_memory_used();
     family(
         &mut out,
         "switchboard_sqlite_memory_bytes",

@@ -7,14 +7,13 @@
 //! its wrap-up or leaving); wrap-up = wrap-up done − wrap-up start; first response = the first
 //! agent message − arrival (credited to its author). p90 is the nearest-rank 90th percentile.
 
+use super::roles::Supervisor;
 use super::Data;
-use crate::auth::AuthUser;
 use crate::domain::time::{now_ms, to_rfc3339};
-use crate::domain::Role;
 use crate::error::ApiError;
+use crate::store::reports::{self as facts, Conv, Facts, Part};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate};
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use utoipa::{IntoParams, ToSchema};
@@ -129,116 +128,6 @@ pub struct AgentsReport {
     pub from: String,
     pub to: String,
     pub agents: Vec<AgentReport>,
-}
-
-// ---- what the database holds for a range ---------------------------------------------------
-
-struct Conv {
-    id: i64,
-    queue_id: i64,
-    state: String,
-    created_at: i64,
-    accepted_at: Option<i64>,
-    ended_at: Option<i64>,
-    owner: Option<i64>,
-    first_reply: Option<(Option<i64>, i64)>,
-}
-
-struct Part {
-    interaction_id: i64,
-    agent_id: i64,
-    role: String,
-    joined_at: i64,
-    left_at: Option<i64>,
-    wrap_up_deadline: Option<i64>,
-    wrapped_up_at: Option<i64>,
-    disposition: Option<String>,
-    auto: Option<bool>,
-}
-
-struct Facts {
-    convs: Vec<Conv>,
-    parts: Vec<Part>,
-    /// Offers that did not end in an accept: (agent, outcome).
-    lapsed: Vec<(i64, String)>,
-    /// id → (name, wrap-up seconds, deleted)
-    queues: BTreeMap<i64, (String, i64, bool)>,
-    /// id → (display name, role, deleted)
-    users: BTreeMap<i64, (String, String, bool)>,
-}
-
-fn load(c: &Connection, from: i64, to: i64) -> rusqlite::Result<Facts> {
-    let mut stmt = c.prepare(
-        "SELECT i.id, i.queue_id, i.state, i.created_at, i.accepted_at, i.ended_at, i.owner_agent_id,
-                (SELECT m.author_id FROM messages m WHERE m.interaction_id = i.id
-                   AND m.direction = 'out' AND m.author_kind = 'agent' ORDER BY m.id LIMIT 1),
-                (SELECT m.sent_at FROM messages m WHERE m.interaction_id = i.id
-                   AND m.direction = 'out' AND m.author_kind = 'agent' ORDER BY m.id LIMIT 1)
-         FROM interactions i WHERE i.created_at >= ?1 AND i.created_at < ?2 ORDER BY i.id",
-    )?;
-    let convs = stmt
-        .query_map([from, to], |r| {
-            let author: Option<String> = r.get(7)?;
-            let at: Option<i64> = r.get(8)?;
-            Ok(Conv {
-                id: r.get(0)?,
-                queue_id: r.get(1)?,
-                state: r.get(2)?,
-                created_at: r.get(3)?,
-                accepted_at: r.get(4)?,
-                ended_at: r.get(5)?,
-                owner: r.get(6)?,
-                first_reply: at.map(|t| (author.and_then(|a| a.parse().ok()), t)),
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut stmt = c.prepare(
-        "SELECT p.interaction_id, p.agent_id, p.role, p.joined_at, p.left_at, p.wrap_up_deadline,
-                p.wrapped_up_at, p.disposition, p.auto
-         FROM interaction_participants p JOIN interactions i ON i.id = p.interaction_id
-         WHERE i.created_at >= ?1 AND i.created_at < ?2 ORDER BY p.interaction_id, p.joined_at",
-    )?;
-    let parts = stmt
-        .query_map([from, to], |r| {
-            Ok(Part {
-                interaction_id: r.get(0)?,
-                agent_id: r.get(1)?,
-                role: r.get(2)?,
-                joined_at: r.get(3)?,
-                left_at: r.get(4)?,
-                wrap_up_deadline: r.get(5)?,
-                wrapped_up_at: r.get(6)?,
-                disposition: r.get(7)?,
-                auto: r.get(8)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut stmt = c.prepare(
-        "SELECT o.agent_id, o.outcome FROM offer_log o JOIN interactions i ON i.id = o.interaction_id
-         WHERE i.created_at >= ?1 AND i.created_at < ?2 AND o.outcome <> 'accepted'",
-    )?;
-    let lapsed = stmt
-        .query_map([from, to], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut stmt = c.prepare("SELECT id, name, wrap_up_secs, deleted FROM queues")?;
-    let queues = stmt
-        .query_map([], |r| {
-            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get::<_, bool>(3)?)))
-        })?
-        .collect::<Result<BTreeMap<_, _>, _>>()?;
-    let mut stmt = c.prepare("SELECT id, display_name, role, deleted FROM users")?;
-    let users = stmt
-        .query_map([], |r| {
-            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get::<_, bool>(3)?)))
-        })?
-        .collect::<Result<BTreeMap<_, _>, _>>()?;
-    Ok(Facts {
-        convs,
-        parts,
-        lapsed,
-        queues,
-        users,
-    })
 }
 
 // ---- the figures ----------------------------------------------------------------------------
@@ -468,14 +357,16 @@ fn wants_csv(q: &RangeQuery) -> Result<bool, ApiError> {
     )
 )]
 pub async fn queues(
-    user: AuthUser,
+    _supervisor: Supervisor,
     state: Data,
     query: web::Query<RangeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Supervisor)?;
     let (from, to) = range(&query)?;
     let csv = wants_csv(&query)?;
-    let facts = super::read(&state.store, move |c| load(c, from, to)).await?;
+    let facts = state
+        .store
+        .read(move |db| facts::load(db, from, to))
+        .await?;
     let (queues, totals) = queue_reports(&facts);
     if csv {
         let mut rows = vec![totals];
@@ -501,14 +392,16 @@ pub async fn queues(
     )
 )]
 pub async fn agents(
-    user: AuthUser,
+    _supervisor: Supervisor,
     state: Data,
     query: web::Query<RangeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Supervisor)?;
     let (from, to) = range(&query)?;
     let csv = wants_csv(&query)?;
-    let facts = super::read(&state.store, move |c| load(c, from, to)).await?;
+    let facts = state
+        .store
+        .read(move |db| facts::load(db, from, to))
+        .await?;
     let agents = agent_reports(&facts);
     if csv {
         return Ok(csv_response("agents", from, to, agent_csv(&agents)));

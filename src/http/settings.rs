@@ -1,14 +1,15 @@
 //! `/settings`: run-time settings an admin can change (they override the configuration).
 //! `/audit`: who read customer data unmasked, and who changed masking (R13).
 
+use super::roles::Admin;
 use super::Data;
 use crate::auth::AuthUser;
+use crate::domain::time::now_ms;
 use crate::domain::{time::rfc3339, AgentStatus, Role};
 use crate::error::ApiError;
 use crate::state::RuntimeSettings;
-use crate::store::rows;
+use crate::store::{audit, settings as saved};
 use actix_web::{web, HttpResponse};
-use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -67,8 +68,7 @@ pub(crate) fn parse_no_answer_status(s: &str) -> Result<AgentStatus, ApiError> {
         (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn get(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
+pub async fn get(_admin: Admin, state: Data) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(current(&state)))
 }
 
@@ -84,11 +84,10 @@ pub async fn get(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> 
     )
 )]
 pub async fn update(
-    user: AuthUser,
+    user: Admin,
     state: Data,
     body: super::Json<SettingsPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
     let patch = body.into_inner();
     let no_answer = patch
         .no_answer_status
@@ -110,18 +109,20 @@ pub async fn update(
     .filter_map(|(key, was, now)| now.map(|now| (key, was, now)))
     .collect();
     let admin = user.id;
-    super::write(&state.store, move |c| {
-        for (key, was, now) in &changes {
-            rows::save_setting(c, key, if *now { "true" } else { "false" })?;
-            let detail = serde_json::json!({"from": was, "to": now}).to_string();
-            record_audit(c, Some(admin), "setting_changed", key, &detail)?;
-        }
-        if let Some(s) = no_answer {
-            rows::save_setting(c, "no_answer_status", s.as_str())?;
-        }
-        Ok(())
-    })
-    .await?;
+    state
+        .store
+        .write(move |db| {
+            for (key, was, now) in &changes {
+                saved::save(db, key, if *now { "true" } else { "false" })?;
+                let detail = serde_json::json!({"from": was, "to": now}).to_string();
+                audit::record(db, now_ms(), Some(admin), "setting_changed", key, &detail)?;
+            }
+            if let Some(s) = no_answer {
+                saved::save(db, "no_answer_status", s.as_str())?;
+            }
+            Ok::<_, ApiError>(())
+        })
+        .await?;
     // Sessions read the flag at every event: their next payloads follow it.
     if let Some(m) = masking {
         state.runtime.set_masking_enabled(m);
@@ -157,27 +158,6 @@ pub(crate) fn customer_data_view(role: Role, runtime: &RuntimeSettings) -> Custo
     }
 }
 
-/// Appends one audit record.
-pub(crate) fn record_audit(
-    c: &Connection,
-    user_id: Option<i64>,
-    action: &str,
-    subject: &str,
-    detail: &str,
-) -> rusqlite::Result<()> {
-    c.execute(
-        "INSERT INTO audit_log (at, user_id, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            crate::domain::time::now_ms(),
-            user_id,
-            action,
-            subject,
-            detail
-        ],
-    )?;
-    Ok(())
-}
-
 /// Records an unmasked read of transcripts (`subject`: `interaction:7`, `activities`, ...)
 /// before the data is answered: no unaudited unmasked read.
 pub(crate) async fn audit_unmasked_read(
@@ -188,10 +168,20 @@ pub(crate) async fn audit_unmasked_read(
 ) -> Result<(), ApiError> {
     let user_id = user.id;
     let detail = serde_json::json!({"ids": ids, "role": user.role}).to_string();
-    super::write(&state.store, move |c| {
-        record_audit(c, Some(user_id), "read_unmasked", &subject, &detail)
-    })
-    .await
+    state
+        .store
+        .write(move |db| {
+            audit::record(
+                db,
+                now_ms(),
+                Some(user_id),
+                "read_unmasked",
+                &subject,
+                &detail,
+            )
+        })
+        .await?;
+    Ok(())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -240,31 +230,28 @@ pub struct AuditPage {
     )
 )]
 pub async fn audit(
-    user: AuthUser,
     state: Data,
     query: web::Query<AuditQuery>,
+    // Last: extracted after the query, so a malformed query answers 400 before the role 403,
+    // as it did when the role was checked in the body (`/audit` has no role in the middleware).
+    _admin: Admin,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
     let q = query.into_inner();
     let (limit, cursor) = super::interactions::page_params(q.limit, q.cursor.as_deref())?;
-    let mut items = super::read(&state.store, move |c| {
-        let mut stmt = c.prepare_cached(
-            "SELECT id, at, user_id, action, subject, detail FROM audit_log \
-             WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![cursor.unwrap_or(i64::MAX), limit + 1], |r| {
-            Ok(AuditRecord {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                user_id: r.get(2)?,
-                action: r.get(3)?,
-                subject: r.get(4)?,
-                detail: r.get(5)?,
-            })
-        })?;
-        rows.collect::<Result<Vec<_>, _>>()
-    })
-    .await?;
+    let mut items: Vec<AuditRecord> = state
+        .store
+        .read(move |db| audit::page(db, cursor, limit + 1))
+        .await?
+        .into_iter()
+        .map(|a| AuditRecord {
+            id: a.id,
+            at: a.at,
+            user_id: a.user_id,
+            action: a.action,
+            subject: a.subject,
+            detail: a.detail,
+        })
+        .collect();
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
     let next_cursor = if more {

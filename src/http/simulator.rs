@@ -20,11 +20,11 @@
 
 use super::Data;
 use crate::domain::time::{now_ms, to_rfc3339};
-use crate::error::ApiError;
-use crate::store::rows::ChannelRecord;
+use crate::error::{ApiError, ErrorCode};
+use crate::store::channels::ChannelRecord;
+use crate::store::history;
 use crate::whatsapp::signature;
 use actix_web::{web, HttpRequest, HttpResponse};
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -290,17 +290,10 @@ pub async fn read(
     let from = wa_id(&body.from)?;
     let channel = pick_channel(&state, body.phone_number_id.as_deref())?;
     let (channel_id, wa) = (channel.id, from.clone());
-    let wamids: Vec<String> = super::read(&state.store, move |c| {
-        let mut stmt = c.prepare(
-            "SELECT m.wamid FROM messages m JOIN interactions i ON i.id = m.interaction_id
-             WHERE i.channel_id = ?1 AND i.customer_wa_id = ?2 AND m.direction = 'out'
-               AND m.wamid IS NOT NULL AND m.status IN ('sent', 'delivered')
-             ORDER BY m.id",
-        )?;
-        let rows = stmt.query_map(params![channel_id, wa], |r| r.get(0))?;
-        rows.collect()
-    })
-    .await?;
+    let wamids = state
+        .store
+        .read(move |db| history::unread_replies(db, channel_id, &wa))
+        .await?;
     if wamids.is_empty() {
         return Ok(HttpResponse::Ok().json(SimRead { read: 0 }));
     }
@@ -349,7 +342,7 @@ async fn post_to_webhook(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| {
             ApiError::conflict(
-                "no_app_secret",
+                ErrorCode::NoAppSecret,
                 "the channel has no app secret to sign the delivery with",
             )
         })?;
@@ -427,30 +420,22 @@ pub async fn conversation(
     let from = wa_id(&query.from)?;
     let channel = pick_channel(&state, query.phone_number_id.as_deref())?;
     let (channel_id, wa) = (channel.id, from.clone());
-    let messages: Vec<SimView> = super::read(&state.store, move |c| {
-        let mut stmt = c.prepare(
-            "SELECT * FROM (
-               SELECT m.id, m.interaction_id, m.direction, m.kind, m.text, m.sent_at, m.status, m.error
-               FROM messages m JOIN interactions i ON i.id = m.interaction_id
-               WHERE i.channel_id = ?1 AND i.customer_wa_id = ?2 AND m.direction IN ('in', 'out')
-               ORDER BY m.id DESC LIMIT ?3)
-             ORDER BY id",
-        )?;
-        let rows = stmt.query_map(params![channel_id, wa, MAX_MESSAGES], |r| {
-            Ok(SimView {
-                id: r.get(0)?,
-                interaction_id: r.get(1)?,
-                direction: r.get(2)?,
-                kind: r.get(3)?,
-                text: r.get(4)?,
-                sent_at: to_rfc3339(r.get(5)?),
-                status: r.get(6)?,
-                error: r.get(7)?,
-            })
-        })?;
-        rows.collect()
-    })
-    .await?;
+    let messages: Vec<SimView> = state
+        .store
+        .read(move |db| history::customer_messages(db, channel_id, &wa, MAX_MESSAGES))
+        .await?
+        .into_iter()
+        .map(|m| SimView {
+            id: m.id,
+            interaction_id: m.interaction_id,
+            direction: m.direction,
+            kind: m.kind,
+            text: m.text,
+            sent_at: to_rfc3339(m.sent_at),
+            status: m.status,
+            error: m.error,
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(SimConversation {
         from,
         channel: channel.into(),

@@ -10,9 +10,22 @@ use std::sync::mpsc;
 use std::time::Instant;
 use tokio::sync::oneshot;
 
+pub mod audit;
+pub mod backup;
+pub mod channels;
 mod codec;
+pub mod health;
+pub mod history;
+pub mod metrics;
+pub mod offer_log;
+pub mod queue_members;
+pub mod queues;
+pub mod reports;
+pub mod retention;
 pub mod rows;
+pub mod sessions;
 pub mod settings;
+pub mod users;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,0 +1,266 @@
+//! Queues: routing settings, disposition codes and members.
+
+use super::Actors;
+use crate::domain::input::{
+    changed_ids, check_disposition_codes, check_queue_timers, unique_ids, InvalidInput, Name,
+};
+use crate::domain::time::now_ms;
+use crate::domain::{DispositionCode, Strategy};
+use crate::error::{ApiError, ErrorCode};
+use crate::store::queues::{self, QueueRecord, QueueSettings};
+use crate::store::{channels, queue_members, users, Db, Store};
+
+/// A queue's settings as asked for, unchecked (defaults already applied).
+#[derive(Debug, Clone)]
+pub struct QueueFields {
+    pub name: String,
+    pub offer_timeout_secs: i64,
+    pub wrap_up_secs: i64,
+    pub disposition_codes: Vec<DispositionCode>,
+    pub disposition_required: bool,
+    pub strategy: Strategy,
+    pub alert_warn_secs: i64,
+    pub alert_critical_secs: i64,
+}
+
+/// The fields to change (`None`: kept); unchecked.
+#[derive(Debug, Clone, Default)]
+pub struct QueuePatch {
+    pub name: Option<String>,
+    pub offer_timeout_secs: Option<i64>,
+    pub wrap_up_secs: Option<i64>,
+    pub disposition_codes: Option<Vec<DispositionCode>>,
+    pub disposition_required: Option<bool>,
+    pub strategy: Option<Strategy>,
+    pub alert_warn_secs: Option<i64>,
+    pub alert_critical_secs: Option<i64>,
+    pub members: Option<Vec<i64>>,
+}
+
+impl QueueFields {
+    /// `old` with the patch applied.
+    fn patched(old: &QueueRecord, p: &QueuePatch) -> Self {
+        QueueFields {
+            name: p.name.clone().unwrap_or_else(|| old.name.clone()),
+            offer_timeout_secs: p
+                .offer_timeout_secs
+                .unwrap_or(old.offer_timeout_secs as i64),
+            wrap_up_secs: p.wrap_up_secs.unwrap_or(old.wrap_up_secs as i64),
+            disposition_codes: p
+                .disposition_codes
+                .clone()
+                .unwrap_or_else(|| old.disposition_codes.clone()),
+            disposition_required: p.disposition_required.unwrap_or(old.disposition_required),
+            strategy: p.strategy.unwrap_or(old.strategy),
+            alert_warn_secs: p.alert_warn_secs.unwrap_or(old.alert_warn_secs as i64),
+            alert_critical_secs: p
+                .alert_critical_secs
+                .unwrap_or(old.alert_critical_secs as i64),
+        }
+    }
+
+    /// The settings to store, once every rule holds.
+    pub fn validate(self) -> Result<QueueSettings, InvalidInput> {
+        let name = Name::parse(&self.name)?;
+        check_queue_timers(
+            self.offer_timeout_secs,
+            self.wrap_up_secs,
+            self.alert_warn_secs,
+            self.alert_critical_secs,
+        )?;
+        check_disposition_codes(&self.disposition_codes)?;
+        if self.disposition_required && self.disposition_codes.is_empty() {
+            return Err(InvalidInput(
+                "disposition_required needs at least one disposition code".into(),
+            ));
+        }
+        // In range (checked above): the casts cannot truncate.
+        Ok(QueueSettings {
+            name: name.into_inner(),
+            offer_timeout_secs: self.offer_timeout_secs as u32,
+            wrap_up_secs: self.wrap_up_secs as u32,
+            disposition_codes: self.disposition_codes,
+            disposition_required: self.disposition_required,
+            strategy: self.strategy,
+            alert_warn_secs: self.alert_warn_secs as u32,
+            alert_critical_secs: self.alert_critical_secs as u32,
+        })
+    }
+}
+
+/// 400 `unknown_agent` unless every id names a live user.
+fn refuse_unknown_agents(db: &Db, ids: &[i64]) -> Result<(), ApiError> {
+    for id in ids {
+        if !users::exists(db, *id)? {
+            return Err(ApiError::bad(
+                ErrorCode::UnknownAgent,
+                format!("there is no agent {id}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn loaded(db: &Db, id: i64) -> Result<QueueRecord, ApiError> {
+    queues::load_queue(db, id)?.ok_or(ApiError::NotFound("queue"))
+}
+
+/// Creates a queue with its members; tells the queue and the members.
+pub async fn create(
+    store: &Store,
+    actors: Actors<'_>,
+    fields: QueueFields,
+    members: &[i64],
+) -> Result<QueueRecord, ApiError> {
+    let settings = fields.validate()?;
+    let members = unique_ids(members);
+
+    let queue_members = members.clone();
+    let queue = store
+        .write(move |db| {
+            refuse_unknown_agents(db, &queue_members)?;
+            let id = queues::insert(db, &settings, now_ms())?;
+            for a in &queue_members {
+                queue_members::set(db, id, *a, true)?;
+            }
+            loaded(db, id)
+        })
+        .await?;
+
+    actors.queue_changed(queue.id).await;
+    for a in &members {
+        actors.agent_changed(*a).await;
+    }
+    Ok(queue)
+}
+
+/// Changes a queue; tells it and the agents that joined or left.
+pub async fn update(
+    store: &Store,
+    actors: Actors<'_>,
+    id: i64,
+    patch: QueuePatch,
+) -> Result<QueueRecord, ApiError> {
+    // Checks that need no stored state first, so a bad request answers 400 even for an unknown id.
+    if let Some(codes) = &patch.disposition_codes {
+        check_disposition_codes(codes)?;
+    }
+    let new_members = patch.members.as_deref().map(unique_ids);
+
+    let (queue, affected) = store
+        .write(move |db| {
+            let old = loaded(db, id)?;
+            let settings = QueueFields::patched(&old, &patch).validate()?;
+            if let Some(m) = &new_members {
+                refuse_unknown_agents(db, m)?;
+            }
+            queues::update(db, id, &settings, now_ms())?;
+            let mut affected = Vec::new();
+            if let Some(new) = &new_members {
+                affected = changed_ids(&old.members, new);
+                for a in &affected {
+                    queue_members::set(db, id, *a, new.contains(a))?;
+                }
+            }
+            Ok::<_, ApiError>((loaded(db, id)?, affected))
+        })
+        .await?;
+
+    actors.queue_changed(id).await;
+    for a in &affected {
+        actors.agent_changed(*a).await;
+    }
+    Ok(queue)
+}
+
+/// Deletes a queue (soft) unless a channel routes to it; tells it and its former members.
+pub async fn delete(store: &Store, actors: Actors<'_>, id: i64) -> Result<(), ApiError> {
+    let former_members = store
+        .write(move |db| {
+            let old = loaded(db, id)?;
+            if channels::routes_to_queue(db, id)? {
+                return Err(ApiError::conflict(
+                    ErrorCode::QueueInUse,
+                    "a channel routes to this queue: move or delete the channel first",
+                ));
+            }
+            queues::soft_delete(db, id, now_ms())?;
+            queue_members::remove_queue(db, id)?;
+            Ok(old.members)
+        })
+        .await?;
+
+    actors.queue_deleted(id).await;
+    for a in &former_members {
+        actors.agent_changed(*a).await;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> QueueFields {
+        QueueFields {
+            name: "Sales".into(),
+            offer_timeout_secs: 30,
+            wrap_up_secs: 60,
+            disposition_codes: vec![],
+            disposition_required: false,
+            strategy: Strategy::LongestIdle,
+            alert_warn_secs: 60,
+            alert_critical_secs: 180,
+        }
+    }
+
+    fn code(c: &str) -> DispositionCode {
+        DispositionCode {
+            code: c.into(),
+            label: format!("{c} label"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(fields().validate().is_ok());
+    }
+
+    #[test]
+    fn ranges() {
+        let mut f = fields();
+        f.offer_timeout_secs = 4;
+        assert!(f.clone().validate().is_err());
+        f.offer_timeout_secs = 601;
+        assert!(f.validate().is_err());
+        let mut f = fields();
+        f.wrap_up_secs = 0;
+        assert!(f.clone().validate().is_ok());
+        f.wrap_up_secs = 3601;
+        assert!(f.validate().is_err());
+        let mut f = fields();
+        f.alert_critical_secs = 60;
+        assert!(f.validate().is_err(), "critical must exceed warn");
+        let mut f = fields();
+        f.name = String::new();
+        assert!(f.validate().is_err());
+    }
+
+    #[test]
+    fn disposition_codes() {
+        let mut f = fields();
+        f.disposition_required = true;
+        assert!(f.clone().validate().is_err(), "required without codes");
+        f.disposition_codes = vec![code("sale"), code("no_sale")];
+        assert!(f.clone().validate().is_ok());
+        f.disposition_codes.push(code("sale"));
+        assert!(f.clone().validate().is_err(), "duplicate");
+        f.disposition_codes = vec![code(&"x".repeat(65))];
+        assert!(f.clone().validate().is_err());
+        f.disposition_codes = vec![DispositionCode {
+            code: "a".into(),
+            label: String::new(),
+        }];
+        assert!(f.validate().is_err());
+    }
+}

@@ -1,0 +1,145 @@
+//! The `queues` table: routing settings and disposition codes. Members are in
+//! [`super::queue_members`].
+
+use super::{queue_members, Db, StoreError, StoreResult};
+use crate::domain::{DispositionCode, Strategy};
+use rusqlite::{params, OptionalExtension, Row};
+
+#[derive(Debug, Clone)]
+pub struct QueueRecord {
+    pub id: i64,
+    pub name: String,
+    pub offer_timeout_secs: u32,
+    pub wrap_up_secs: u32,
+    pub disposition_codes: Vec<DispositionCode>,
+    pub disposition_required: bool,
+    pub strategy: Strategy,
+    pub alert_warn_secs: u32,
+    pub alert_critical_secs: u32,
+    pub members: Vec<i64>,
+}
+
+const QUEUE_COLUMNS: &str = "id, name, offer_timeout_secs, wrap_up_secs, disposition_codes, \
+     disposition_required, strategy, alert_warn_secs, alert_critical_secs";
+
+fn queue_from_row(r: &Row<'_>) -> rusqlite::Result<QueueRecord> {
+    let codes: String = r.get(4)?;
+    Ok(QueueRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        offer_timeout_secs: r.get(2)?,
+        wrap_up_secs: r.get(3)?,
+        disposition_codes: serde_json::from_str(&codes).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        disposition_required: r.get(5)?,
+        strategy: r.get(6)?,
+        alert_warn_secs: r.get(7)?,
+        alert_critical_secs: r.get(8)?,
+        members: Vec::new(),
+    })
+}
+
+/// A live queue with its members.
+pub fn load_queue(db: &Db, id: i64) -> StoreResult<Option<QueueRecord>> {
+    let sql = format!("SELECT {QUEUE_COLUMNS} FROM queues WHERE id = ?1 AND deleted = 0");
+    let queue =
+        db.0.prepare_cached(&sql)?
+            .query_row([id], queue_from_row)
+            .optional()?;
+    match queue {
+        Some(mut q) => {
+            q.members = queue_members::of_queue(db, id)?;
+            Ok(Some(q))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Every live queue, by id, with its members.
+pub fn list_queues(db: &Db) -> StoreResult<Vec<QueueRecord>> {
+    let sql = format!("SELECT {QUEUE_COLUMNS} FROM queues WHERE deleted = 0 ORDER BY id");
+    let mut stmt = db.0.prepare(&sql)?;
+    let mut queues: Vec<QueueRecord> = stmt
+        .query_map([], queue_from_row)?
+        .collect::<Result<_, _>>()?;
+    for q in &mut queues {
+        q.members = queue_members::of_queue(db, q.id)?;
+    }
+    Ok(queues)
+}
+
+/// Whether `id` names a live queue.
+pub fn exists(db: &Db, id: i64) -> StoreResult<bool> {
+    Ok(db
+        .0
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM queues WHERE id = ?1 AND deleted = 0)")?
+        .query_row([id], |r| r.get(0))?)
+}
+
+/// A queue's settings as they are stored (checked by the caller).
+#[derive(Debug, Clone)]
+pub struct QueueSettings {
+    pub name: String,
+    pub offer_timeout_secs: u32,
+    pub wrap_up_secs: u32,
+    pub disposition_codes: Vec<DispositionCode>,
+    pub disposition_required: bool,
+    pub strategy: Strategy,
+    pub alert_warn_secs: u32,
+    pub alert_critical_secs: u32,
+}
+
+fn codes_json(codes: &[DispositionCode]) -> StoreResult<String> {
+    serde_json::to_string(codes)
+        .map_err(|e| StoreError::Sqlite(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
+}
+
+/// Creates a queue with no member; returns its id.
+pub fn insert(db: &Db, q: &QueueSettings, now: i64) -> StoreResult<i64> {
+    db.0.prepare_cached(
+        "INSERT INTO queues(name, offer_timeout_secs, wrap_up_secs, disposition_codes, \
+         disposition_required, strategy, alert_warn_secs, alert_critical_secs, deleted, \
+         created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9)",
+    )?
+    .execute(params![
+        q.name,
+        q.offer_timeout_secs,
+        q.wrap_up_secs,
+        codes_json(&q.disposition_codes)?,
+        q.disposition_required,
+        q.strategy,
+        q.alert_warn_secs,
+        q.alert_critical_secs,
+        now
+    ])?;
+    Ok(db.0.last_insert_rowid())
+}
+
+pub fn update(db: &Db, id: i64, q: &QueueSettings, now: i64) -> StoreResult<()> {
+    db.0.prepare_cached(
+        "UPDATE queues SET name = ?2, offer_timeout_secs = ?3, wrap_up_secs = ?4, \
+         disposition_codes = ?5, disposition_required = ?6, strategy = ?7, \
+         alert_warn_secs = ?8, alert_critical_secs = ?9, updated_at = ?10 WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        q.name,
+        q.offer_timeout_secs,
+        q.wrap_up_secs,
+        codes_json(&q.disposition_codes)?,
+        q.disposition_required,
+        q.strategy,
+        q.alert_warn_secs,
+        q.alert_critical_secs,
+        now
+    ])?;
+    Ok(())
+}
+
+/// Soft delete: the row stays for the reports and old conversations.
+pub fn soft_delete(db: &Db, id: i64, now: i64) -> StoreResult<()> {
+    db.0.prepare_cached("UPDATE queues SET deleted = 1, updated_at = ?2 WHERE id = ?1")?
+        .execute(params![id, now])?;
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! What the queue and agent reports count, read for a range of time (the figures are
+//! computed by the HTTP edge from these facts).
+
+use super::{Db, StoreResult};
+use std::collections::BTreeMap;
+
+pub struct Conv {
+    pub id: i64,
+    pub queue_id: i64,
+    pub state: String,
+    pub created_at: i64,
+    pub accepted_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub owner: Option<i64>,
+    pub first_reply: Option<(Option<i64>, i64)>,
+}
+
+pub struct Part {
+    pub interaction_id: i64,
+    pub agent_id: i64,
+    pub role: String,
+    pub joined_at: i64,
+    pub left_at: Option<i64>,
+    pub wrap_up_deadline: Option<i64>,
+    pub wrapped_up_at: Option<i64>,
+    pub disposition: Option<String>,
+    pub auto: Option<bool>,
+}
+
+pub struct Facts {
+    pub convs: Vec<Conv>,
+    pub parts: Vec<Part>,
+    /// Offers that did not end in an accept: (agent, outcome).
+    pub lapsed: Vec<(i64, String)>,
+    /// id → (name, wrap-up seconds, deleted)
+    pub queues: BTreeMap<i64, (String, i64, bool)>,
+    /// id → (display name, role, deleted)
+    pub users: BTreeMap<i64, (String, String, bool)>,
+}
+
+/// Everything the reports count for conversations created in `from..to`.
+pub fn load(db: &Db, from: i64, to: i64) -> StoreResult<Facts> {
+    let c = db.0;
+    let mut stmt = c.prepare(
+        "SELECT i.id, i.queue_id, i.state, i.created_at, i.accepted_at, i.ended_at, i.owner_agent_id,
+                (SELECT m.author_id FROM messages m WHERE m.interaction_id = i.id
+                   AND m.direction = 'out' AND m.author_kind = 'agent' ORDER BY m.id LIMIT 1),
+                (SELECT m.sent_at FROM messages m WHERE m.interaction_id = i.id
+                   AND m.direction = 'out' AND m.author_kind = 'agent' ORDER BY m.id LIMIT 1)
+         FROM interactions i WHERE i.created_at >= ?1 AND i.created_at < ?2 ORDER BY i.id",
+    )?;
+    let convs = stmt
+        .query_map([from, to], |r| {
+            let author: Option<String> = r.get(7)?;
+            let at: Option<i64> = r.get(8)?;
+            Ok(Conv {
+                id: r.get(0)?,
+                queue_id: r.get(1)?,
+                state: r.get(2)?,
+                created_at: r.get(3)?,
+                accepted_at: r.get(4)?,
+                ended_at: r.get(5)?,
+                owner: r.get(6)?,
+                first_reply: at.map(|t| (author.and_then(|a| a.parse().ok()), t)),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut stmt = c.prepare(
+        "SELECT p.interaction_id, p.agent_id, p.role, p.joined_at, p.left_at, p.wrap_up_deadline,
+                p.wrapped_up_at, p.disposition, p.auto
+         FROM interaction_participants p JOIN interactions i ON i.id = p.interaction_id
+         WHERE i.created_at >= ?1 AND i.created_at < ?2 ORDER BY p.interaction_id, p.joined_at",
+    )?;
+    let parts = stmt
+        .query_map([from, to], |r| {
+            Ok(Part {
+                interaction_id: r.get(0)?,
+                agent_id: r.get(1)?,
+                role: r.get(2)?,
+                joined_at: r.get(3)?,
+                left_at: r.get(4)?,
+                wrap_up_deadline: r.get(5)?,
+                wrapped_up_at: r.get(6)?,
+                disposition: r.get(7)?,
+                auto: r.get(8)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut stmt = c.prepare(
+        "SELECT o.agent_id, o.outcome FROM offer_log o JOIN interactions i ON i.id = o.interaction_id
+         WHERE i.created_at >= ?1 AND i.created_at < ?2 AND o.outcome <> 'accepted'",
+    )?;
+    let lapsed = stmt
+        .query_map([from, to], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut stmt = c.prepare("SELECT id, name, wrap_up_secs, deleted FROM queues")?;
+    let queues = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get::<_, bool>(3)?)))
+        })?
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
+    let mut stmt = c.prepare("SELECT id, display_name, role, deleted FROM users")?;
+    let users = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get::<_, bool>(3)?)))
+        })?
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
+    Ok(Facts {
+        convs,
+        parts,
+        lapsed,
+        queues,
+        users,
+    })
+}
