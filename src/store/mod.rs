@@ -11,8 +11,13 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 mod codec;
+pub mod contacts;
+pub mod crm_outbox;
+pub mod deliveries;
+pub mod outbox;
 pub mod rows;
 pub mod settings;
+pub mod stats;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
