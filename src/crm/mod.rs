@@ -24,8 +24,9 @@ use crate::domain::phone;
 pub use crate::store::contacts::{Contact, ContactId, ValidContact};
 use crate::store::crm_outbox::Queue;
 use crate::store::{Store, StoreError};
+use actix::{Actor, Addr};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use utoipa::ToSchema;
 
 /// A contact to create (the contacts API's POST body, and `create_contact`'s `contact`).
@@ -346,8 +347,8 @@ pub struct Crm {
     connector: Connector,
     store: Store,
     default_region: String,
-    /// Wakes the outbox worker when a call log was queued.
-    kick: Arc<tokio::sync::Notify>,
+    /// The outbox worker, once started: woken when a call log was queued.
+    outbox: OnceLock<Addr<outbox::CrmOutbox>>,
     retry_base_ms: u64,
     retry_max_ms: u64,
 }
@@ -366,7 +367,7 @@ impl Crm {
             connector,
             store,
             default_region: crm.default_region.clone(),
-            kick: Arc::new(tokio::sync::Notify::new()),
+            outbox: OnceLock::new(),
             retry_base_ms: crm.retry_base_ms.max(1),
             retry_max_ms: crm.outbox_retry_max_ms.max(crm.retry_base_ms.max(1)),
         })
@@ -446,7 +447,9 @@ impl Crm {
 
     /// Wakes the outbox worker (after a commit that queued a call log).
     pub fn activity_enqueued(&self) {
-        self.kick.notify_one();
+        if let Some(worker) = self.outbox.get() {
+            worker.do_send(outbox::Kick);
+        }
     }
 
     /// Queues a call log in its own transaction and wakes the worker: for a caller that saved
@@ -489,7 +492,10 @@ impl Crm {
     /// Starts the outbox worker on the current actix arbiter (no-op for `builtin`).
     pub fn start_outbox(self: &Arc<Self>) {
         if self.pushes_activities() {
-            outbox::start(self.clone());
+            let worker = outbox::CrmOutbox::new(self).start();
+            if self.outbox.set(worker).is_err() {
+                tracing::warn!("the CRM outbox was started twice");
+            }
         }
     }
 }

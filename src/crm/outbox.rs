@@ -7,8 +7,9 @@ use super::{ActivityRecord, Crm, CrmError};
 use crate::domain::time::now_ms;
 use crate::store::crm_outbox::{self as queued, Pending};
 use crate::store::{Db, StoreResult};
+use actix::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// How often due rows are looked for without a kick (retries come due this way).
@@ -26,16 +27,63 @@ pub struct QueuedActivity {
     pub record: ActivityRecord,
 }
 
-/// Runs the worker on the current actix arbiter (the connector's futures are not `Send`).
-pub fn start(crm: Arc<Crm>) {
-    actix_web::rt::spawn(async move {
-        loop {
-            let worked = run_once(&crm).await;
-            if !worked {
-                let _ = tokio::time::timeout(POLL_EVERY, crm.kick.notified()).await;
-            }
+/// New rows were committed: look for work now rather than at the next poll.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Kick;
+
+/// The worker: pushes due rows one at a time, oldest due first, and looks again at once while
+/// it finds work; otherwise at the next poll or [`Kick`]. Runs on the arbiter that started it
+/// (the connector's futures are not `Send`).
+pub struct CrmOutbox {
+    crm: Weak<Crm>,
+    running: bool,
+    run_again: bool,
+}
+
+impl CrmOutbox {
+    pub fn new(crm: &Arc<Crm>) -> Self {
+        CrmOutbox {
+            crm: Arc::downgrade(crm),
+            running: false,
+            run_again: false,
         }
-    });
+    }
+
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        if self.running {
+            self.run_again = true;
+            return;
+        }
+        let Some(crm) = self.crm.upgrade() else {
+            return ctx.stop(); // the application is gone
+        };
+        self.running = true;
+        let run = async move { run_once(&crm).await };
+        ctx.spawn(run.into_actor(self).map(|worked, act, ctx| {
+            act.running = false;
+            if std::mem::take(&mut act.run_again) || worked {
+                act.pump(ctx);
+            }
+        }));
+    }
+}
+
+impl Actor for CrmOutbox {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(POLL_EVERY, |act, ctx| act.pump(ctx));
+        // Rows left from before a restart are due already.
+        self.pump(ctx);
+    }
+}
+
+impl Handler<Kick> for CrmOutbox {
+    type Result = ();
+    fn handle(&mut self, _: Kick, ctx: &mut Self::Context) {
+        self.pump(ctx);
+    }
 }
 
 /// Pushes the rows that are due; true when there were any.
