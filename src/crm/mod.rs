@@ -22,7 +22,7 @@ mod dynamics_mock_tests;
 use crate::configuration::Settings;
 use crate::domain::phone;
 pub use crate::store::contacts::{Contact, ContactId, ValidContact};
-use crate::store::crm_outbox::Queue;
+use crate::store::crm_outbox::Enqueue;
 use crate::store::{Store, StoreError};
 use actix::{Actor, Addr};
 use serde::{Deserialize, Serialize};
@@ -426,7 +426,7 @@ impl Crm {
     /// Queues a call log for the external CRM, in the caller's transaction (the one that saves
     /// the activity, so neither exists without the other). Nothing to do for `builtin`. Call
     /// [`Crm::activity_enqueued`] after the commit.
-    pub fn enqueue_activity<T: Queue + ?Sized>(
+    pub fn enqueue_activity<T: Enqueue + ?Sized>(
         &self,
         tx: &T,
         activity: &ActivityRecord,
@@ -434,15 +434,7 @@ impl Crm {
         if !self.pushes_activities() {
             return Ok(());
         }
-        let queued = outbox::QueuedActivity {
-            activity_id: dynamics::new_guid(),
-            record: activity.clone(),
-        };
-        tx.enqueue(
-            outbox::KIND_ACTIVITY,
-            &queued,
-            crate::domain::time::now_ms(),
-        )
+        outbox::enqueue(tx, activity)
     }
 
     /// Wakes the outbox worker (after a commit that queued a call log).
@@ -458,19 +450,8 @@ impl Crm {
         if !self.pushes_activities() {
             return Ok(());
         }
-        let queued = outbox::QueuedActivity {
-            activity_id: dynamics::new_guid(),
-            record: activity,
-        };
         self.store
-            .write(move |db| {
-                crate::store::crm_outbox::enqueue(
-                    db,
-                    outbox::KIND_ACTIVITY,
-                    &queued,
-                    crate::domain::time::now_ms(),
-                )
-            })
+            .write(move |db| outbox::enqueue(db, &activity))
             .await?;
         self.activity_enqueued();
         Ok(())

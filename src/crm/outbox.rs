@@ -5,7 +5,7 @@
 
 use super::{ActivityRecord, Crm, CrmError};
 use crate::domain::time::now_ms;
-use crate::store::crm_outbox::{self as queued, Pending};
+use crate::store::crm_outbox::{self as queued, Enqueue, Pending};
 use crate::store::{Db, StoreResult};
 use actix::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,16 @@ pub struct QueuedActivity {
     /// The activity's GUID in the CRM, chosen once so a retry cannot save it twice.
     pub activity_id: String,
     pub record: ActivityRecord,
+}
+
+/// Queues a call log in the caller's transaction (the one that saves the activity, so neither
+/// exists without the other).
+pub fn enqueue<T: Enqueue + ?Sized>(tx: &T, record: &ActivityRecord) -> Result<(), T::Error> {
+    let queued = QueuedActivity {
+        activity_id: super::dynamics::new_guid(),
+        record: record.clone(),
+    };
+    tx.enqueue(KIND_ACTIVITY, &queued, now_ms())
 }
 
 /// New rows were committed: look for work now rather than at the next poll.

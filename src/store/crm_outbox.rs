@@ -52,12 +52,12 @@ fn enqueue_on<P: Serialize>(
 }
 
 /// A transaction work can be queued in, beside the change it belongs to.
-pub trait Queue {
+pub trait Enqueue {
     type Error;
     fn enqueue<P: Serialize>(&self, kind: &str, payload: &P, now: i64) -> Result<(), Self::Error>;
 }
 
-impl Queue for Db<'_> {
+impl Enqueue for Db<'_> {
     type Error = StoreError;
     fn enqueue<P: Serialize>(&self, kind: &str, payload: &P, now: i64) -> StoreResult<()> {
         enqueue(self, kind, payload, now)
@@ -66,7 +66,7 @@ impl Queue for Db<'_> {
 
 /// For the interaction actor's raw-connection transaction until it moves to `Store::write`
 /// (goes with the `*_sql` API).
-impl Queue for Connection {
+impl Enqueue for Connection {
     type Error = rusqlite::Error;
     fn enqueue<P: Serialize>(&self, kind: &str, payload: &P, now: i64) -> rusqlite::Result<()> {
         enqueue_on(self, kind, payload, now)
