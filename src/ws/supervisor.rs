@@ -110,7 +110,8 @@ pub struct Board {
     read: Read,
     every: Duration,
     sessions: HashMap<u64, Recipient<BoardFrame>>,
-    /// Joined since the last read started: the next read answers them whatever it finds.
+    /// Joined since the last read started, without the board yet: the next read answers them
+    /// whatever it finds.
     newcomers: Vec<u64>,
     /// The last board pushed, without its time, to push only changes.
     last: Option<String>,
@@ -188,6 +189,9 @@ impl Board {
             for session in self.sessions.values() {
                 session.do_send(frame.clone());
             }
+            // Those who joined during this read have the board now: the read after them
+            // pushes only a change, as to everyone.
+            self.newcomers.clear();
         } else {
             for session in newcomers.iter().filter_map(|id| self.sessions.get(id)) {
                 session.do_send(frame.clone());
@@ -445,5 +449,39 @@ mod tests {
         settle().await;
         assert_eq!(waiting(&third_frames), vec![2]);
         assert_eq!(reads.get(), 5);
+    }
+
+    #[actix::test]
+    async fn a_supervisor_joining_during_a_read_gets_the_board_once() {
+        let reads = Rc::new(Cell::new(0u32));
+        let r = reads.clone();
+        let read: Read = Box::new(move || {
+            r.set(r.get() + 1);
+            let now = board(1, &format!("t{}", r.get()));
+            Box::pin(async move {
+                actix::clock::sleep(Duration::from_millis(100)).await;
+                Ok(now)
+            })
+        });
+        let addr = Board::new(read, Duration::from_secs(60)).start();
+        let (first, first_frames) = watcher();
+        let (second, second_frames) = watcher();
+        addr.do_send(Join {
+            id: 1,
+            session: first,
+        });
+        actix::clock::sleep(Duration::from_millis(20)).await;
+        addr.do_send(Join {
+            id: 2,
+            session: second,
+        });
+        actix::clock::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            reads.get(),
+            2,
+            "read again for the one who joined during a read"
+        );
+        assert_eq!(waiting(&first_frames), vec![1]);
+        assert_eq!(waiting(&second_frames), vec![1], "not twice the same board");
     }
 }
