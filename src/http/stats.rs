@@ -26,7 +26,7 @@ pub async fn realtime(user: AuthUser, state: Data) -> Result<HttpResponse, ApiEr
     Ok(HttpResponse::Ok().json(snapshot(&state.store).await?))
 }
 
-/// Queues and agents now (also pushed by the supervisor feed).
+/// Queues and agents now (the supervisor feed pushes the same board: `ws::supervisor`).
 pub async fn snapshot(store: &Store) -> Result<RealtimeStats, ApiError> {
     let now = now_ms();
     Ok(store.read(move |db| stats::realtime(db, now)).await?)
