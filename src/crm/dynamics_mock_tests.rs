@@ -3,7 +3,7 @@
 
 use super::dynamics::{Dynamics, DynamicsConfig, API_PATH};
 use super::{outbox, ActivityRecord, ContactId, Crm, CrmError, NewContact, TranscriptLine};
-use crate::store::Store;
+use crate::store::{crm_outbox, Store};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -658,7 +658,7 @@ async fn the_outbox_retries_until_the_crm_accepts() {
 
     // One scan: three tries within the call, all 503: kept for later, with the error.
     assert!(outbox::run_once(&crm).await);
-    let rows = store.read_sql(outbox::pending).await.unwrap();
+    let rows = store.read(crm_outbox::pending).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].attempts, 1);
     assert!(rows[0].last_error.as_deref().unwrap().contains("503"));
@@ -667,7 +667,7 @@ async fn the_outbox_retries_until_the_crm_accepts() {
     // Due again after the backoff: accepted, and the row leaves.
     tokio::time::sleep(Duration::from_millis(30)).await;
     assert!(outbox::run_once(&crm).await);
-    assert!(store.read_sql(outbox::pending).await.unwrap().is_empty());
+    assert!(store.read(crm_outbox::pending).await.unwrap().is_empty());
     let posts = requests_to(&server, &activities).await;
     assert_eq!(posts.len(), 4);
     let ids: Vec<Value> = posts
@@ -693,14 +693,14 @@ async fn the_outbox_gives_up_on_a_refusal_and_the_worker_runs_by_itself() {
     let record = activity(None);
     let crm2 = crm.clone();
     store
-        .write_sql(move |c| crm2.enqueue_activity(c, &record))
+        .write(move |db| crm2.enqueue_activity(db, &record))
         .await
         .unwrap();
     crm.activity_enqueued();
 
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let rows = store.read_sql(outbox::pending).await.unwrap();
+        let rows = store.read(crm_outbox::pending).await.unwrap();
         if rows.first().is_some_and(|r| r.given_up_at.is_some()) {
             assert!(rows[0]
                 .last_error
@@ -723,7 +723,7 @@ async fn the_builtin_connector_pushes_nothing() {
     assert_eq!(crm.name(), "builtin");
     assert!(!crm.pushes_activities());
     crm.save_activity(activity(None)).await.unwrap();
-    assert!(store.read_sql(outbox::pending).await.unwrap().is_empty());
+    assert!(store.read(crm_outbox::pending).await.unwrap().is_empty());
 
     let created = crm
         .create(NewContact {

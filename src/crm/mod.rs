@@ -21,79 +21,13 @@ mod dynamics_mock_tests;
 
 use crate::configuration::Settings;
 use crate::domain::phone;
-use crate::domain::time::rfc3339;
+pub use crate::store::contacts::{Contact, ContactId, ValidContact};
+use crate::store::crm_outbox::Enqueue;
 use crate::store::{Store, StoreError};
-use rusqlite::Connection;
+use actix::{Actor, Addr};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use utoipa::ToSchema;
-
-/// A contact's id: the built-in CRM's row id (a JSON number, as in `interactions.contact_id`
-/// and `/activities?contact_id=`), or an external CRM's id (a JSON string: a Dynamics GUID).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(untagged)]
-pub enum ContactId {
-    Local(i64),
-    External(String),
-}
-
-impl ContactId {
-    /// The built-in CRM's id, for the integer `contact_id` columns.
-    pub fn local(&self) -> Option<i64> {
-        match self {
-            ContactId::Local(id) => Some(*id),
-            ContactId::External(_) => None,
-        }
-    }
-
-    /// An external CRM's id, for the `crm_contact_id` columns.
-    pub fn external(&self) -> Option<&str> {
-        match self {
-            ContactId::Local(_) => None,
-            ContactId::External(id) => Some(id),
-        }
-    }
-}
-
-impl std::fmt::Display for ContactId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ContactId::Local(id) => write!(f, "{id}"),
-            ContactId::External(id) => f.write_str(id),
-        }
-    }
-}
-
-/// A contact as the agent desktop and the contacts API show it.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Contact {
-    /// The built-in CRM's ids are numbers. (An external CRM's contacts, which only the
-    /// WebSocket's `screen_pop` carries, have string ids: a Dynamics 365 GUID.)
-    #[schema(value_type = i64)]
-    pub id: ContactId,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    /// E.164, e.g. `+11234567890`.
-    pub phones: Vec<String>,
-    pub email: Option<String>,
-    pub company: Option<String>,
-    pub notes: Option<String>,
-    /// RFC 3339.
-    #[serde(with = "rfc3339")]
-    #[schema(value_type = String)]
-    pub updated_at: i64,
-}
-
-impl Contact {
-    /// "First Last", or whichever part there is.
-    pub fn display_name(&self) -> String {
-        [self.first_name.as_deref(), self.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
 
 /// A contact to create (the contacts API's POST body, and `create_contact`'s `contact`).
 /// At least one of `first_name`, `last_name` and `phones`.
@@ -114,24 +48,6 @@ pub struct NewContact {
     pub company: Option<String>,
     /// Up to 10 000 characters.
     pub notes: Option<String>,
-}
-
-/// A checked [`NewContact`]: text trimmed (blank is absent), numbers in E.164.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ValidContact {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    /// `(e164, as written)`, without repeats.
-    pub phones: Vec<(String, String)>,
-    pub email: Option<String>,
-    pub company: Option<String>,
-    pub notes: Option<String>,
-}
-
-impl ValidContact {
-    pub fn e164s(&self) -> Vec<String> {
-        self.phones.iter().map(|(e, _)| e.clone()).collect()
-    }
 }
 
 pub const MAX_NAME_CHARS: usize = 100;
@@ -431,8 +347,8 @@ pub struct Crm {
     connector: Connector,
     store: Store,
     default_region: String,
-    /// Wakes the outbox worker when a call log was queued.
-    kick: Arc<tokio::sync::Notify>,
+    /// The outbox worker, once started: woken when a call log was queued.
+    outbox: OnceLock<Addr<outbox::CrmOutbox>>,
     retry_base_ms: u64,
     retry_max_ms: u64,
 }
@@ -451,7 +367,7 @@ impl Crm {
             connector,
             store,
             default_region: crm.default_region.clone(),
-            kick: Arc::new(tokio::sync::Notify::new()),
+            outbox: OnceLock::new(),
             retry_base_ms: crm.retry_base_ms.max(1),
             retry_max_ms: crm.outbox_retry_max_ms.max(crm.retry_base_ms.max(1)),
         })
@@ -510,20 +426,22 @@ impl Crm {
     /// Queues a call log for the external CRM, in the caller's transaction (the one that saves
     /// the activity, so neither exists without the other). Nothing to do for `builtin`. Call
     /// [`Crm::activity_enqueued`] after the commit.
-    pub fn enqueue_activity(
+    pub fn enqueue_activity<T: Enqueue + ?Sized>(
         &self,
-        c: &Connection,
+        tx: &T,
         activity: &ActivityRecord,
-    ) -> rusqlite::Result<()> {
+    ) -> Result<(), T::Error> {
         if !self.pushes_activities() {
             return Ok(());
         }
-        outbox::enqueue(c, activity)
+        outbox::enqueue(tx, activity)
     }
 
     /// Wakes the outbox worker (after a commit that queued a call log).
     pub fn activity_enqueued(&self) {
-        self.kick.notify_one();
+        if let Some(worker) = self.outbox.get() {
+            worker.do_send(outbox::Kick);
+        }
     }
 
     /// Queues a call log in its own transaction and wakes the worker: for a caller that saved
@@ -533,7 +451,7 @@ impl Crm {
             return Ok(());
         }
         self.store
-            .write_sql(move |c| outbox::enqueue(c, &activity))
+            .write(move |db| outbox::enqueue(db, &activity))
             .await?;
         self.activity_enqueued();
         Ok(())
@@ -555,7 +473,10 @@ impl Crm {
     /// Starts the outbox worker on the current actix arbiter (no-op for `builtin`).
     pub fn start_outbox(self: &Arc<Self>) {
         if self.pushes_activities() {
-            outbox::start(self.clone());
+            let worker = outbox::CrmOutbox::new(self).start();
+            if self.outbox.set(worker).is_err() {
+                tracing::warn!("the CRM outbox was started twice");
+            }
         }
     }
 }

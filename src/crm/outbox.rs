@@ -5,9 +5,11 @@
 
 use super::{ActivityRecord, Crm, CrmError};
 use crate::domain::time::now_ms;
-use rusqlite::{params, Connection};
+use crate::store::crm_outbox::{self as queued, Enqueue, Pending};
+use crate::store::{Db, StoreResult};
+use actix::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// How often due rows are looked for without a kick (retries come due this way).
@@ -25,86 +27,79 @@ pub struct QueuedActivity {
     pub record: ActivityRecord,
 }
 
-/// Queues a call log (in the caller's transaction).
-pub fn enqueue(c: &Connection, record: &ActivityRecord) -> rusqlite::Result<()> {
-    let payload = serde_json::to_string(&QueuedActivity {
+/// Queues a call log in the caller's transaction (the one that saves the activity, so neither
+/// exists without the other).
+pub fn enqueue<T: Enqueue + ?Sized>(tx: &T, record: &ActivityRecord) -> Result<(), T::Error> {
+    let queued = QueuedActivity {
         activity_id: super::dynamics::new_guid(),
         record: record.clone(),
-    })
-    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    let now = now_ms();
-    c.execute(
-        "INSERT INTO crm_outbox (kind, payload, attempts, next_attempt_at, created_at) \
-         VALUES (?1, ?2, 0, ?3, ?3)",
-        params![KIND_ACTIVITY, payload, now],
-    )?;
-    Ok(())
+    };
+    tx.enqueue(KIND_ACTIVITY, &queued, now_ms())
 }
 
-/// A row waiting in the outbox.
-#[derive(Debug, Clone)]
-pub struct Pending {
-    pub id: i64,
-    pub kind: String,
-    pub payload: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub given_up_at: Option<i64>,
+/// New rows were committed: look for work now rather than at the next poll.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Kick;
+
+/// The worker: pushes due rows one at a time, oldest due first, and looks again at once while
+/// it finds work; otherwise at the next poll or [`Kick`]. Runs on the arbiter that started it
+/// (the connector's futures are not `Send`).
+pub struct CrmOutbox {
+    crm: Weak<Crm>,
+    running: bool,
+    run_again: bool,
 }
 
-/// Every row still in the outbox (oldest first): waiting, retrying or given up.
-pub fn pending(c: &Connection) -> rusqlite::Result<Vec<Pending>> {
-    let mut stmt = c.prepare(
-        "SELECT id, kind, payload, attempts, last_error, given_up_at FROM crm_outbox ORDER BY id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Pending {
-            id: r.get(0)?,
-            kind: r.get(1)?,
-            payload: r.get(2)?,
-            attempts: r.get(3)?,
-            last_error: r.get(4)?,
-            given_up_at: r.get(5)?,
-        })
-    })?;
-    rows.collect()
-}
-
-fn due(c: &Connection, now: i64) -> rusqlite::Result<Vec<Pending>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT id, kind, payload, attempts, last_error, given_up_at FROM crm_outbox \
-         WHERE given_up_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id \
-         LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![now, BATCH], |r| {
-        Ok(Pending {
-            id: r.get(0)?,
-            kind: r.get(1)?,
-            payload: r.get(2)?,
-            attempts: r.get(3)?,
-            last_error: r.get(4)?,
-            given_up_at: r.get(5)?,
-        })
-    })?;
-    rows.collect()
-}
-
-/// Runs the worker on the current actix arbiter (the connector's futures are not `Send`).
-pub fn start(crm: Arc<Crm>) {
-    actix_web::rt::spawn(async move {
-        loop {
-            let worked = run_once(&crm).await;
-            if !worked {
-                let _ = tokio::time::timeout(POLL_EVERY, crm.kick.notified()).await;
-            }
+impl CrmOutbox {
+    pub fn new(crm: &Arc<Crm>) -> Self {
+        CrmOutbox {
+            crm: Arc::downgrade(crm),
+            running: false,
+            run_again: false,
         }
-    });
+    }
+
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        if self.running {
+            self.run_again = true;
+            return;
+        }
+        let Some(crm) = self.crm.upgrade() else {
+            return ctx.stop(); // the application is gone
+        };
+        self.running = true;
+        let run = async move { run_once(&crm).await };
+        ctx.spawn(run.into_actor(self).map(|worked, act, ctx| {
+            act.running = false;
+            if std::mem::take(&mut act.run_again) || worked {
+                act.pump(ctx);
+            }
+        }));
+    }
+}
+
+impl Actor for CrmOutbox {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(POLL_EVERY, |act, ctx| act.pump(ctx));
+        // Rows left from before a restart are due already.
+        self.pump(ctx);
+    }
+}
+
+impl Handler<Kick> for CrmOutbox {
+    type Result = ();
+    fn handle(&mut self, _: Kick, ctx: &mut Self::Context) {
+        self.pump(ctx);
+    }
 }
 
 /// Pushes the rows that are due; true when there were any.
 pub async fn run_once(crm: &Crm) -> bool {
     let now = now_ms();
-    let rows = match crm.store.read_sql(move |c| due(c, now)).await {
+    let rows = match crm.store.read(move |db| queued::due(db, now, BATCH)).await {
         Ok(rows) => rows,
         Err(e) => {
             tracing::warn!(error = %e, "CRM outbox scan failed");
@@ -118,7 +113,7 @@ pub async fn run_once(crm: &Crm) -> bool {
         let delay = retry_delay(crm.retry_base_ms, crm.retry_max_ms, attempts);
         let saved = crm
             .store
-            .write_sql(move |c| settle(c, id, attempts, outcome, delay))
+            .write(move |db| settle(db, id, attempts, outcome, delay))
             .await;
         if let Err(e) = saved {
             tracing::warn!(error = %e, outbox_id = id, "could not record a CRM push");
@@ -140,35 +135,24 @@ async fn push(crm: &Crm, row: &Pending) -> Result<(), CrmError> {
 }
 
 fn settle(
-    c: &Connection,
+    db: &Db,
     id: i64,
     attempts: i64,
     outcome: Result<(), CrmError>,
     delay_ms: i64,
-) -> rusqlite::Result<()> {
+) -> StoreResult<()> {
     let now = now_ms();
     match outcome {
-        Ok(()) => {
-            c.execute("DELETE FROM crm_outbox WHERE id = ?1", [id])?;
-        }
+        Ok(()) => queued::remove(db, id),
         Err(e) if e.is_transient() => {
             tracing::warn!(error = %e, outbox_id = id, attempts, "CRM push failed, will retry");
-            c.execute(
-                "UPDATE crm_outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 \
-                 WHERE id = ?1",
-                params![id, attempts, now + delay_ms, e.to_string()],
-            )?;
+            queued::retry_later(db, id, attempts, now + delay_ms, &e.to_string())
         }
         Err(e) => {
             tracing::error!(error = %e, outbox_id = id, "the CRM refused a call log; giving up");
-            c.execute(
-                "UPDATE crm_outbox SET attempts = ?2, last_error = ?3, given_up_at = ?4 \
-                 WHERE id = ?1",
-                params![id, attempts, e.to_string(), now],
-            )?;
+            queued::give_up(db, id, attempts, &e.to_string(), now)
         }
     }
-    Ok(())
 }
 
 /// `base`, doubling with each attempt, at most `max` (milliseconds).

@@ -17,7 +17,6 @@ pub mod settings;
 pub mod simulator;
 pub mod static_files;
 pub mod stats;
-pub mod supervisor_feed;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -32,7 +31,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     metrics::configure(cfg);
     openapi::configure(cfg);
-    supervisor_feed::configure(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(auth::configure)

@@ -14,10 +14,14 @@ pub mod audit;
 pub mod backup;
 pub mod channels;
 mod codec;
+pub mod contacts;
+pub mod crm_outbox;
+pub mod deliveries;
 pub mod health;
 pub mod history;
 pub mod metrics;
 pub mod offer_log;
+pub mod outbox;
 pub mod queue_members;
 pub mod queues;
 pub mod reports;
@@ -25,6 +29,7 @@ pub mod retention;
 pub mod rows;
 pub mod sessions;
 pub mod settings;
+pub mod stats;
 pub mod users;
 
 #[derive(Debug, thiserror::Error)]

@@ -6,10 +6,11 @@
 
 use crate::configuration::Settings;
 use crate::domain::{time::now_ms, MessageStatus};
+pub use crate::store::outbox::Finish;
+use crate::store::outbox::{self as queued, DueMessage, DueState};
 use crate::store::Store;
 use crate::whatsapp::payload::ApiErrorDetail;
 use actix::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -77,7 +78,7 @@ impl Outbox {
         let limit = (self.max_in_flight() + self.busy.len()) as i64;
         let store = self.store.clone();
         let now = now_ms();
-        let read = async move { store.read_sql(move |c| due_jobs(c, now, limit)).await };
+        let read = async move { store.read(move |db| queued::due(db, now, limit)).await };
         ctx.spawn(read.into_actor(self).map(|result, act, ctx| {
             act.scanning = false;
             match result {
@@ -102,13 +103,13 @@ impl Outbox {
         }));
     }
 
-    fn start(&mut self, job: Job, ctx: &mut Context<Self>) {
+    fn start(&mut self, job: DueMessage, ctx: &mut Context<Self>) {
         match job.state {
-            JobState::MessageGone => return self.settle(job, Finish::Drop, ctx),
-            JobState::ChannelGone => {
+            DueState::MessageGone => return self.settle(job, Finish::Drop, ctx),
+            DueState::ChannelGone => {
                 return self.settle(job, Finish::Failed("channel deleted".into()), ctx)
             }
-            JobState::Ready => {}
+            DueState::Ready => {}
         }
         if self.settings.whatsapp.sandbox {
             return self.settle(job, Finish::Sandbox, ctx);
@@ -152,7 +153,7 @@ impl Outbox {
     /// Commits the outcome, then notifies and frees the interaction. Bookkeeping that fails to
     /// commit is retried (the interaction stays busy meanwhile), so an answered message is
     /// never sent again while this process runs.
-    fn settle(&mut self, job: Job, finish: Finish, ctx: &mut Context<Self>) {
+    fn settle(&mut self, job: DueMessage, finish: Finish, ctx: &mut Context<Self>) {
         let now = now_ms();
         let wa = &self.settings.whatsapp;
         let retry_at = now
@@ -182,7 +183,7 @@ impl Outbox {
         let (message_id, f) = (job.message_id, finish.clone());
         let write = async move {
             store
-                .write_sql(move |c| settle_row(c, message_id, &f, now, retry_at))
+                .write(move |db| queued::settle(db, message_id, &f, now, retry_at))
                 .await
         };
         ctx.spawn(write.into_actor(self).map(move |result, act, ctx| match result {
@@ -272,83 +273,6 @@ impl<'a> SendText<'a> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum JobState {
-    Ready,
-    /// The message row is gone: nothing to send, the outbox row is dropped.
-    MessageGone,
-    /// The channel (or its interaction) is deleted: the message fails.
-    ChannelGone,
-}
-
-#[derive(Debug, Clone)]
-struct Job {
-    message_id: i64,
-    interaction_id: i64,
-    attempts: u32,
-    text: String,
-    to: String,
-    phone_number_id: String,
-    access_token: String,
-    state: JobState,
-}
-
-/// The head (oldest) row of each interaction that is due, oldest first.
-fn due_jobs(conn: &Connection, now: i64, limit: i64) -> rusqlite::Result<Vec<Job>> {
-    let mut stmt = conn.prepare_cached(
-        "WITH heads AS (SELECT MIN(message_id) AS message_id FROM outbox GROUP BY interaction_id)
-         SELECT o.message_id, o.interaction_id, o.attempts, m.id, m.text, m.status,
-                i.customer_wa_id, c.phone_number_id, c.access_token, c.deleted
-           FROM heads h
-           JOIN outbox o ON o.message_id = h.message_id
-           LEFT JOIN messages m ON m.id = o.message_id
-           LEFT JOIN interactions i ON i.id = o.interaction_id
-           LEFT JOIN channels c ON c.id = i.channel_id
-          WHERE o.next_attempt_at <= ?1
-          ORDER BY o.message_id
-          LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![now, limit], |r| {
-        let message: Option<i64> = r.get(3)?;
-        let status: Option<String> = r.get(5)?;
-        let phone_number_id: Option<String> = r.get(7)?;
-        let deleted: Option<bool> = r.get(9)?;
-        let state = if message.is_none() || status.as_deref() == Some("failed") {
-            JobState::MessageGone
-        } else if phone_number_id.is_none() || deleted != Some(false) {
-            JobState::ChannelGone
-        } else {
-            JobState::Ready
-        };
-        Ok(Job {
-            message_id: r.get(0)?,
-            interaction_id: r.get(1)?,
-            attempts: r.get::<_, i64>(2)?.clamp(0, u32::MAX as i64) as u32,
-            text: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-            to: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-            phone_number_id: phone_number_id.unwrap_or_default(),
-            access_token: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
-            state,
-        })
-    })?;
-    rows.collect()
-}
-
-/// How a send ended, as far as the outbox is concerned.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Finish {
-    /// Accepted by the Cloud API, with the wamid its status webhooks will name.
-    Sent(Option<String>),
-    /// Sandbox: handed to the built-in simulator, which reads it from the database.
-    Sandbox,
-    /// Try again later (network, 5xx, 429, throttling).
-    Retry(String),
-    /// Refused for good, with the API's error text.
-    Failed(String),
-    /// Nothing to send any more.
-    Drop,
-}
-
 /// Reads the Cloud API's answer to a send.
 pub fn classify(status: u16, body: &[u8]) -> Finish {
     #[derive(Deserialize)]
@@ -393,92 +317,9 @@ pub fn backoff_ms(attempts: u32, base_ms: u64, max_ms: u64, jitter: f64) -> u64 
     (spread as u64).min(max_ms)
 }
 
-/// Commits a send's outcome; returns the status changes to announce, in order.
-fn settle_row(
-    conn: &Connection,
-    message_id: i64,
-    finish: &Finish,
-    now: i64,
-    retry_at: i64,
-) -> rusqlite::Result<Vec<(MessageStatus, Option<String>)>> {
-    let current: Option<Option<String>> = conn
-        .query_row(
-            "SELECT status FROM messages WHERE id = ?1",
-            [message_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let delete_row =
-        |conn: &Connection| conn.execute("DELETE FROM outbox WHERE message_id = ?1", [message_id]);
-    let Some(current) = current else {
-        delete_row(conn)?;
-        return Ok(Vec::new());
-    };
-    let mut status = current
-        .as_deref()
-        .and_then(MessageStatus::parse)
-        .unwrap_or(MessageStatus::Queued);
-    let mut changes = Vec::new();
-    let mut advance = |conn: &Connection, next: MessageStatus, error: Option<String>| {
-        if !status.can_become(next) {
-            return Ok(());
-        }
-        conn.execute(
-            "UPDATE messages SET status = ?1, error = COALESCE(?2, error), updated_at = ?3 WHERE id = ?4",
-            params![next, error, now, message_id],
-        )?;
-        status = next;
-        changes.push((next, error));
-        Ok::<(), rusqlite::Error>(())
-    };
-    let set_wamid = |conn: &Connection, wamid: &str| -> rusqlite::Result<()> {
-        // A wamid already used (a misbehaving API or mock) must not wedge the outbox.
-        let set = conn.execute(
-            "UPDATE messages SET wamid = ?1 WHERE id = ?2 AND wamid IS NULL
-               AND NOT EXISTS (SELECT 1 FROM messages WHERE wamid = ?1)",
-            params![wamid, message_id],
-        )?;
-        if set == 0 {
-            tracing::warn!(message_id, %wamid, "wamid not recorded (already set or used)");
-        }
-        Ok(())
-    };
-    match finish {
-        Finish::Sent(wamid) => {
-            if let Some(wamid) = wamid {
-                set_wamid(conn, wamid)?;
-            }
-            advance(conn, MessageStatus::Sent, None)?;
-            delete_row(conn)?;
-        }
-        Finish::Sandbox => {
-            set_wamid(conn, &format!("sandbox.{message_id}"))?;
-            advance(conn, MessageStatus::Sent, None)?;
-            advance(conn, MessageStatus::Delivered, None)?;
-            delete_row(conn)?;
-        }
-        Finish::Retry(reason) => {
-            conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2
-                  WHERE message_id = ?3",
-                params![retry_at, reason, message_id],
-            )?;
-        }
-        Finish::Failed(error) => {
-            advance(conn, MessageStatus::Failed, Some(error.clone()))?;
-            delete_row(conn)?;
-        }
-        Finish::Drop => {
-            delete_row(conn)?;
-        }
-    }
-    Ok(changes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::whatsapp::webhook::tests::db_with_outbound;
 
     #[test]
     fn backoff_doubles_up_to_the_maximum() {
@@ -541,130 +382,5 @@ mod tests {
             r#"{"messaging_product":"whatsapp","recipient_type":"individual","to":"+447700900001","type":"text","text":{"preview_url":false,"body":"Hello \"there\""}}"#
         );
         assert_eq!(SendText::new("+447700900001", "x").to, "+447700900001");
-    }
-
-    fn queue_outbound(conn: &Connection, text: &str, next_attempt_at: i64) -> i64 {
-        conn.execute(
-            "INSERT INTO messages(interaction_id, direction, author_kind, author_name, kind, text, status,
-                                  sent_at, created_at, updated_at)
-             VALUES (7, 'out', 'agent', 'Agent', 'text', ?1, 'queued', 0, 0, 0)",
-            [text],
-        )
-        .unwrap();
-        let id = conn.last_insert_rowid();
-        conn.execute(
-            "INSERT INTO outbox(message_id, interaction_id, next_attempt_at) VALUES (?1, 7, ?2)",
-            params![id, next_attempt_at],
-        )
-        .unwrap();
-        id
-    }
-
-    fn message(conn: &Connection, id: i64) -> (String, Option<String>, Option<String>) {
-        conn.query_row(
-            "SELECT status, wamid, error FROM messages WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap()
-    }
-
-    fn outbox_len(conn: &Connection) -> i64 {
-        conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
-            .unwrap()
-    }
-
-    #[test]
-    fn only_the_head_of_each_conversation_is_due() {
-        let conn = db_with_outbound(&[]);
-        let first = queue_outbound(&conn, "one", 0);
-        let _second = queue_outbound(&conn, "two", 0);
-        let jobs = due_jobs(&conn, 10, 10).unwrap();
-        assert_eq!(jobs.len(), 1);
-        assert_eq!((jobs[0].message_id, jobs[0].text.as_str()), (first, "one"));
-        assert_eq!(jobs[0].to, "447700900001");
-        assert_eq!(jobs[0].phone_number_id, "PN1");
-        assert_eq!(jobs[0].state, JobState::Ready);
-
-        // The head waits for a retry: the later message waits too.
-        settle_row(&conn, first, &Finish::Retry("HTTP 503".into()), 10, 5_000).unwrap();
-        assert!(due_jobs(&conn, 10, 10).unwrap().is_empty());
-        let jobs = due_jobs(&conn, 5_000, 10).unwrap();
-        assert_eq!((jobs[0].message_id, jobs[0].attempts), (first, 1));
-
-        conn.execute("UPDATE channels SET deleted = 1", []).unwrap();
-        assert_eq!(
-            due_jobs(&conn, 5_000, 10).unwrap()[0].state,
-            JobState::ChannelGone
-        );
-    }
-
-    #[test]
-    fn sent_does_not_override_a_later_status() {
-        let conn = db_with_outbound(&[]);
-        let id = queue_outbound(&conn, "one", 0);
-        let changes = settle_row(&conn, id, &Finish::Sent(Some("wamid.A".into())), 10, 0).unwrap();
-        assert_eq!(changes, vec![(MessageStatus::Sent, None)]);
-        assert_eq!(
-            message(&conn, id),
-            ("sent".into(), Some("wamid.A".into()), None)
-        );
-        assert_eq!(outbox_len(&conn), 0);
-
-        // The delivered webhook won the race: the answer still records the wamid, status stays.
-        let id2 = queue_outbound(&conn, "two", 0);
-        conn.execute(
-            "UPDATE messages SET status = 'delivered' WHERE id = ?1",
-            [id2],
-        )
-        .unwrap();
-        let changes = settle_row(&conn, id2, &Finish::Sent(Some("wamid.B".into())), 10, 0).unwrap();
-        assert!(changes.is_empty());
-        assert_eq!(
-            message(&conn, id2),
-            ("delivered".into(), Some("wamid.B".into()), None)
-        );
-
-        // A reused wamid does not wedge the outbox.
-        let id3 = queue_outbound(&conn, "three", 0);
-        settle_row(&conn, id3, &Finish::Sent(Some("wamid.B".into())), 10, 0).unwrap();
-        assert_eq!(message(&conn, id3), ("sent".into(), None, None));
-        assert_eq!(outbox_len(&conn), 0);
-    }
-
-    #[test]
-    fn sandbox_failed_and_drop() {
-        let conn = db_with_outbound(&[]);
-        let id = queue_outbound(&conn, "one", 0);
-        let changes = settle_row(&conn, id, &Finish::Sandbox, 10, 0).unwrap();
-        assert_eq!(
-            changes,
-            vec![
-                (MessageStatus::Sent, None),
-                (MessageStatus::Delivered, None)
-            ]
-        );
-        assert_eq!(
-            message(&conn, id),
-            ("delivered".into(), Some(format!("sandbox.{id}")), None)
-        );
-
-        let id = queue_outbound(&conn, "two", 0);
-        let changes =
-            settle_row(&conn, id, &Finish::Failed("channel deleted".into()), 10, 0).unwrap();
-        assert_eq!(
-            changes,
-            vec![(MessageStatus::Failed, Some("channel deleted".into()))]
-        );
-        assert_eq!(
-            message(&conn, id),
-            ("failed".into(), None, Some("channel deleted".into()))
-        );
-
-        let id = queue_outbound(&conn, "three", 0);
-        assert!(settle_row(&conn, id, &Finish::Drop, 10, 0)
-            .unwrap()
-            .is_empty());
-        assert_eq!(outbox_len(&conn), 0);
     }
 }

@@ -5,12 +5,14 @@
 use crate::domain::{time::now_ms, MessageStatus};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::deliveries;
+pub use crate::store::deliveries::StatusChange;
 use crate::store::rows::ChannelRecord;
+use crate::store::{Db, StoreResult};
 use crate::whatsapp::payload::{self, ChannelEvents, Envelope, StatusUpdate};
 use crate::whatsapp::signature;
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 
 /// Largest delivery accepted (SPEC section 6).
@@ -170,7 +172,7 @@ async fn receive_delivery(
         let statuses = events.statuses;
         let changes = state
             .store
-            .write_sql(move |conn| apply_statuses(conn, &statuses, now_ms()))
+            .write(move |db| apply_statuses(db, &statuses, now_ms()))
             .await
             .map_err(unavailable)?;
         for change in changes {
@@ -220,161 +222,24 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<web::
     Ok(body.freeze())
 }
 
-/// A status that moved one of our messages forward.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StatusChange {
-    pub interaction_id: i64,
-    pub message_id: i64,
-    pub status: MessageStatus,
-    pub error: Option<String>,
-}
-
 /// Applies delivery statuses to outbound messages: only forward (R6), `failed` is final,
 /// unknown wamids are ignored (R12). Returns what changed, in order.
 pub fn apply_statuses(
-    conn: &Connection,
+    db: &Db,
     updates: &[StatusUpdate],
     now: i64,
-) -> rusqlite::Result<Vec<StatusChange>> {
+) -> StoreResult<Vec<StatusChange>> {
     let mut changes = Vec::new();
     for update in updates {
-        let row: Option<(i64, i64, Option<String>)> = conn
-            .query_row(
-                "SELECT id, interaction_id, status FROM messages WHERE wamid = ?1 AND direction = 'out'",
-                [&update.wamid],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((message_id, interaction_id, current)) = row else {
-            tracing::debug!(wamid = %update.wamid, "status for an unknown message ignored");
-            continue;
-        };
-        let current = current
-            .as_deref()
-            .and_then(MessageStatus::parse)
-            .unwrap_or(MessageStatus::Queued);
-        if !current.can_become(update.status) {
-            continue;
-        }
         let error = match update.status {
             MessageStatus::Failed => Some(update.error.clone().unwrap_or_else(|| "failed".into())),
             _ => None,
         };
-        conn.execute(
-            "UPDATE messages SET status = ?1, error = COALESCE(?2, error), updated_at = ?3 WHERE id = ?4",
-            params![update.status, error, now, message_id],
-        )?;
-        changes.push(StatusChange {
-            interaction_id,
-            message_id,
-            status: update.status,
-            error,
-        });
+        if let Some(change) =
+            deliveries::apply_status(db, &update.wamid, update.status, error, now)?
+        {
+            changes.push(change);
+        }
     }
     Ok(changes)
-}
-
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// An in-memory database with the schema, one channel, one interaction and outbound messages.
-    pub(crate) fn db_with_outbound(messages: &[(&str, &str)]) -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(include_str!("../../migrations/0001_core.sql"))
-            .unwrap();
-        conn.execute_batch(
-            "INSERT INTO queues(id, name, offer_timeout_secs, wrap_up_secs, created_at, updated_at)
-                 VALUES (1, 'Support', 30, 60, 0, 0);
-             INSERT INTO channels(id, name, phone_number_id, display_phone_number, queue_id, access_token, created_at, updated_at)
-                 VALUES (1, 'WA', 'PN1', '15550001111', 1, 'token', 0, 0);
-             INSERT INTO interactions(id, channel_id, queue_id, customer_wa_id, customer_name, source_number,
-                                      state, queue_position, created_at, updated_at)
-                 VALUES (7, 1, 1, '447700900001', 'Ann', '15550001111', 'active', 0, 0, 0);",
-        )
-        .unwrap();
-        for (wamid, status) in messages {
-            conn.execute(
-                "INSERT INTO messages(interaction_id, direction, author_kind, author_name, kind, text, wamid,
-                                      status, sent_at, created_at, updated_at)
-                 VALUES (7, 'out', 'agent', 'Agent', 'text', 'hello', ?1, ?2, 0, 0, 0)",
-                params![wamid, status],
-            )
-            .unwrap();
-        }
-        conn
-    }
-
-    fn update(wamid: &str, status: MessageStatus) -> StatusUpdate {
-        StatusUpdate {
-            wamid: wamid.into(),
-            status,
-            timestamp_ms: 0,
-            error: None,
-        }
-    }
-
-    fn status_of(conn: &Connection, wamid: &str) -> (String, Option<String>) {
-        conn.query_row(
-            "SELECT status, error FROM messages WHERE wamid = ?1",
-            [wamid],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn statuses_only_move_forward_and_failed_is_final() {
-        let conn = db_with_outbound(&[("w1", "sent"), ("w2", "sent")]);
-        let mut failed = update("w2", MessageStatus::Failed);
-        failed.error = Some("Re-engagement message".into());
-        let changes = apply_statuses(
-            &conn,
-            &[
-                update("w1", MessageStatus::Read),
-                update("w1", MessageStatus::Delivered),
-                update("unknown", MessageStatus::Read),
-                failed,
-                update("w2", MessageStatus::Read),
-            ],
-            5,
-        )
-        .unwrap();
-        assert_eq!(
-            changes,
-            vec![
-                StatusChange {
-                    interaction_id: 7,
-                    message_id: 1,
-                    status: MessageStatus::Read,
-                    error: None
-                },
-                StatusChange {
-                    interaction_id: 7,
-                    message_id: 2,
-                    status: MessageStatus::Failed,
-                    error: Some("Re-engagement message".into())
-                },
-            ]
-        );
-        assert_eq!(status_of(&conn, "w1"), ("read".into(), None));
-        assert_eq!(
-            status_of(&conn, "w2"),
-            ("failed".into(), Some("Re-engagement message".into()))
-        );
-    }
-
-    #[test]
-    fn inbound_messages_are_not_touched_by_statuses() {
-        let conn = db_with_outbound(&[]);
-        conn.execute(
-            "INSERT INTO messages(interaction_id, direction, author_kind, author_name, kind, text, wamid,
-                                  sent_at, created_at, updated_at)
-             VALUES (7, 'in', 'customer', 'Ann', 'text', 'hi', 'w-in', 0, 0, 0)",
-            [],
-        )
-        .unwrap();
-        let changes = apply_statuses(&conn, &[update("w-in", MessageStatus::Read)], 5).unwrap();
-        assert!(changes.is_empty());
-    }
 }

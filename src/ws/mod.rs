@@ -3,6 +3,7 @@
 pub mod masking;
 pub mod protocol;
 pub mod session;
+pub mod supervisor;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -11,6 +12,7 @@ use serde::Deserialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/ws/agent").route(web::get().to(agent_socket)));
+    supervisor::configure(cfg);
 }
 
 #[derive(Deserialize)]

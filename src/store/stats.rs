@@ -1,0 +1,120 @@
+//! The live board's read model (`GET /stats/realtime`, the supervisor feed): queues and agents
+//! now, aggregated from `queues`, `interactions`, `interaction_participants` and `users`.
+
+use super::{Db, StoreResult};
+use crate::domain::time::to_rfc3339;
+use crate::domain::AgentStatus;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct QueueStats {
+    pub id: i64,
+    pub name: String,
+    /// Interactions waiting (`queued`).
+    pub waiting: i64,
+    /// How long the oldest waiting interaction has waited, in seconds (0 when none waits).
+    pub longest_wait_secs: i64,
+    /// Interactions offered to an agent, not yet accepted.
+    pub offered: i64,
+    pub active: i64,
+    pub wrap_up: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RealtimeStats {
+    /// RFC 3339.
+    pub generated_at: String,
+    pub queues: Vec<QueueStats>,
+    /// Users (not deleted) per status: `offline`, `available`, `on_break`, `rona` (all four keys present).
+    #[schema(value_type = Object)]
+    pub agents: BTreeMap<&'static str, i64>,
+    /// Each user (not deleted, admins aside) with status and load, for the live board.
+    pub agent_list: Vec<AgentNow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AgentNow {
+    pub id: i64,
+    pub display_name: String,
+    pub role: String,
+    /// `offline`, `available`, `on_break` or `rona`.
+    pub status: String,
+    /// RFC 3339.
+    pub status_since: String,
+    pub stop_new: bool,
+    /// Interactions held as offered, active or in wrap-up.
+    pub load: i64,
+    pub max_concurrent: i64,
+}
+
+/// Queues and agents as of `now`.
+pub fn realtime(db: &Db, now: i64) -> StoreResult<RealtimeStats> {
+    let mut stmt = db.0.prepare_cached(
+        "SELECT q.id, q.name, \
+           COUNT(CASE WHEN i.state = 'queued' THEN 1 END), \
+           MIN(CASE WHEN i.state = 'queued' THEN i.created_at END), \
+           COUNT(CASE WHEN i.state = 'offered' THEN 1 END), \
+           COUNT(CASE WHEN i.state = 'active' THEN 1 END), \
+           COUNT(CASE WHEN i.state = 'wrap_up' THEN 1 END) \
+         FROM queues q LEFT JOIN interactions i ON i.queue_id = q.id AND i.state <> 'closed' \
+         WHERE q.deleted = 0 GROUP BY q.id ORDER BY q.id",
+    )?;
+    let queues = stmt
+        .query_map([], |r| {
+            let oldest: Option<i64> = r.get(3)?;
+            Ok(QueueStats {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                waiting: r.get(2)?,
+                longest_wait_secs: oldest.map(|t| ((now - t) / 1000).max(0)).unwrap_or(0),
+                offered: r.get(4)?,
+                active: r.get(5)?,
+                wrap_up: r.get(6)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut stmt = db.0.prepare_cached(
+        "SELECT u.id, u.display_name, u.role, u.status, u.status_since, u.stop_new, \
+           u.max_concurrent, \
+           (SELECT COUNT(*) FROM interactions i \
+             WHERE i.state <> 'closed' AND i.offer_agent_id = u.id) + \
+           (SELECT COUNT(*) FROM interaction_participants p \
+             JOIN interactions i ON i.id = p.interaction_id \
+             WHERE p.agent_id = u.id AND i.state <> 'closed' \
+               AND p.left_at IS NULL AND p.wrapped_up_at IS NULL) \
+         FROM users u WHERE u.deleted = 0 ORDER BY u.display_name, u.id",
+    )?;
+    let agent_list = stmt
+        .query_map([], |r| {
+            Ok(AgentNow {
+                id: r.get(0)?,
+                display_name: r.get(1)?,
+                role: r.get(2)?,
+                status: r.get(3)?,
+                status_since: to_rfc3339(r.get(4)?),
+                stop_new: r.get(5)?,
+                max_concurrent: r.get(6)?,
+                load: r.get(7)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut agents: BTreeMap<&'static str, i64> =
+        AgentStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    for a in &agent_list {
+        if let Some(s) = AgentStatus::parse(&a.status) {
+            *agents.entry(s.as_str()).or_default() += 1;
+        }
+    }
+    Ok(RealtimeStats {
+        generated_at: to_rfc3339(now),
+        queues,
+        agents,
+        agent_list: agent_list
+            .into_iter()
+            .filter(|a| a.role != "admin")
+            .collect(),
+    })
+}
