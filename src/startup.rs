@@ -52,6 +52,7 @@ impl Application {
         crate::metrics::log_offers_to(store.clone());
         crate::retention::start(store.clone(), settings.retention.clone());
 
+        let board = actix::Actor::start(crate::ws::supervisor::Board::reading(store.clone()));
         let state = AppState {
             settings: settings.clone(),
             store,
@@ -61,6 +62,7 @@ impl Application {
                 settings.auth.login_attempts_per_minute,
             )),
             crm,
+            board,
         };
 
         let listener = TcpListener::bind(&settings.server.bind)

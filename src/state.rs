@@ -59,4 +59,6 @@ pub struct AppState {
     pub auth: Arc<crate::auth::LoginLimiter>,
     /// The configured CRM (`crm.connector`): screen pop lookups, contacts, call logs.
     pub crm: Arc<crate::crm::Crm>,
+    /// The live board the supervisor feeds share: read once a tick, pushed to all.
+    pub board: actix::Addr<crate::ws::supervisor::Board>,
 }

@@ -5,8 +5,6 @@ use super::{Contact, CrmError, ValidContact};
 use crate::store::contacts;
 use crate::store::Store;
 
-// The contacts API still calls these on a raw connection; they go with the `*_sql` API.
-pub(crate) use crate::store::contacts::raw::{insert, load, replace, search_contacts, soft_delete};
 pub use crate::store::contacts::Search;
 
 pub async fn lookup_by_phone(store: &Store, e164: &str) -> Result<Vec<Contact>, CrmError> {

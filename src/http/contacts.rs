@@ -4,9 +4,10 @@
 use super::roles::AnyUser;
 use super::{check_len, double_option, Data};
 use crate::auth::AuthUser;
-use crate::crm::builtin::{self, Search};
+use crate::crm::builtin::Search;
 use crate::crm::{Contact, NewContact};
 use crate::error::{ApiError, ErrorCode};
+use crate::store::contacts;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -145,8 +146,10 @@ pub async fn list(
         limit: limit + 1,
         after,
     };
-    let mut items =
-        super::read(&state.store, move |c| builtin::search_contacts(c, &search)).await?;
+    let mut items = state
+        .store
+        .read(move |db| contacts::search(db, &search))
+        .await?;
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
     let next_cursor = if more {
@@ -170,7 +173,9 @@ pub async fn list(
 )]
 pub async fn get(user: AnyUser, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let contact = super::read(&state.store, move |c| builtin::load(c, id))
+    let contact = state
+        .store
+        .read(move |db| contacts::load(db, id))
         .await?
         .ok_or(ApiError::NotFound("contact"))?;
     let mut contact = contact;
@@ -203,12 +208,14 @@ pub async fn create(
     body: super::Json<NewContact>,
 ) -> Result<HttpResponse, ApiError> {
     let valid = body.validate(state.crm.default_region())?;
-    let contact = super::write(&state.store, move |c| {
-        let id = builtin::insert(c, &valid)?;
-        builtin::load(c, id)
-    })
-    .await?
-    .ok_or(ApiError::NotFound("contact"))?;
+    let contact = state
+        .store
+        .write(move |db| {
+            let id = contacts::insert(db, &valid)?;
+            contacts::load(db, id)
+        })
+        .await?
+        .ok_or(ApiError::NotFound("contact"))?;
     Ok(HttpResponse::Created().json(contact))
 }
 
@@ -233,20 +240,16 @@ pub async fn update(
     let id = id.into_inner();
     let patch = body.into_inner();
     let region = state.crm.default_region().to_string();
-    // A refusal comes before any change: it is answered as the inner error, nothing to undo.
-    let contact = super::write(&state.store, move |c| {
-        let Some(old) = builtin::load(c, id)? else {
-            return Ok(Err(ApiError::NotFound("contact")));
-        };
-        let valid = match patch.applied_to(&old).validate(&region) {
-            Ok(valid) => valid,
-            Err(e) => return Ok(Err(e.into())),
-        };
-        builtin::replace(c, id, &valid, patch.phones.is_some())?;
-        Ok(Ok(builtin::load(c, id)?))
-    })
-    .await??
-    .ok_or(ApiError::NotFound("contact"))?;
+    let contact = state
+        .store
+        .write(move |db| {
+            let old = contacts::load(db, id)?.ok_or(ApiError::NotFound("contact"))?;
+            let valid = patch.applied_to(&old).validate(&region)?;
+            contacts::replace(db, id, &valid, patch.phones.is_some())?;
+            Ok::<_, ApiError>(contacts::load(db, id)?)
+        })
+        .await?
+        .ok_or(ApiError::NotFound("contact"))?;
     Ok(HttpResponse::Ok().json(contact))
 }
 
@@ -266,7 +269,10 @@ pub async fn delete(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let deleted = super::write(&state.store, move |c| builtin::soft_delete(c, id)).await?;
+    let deleted = state
+        .store
+        .write(move |db| contacts::soft_delete(db, id))
+        .await?;
     if !deleted {
         return Err(ApiError::NotFound("contact"));
     }

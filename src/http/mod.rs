@@ -20,9 +20,7 @@ pub mod stats;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::Store;
 use actix_web::web;
-use rusqlite::Connection;
 use serde::{Deserialize, Deserializer};
 
 pub type Data = web::Data<AppState>;
@@ -45,25 +43,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(reports::configure)
             .configure(simulator::configure),
     );
-}
-
-/// A write on the raw connection, for the contacts handlers only: their store functions
-/// (`crm::builtin`) still take one. Goes once those take a [`crate::store::Db`].
-pub(crate) async fn write<T, F>(store: &Store, f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-{
-    Ok(store.write_sql(f).await?)
-}
-
-/// A read on the raw connection, for the contacts handlers only (see [`write`]).
-pub(crate) async fn read<T, F>(store: &Store, f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-{
-    Ok(store.read_sql(f).await?)
 }
 
 /// A JSON request body: `web::Json` (same limit, parser and errors), but only a JSON object is

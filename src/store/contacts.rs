@@ -111,36 +111,7 @@ pub struct Search {
 
 /// Inserts a contact and its numbers; answers its id.
 pub fn insert(db: &Db, contact: &ValidContact) -> StoreResult<i64> {
-    Ok(insert_c(db.0, contact)?)
-}
-
-/// Replaces the fields of a live contact, and its numbers when `replace_phones` (else the
-/// numbers stay as they were written); false when there is no such contact.
-pub fn replace(
-    db: &Db,
-    id: i64,
-    contact: &ValidContact,
-    replace_phones: bool,
-) -> StoreResult<bool> {
-    Ok(replace_c(db.0, id, contact, replace_phones)?)
-}
-
-/// Deletes a contact (kept, marked deleted); false when there is no live one.
-pub fn soft_delete(db: &Db, id: i64) -> StoreResult<bool> {
-    Ok(soft_delete_c(db.0, id)?)
-}
-
-/// A live contact (not deleted).
-pub fn load(db: &Db, id: i64) -> StoreResult<Option<Contact>> {
-    Ok(load_c(db.0, id)?)
-}
-
-/// Live contacts matching `search`, most recently updated first (`limit` of them).
-pub fn search(db: &Db, search: &Search) -> StoreResult<Vec<Contact>> {
-    Ok(search_c(db.0, search)?)
-}
-
-pub(crate) fn insert_c(c: &Connection, contact: &ValidContact) -> rusqlite::Result<i64> {
+    let c = db.0;
     let now = now_ms();
     c.execute(
         "INSERT INTO contacts (first_name, last_name, email, company, notes, created_at, \
@@ -159,12 +130,15 @@ pub(crate) fn insert_c(c: &Connection, contact: &ValidContact) -> rusqlite::Resu
     Ok(id)
 }
 
-pub(crate) fn replace_c(
-    c: &Connection,
+/// Replaces the fields of a live contact, and its numbers when `replace_phones` (else the
+/// numbers stay as they were written); false when there is no such contact.
+pub fn replace(
+    db: &Db,
     id: i64,
     contact: &ValidContact,
     replace_phones: bool,
-) -> rusqlite::Result<bool> {
+) -> StoreResult<bool> {
+    let c = db.0;
     let changed = c.execute(
         "UPDATE contacts SET first_name = ?2, last_name = ?3, email = ?4, company = ?5, \
          notes = ?6, updated_at = MAX(?7, updated_at + 1) WHERE id = ?1 AND deleted = 0",
@@ -188,8 +162,9 @@ pub(crate) fn replace_c(
     Ok(true)
 }
 
-pub(crate) fn soft_delete_c(c: &Connection, id: i64) -> rusqlite::Result<bool> {
-    let changed = c.execute(
+/// Deletes a contact (kept, marked deleted); false when there is no live one.
+pub fn soft_delete(db: &Db, id: i64) -> StoreResult<bool> {
+    let changed = db.0.execute(
         "UPDATE contacts SET deleted = 1, updated_at = ?2 WHERE id = ?1 AND deleted = 0",
         params![id, now_ms()],
     )?;
@@ -207,7 +182,9 @@ fn insert_phones(c: &Connection, id: i64, phones: &[(String, String)]) -> rusqli
     Ok(())
 }
 
-pub(crate) fn load_c(c: &Connection, id: i64) -> rusqlite::Result<Option<Contact>> {
+/// A live contact (not deleted).
+pub fn load(db: &Db, id: i64) -> StoreResult<Option<Contact>> {
+    let c = db.0;
     let contact = c
         .query_row(
             &format!("SELECT {COLUMNS} FROM contacts WHERE id = ?1 AND deleted = 0"),
@@ -247,7 +224,9 @@ fn phones(c: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {
     rows.collect()
 }
 
-pub(crate) fn search_c(c: &Connection, search: &Search) -> rusqlite::Result<Vec<Contact>> {
+/// Live contacts matching `search`, most recently updated first (`limit` of them).
+pub fn search(db: &Db, search: &Search) -> StoreResult<Vec<Contact>> {
+    let c = db.0;
     let mut sql = format!("SELECT {COLUMNS} FROM contacts WHERE deleted = 0");
     let mut args: Vec<Value> = Vec::new();
     let arg = |args: &mut Vec<Value>, v: Value| {
@@ -308,15 +287,6 @@ fn escape_like(word: &str) -> String {
         out.push(ch);
     }
     out
-}
-
-/// The functions above on a raw connection, for the contacts API until it moves to
-/// `Store::read`/`write` (they go with the `*_sql` API).
-pub(crate) mod raw {
-    pub(crate) use super::{
-        insert_c as insert, load_c as load, replace_c as replace, search_c as search_contacts,
-        soft_delete_c as soft_delete,
-    };
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often the board is read (a push follows only when it changed).
@@ -58,27 +58,11 @@ async fn supervisor_socket(
         user,
         token,
         store: state.store.clone(),
-        board: board_of(&state),
+        board: state.board.clone(),
         heartbeat: Instant::now(),
         keepalive: state.settings.limits.ws_heartbeat(),
     };
     ws::start(session, &req, stream)
-}
-
-/// The board of each running application, found by its settings (one application per process
-/// in practice; a library user may run several). Stays until the state carries the board.
-fn board_of(state: &AppState) -> Addr<Board> {
-    static BOARDS: Mutex<Vec<(Weak<crate::configuration::Settings>, Addr<Board>)>> =
-        Mutex::new(Vec::new());
-    let mut boards = BOARDS.lock().unwrap_or_else(|e| e.into_inner());
-    boards.retain(|(app, board)| app.strong_count() > 0 && board.connected());
-    let app = Arc::as_ptr(&state.settings);
-    if let Some((_, board)) = boards.iter().find(|(a, _)| std::ptr::eq(a.as_ptr(), app)) {
-        return board.clone();
-    }
-    let board = Board::reading(state.store.clone()).start();
-    boards.push((Arc::downgrade(&state.settings), board.clone()));
-    board
 }
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
@@ -330,6 +314,7 @@ mod tests {
     use std::cell::{Cell, RefCell};
     use std::collections::BTreeMap;
     use std::rc::Rc;
+    use std::sync::Mutex;
 
     /// Collects the frames a session would write.
     struct Watcher(Arc<Mutex<Vec<String>>>);
