@@ -182,7 +182,7 @@ pub async fn login(
         (Some((user, _)), true) => AuthUser::from(user),
         _ => {
             return Err(ApiError::Unauthorized(
-                ErrorCode::InvalidCredentials.as_str(),
+                ErrorCode::InvalidCredentials,
                 "wrong username or password".into(),
             ))
         }

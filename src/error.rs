@@ -104,12 +104,6 @@ error_codes! {
     CrmAuthFailed = "crm_auth_failed", SERVICE_UNAVAILABLE;
 }
 
-impl From<ErrorCode> for &'static str {
-    fn from(code: ErrorCode) -> &'static str {
-        code.as_str()
-    }
-}
-
 impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -126,17 +120,17 @@ impl Serialize for ErrorCode {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{1}")]
-    BadRequest(&'static str, String),
+    BadRequest(ErrorCode, String),
     #[error("authentication required")]
     Unauthenticated,
     #[error("{1}")]
-    Unauthorized(&'static str, String),
+    Unauthorized(ErrorCode, String),
     #[error("you are not allowed to do this")]
     Forbidden,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{1}")]
-    Conflict(&'static str, String),
+    Conflict(ErrorCode, String),
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("too many attempts, try again later")]
@@ -148,51 +142,32 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// 400 with `code` ([`ErrorCode`], or its text while older call sites move).
-    pub fn bad(code: impl Into<&'static str>, message: impl Into<String>) -> Self {
-        ApiError::BadRequest(code.into(), message.into())
+    /// 400 with `code`.
+    pub fn bad(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError::BadRequest(code, message.into())
     }
     /// 409 with `code`.
-    pub fn conflict(code: impl Into<&'static str>, message: impl Into<String>) -> Self {
-        ApiError::Conflict(code.into(), message.into())
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError::Conflict(code, message.into())
     }
     /// 400 `invalid_input`.
     pub fn invalid(message: impl Into<String>) -> Self {
-        ApiError::BadRequest(ErrorCode::InvalidInput.as_str(), message.into())
+        ApiError::BadRequest(ErrorCode::InvalidInput, message.into())
     }
 
-    pub fn code(&self) -> &'static str {
+    /// The code's row of the table, which gives the status too.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::BadRequest(code, _) => code,
-            ApiError::Unauthenticated => ErrorCode::Unauthenticated.as_str(),
-            ApiError::Unauthorized(code, _) => code,
-            ApiError::Forbidden => ErrorCode::Forbidden.as_str(),
-            ApiError::NotFound(_) => ErrorCode::NotFound.as_str(),
-            ApiError::Conflict(code, _) => code,
-            ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge.as_str(),
-            ApiError::TooManyRequests => ErrorCode::TooManyRequests.as_str(),
-            ApiError::Unavailable(_) => ErrorCode::Unavailable.as_str(),
-            ApiError::Internal(_) => ErrorCode::InternalError.as_str(),
-        }
-    }
-
-    /// The code's row of the table, if the code is in it (every code this crate uses is).
-    pub fn error_code(&self) -> Option<ErrorCode> {
-        ErrorCode::parse(self.code())
-    }
-
-    /// The status the variant stands for, for a code the table lacks.
-    fn variant_status(&self) -> StatusCode {
-        match self {
-            ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated | ApiError::Unauthorized(..) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(..) => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::BadRequest(code, _)
+            | ApiError::Unauthorized(code, _)
+            | ApiError::Conflict(code, _) => *code,
+            ApiError::Unauthenticated => ErrorCode::Unauthenticated,
+            ApiError::Forbidden => ErrorCode::Forbidden,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            ApiError::TooManyRequests => ErrorCode::TooManyRequests,
+            ApiError::Unavailable(_) => ErrorCode::Unavailable,
+            ApiError::Internal(_) => ErrorCode::InternalError,
         }
     }
 }
@@ -219,8 +194,7 @@ pub fn error_body(code: &str, message: impl Into<String>) -> ErrorBody<'_> {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.error_code()
-            .map_or_else(|| self.variant_status(), ErrorCode::status)
+        self.code().status()
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -232,7 +206,7 @@ impl ResponseError for ApiError {
             }
             other => other.to_string(),
         };
-        HttpResponse::build(self.status_code()).json(error_body(self.code(), message))
+        HttpResponse::build(self.status_code()).json(error_body(self.code().as_str(), message))
     }
 }
 
@@ -359,36 +333,46 @@ mod tests {
         );
     }
 
-    /// The table agrees with the status each variant always stood for.
+    /// The status each variant always stood for: the table must agree with it.
+    fn variant_status(e: &ApiError) -> StatusCode {
+        match e {
+            ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated | ApiError::Unauthorized(..) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(..) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
     #[test]
     fn the_table_keeps_every_variants_status() {
         let errors = [
             ApiError::invalid("x"),
             ApiError::bad(ErrorCode::UnknownQueue, "x"),
-            ApiError::bad("invalid_body", "x"),
+            ApiError::bad(ErrorCode::InvalidBody, "x"),
             ApiError::Unauthenticated,
-            ApiError::Unauthorized("invalid_credentials", "x".into()),
-            ApiError::Unauthorized("invalid_signature", "x".into()),
+            ApiError::Unauthorized(ErrorCode::InvalidCredentials, "x".into()),
+            ApiError::Unauthorized(ErrorCode::InvalidSignature, "x".into()),
             ApiError::Forbidden,
             ApiError::NotFound("agent"),
             ApiError::conflict(ErrorCode::UsernameTaken, "x"),
-            ApiError::conflict("no_app_secret", "x"),
+            ApiError::conflict(ErrorCode::NoAppSecret, "x"),
             ApiError::PayloadTooLarge,
             ApiError::TooManyRequests,
             ApiError::Unavailable("x".into()),
             ApiError::Internal(anyhow::anyhow!("x")),
         ];
         for e in errors {
-            let code = e
-                .error_code()
-                .unwrap_or_else(|| panic!("{} not in the table", e.code()));
-            assert_eq!(code.status(), e.variant_status(), "{}", e.code());
-            assert_eq!(e.status_code(), e.variant_status());
+            assert_eq!(e.status_code(), variant_status(&e), "{}", e.code());
         }
         for code in ErrorCode::ALL {
             let class = match code.status().as_u16() {
-                400 => ApiError::bad(*code, "x").variant_status(),
-                409 => ApiError::conflict(*code, "x").variant_status(),
+                400 => variant_status(&ApiError::bad(*code, "x")),
+                409 => variant_status(&ApiError::conflict(*code, "x")),
                 other => StatusCode::from_u16(other).unwrap(),
             };
             assert_eq!(code.status(), class, "{code}");

@@ -2298,7 +2298,7 @@ impl InteractionActor {
 }
 
 fn crm_error(e: CrmError) -> CommandError {
-    CommandError::new(e.code(), e.to_string())
+    CommandError::new(e.code().as_str(), e.to_string())
 }
 
 /// The contact's most recent call logs (built-in or external contact id).

@@ -98,7 +98,7 @@ mod tests {
         let none = Actors::NotStarted;
 
         let refused = agents::create(&store, none, agent("ann", vec![99])).await;
-        assert_eq!(refused.unwrap_err().code(), "unknown_queue");
+        assert_eq!(refused.unwrap_err().code().as_str(), "unknown_queue");
         assert!(!store
             .read_now(|db| users::username_taken(db, "ann", 0))
             .unwrap());
@@ -112,7 +112,7 @@ mod tests {
         assert_eq!(ann.display_name, "ann");
         assert_eq!(ann.queues, vec![q.id]);
         let taken = agents::create(&store, none, agent("ann", vec![])).await;
-        assert_eq!(taken.unwrap_err().code(), "username_taken");
+        assert_eq!(taken.unwrap_err().code().as_str(), "username_taken");
 
         // The queue's side sees the membership the agent's side made, and can undo it.
         let patch = queues::QueuePatch {
@@ -142,12 +142,15 @@ mod tests {
         };
         let channel = channels::create(&store, none, sandbox).await.unwrap();
         let in_use = queues::delete(&store, none, q.id).await;
-        assert_eq!(in_use.unwrap_err().code(), "queue_in_use");
+        assert_eq!(in_use.unwrap_err().code().as_str(), "queue_in_use");
         channels::delete(&store, none, channel.id).await.unwrap();
         queues::delete(&store, none, q.id).await.unwrap();
 
         let self_delete = agents::delete(&store, none, ann.id, ann.id).await;
-        assert_eq!(self_delete.unwrap_err().code(), "cannot_delete_self");
+        assert_eq!(
+            self_delete.unwrap_err().code().as_str(),
+            "cannot_delete_self"
+        );
         agents::delete(&store, none, 0, ann.id).await.unwrap();
         assert!(
             !store

@@ -21,6 +21,7 @@ mod dynamics_mock_tests;
 
 use crate::configuration::Settings;
 use crate::domain::phone;
+use crate::error::ErrorCode;
 pub use crate::store::contacts::{Contact, ContactId, ValidContact};
 use crate::store::crm_outbox::Enqueue;
 use crate::store::{Store, StoreError};
@@ -80,7 +81,7 @@ impl NewContact {
         let mut phones: Vec<(String, String)> = Vec::new();
         for raw in &self.phones {
             let e164 = phone::normalise(raw, default_region).ok_or_else(|| CrmError::Invalid {
-                code: "invalid_phone",
+                code: ErrorCode::InvalidPhone,
                 message: format!(
                     "`{raw}` is not a phone number (write it with its country code, like \
                      +1 650 555 1234, or as a number of {default_region})"
@@ -221,7 +222,7 @@ impl ActivityRecord {
 pub enum CrmError {
     /// Bad input; `code` is `invalid_input` or `invalid_phone`.
     #[error("{message}")]
-    Invalid { code: &'static str, message: String },
+    Invalid { code: ErrorCode, message: String },
     #[error("contact {0} not found")]
     NotFound(String),
     /// Network error, timeout, 5xx or 429 (after the retries): worth trying again later.
@@ -240,20 +241,20 @@ pub enum CrmError {
 impl CrmError {
     pub fn invalid(message: impl Into<String>) -> Self {
         CrmError::Invalid {
-            code: "invalid_input",
+            code: ErrorCode::InvalidInput,
             message: message.into(),
         }
     }
 
     /// A stable snake_case code for the agent desktop and the API.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            CrmError::Invalid { code, .. } => code,
-            CrmError::NotFound(_) => "not_found",
-            CrmError::Unavailable(_) => "crm_unavailable",
-            CrmError::Rejected(_) => "crm_rejected",
-            CrmError::Auth(_) => "crm_auth_failed",
-            CrmError::Store(_) => "crm_unavailable",
+            CrmError::Invalid { code, .. } => *code,
+            CrmError::NotFound(_) => ErrorCode::NotFound,
+            CrmError::Unavailable(_) => ErrorCode::CrmUnavailable,
+            CrmError::Rejected(_) => ErrorCode::CrmRejected,
+            CrmError::Auth(_) => ErrorCode::CrmAuthFailed,
+            CrmError::Store(_) => ErrorCode::CrmUnavailable,
         }
     }
 
@@ -562,7 +563,7 @@ mod tests {
         );
         assert_eq!(ok.notes, None);
 
-        let code = |n: NewContact| n.validate("US").unwrap_err().code();
+        let code = |n: NewContact| n.validate("US").unwrap_err().code().as_str();
         assert_eq!(code(NewContact::default()), "invalid_input");
         assert_eq!(
             code(NewContact {

@@ -126,7 +126,7 @@ pub async fn login(
         || body.password.chars().count() > MAX_CREDENTIAL_CHARS
     {
         return Err(ApiError::Unauthorized(
-            ErrorCode::InvalidCredentials.as_str(),
+            ErrorCode::InvalidCredentials,
             "wrong username or password".into(),
         ));
     }

@@ -236,7 +236,7 @@ mod tests {
         assert!(page_params(Some(0), None).is_err());
         assert!(page_params(Some(201), None).is_err());
         assert_eq!(
-            page_params(None, Some("x")).unwrap_err().code(),
+            page_params(None, Some("x")).unwrap_err().code().as_str(),
             "invalid_cursor"
         );
     }

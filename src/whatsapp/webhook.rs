@@ -3,7 +3,7 @@
 //! answers 503 so Meta retries, which is safe because inbound messages are idempotent by wamid.
 
 use crate::domain::{time::now_ms, MessageStatus};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::store::deliveries;
 pub use crate::store::deliveries::StatusChange;
@@ -61,7 +61,7 @@ async fn verify_subscription(
 }
 
 fn invalid_signature(message: impl Into<String>) -> ApiError {
-    ApiError::Unauthorized("invalid_signature", message.into())
+    ApiError::Unauthorized(ErrorCode::InvalidSignature, message.into())
 }
 
 fn unavailable(e: crate::store::StoreError) -> ApiError {
@@ -100,7 +100,7 @@ async fn receive_delivery(
         .and_then(|h| signature::parse_header(h).map_err(|e| invalid_signature(e.to_string())))?;
 
     let envelope: Envelope =
-        payload::parse(&body).map_err(|message| ApiError::bad("invalid_json", message))?;
+        payload::parse(&body).map_err(|message| ApiError::bad(ErrorCode::InvalidJson, message))?;
 
     let mut known: Vec<(ChannelRecord, ChannelEvents)> = Vec::new();
     for events in payload::events(&envelope, now_ms()) {
@@ -202,7 +202,7 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<web::
     let mut too_large = announced.is_some_and(|n| n > MAX_BODY_BYTES);
     let mut seen = 0usize;
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad("invalid_body", e.to_string()))?;
+        let chunk = chunk.map_err(|e| ApiError::bad(ErrorCode::InvalidBody, e.to_string()))?;
         seen += chunk.len();
         if seen > MAX_BODY_BYTES {
             too_large = true;

@@ -5,7 +5,7 @@ pub mod protocol;
 pub mod session;
 pub mod supervisor;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -25,7 +25,12 @@ struct TokenQuery {
 pub(crate) fn require_upgrade(req: &HttpRequest) -> Result<(), ApiError> {
     actix_web_actors::ws::handshake(req)
         .map(|_| ())
-        .map_err(|e| ApiError::bad("not_a_websocket", format!("not a WebSocket upgrade: {e}")))
+        .map_err(|e| {
+            ApiError::bad(
+                ErrorCode::NotAWebsocket,
+                format!("not a WebSocket upgrade: {e}"),
+            )
+        })
 }
 
 async fn agent_socket(
