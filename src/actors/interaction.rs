@@ -6,207 +6,24 @@
 use super::agent::{AgentActor, Hold, NoAnswer, Push, Release};
 use super::queue::Enqueue;
 use super::registry::Registry;
-use crate::crm::{ActivityRecord, Contact, ContactId, Crm, CrmError, ScreenPop, TranscriptLine};
+use crate::crm::{Contact, ContactId, CrmError, ScreenPop};
+use crate::domain::interaction::{InteractionRecord, ParticipantRecord, PendingOffer};
 use crate::domain::time::now_ms;
 use crate::domain::{
-    validate_message_text, AlertLevel, AuthorKind, ConferenceState, Direction, DispositionCode,
-    InteractionState, MessageKind, MessageStatus, OfferKind, ParticipantRole, RevokeReason,
-    CUSTOMER_WINDOW_MS,
+    validate_message_text, AlertLevel, ConferenceState, Direction, DispositionCode,
+    InteractionState, MessageStatus, OfferKind, ParticipantRole, RevokeReason, CUSTOMER_WINDOW_MS,
 };
-use crate::store::StoreResult;
+use crate::store::activities::{self, NewActivity};
+use crate::store::messages::{self, CustomerMessage};
+use crate::store::{interactions, Db, StoreError, StoreResult};
 use crate::whatsapp::payload::InboundMessage;
 use crate::ws::protocol::{
-    self, AgentRef, Author, CommandError, CommandResult, Customer, QueueRef, ServerEvent,
+    self, AgentRef, CommandError, CommandResult, Customer, QueueRef, ServerEvent,
 };
 use actix::prelude::*;
-use rusqlite::{params, Connection};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The persisted state of an interaction (one row of `interactions` plus its participants).
-#[derive(Debug, Clone)]
-pub struct Data {
-    pub id: i64,
-    pub channel_id: i64,
-    pub queue_id: i64,
-    pub customer_wa_id: String,
-    pub customer_name: String,
-    pub source_number: String,
-    pub state: InteractionState,
-    pub position: i64,
-    pub owner: Option<i64>,
-    pub offer: Option<OfferData>,
-    pub conference_state: ConferenceState,
-    pub contact_id: Option<ContactId>,
-    pub interrupted: Option<String>,
-    pub created_at: i64,
-    pub accepted_at: Option<i64>,
-    pub ended_at: Option<i64>,
-    pub closed_at: Option<i64>,
-    pub last_customer_message_at: Option<i64>,
-    pub participants: Vec<ParticipantData>,
-}
-
-#[derive(Debug, Clone)]
-pub struct OfferData {
-    pub agent_id: i64,
-    pub kind: OfferKind,
-    pub expires_at: i64,
-    pub from_agent_id: Option<i64>,
-    pub can_reject: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct ParticipantData {
-    pub agent_id: i64,
-    pub display_name: String,
-    pub role: ParticipantRole,
-    pub joined_at: i64,
-    /// Left without wrap-up (reconnect grace ran out).
-    pub left_at: Option<i64>,
-    pub wrap_up_deadline: Option<i64>,
-    pub wrapped_up_at: Option<i64>,
-    pub disposition: Option<String>,
-    pub auto: Option<bool>,
-    /// The disposition codes of the queue the agent worked the conversation in, fixed when
-    /// its wrap-up starts (a transfer or a deleted queue does not change them).
-    pub wrap_up_codes: Option<Vec<DispositionCode>>,
-    pub wrap_up_required: Option<bool>,
-}
-
-impl ParticipantData {
-    fn start_wrap_up(&mut self, deadline: i64, terms: &(Vec<DispositionCode>, bool)) {
-        self.wrap_up_deadline = Some(deadline);
-        self.wrap_up_codes = Some(terms.0.clone());
-        self.wrap_up_required = Some(terms.1);
-    }
-
-    fn wrap_up_terms(&self) -> (Vec<DispositionCode>, bool) {
-        (
-            self.wrap_up_codes.clone().unwrap_or_default(),
-            self.wrap_up_required.unwrap_or(false),
-        )
-    }
-
-    /// In the conversation: may read and write.
-    pub fn active(&self) -> bool {
-        self.left_at.is_none() && self.wrap_up_deadline.is_none()
-    }
-    pub fn wrapping_up(&self) -> bool {
-        self.left_at.is_none() && self.wrap_up_deadline.is_some() && self.wrapped_up_at.is_none()
-    }
-    pub fn done(&self) -> bool {
-        self.left_at.is_some() || self.wrapped_up_at.is_some()
-    }
-}
-
-/// Writes the whole interaction row and its participants (upsert).
-pub fn save(conn: &Connection, d: &Data) -> rusqlite::Result<()> {
-    let now = now_ms();
-    let offer = d.offer.as_ref();
-    conn.prepare_cached(
-        "INSERT INTO interactions (id, channel_id, queue_id, customer_wa_id, customer_name, source_number,
-            state, queue_position, owner_agent_id, offer_agent_id, offer_kind, offer_from_agent_id,
-            offer_expires_at, conference_state, contact_id, interrupted, created_at, accepted_at,
-            ended_at, closed_at, last_customer_message_at, updated_at, crm_contact_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
-         ON CONFLICT(id) DO UPDATE SET channel_id = excluded.channel_id, queue_id = excluded.queue_id,
-            customer_name = excluded.customer_name, state = excluded.state,
-            queue_position = excluded.queue_position, owner_agent_id = excluded.owner_agent_id,
-            offer_agent_id = excluded.offer_agent_id, offer_kind = excluded.offer_kind,
-            offer_from_agent_id = excluded.offer_from_agent_id, offer_expires_at = excluded.offer_expires_at,
-            conference_state = excluded.conference_state, contact_id = excluded.contact_id,
-            interrupted = excluded.interrupted, accepted_at = excluded.accepted_at,
-            ended_at = excluded.ended_at, closed_at = excluded.closed_at,
-            last_customer_message_at = excluded.last_customer_message_at, updated_at = excluded.updated_at,
-            crm_contact_id = excluded.crm_contact_id",
-    )?
-    .execute(params![
-        d.id,
-        d.channel_id,
-        d.queue_id,
-        d.customer_wa_id,
-        d.customer_name,
-        d.source_number,
-        d.state,
-        d.position,
-        d.owner,
-        offer.map(|o| o.agent_id),
-        offer.map(|o| o.kind),
-        offer.and_then(|o| o.from_agent_id),
-        offer.map(|o| o.expires_at),
-        d.conference_state,
-        d.contact_id.as_ref().and_then(ContactId::local),
-        d.interrupted,
-        d.created_at,
-        d.accepted_at,
-        d.ended_at,
-        d.closed_at,
-        d.last_customer_message_at,
-        now,
-        d.contact_id.as_ref().and_then(ContactId::external),
-    ])?;
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO interaction_participants (interaction_id, agent_id, display_name, role, joined_at,
-            left_at, wrap_up_deadline, wrapped_up_at, disposition, auto, wrap_up_codes, wrap_up_required)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-         ON CONFLICT(interaction_id, agent_id) DO UPDATE SET display_name = excluded.display_name,
-            role = excluded.role, joined_at = excluded.joined_at, left_at = excluded.left_at,
-            wrap_up_deadline = excluded.wrap_up_deadline, wrapped_up_at = excluded.wrapped_up_at,
-            disposition = excluded.disposition, auto = excluded.auto,
-            wrap_up_codes = excluded.wrap_up_codes, wrap_up_required = excluded.wrap_up_required",
-    )?;
-    for p in &d.participants {
-        stmt.execute(params![
-            d.id,
-            p.agent_id,
-            p.display_name,
-            p.role,
-            p.joined_at,
-            p.left_at,
-            p.wrap_up_deadline,
-            p.wrapped_up_at,
-            p.disposition,
-            p.auto,
-            p.wrap_up_codes
-                .as_ref()
-                .map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into())),
-            p.wrap_up_required,
-        ])?;
-    }
-    Ok(())
-}
-
-/// Adds a system message ("Bob joined the chat") to the transcript.
-fn insert_note(
-    c: &Connection,
-    interaction_id: i64,
-    text: String,
-    now: i64,
-) -> rusqlite::Result<protocol::Message> {
-    c.prepare_cached(
-        "INSERT INTO messages (interaction_id, direction, author_kind, author_name, kind,
-            text, sent_at, created_at, updated_at)
-         VALUES (?1, 'system', 'system', 'System', 'text', ?2, ?3, ?3, ?3)",
-    )?
-    .execute(params![interaction_id, text, now])?;
-    Ok(protocol::Message {
-        id: c.last_insert_rowid(),
-        direction: Direction::System,
-        author: Author {
-            kind: AuthorKind::System,
-            id: None,
-            name: "System".into(),
-        },
-        text,
-        kind: MessageKind::Text,
-        media_id: None,
-        sent_at: now,
-        status: None,
-        error: None,
-    })
-}
 
 /// Result of delivering a customer message to this actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,7 +36,7 @@ pub enum InboundOutcome {
 
 pub struct InteractionActor {
     registry: Arc<Registry>,
-    d: Data,
+    d: InteractionRecord,
     /// False until the first customer message (with the row) is committed.
     persisted: bool,
     messages: Vec<protocol::Message>,
@@ -262,7 +79,7 @@ impl InteractionActor {
         wa_id: &str,
     ) -> Self {
         let now = now_ms();
-        let d = Data {
+        let d = InteractionRecord {
             id,
             channel_id: channel.id,
             queue_id: channel.queue_id,
@@ -302,7 +119,11 @@ impl InteractionActor {
     }
 
     /// An open interaction read back from the store after a restart (R10).
-    pub fn restored(registry: Arc<Registry>, d: Data, messages: Vec<protocol::Message>) -> Self {
+    pub fn restored(
+        registry: Arc<Registry>,
+        d: InteractionRecord,
+        messages: Vec<protocol::Message>,
+    ) -> Self {
         InteractionActor {
             registry,
             d,
@@ -331,7 +152,7 @@ impl InteractionActor {
         }
     }
 
-    fn participant(&self, agent_id: i64) -> Option<&ParticipantData> {
+    fn participant(&self, agent_id: i64) -> Option<&ParticipantRecord> {
         self.d.participants.iter().find(|p| p.agent_id == agent_id)
     }
 
@@ -449,29 +270,33 @@ impl InteractionActor {
     }
 
     /// Runs a write in the next group commit; the actor waits for it (atomic handling).
-    fn persist<T: Send + 'static>(
+    fn persist<T, E>(
         &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> impl ActorFuture<Self, Output = StoreResult<T>> {
+        f: impl FnOnce(&Db) -> Result<T, E> + Send + 'static,
+    ) -> impl ActorFuture<Self, Output = Result<T, E>>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let store = self.registry.store.clone();
-        async move { store.write_sql(f).await }.into_actor(self)
+        async move { store.write(f).await }.into_actor(self)
     }
 
     /// Persists `next` with system messages added to the transcript; the caller applies
     /// `next` and calls [`Self::add_notes`] after the commit.
     fn commit(
         &self,
-        next: &Data,
+        next: &InteractionRecord,
         notes: Vec<String>,
     ) -> impl ActorFuture<Self, Output = StoreResult<Vec<protocol::Message>>> {
         let row = next.clone();
         let interaction_id = self.d.id;
         let now = now_ms();
-        self.persist(move |c| {
-            save(c, &row)?;
+        self.persist(move |db| {
+            interactions::save(db, &row)?;
             let mut created = Vec::with_capacity(notes.len());
             for text in notes {
-                created.push(insert_note(c, interaction_id, text, now)?);
+                created.push(messages::insert_system(db, interaction_id, text, now)?);
             }
             Ok(created)
         })
@@ -694,7 +519,12 @@ impl InteractionActor {
 
     /// After the commit that took a pending offer back: stops its timer, tells the agent, and
     /// frees its capacity; a timeout or reject also costs its availability (R3, R4).
-    fn withdraw_offer(&mut self, offer: &OfferData, reason: RevokeReason, ctx: &mut Context<Self>) {
+    fn withdraw_offer(
+        &mut self,
+        offer: &PendingOffer,
+        reason: RevokeReason,
+        ctx: &mut Context<Self>,
+    ) {
         crate::metrics::offer_ended(
             self.d.id,
             self.d.queue_id,
@@ -772,11 +602,12 @@ impl InteractionActor {
         }
         let row = next.clone();
         let activity = closing.then(|| self.activity_row(&next, now));
+        let push_to_crm = self.registry.crm.pushes_activities();
         Box::pin(
-            self.persist(move |c| {
-                save(c, &row)?;
+            self.persist(move |db| -> StoreResult<()> {
+                interactions::save(db, &row)?;
                 if let Some(a) = activity {
-                    a.insert(c)?;
+                    activities::insert(db, &a, push_to_crm)?;
                 }
                 Ok(())
             })
@@ -815,7 +646,7 @@ impl InteractionActor {
         )
     }
 
-    fn activity_row(&self, d: &Data, now: i64) -> ActivityRow {
+    fn activity_row(&self, d: &InteractionRecord, now: i64) -> NewActivity {
         let agents: Vec<serde_json::Value> = d
             .participants
             .iter()
@@ -840,8 +671,7 @@ impl InteractionActor {
             .map(|p| p.disposition.clone())
             .next()
             .flatten();
-        ActivityRow {
-            crm: self.registry.crm.clone(),
+        NewActivity {
             queue_name: self.queue_ref().name,
             agent_names: d
                 .participants
@@ -903,7 +733,7 @@ impl InteractionActor {
         }
         let row = next.clone();
         Box::pin(
-            self.persist(move |c| save(c, &row))
+            self.persist(move |db| interactions::save(db, &row))
                 .map(move |res, act, ctx| {
                     if let Err(e) = res {
                         tracing::error!(error = %e, "could not requeue after the reconnect grace");
@@ -922,84 +752,6 @@ impl InteractionActor {
                     act.announce_state(ctx);
                 }),
         )
-    }
-}
-
-/// A call log row, written in the same transaction that closes the interaction (R8).
-pub struct ActivityRow {
-    crm: Arc<Crm>,
-    queue_name: String,
-    agent_names: Vec<String>,
-    interaction_id: i64,
-    channel_id: i64,
-    queue_id: i64,
-    contact_id: Option<ContactId>,
-    customer_name: String,
-    customer_phone: String,
-    source_number: String,
-    agents: String,
-    agent_ids: Vec<i64>,
-    initiated_at: i64,
-    accepted_at: Option<i64>,
-    terminated_at: Option<i64>,
-    wrapped_up_at: i64,
-    disposition: Option<String>,
-    transcript: Vec<protocol::Message>,
-}
-
-impl ActivityRow {
-    fn insert(&self, c: &Connection) -> rusqlite::Result<()> {
-        c.execute(
-            "INSERT INTO activities (interaction_id, channel_id, queue_id, contact_id, customer_name,
-                customer_phone, source_number, agents, initiated_at, accepted_at, terminated_at,
-                wrapped_up_at, disposition, transcript, created_at, crm_contact_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-            params![
-                self.interaction_id,
-                self.channel_id,
-                self.queue_id,
-                self.contact_id.as_ref().and_then(ContactId::local),
-                self.customer_name,
-                self.customer_phone,
-                self.source_number,
-                self.agents,
-                self.initiated_at,
-                self.accepted_at,
-                self.terminated_at,
-                self.wrapped_up_at,
-                self.disposition,
-                serde_json::to_string(&self.transcript).unwrap_or_else(|_| "[]".into()),
-                self.wrapped_up_at,
-                self.contact_id.as_ref().and_then(ContactId::external),
-            ],
-        )?;
-        let activity_id = c.last_insert_rowid();
-        let mut stmt = c.prepare_cached(
-            "INSERT OR IGNORE INTO activity_agents (activity_id, agent_id) VALUES (?1, ?2)",
-        )?;
-        for agent_id in &self.agent_ids {
-            stmt.execute(params![activity_id, agent_id])?;
-        }
-        // An external CRM gets the call log from a durable outbox, in the same transaction.
-        self.crm.enqueue_activity(c, &self.record())
-    }
-
-    fn record(&self) -> ActivityRecord {
-        ActivityRecord {
-            interaction_id: self.interaction_id,
-            contact_id: self.contact_id.clone(),
-            customer_name: self.customer_name.clone(),
-            customer_phone: self.customer_phone.clone(),
-            source_number: self.source_number.clone(),
-            queue_name: self.queue_name.clone(),
-            agents: self.agent_names.clone(),
-            initiated_at: self.initiated_at,
-            accepted_at: self.accepted_at,
-            terminated_at: self.terminated_at,
-            wrapped_up_at: self.wrapped_up_at,
-            disposition: self.disposition.clone(),
-            transcript: self.transcript.iter().map(TranscriptLine::from).collect(),
-        }
     }
 }
 
@@ -1082,55 +834,34 @@ impl Handler<Inbound> for InteractionActor {
         let row = next.clone();
         let interaction_id = self.d.id;
         let author_name = next.customer_name.clone();
-        let m2 = m.clone();
         AtomicResponse::new(Box::pin(
-            self.persist(move |c| {
-                let exists: bool = c
-                    .prepare_cached("SELECT EXISTS(SELECT 1 FROM messages WHERE wamid = ?1)")?
-                    .query_row([&m2.wamid], |r| r.get(0))?;
-                if exists {
+            self.persist(move |db| -> StoreResult<_> {
+                if messages::wamid_exists(db, &m.wamid)? {
                     return Ok(None);
                 }
-                save(c, &row)?;
-                c.prepare_cached(
-                    "INSERT INTO messages (interaction_id, direction, author_kind, author_id, author_name,
-                        kind, text, media_id, wamid, status, error, sent_at, created_at, updated_at)
-                     VALUES (?1, 'in', 'customer', ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?8, ?9, ?9)",
-                )?
-                .execute(params![
+                interactions::save(db, &row)?;
+                let message = CustomerMessage {
+                    wamid: &m.wamid,
+                    from: &m.from,
+                    author_name: &author_name,
+                    kind: m.kind,
+                    text: &m.text,
+                    media_id: m.media_id.as_deref(),
+                    sent_at: m.timestamp_ms,
+                };
+                Ok(Some(messages::insert_customer(
+                    db,
                     interaction_id,
-                    m2.from,
-                    author_name,
-                    m2.kind,
-                    m2.text,
-                    m2.media_id,
-                    m2.wamid,
-                    m2.timestamp_ms,
-                    now
-                ])?;
-                Ok(Some(c.last_insert_rowid()))
+                    &message,
+                    now,
+                )?))
             })
             .map(move |res, act, ctx| {
-                let Some(message_id) = res? else {
+                let Some(message) = res? else {
                     return Ok(InboundOutcome::Duplicate);
                 };
                 act.d = next;
                 act.persisted = true;
-                let message = protocol::Message {
-                    id: message_id,
-                    direction: Direction::In,
-                    author: Author {
-                        kind: AuthorKind::Customer,
-                        id: Some(m.from.clone()),
-                        name: act.d.customer_name.clone(),
-                    },
-                    text: m.text,
-                    kind: m.kind,
-                    media_id: m.media_id,
-                    sent_at: m.timestamp_ms,
-                    status: None,
-                    error: None,
-                };
                 act.messages.push(message.clone());
                 for agent_id in act.active_agents() {
                     act.push_to(
@@ -1184,7 +915,7 @@ impl InteractionActor {
         let (timeout, _) = self.queue_settings();
         let mut next = self.d.clone();
         next.state = InteractionState::Offered;
-        next.offer = Some(OfferData {
+        next.offer = Some(PendingOffer {
             agent_id: msg.agent_id,
             kind: OfferKind::New,
             expires_at: now_ms() + i64::from(timeout) * 1000,
@@ -1194,7 +925,7 @@ impl InteractionActor {
         let row = next.clone();
         let agent = msg.agent;
         let fut = self
-            .persist(move |c| save(c, &row))
+            .persist(move |db| interactions::save(db, &row))
             .map(move |res, act, ctx| {
                 if let Err(e) = res {
                     tracing::error!(error = %e, "could not save an offer; back to the queue");
@@ -1232,7 +963,7 @@ agent_command!(End {});
 agent_command!(WrapUp { disposition: Option<String> });
 
 impl InteractionActor {
-    fn check_offered_to(&self, agent_id: i64) -> Result<&OfferData, CommandError> {
+    fn check_offered_to(&self, agent_id: i64) -> Result<&PendingOffer, CommandError> {
         match &self.d.offer {
             Some(o) if o.agent_id == agent_id => Ok(o),
             _ => Err(CommandError::new(
@@ -1310,7 +1041,7 @@ impl InteractionActor {
             }
         };
         next.participants.retain(|p| p.agent_id != msg.agent_id);
-        next.participants.push(ParticipantData {
+        next.participants.push(ParticipantRecord {
             agent_id: msg.agent_id,
             display_name,
             role,
@@ -1400,39 +1131,12 @@ impl Handler<SendText> for InteractionActor {
             .map(|p| p.display_name.clone())
             .unwrap_or_default();
         let text = msg.text;
-        let (name2, text2) = (author_name.clone(), text.clone());
         AtomicResponse::new(Box::pin(
-            self.persist(move |c| {
-                c.prepare_cached(
-                    "INSERT INTO messages (interaction_id, direction, author_kind, author_id, author_name,
-                        kind, text, status, sent_at, created_at, updated_at)
-                     VALUES (?1, 'out', 'agent', ?2, ?3, 'text', ?4, 'queued', ?5, ?5, ?5)",
-                )?
-                .execute(params![interaction_id, agent_id.to_string(), name2, text2, now])?;
-                let message_id = c.last_insert_rowid();
-                c.prepare_cached(
-                    "INSERT INTO outbox (message_id, interaction_id, attempts, next_attempt_at) VALUES (?1, ?2, 0, ?3)",
-                )?
-                .execute(params![message_id, interaction_id, now])?;
-                Ok(message_id)
+            self.persist(move |db| {
+                messages::insert_agent_text(db, interaction_id, agent_id, &author_name, &text, now)
             })
             .map(move |res, act, ctx| {
-                let message_id = res?;
-                let message = protocol::Message {
-                    id: message_id,
-                    direction: Direction::Out,
-                    author: Author {
-                        kind: AuthorKind::Agent,
-                        id: Some(agent_id.to_string()),
-                        name: author_name,
-                    },
-                    text,
-                    kind: MessageKind::Text,
-                    media_id: None,
-                    sent_at: now,
-                    status: Some(MessageStatus::Queued),
-                    error: None,
-                };
+                let message = res?;
                 act.messages.push(message.clone());
                 for other in act.active_agents() {
                     act.push_to(
@@ -1708,7 +1412,7 @@ impl InteractionActor {
     /// Offers an invitation (transfer or conference) to a reserved agent, after the commit.
     fn invite(
         &mut self,
-        mut next: Data,
+        mut next: InteractionRecord,
         kind: OfferKind,
         from: i64,
         target: i64,
@@ -1717,7 +1421,7 @@ impl InteractionActor {
     ) -> ResponseActFuture<Self, CommandResult> {
         let now = now_ms();
         let (timeout, _) = self.queue_settings();
-        next.offer = Some(OfferData {
+        next.offer = Some(PendingOffer {
             agent_id: target,
             kind,
             expires_at: now + i64::from(timeout) * 1000,
@@ -1943,9 +1647,9 @@ impl InteractionActor {
     /// withdrawn invitation, announces the state and starts each agent's countdown.
     fn commit_wrap_ups(
         &mut self,
-        next: Data,
+        next: InteractionRecord,
         notes: Vec<String>,
-        withdrawn: Option<OfferData>,
+        withdrawn: Option<PendingOffer>,
         agents: Vec<i64>,
         deadline: i64,
     ) -> ResponseActFuture<Self, CommandResult> {
@@ -2087,16 +1791,17 @@ impl InteractionActor {
             next.closed_at = Some(now);
         }
         let activity = closing.then(|| self.activity_row(&next, now));
+        let push_to_crm = self.registry.crm.pushes_activities();
         let row = next.clone();
         let note = format!("The conversation was interrupted: {reason}");
         let interaction_id = self.d.id;
         Box::pin(
-            self.persist(move |c| {
-                save(c, &row)?;
-                let note = insert_note(c, interaction_id, note, now)?;
+            self.persist(move |db| -> StoreResult<_> {
+                interactions::save(db, &row)?;
+                let note = messages::insert_system(db, interaction_id, note, now)?;
                 if let Some(mut a) = activity {
                     a.transcript.push(note.clone());
-                    a.insert(c)?;
+                    activities::insert(db, &a, push_to_crm)?;
                 }
                 Ok(note)
             })
@@ -2241,7 +1946,7 @@ impl InteractionActor {
         let fut = async move {
             match linked {
                 Some(id) => store
-                    .read_sql(move |c| recent_activities(c, &id))
+                    .read(move |db| activities::recent_for_contact(db, &id))
                     .await
                     .unwrap_or_default(),
                 None => Vec::new(),
@@ -2270,7 +1975,7 @@ impl InteractionActor {
         next.contact_id = Some(contact.id.clone());
         let row = next.clone();
         Box::pin(
-            self.persist(move |c| save(c, &row))
+            self.persist(move |db| interactions::save(db, &row))
                 .map(move |res, act, ctx| {
                     res?;
                     act.d = next;
@@ -2299,38 +2004,6 @@ impl InteractionActor {
 
 fn crm_error(e: CrmError) -> CommandError {
     CommandError::new(e.code(), e.to_string())
-}
-
-/// The contact's most recent call logs (built-in or external contact id).
-fn recent_activities(
-    c: &Connection,
-    id: &ContactId,
-) -> rusqlite::Result<Vec<protocol::ActivitySummary>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT a.id, a.interaction_id, COALESCE(q.name, ''), a.agents, a.initiated_at,
-                a.wrapped_up_at, a.disposition
-         FROM activities a LEFT JOIN queues q ON q.id = a.queue_id
-         WHERE (?1 IS NOT NULL AND a.contact_id = ?1) OR (?2 IS NOT NULL AND a.crm_contact_id = ?2)
-         ORDER BY a.id DESC LIMIT 10",
-    )?;
-    let rows = stmt.query_map(params![id.local(), id.external()], |r| {
-        let agents: String = r.get(3)?;
-        let agents = serde_json::from_str::<Vec<serde_json::Value>>(&agents)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|a| a["display_name"].as_str().map(str::to_string))
-            .collect();
-        Ok(protocol::ActivitySummary {
-            id: r.get(0)?,
-            interaction_id: r.get(1)?,
-            queue_name: r.get(2)?,
-            agents,
-            initiated_at: r.get(4)?,
-            wrapped_up_at: r.get(5)?,
-            disposition: r.get(6)?,
-        })
-    })?;
-    rows.collect()
 }
 
 agent_command!(LinkContact {

@@ -1,7 +1,9 @@
 //! The contact-center rules that need no actor, no SQL and no network: statuses, states,
 //! routing choice, message validation.
 
+pub mod interaction;
 pub mod masking;
+pub mod message;
 pub mod phone;
 pub mod routing;
 pub mod time;

@@ -10,7 +10,11 @@ use std::sync::mpsc;
 use std::time::Instant;
 use tokio::sync::oneshot;
 
+pub mod activities;
+pub mod agent_state;
 mod codec;
+pub mod interactions;
+pub mod messages;
 pub mod rows;
 pub mod settings;
 

@@ -225,17 +225,14 @@ impl AgentSession {
         let store = self.registry.store.clone();
         async move {
             let closed = store
-                .read_sql(move |c| {
-                    c.query_row(
-                        "SELECT EXISTS(SELECT 1 FROM interactions WHERE id = ?1 AND state = 'closed')",
-                        [interaction_id],
-                        |r| r.get::<_, bool>(0),
-                    )
-                })
+                .read(move |db| crate::store::interactions::is_closed(db, interaction_id))
                 .await
                 .unwrap_or(false);
             Err(if closed {
-                CommandError::new("invalid_state", format!("interaction {interaction_id} is closed"))
+                CommandError::new(
+                    "invalid_state",
+                    format!("interaction {interaction_id} is closed"),
+                )
             } else {
                 CommandError::new("not_found", format!("no open interaction {interaction_id}"))
             })
