@@ -3,6 +3,7 @@
 //! never held across an `.await`.
 
 use super::agent::{self, AgentActor};
+use super::interaction::screen_pop::LookupBreaker;
 use super::interaction::{
     Inbound, InboundOutcome, InteractionActor, MessageStatusChanged, ResourceDeleted,
 };
@@ -26,6 +27,8 @@ pub struct Registry {
     pub runtime: Arc<RuntimeSettings>,
     /// The configured CRM: screen pop lookups, contacts, call logs (R20).
     pub crm: Arc<Crm>,
+    /// Remembers a CRM outage for every conversation's screen pop lookup (R20).
+    pub crm_lookups: Arc<LookupBreaker>,
     arbiter: ArbiterHandle,
     inner: Mutex<Inner>,
     outbox: OnceLock<Addr<Outbox>>,
@@ -59,6 +62,7 @@ impl Registry {
             settings: settings.clone(),
             runtime,
             crm,
+            crm_lookups: Arc::default(),
             arbiter,
             inner: Mutex::new(Inner::default()),
             outbox: OnceLock::new(),

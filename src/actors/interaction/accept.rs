@@ -22,10 +22,7 @@ impl Handler<Accept> for InteractionActor {
         if let Err(e) = self.check_offered_to(msg.agent_id) {
             return reply(Err(e));
         }
-        AtomicResponse::new(Box::pin(
-            self.ensure_contacts()
-                .then(move |(), act, _ctx| act.accept_now(msg)),
-        ))
+        AtomicResponse::new(self.accept_now(msg))
     }
 }
 

@@ -145,6 +145,7 @@ impl InteractionActor {
     /// An agent was deleted: an offer to it is revoked and the conversation rerouted; if it
     /// was in the conversation, the conversation is interrupted for the others (R15).
     pub(super) fn agent_deleted(&mut self, agent_id: i64, ctx: &mut Context<Self>) {
+        self.drop_offer_waiting_for(agent_id);
         if self
             .d
             .offer

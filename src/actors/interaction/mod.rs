@@ -13,7 +13,7 @@ mod interruption;
 mod offer;
 mod presence;
 mod reject;
-mod screen_pop;
+pub mod screen_pop;
 mod send;
 mod transfer;
 mod wrap_up;
@@ -63,6 +63,10 @@ pub struct InteractionActor {
     /// The CRM's contacts for the customer's number (R20), looked up once; an error text
     /// when the CRM could not be asked.
     contacts: Option<Result<Vec<Contact>, String>>,
+    /// The CRM lookup running in the background, if any.
+    lookup: Option<SpawnHandle>,
+    /// An offer that waits for the lookup's match count (R20).
+    offer_waiting_for_lookup: Option<OfferTo>,
     /// The contact the interaction is linked to, when known.
     linked: Option<Contact>,
     _alive: crate::metrics::Alive,
@@ -124,6 +128,8 @@ impl InteractionActor {
             alert: AlertLevel::None,
             alert_timers: Vec::new(),
             contacts: None,
+            lookup: None,
+            offer_waiting_for_lookup: None,
             linked: None,
             _alive: crate::metrics::Alive::new("interaction"),
         }
@@ -148,6 +154,8 @@ impl InteractionActor {
             alert: AlertLevel::None,
             alert_timers: Vec::new(),
             contacts: None,
+            lookup: None,
+            offer_waiting_for_lookup: None,
             linked: None,
             _alive: crate::metrics::Alive::new("interaction"),
         }
@@ -390,6 +398,8 @@ impl Actor for InteractionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        // The screen pop's lookup starts with the conversation, beside its mailbox (R20).
+        self.look_up_contacts(ctx);
         if !self.restored {
             return;
         }

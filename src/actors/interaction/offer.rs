@@ -24,11 +24,13 @@ impl Handler<OfferTo> for InteractionActor {
     type Result = ();
 
     fn handle(&mut self, msg: OfferTo, ctx: &mut Self::Context) {
-        // The offer carries the number of CRM matches (R20): look them up first.
-        let fut = self
-            .ensure_contacts()
-            .map(move |(), act, ctx| act.offer_now(msg, ctx));
-        ctx.wait(fut);
+        // The offer carries the number of CRM matches (R20): while the lookup runs, the offer
+        // waits for its result (the mailbox does not).
+        if self.offer_waiting_for_lookup.is_none() && self.look_up_contacts(ctx) {
+            self.offer_waiting_for_lookup = Some(msg);
+            return;
+        }
+        self.offer_now(msg, ctx);
     }
 }
 
@@ -141,7 +143,11 @@ impl InteractionActor {
     }
 
     pub(super) fn offer_now(&mut self, msg: OfferTo, ctx: &mut Context<Self>) {
-        if self.d.state != InteractionState::Queued || self.d.offer.is_some() {
+        if self.d.state != InteractionState::Queued
+            || self.d.offer.is_some()
+            || self.offer_waiting_for_lookup.is_some()
+            || self.d.interrupted.is_some()
+        {
             msg.agent.do_send(Release {
                 interaction_id: self.d.id,
             });
@@ -186,6 +192,23 @@ impl InteractionActor {
                 "not_offered",
                 "this conversation is not offered to you",
             )),
+        }
+    }
+
+    /// An offer that waits for the CRM lookup is dropped when its agent goes away (R11) or
+    /// is deleted: the agent's capacity is freed and the conversation waits in its queue again.
+    pub(super) fn drop_offer_waiting_for(&mut self, agent_id: i64) {
+        if self
+            .offer_waiting_for_lookup
+            .as_ref()
+            .is_some_and(|o| o.agent_id == agent_id)
+        {
+            if let Some(offer) = self.offer_waiting_for_lookup.take() {
+                offer.agent.do_send(Release {
+                    interaction_id: self.d.id,
+                });
+                self.enqueue();
+            }
         }
     }
 }

@@ -20,6 +20,7 @@ impl Handler<AgentLeftSession> for InteractionActor {
     type Result = ();
 
     fn handle(&mut self, msg: AgentLeftSession, ctx: &mut Self::Context) {
+        self.drop_offer_waiting_for(msg.agent_id);
         if self
             .d
             .offer

@@ -1,7 +1,7 @@
 //! R20: screen pop: the CRM lookup of the customer's number, what the accepting agent's
 //! screen shows, and linking or creating a contact.
 
-use super::{fail, reply, InteractionActor, Reply};
+use super::{reply, InteractionActor, Reply};
 use crate::crm::{Contact, ContactId, CrmError, ScreenPop};
 use crate::store::activities::{self};
 use crate::store::interactions;
@@ -11,7 +11,56 @@ use std::time::Duration;
 
 /// How long a screen-pop lookup may hold up an offer; past it the offer goes out without
 /// the match count and the agent sees the CRM error (a CRM outage never blocks routing).
+/// The lookup runs beside the actor's mailbox: only the offer waits, never other messages.
 const CRM_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The first pause after a failed lookup; it doubles with each failure in a row up to
+/// [`BREAKER_MAX_PAUSE`].
+const BREAKER_FIRST_PAUSE: Duration = Duration::from_secs(5);
+const BREAKER_MAX_PAUSE: Duration = Duration::from_secs(60);
+
+/// Remembers a CRM outage for every conversation: after a failed lookup nobody asks the CRM
+/// again until the pause is over, so offers go out at once (with the last error) instead of
+/// each waiting for a CRM that does not answer.
+#[derive(Debug, Default)]
+pub struct LookupBreaker {
+    state: std::sync::Mutex<BreakerState>,
+}
+
+#[derive(Debug, Default)]
+struct BreakerState {
+    failures_in_a_row: u32,
+    paused_until: Option<std::time::Instant>,
+    last_error: String,
+}
+
+impl LookupBreaker {
+    fn state(&self) -> std::sync::MutexGuard<'_, BreakerState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `Ok` when a lookup may be tried now; else the last failure's message.
+    pub fn may_try(&self) -> Result<(), String> {
+        let state = self.state();
+        match state.paused_until {
+            Some(until) if std::time::Instant::now() < until => Err(state.last_error.clone()),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn succeeded(&self) {
+        *self.state() = BreakerState::default();
+    }
+
+    pub fn failed(&self, error: &str) {
+        let mut state = self.state();
+        state.failures_in_a_row = state.failures_in_a_row.saturating_add(1);
+        let doublings = state.failures_in_a_row.saturating_sub(1).min(8);
+        let pause = (BREAKER_FIRST_PAUSE * 2u32.pow(doublings)).min(BREAKER_MAX_PAUSE);
+        state.paused_until = Some(std::time::Instant::now() + pause);
+        state.last_error = error.to_string();
+    }
+}
 
 fn crm_error(e: CrmError) -> CommandError {
     CommandError::new(e.code(), e.to_string())
@@ -34,46 +83,47 @@ pub struct CreateContact {
 }
 
 impl Handler<LinkContact> for InteractionActor {
-    type Result = Reply<CommandResult>;
+    type Result = ResponseFuture<CommandResult>;
 
-    fn handle(&mut self, msg: LinkContact, _ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: LinkContact, ctx: &mut Self::Context) -> Self::Result {
         if let Err(e) = self.check_involved(msg.agent_id) {
-            return reply(Err(e));
+            return Box::pin(async move { Err(e) });
         }
         let crm = self.registry.crm.clone();
         let id = msg.contact_id;
         let agent_id = msg.agent_id;
-        AtomicResponse::new(Box::pin(
-            async move {
-                match crm.get(&id).await {
-                    Ok(Some(contact)) => Ok(contact),
-                    Ok(None) => Err(CommandError::new("not_found", format!("no contact {id}"))),
-                    Err(e) => Err(crm_error(e)),
-                }
-            }
-            .into_actor(self)
-            .then(
-                move |found, act, _ctx| -> ResponseActFuture<Self, CommandResult> {
-                    match found {
-                        Ok(contact) => act.link(agent_id, contact),
-                        Err(e) => Box::pin(fut::ready(Err(e))),
-                    }
-                },
-            ),
-        ))
+        let me = ctx.address();
+        // The CRM is asked outside the mailbox; the link itself is one atomic step after it.
+        Box::pin(async move {
+            let contact = match crm.get(&id).await {
+                Ok(Some(contact)) => contact,
+                Ok(None) => return Err(CommandError::new("not_found", format!("no contact {id}"))),
+                Err(e) => return Err(crm_error(e)),
+            };
+            me.send(Link {
+                agent_id,
+                contact,
+                created: false,
+            })
+            .await
+            .map_err(mailbox_error)?
+        })
     }
 }
 
 impl Handler<CreateContact> for InteractionActor {
-    type Result = Reply<CommandResult>;
+    type Result = ResponseFuture<CommandResult>;
 
-    fn handle(&mut self, msg: CreateContact, _ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: CreateContact, ctx: &mut Self::Context) -> Self::Result {
         if let Err(e) = self.check_involved(msg.agent_id) {
-            return reply(Err(e));
+            return Box::pin(async move { Err(e) });
         }
         let mut new: crate::crm::NewContact = match serde_json::from_value(msg.contact) {
             Ok(c) => c,
-            Err(e) => return fail("invalid_input", format!("contact: {e}")),
+            Err(e) => {
+                let e = CommandError::new("invalid_input", format!("contact: {e}"));
+                return Box::pin(async move { Err(e) });
+            }
         };
         // The customer's number and WhatsApp profile name are the defaults.
         if new.phones.is_empty() {
@@ -87,57 +137,99 @@ impl Handler<CreateContact> for InteractionActor {
         }
         let crm = self.registry.crm.clone();
         let agent_id = msg.agent_id;
-        let e164 = crate::domain::phone::from_wa_id(&self.d.customer_wa_id);
-        AtomicResponse::new(Box::pin(
-            async move { crm.create(new).await.map_err(crm_error) }
-                .into_actor(self)
-                .then(
-                    move |created, act, _ctx| -> ResponseActFuture<Self, CommandResult> {
-                        match created {
-                            Ok(contact) => {
-                                // The new contact matches the customer's number from now on.
-                                if let (Some(Ok(matches)), Some(e164)) = (&mut act.contacts, &e164)
-                                {
-                                    if contact.phones.contains(e164) {
-                                        matches.insert(0, contact.clone());
-                                    }
-                                }
-                                act.link(agent_id, contact)
-                            }
-                            Err(e) => Box::pin(fut::ready(Err(e))),
-                        }
-                    },
-                ),
-        ))
+        let me = ctx.address();
+        Box::pin(async move {
+            let contact = crm.create(new).await.map_err(crm_error)?;
+            me.send(Link {
+                agent_id,
+                contact,
+                created: true,
+            })
+            .await
+            .map_err(mailbox_error)?
+        })
+    }
+}
+
+fn mailbox_error(e: MailboxError) -> CommandError {
+    CommandError::new("unavailable", e.to_string())
+}
+
+/// The contact an agent chose or created, found in the CRM: link it (R20).
+#[derive(Message)]
+#[rtype(result = "CommandResult")]
+struct Link {
+    agent_id: i64,
+    contact: Contact,
+    /// Just created: it matches the customer's number from now on.
+    created: bool,
+}
+
+impl Handler<Link> for InteractionActor {
+    type Result = Reply<CommandResult>;
+
+    fn handle(&mut self, msg: Link, _ctx: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.check_involved(msg.agent_id) {
+            return reply(Err(e));
+        }
+        if msg.created {
+            let e164 = crate::domain::phone::from_wa_id(&self.d.customer_wa_id);
+            if let (Some(Ok(matches)), Some(e164)) = (&mut self.contacts, &e164) {
+                if msg.contact.phones.contains(e164) {
+                    matches.insert(0, msg.contact.clone());
+                }
+            }
+        }
+        AtomicResponse::new(self.link(msg.agent_id, msg.contact))
     }
 }
 
 impl InteractionActor {
-    /// Looks the customer's number up in the CRM once (again after a failure).
-    pub(super) fn ensure_contacts(&mut self) -> ResponseActFuture<Self, ()> {
+    /// Starts the CRM lookup of the customer's number in the background (R20), unless its
+    /// result is known or it runs already. While the CRM is out (the breaker remembers the
+    /// last failure) the last error stands instead of a new try. True while a lookup runs.
+    pub(super) fn look_up_contacts(&mut self, ctx: &mut Context<Self>) -> bool {
+        if self.lookup.is_some() {
+            return true;
+        }
         if matches!(self.contacts, Some(Ok(_))) {
-            return Box::pin(fut::ready(()));
+            return false;
+        }
+        let breaker = self.registry.crm_lookups.clone();
+        if let Err(last_error) = breaker.may_try() {
+            self.contacts = Some(Err(last_error));
+            return false;
         }
         let crm = self.registry.crm.clone();
         let e164 = crate::domain::phone::from_wa_id(&self.d.customer_wa_id);
-        Box::pin(
-            async move {
-                let Some(e164) = e164 else {
-                    return Ok(Vec::new());
-                };
+        let lookup = async move {
+            let Some(e164) = e164 else {
+                return Ok(Vec::new());
+            };
+            let found =
                 match tokio::time::timeout(CRM_LOOKUP_TIMEOUT, crm.lookup_by_phone(&e164)).await {
                     Ok(found) => found.map_err(|e| format!("CRM lookup failed: {e}")),
                     Err(_) => Err("CRM lookup failed: no answer in time".to_string()),
-                }
+                };
+            match &found {
+                Ok(_) => breaker.succeeded(),
+                Err(e) => breaker.failed(e),
             }
-            .into_actor(self)
-            .map(|found, act, _ctx| {
-                if let Err(e) = &found {
-                    tracing::warn!(interaction = act.d.id, error = %e, "screen pop lookup");
-                }
-                act.contacts = Some(found);
-            }),
-        )
+            found
+        }
+        .into_actor(self)
+        .map(|found, act, ctx| {
+            act.lookup = None;
+            if let Err(e) = &found {
+                tracing::warn!(interaction = act.d.id, error = %e, "screen pop lookup");
+            }
+            act.contacts = Some(found);
+            if let Some(offer) = act.offer_waiting_for_lookup.take() {
+                act.offer_now(offer, ctx);
+            }
+        });
+        self.lookup = Some(ctx.spawn(lookup));
+        true
     }
 
     /// R20: what the accepting agent's screen pops. A contact already linked (by an earlier
@@ -236,5 +328,36 @@ impl InteractionActor {
                 "you are not in this conversation",
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LookupBreaker;
+
+    #[test]
+    fn a_failed_lookup_pauses_the_next_tries_until_one_succeeds() {
+        let breaker = LookupBreaker::default();
+        assert_eq!(breaker.may_try(), Ok(()));
+        breaker.failed("CRM lookup failed: no answer in time");
+        assert_eq!(
+            breaker.may_try(),
+            Err("CRM lookup failed: no answer in time".to_string())
+        );
+        breaker.succeeded();
+        assert_eq!(breaker.may_try(), Ok(()));
+    }
+
+    #[test]
+    fn the_pause_doubles_with_each_failure_in_a_row_up_to_a_minute() {
+        let breaker = LookupBreaker::default();
+        let mut pauses = Vec::new();
+        for _ in 0..6 {
+            let before = std::time::Instant::now();
+            breaker.failed("down");
+            let until = breaker.state().paused_until.unwrap();
+            pauses.push((until - before).as_secs());
+        }
+        assert_eq!(pauses, vec![5, 10, 20, 40, 60, 60]);
     }
 }
