@@ -122,6 +122,15 @@ impl From<crate::store::StoreError> for CommandError {
     }
 }
 
+impl From<crate::domain::interaction::Refusal> for CommandError {
+    fn from(r: crate::domain::interaction::Refusal) -> Self {
+        CommandError {
+            code: r.code,
+            message: r.message,
+        }
+    }
+}
+
 pub type CommandResult = Result<(), CommandError>;
 
 #[derive(Debug, Clone, Serialize)]

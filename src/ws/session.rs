@@ -158,7 +158,7 @@ impl AgentSession {
                 Ok(target) => {
                     self.to_interaction(interaction_id, interaction::Transfer { agent_id, target })
                 }
-                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+                Err(e) => futures_util::future::ready(Err(e.into())).boxed(),
             },
             ClientCommand::Conference {
                 interaction_id,
@@ -167,7 +167,7 @@ impl AgentSession {
             } => match interaction::Target::from_ids(queue_id, target) {
                 Ok(target) => self
                     .to_interaction(interaction_id, interaction::Conference { agent_id, target }),
-                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+                Err(e) => futures_util::future::ready(Err(e.into())).boxed(),
             },
             ClientCommand::EndConference { interaction_id } => {
                 self.to_interaction(interaction_id, interaction::EndConference { agent_id })

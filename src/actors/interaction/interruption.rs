@@ -1,10 +1,11 @@
 //! R15: an admin deleted a queue, channel or agent the conversation uses.
 
 use super::InteractionActor;
+use crate::domain::interaction::Interrupted;
 use crate::domain::time::now_ms;
-use crate::domain::{ConferenceState, InteractionState, OfferKind, RevokeReason};
-use crate::store::activities::{self};
-use crate::store::messages::{self};
+use crate::domain::{InteractionState, RevokeReason};
+use crate::store::activities;
+use crate::store::messages;
 use crate::store::{interactions, StoreResult};
 use crate::ws::protocol::{CommandResult, ServerEvent};
 use actix::prelude::*;
@@ -53,37 +54,11 @@ impl InteractionActor {
         gone_agent: Option<i64>,
     ) -> ResponseActFuture<Self, CommandResult> {
         let now = now_ms();
-        let mut next = self.d.clone();
-        next.interrupted = Some(reason.clone());
-        let revoked = next.offer.take();
-        if next.state == InteractionState::Offered {
-            next.state = InteractionState::Queued;
-        }
-        if let Some(o) = &revoked {
-            if o.kind == OfferKind::Conference
-                && next.conference_state == ConferenceState::Requested
-            {
-                next.conference_state = ConferenceState::None;
-            }
-        }
-        if let Some(gone) = gone_agent {
-            if let Some(p) = next
-                .participants
-                .iter_mut()
-                .find(|p| p.agent_id == gone && !p.done())
-            {
-                p.left_at = Some(now);
-            }
-        }
-        let nobody_left = next.participants.iter().all(|p| p.done());
-        let closing = nobody_left;
-        if closing {
-            if next.ended_at.is_none() {
-                next.ended_at = Some(now);
-            }
-            next.state = InteractionState::Closed;
-            next.closed_at = Some(now);
-        }
+        let Interrupted {
+            next,
+            revoked,
+            closing,
+        } = self.d.interrupt(&reason, gone_agent, now);
         let activity = closing.then(|| self.activity_row(&next, now));
         let push_to_crm = self.registry.crm.pushes_activities();
         let row = next.clone();

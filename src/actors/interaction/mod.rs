@@ -18,8 +18,9 @@ mod send;
 mod transfer;
 mod wrap_up;
 
+pub use crate::domain::interaction::{Target, MAX_AGENTS};
 pub use accept::Accept;
-pub use conference::{Conference, EndConference, LeaveConference, MAX_AGENTS};
+pub use conference::{Conference, EndConference, LeaveConference};
 pub use inbound::{Inbound, InboundOutcome};
 pub use interruption::ResourceDeleted;
 pub use offer::OfferTo;
@@ -27,7 +28,7 @@ pub use presence::{AgentLeftSession, AgentReturned};
 pub use reject::Reject;
 pub use screen_pop::{CreateContact, LinkContact};
 pub use send::{MessageStatusChanged, SendText};
-pub use transfer::{Target, Transfer};
+pub use transfer::Transfer;
 pub use wrap_up::{End, WrapUp};
 
 use super::registry::Registry;
@@ -172,17 +173,12 @@ impl InteractionActor {
     }
 
     fn participant(&self, agent_id: i64) -> Option<&ParticipantRecord> {
-        self.d.participants.iter().find(|p| p.agent_id == agent_id)
+        self.d.participant(agent_id)
     }
 
     /// Agents who read and write in the conversation.
     fn active_agents(&self) -> Vec<i64> {
-        self.d
-            .participants
-            .iter()
-            .filter(|p| p.active())
-            .map(|p| p.agent_id)
-            .collect()
+        self.d.active_agents()
     }
 
     /// Agents to tell about a change of state: those in it or wrapping it up.
@@ -369,28 +365,7 @@ impl InteractionActor {
     }
 
     fn check_active_participant(&self, agent_id: i64) -> Result<(), CommandError> {
-        match self.participant(agent_id) {
-            Some(p) if p.active() => {}
-            Some(p) if p.wrapping_up() => {
-                return Err(CommandError::new(
-                    "invalid_state",
-                    "you are wrapping up this conversation",
-                ))
-            }
-            _ => {
-                return Err(CommandError::new(
-                    "not_participant",
-                    "you are not in this conversation",
-                ))
-            }
-        }
-        if self.d.state != InteractionState::Active {
-            return Err(CommandError::new(
-                "invalid_state",
-                format!("the conversation is {}", self.d.state),
-            ));
-        }
-        Ok(())
+        Ok(self.d.check_active_participant(agent_id)?)
     }
 }
 

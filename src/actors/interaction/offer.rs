@@ -2,9 +2,9 @@
 
 use super::InteractionActor;
 use crate::actors::agent::{AgentActor, NoAnswer, Push, Release};
-use crate::domain::interaction::PendingOffer;
+use crate::domain::interaction::{PendingOffer, Revoked};
 use crate::domain::time::now_ms;
-use crate::domain::{ConferenceState, InteractionState, OfferKind, ParticipantRole, RevokeReason};
+use crate::domain::{InteractionState, OfferKind, RevokeReason};
 use crate::store::interactions;
 use crate::ws::protocol::{CommandError, CommandResult, ServerEvent};
 use actix::prelude::*;
@@ -59,38 +59,23 @@ impl InteractionActor {
         &mut self,
         reason: RevokeReason,
     ) -> ResponseActFuture<Self, CommandResult> {
-        let Some(offer) = self.d.offer.clone() else {
+        let Some(offer) = &self.d.offer else {
             return Box::pin(fut::ready(Ok(())));
         };
-        let now = now_ms();
-        let mut next = self.d.clone();
-        next.offer = None;
-        let mut notes = Vec::new();
         let name = self.display_name(offer.agent_id);
-        match offer.kind {
-            OfferKind::New => {
-                if next.state == InteractionState::Offered {
-                    next.state = InteractionState::Queued;
-                }
-            }
-            OfferKind::Transfer => {
-                next.state = InteractionState::Queued;
-                next.position = -now;
-                notes.push(format!(
-                    "{name} did not take the transfer; the conversation is back in the queue"
-                ));
-            }
-            OfferKind::Conference => {
-                if !next
-                    .participants
-                    .iter()
-                    .any(|p| p.active() && p.role == ParticipantRole::Conference)
-                {
-                    next.conference_state = ConferenceState::None;
-                }
-                notes.push(format!("{name} did not join the chat"));
-            }
+        match self.d.revoke_offer(&name, now_ms()) {
+            Some(revoked) => self.commit_revocation(revoked, reason),
+            None => Box::pin(fut::ready(Ok(()))),
         }
+    }
+
+    /// Commits a revoked offer, then tells the agent and routes the conversation on.
+    pub(super) fn commit_revocation(
+        &mut self,
+        revoked: Revoked,
+        reason: RevokeReason,
+    ) -> ResponseActFuture<Self, CommandResult> {
+        let Revoked { next, offer, notes } = revoked;
         Box::pin(self.commit(&next, notes).map(move |res, act, ctx| {
             let notes = res?;
             act.d = next;
@@ -186,13 +171,7 @@ impl InteractionActor {
     }
 
     pub(super) fn check_offered_to(&self, agent_id: i64) -> Result<&PendingOffer, CommandError> {
-        match &self.d.offer {
-            Some(o) if o.agent_id == agent_id => Ok(o),
-            _ => Err(CommandError::new(
-                "not_offered",
-                "this conversation is not offered to you",
-            )),
-        }
+        Ok(self.d.offered_to(agent_id)?)
     }
 
     /// An offer that waits for the CRM lookup is dropped when its agent goes away (R11) or

@@ -4,7 +4,7 @@
 use super::InteractionActor;
 use crate::actors::agent::Release;
 use crate::domain::time::now_ms;
-use crate::domain::{InteractionState, RevokeReason};
+use crate::domain::RevokeReason;
 use crate::store::interactions;
 use actix::prelude::*;
 use std::time::Duration;
@@ -78,21 +78,7 @@ impl InteractionActor {
     /// R11: the reconnect grace ran out. The agent leaves the conversation; if it owned it,
     /// the interaction goes back to the front of its queue.
     pub(super) fn drop_absent_agent(&mut self, agent_id: i64) -> ResponseActFuture<Self, ()> {
-        let now = now_ms();
-        let mut next = self.d.clone();
-        if let Some(p) = next
-            .participants
-            .iter_mut()
-            .find(|p| p.agent_id == agent_id)
-        {
-            p.left_at = Some(now);
-        }
-        let was_owner = next.owner == Some(agent_id);
-        if was_owner {
-            next.owner = None;
-            next.state = InteractionState::Queued;
-            next.position = -now;
-        }
+        let (next, was_owner) = self.d.drop_absent_agent(agent_id, now_ms());
         let row = next.clone();
         Box::pin(
             self.persist(move |db| interactions::save(db, &row))

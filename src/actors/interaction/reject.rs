@@ -1,6 +1,7 @@
 //! R4: reject, for agents with `can_reject`: the same consequences as a timeout.
 
-use super::{fail, reply, InteractionActor, Reply};
+use super::{reply, InteractionActor, Reply};
+use crate::domain::time::now_ms;
 use crate::domain::RevokeReason;
 use crate::ws::protocol::CommandResult;
 use actix::prelude::*;
@@ -16,13 +17,12 @@ impl Handler<Reject> for InteractionActor {
     type Result = Reply<CommandResult>;
 
     fn handle(&mut self, msg: Reject, _ctx: &mut Self::Context) -> Self::Result {
-        match self.check_offered_to(msg.agent_id) {
-            Ok(o) if !o.can_reject => fail(
-                "reject_not_permitted",
-                "your administrator does not allow you to reject conversations",
-            ),
-            Ok(_) => AtomicResponse::new(self.take_back_offer(RevokeReason::Rejected)),
-            Err(e) => reply(Err(e)),
+        let name = self.display_name(msg.agent_id);
+        match self.d.reject(msg.agent_id, &name, now_ms()) {
+            Ok(revoked) => {
+                AtomicResponse::new(self.commit_revocation(revoked, RevokeReason::Rejected))
+            }
+            Err(refusal) => reply(Err(refusal.into())),
         }
     }
 }

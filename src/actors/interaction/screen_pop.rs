@@ -3,7 +3,7 @@
 
 use super::{reply, InteractionActor, Reply};
 use crate::crm::{Contact, ContactId, CrmError, ScreenPop};
-use crate::store::activities::{self};
+use crate::store::activities;
 use crate::store::interactions;
 use crate::ws::protocol::{CommandError, CommandResult, ServerEvent};
 use actix::prelude::*;

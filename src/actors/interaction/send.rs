@@ -4,7 +4,7 @@
 use super::{fail, reply, InteractionActor, Reply};
 use crate::domain::time::now_ms;
 use crate::domain::{validate_message_text, MessageStatus, CUSTOMER_WINDOW_MS};
-use crate::store::messages::{self};
+use crate::store::messages;
 use crate::ws::protocol::{CommandResult, ServerEvent};
 use actix::prelude::*;
 

@@ -1,32 +1,12 @@
 //! R17: transfer (owner only) to a queue or to an agent.
 
-use super::{fail, reply, InteractionActor, Reply};
+use super::{fail, reply, InteractionActor, Reply, Target};
 use crate::actors::agent::Release;
-use crate::domain::interaction::{InteractionRecord, PendingOffer};
+use crate::domain::interaction::InteractionRecord;
 use crate::domain::time::now_ms;
-use crate::domain::{InteractionState, OfferKind, ParticipantRole};
+use crate::domain::OfferKind;
 use crate::ws::protocol::{CommandError, CommandResult, ServerEvent};
 use actix::prelude::*;
-
-/// Where a transfer or conference invitation goes.
-#[derive(Debug, Clone, Copy)]
-pub enum Target {
-    Queue(i64),
-    Agent(i64),
-}
-
-impl Target {
-    pub fn from_ids(queue_id: Option<i64>, agent_id: Option<i64>) -> Result<Target, CommandError> {
-        match (queue_id, agent_id) {
-            (Some(q), None) => Ok(Target::Queue(q)),
-            (None, Some(a)) => Ok(Target::Agent(a)),
-            _ => Err(CommandError::new(
-                "bad_request",
-                "give exactly one of queue_id and agent_id",
-            )),
-        }
-    }
-}
 
 /// R17: the owner hands the conversation to a queue or an agent.
 #[derive(Message)]
@@ -40,36 +20,21 @@ impl Handler<Transfer> for InteractionActor {
     type Result = Reply<CommandResult>;
 
     fn handle(&mut self, msg: Transfer, ctx: &mut Self::Context) -> Self::Result {
-        if let Err(e) = self.check_owner_may_route(msg.agent_id) {
-            return reply(Err(e));
-        }
-        if self
-            .d
-            .participants
-            .iter()
-            .any(|p| p.active() && p.role == ParticipantRole::Conference)
-        {
-            return fail("invalid_state", "end the conference before transferring");
-        }
         let me = msg.agent_id;
         let me_name = self.display_name(me);
         let now = now_ms();
         let deadline = self.wrap_up_deadline(now);
         let terms = self.wrap_up_terms();
         // The transferring agent goes to wrap-up at once; the conversation leaves it.
-        let mut next = self.d.clone();
-        next.owner = None;
-        next.position = -now;
-        if let Some(p) = next.participants.iter_mut().find(|p| p.agent_id == me) {
-            p.start_wrap_up(deadline, &terms);
-        }
+        let next = match self.d.transfer(me, msg.target, deadline, &terms, now) {
+            Ok(next) => next,
+            Err(refusal) => return reply(Err(refusal.into())),
+        };
         match msg.target {
             Target::Queue(queue_id) => {
                 let Some(queue) = self.registry.queue_record(queue_id) else {
                     return fail("not_found", format!("no queue {queue_id}"));
                 };
-                next.state = InteractionState::Queued;
-                next.queue_id = queue_id;
                 let notes = vec![format!(
                     "{me_name} transferred the conversation to the queue {}",
                     queue.name
@@ -87,10 +52,6 @@ impl Handler<Transfer> for InteractionActor {
                 )))
             }
             Target::Agent(target) => {
-                if target == me {
-                    return fail("invalid_target", "you cannot transfer to yourself");
-                }
-                next.state = InteractionState::Offered;
                 let target_name = self.registry.agent_name(target).unwrap_or_default();
                 let notes = vec![format!(
                     "{me_name} transferred the conversation to {target_name}"
@@ -112,27 +73,6 @@ impl Handler<Transfer> for InteractionActor {
 }
 
 impl InteractionActor {
-    /// Transfer and conference are the owner's, on an active, uninterrupted conversation.
-    pub(super) fn check_owner_may_route(&self, agent_id: i64) -> Result<(), CommandError> {
-        self.check_active_participant(agent_id)?;
-        if self.d.owner != Some(agent_id) {
-            return Err(CommandError::new("not_owner", "only the owner can do this"));
-        }
-        if let Some(reason) = &self.d.interrupted {
-            return Err(CommandError::new(
-                "interrupted",
-                format!("the conversation was interrupted: {reason}"),
-            ));
-        }
-        if self.d.offer.is_some() {
-            return Err(CommandError::new(
-                "invalid_state",
-                "an invitation for this conversation is pending",
-            ));
-        }
-        Ok(())
-    }
-
     /// Reserves capacity at the target agent (R17: connected, available, below capacity).
     pub(super) fn reserve_agent(
         &self,
@@ -166,22 +106,16 @@ impl InteractionActor {
     /// Offers an invitation (transfer or conference) to a reserved agent, after the commit.
     pub(super) fn invite(
         &mut self,
-        mut next: InteractionRecord,
+        next: InteractionRecord,
         kind: OfferKind,
         from: i64,
         target: i64,
         reserved: crate::actors::agent::Reserved,
         notes: Vec<String>,
     ) -> ResponseActFuture<Self, CommandResult> {
-        let now = now_ms();
         let (timeout, _) = self.queue_settings();
-        next.offer = Some(PendingOffer {
-            agent_id: target,
-            kind,
-            expires_at: now + i64::from(timeout) * 1000,
-            from_agent_id: Some(from),
-            can_reject: reserved.can_reject,
-        });
+        let expires_at = now_ms() + i64::from(timeout) * 1000;
+        let next = next.with_invitation(kind, from, target, expires_at, reserved.can_reject);
         let wrapping_owner = (kind == OfferKind::Transfer).then_some(from);
         Box::pin(self.commit(&next, notes).map(move |res, act, ctx| {
             let notes = match res {

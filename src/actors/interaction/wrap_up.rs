@@ -1,11 +1,11 @@
 //! R7, R8: end, wrap-up with a disposition or by the countdown, and the call log saved
 //! when the last agent has wrapped up.
 
-use super::{fail, reply, InteractionActor, Reply};
+use super::{reply, InteractionActor, Reply};
 use crate::actors::agent::Release;
-use crate::domain::interaction::{InteractionRecord, PendingOffer};
+use crate::domain::interaction::{Ended, InteractionRecord, PendingOffer, WrappedUp};
 use crate::domain::time::now_ms;
-use crate::domain::{ConferenceState, DispositionCode, InteractionState, RevokeReason};
+use crate::domain::{DispositionCode, RevokeReason};
 use crate::store::activities::{self, NewActivity};
 use crate::store::{interactions, StoreResult};
 use crate::ws::protocol::{CommandResult, ServerEvent};
@@ -31,34 +31,18 @@ impl Handler<End> for InteractionActor {
     type Result = Reply<CommandResult>;
 
     fn handle(&mut self, msg: End, _ctx: &mut Self::Context) -> Self::Result {
-        if let Err(e) = self.check_active_participant(msg.agent_id) {
-            return reply(Err(e));
-        }
-        if self.d.owner != Some(msg.agent_id) && self.d.interrupted.is_none() {
-            return fail("not_owner", "only the owner can end the conversation");
-        }
         let now = now_ms();
         let deadline = self.wrap_up_deadline(now);
         let terms = self.wrap_up_terms();
-        let mut next = self.d.clone();
-        next.state = InteractionState::WrapUp;
-        next.ended_at = Some(now);
-        let pending_offer = next.offer.take();
-        if pending_offer.is_some() {
-            next.conference_state = ConferenceState::None;
-        }
-        let mut wrapping = Vec::new();
-        for p in next.participants.iter_mut().filter(|p| p.active()) {
-            p.start_wrap_up(deadline, &terms);
-            wrapping.push(p.agent_id);
-        }
-        AtomicResponse::new(self.commit_wrap_ups(
+        let Ended {
             next,
-            Vec::new(),
-            pending_offer,
+            withdrawn,
             wrapping,
-            deadline,
-        ))
+        } = match self.d.end(msg.agent_id, deadline, &terms, now) {
+            Ok(ended) => ended,
+            Err(refusal) => return reply(Err(refusal.into())),
+        };
+        AtomicResponse::new(self.commit_wrap_ups(next, Vec::new(), withdrawn, wrapping, deadline))
     }
 }
 
@@ -66,27 +50,10 @@ impl Handler<WrapUp> for InteractionActor {
     type Result = Reply<CommandResult>;
 
     fn handle(&mut self, msg: WrapUp, _ctx: &mut Self::Context) -> Self::Result {
-        let (codes, required) = match self.participant(msg.agent_id) {
-            Some(p) if p.wrapping_up() => p.wrap_up_terms(),
-            Some(_) => return fail("invalid_state", "you are not wrapping up this conversation"),
-            None => return fail("not_participant", "you are not in this conversation"),
+        let disposition = match self.d.check_wrap_up(msg.agent_id, msg.disposition) {
+            Ok(disposition) => disposition,
+            Err(refusal) => return reply(Err(refusal.into())),
         };
-        let disposition = msg.disposition.filter(|d| !d.is_empty());
-        match &disposition {
-            Some(code) if !codes.iter().any(|c| &c.code == code) => {
-                return fail(
-                    "unknown_disposition",
-                    format!("`{code}` is not a disposition code of this queue"),
-                )
-            }
-            None if required => {
-                return fail(
-                    "disposition_required",
-                    "this queue requires a disposition code",
-                )
-            }
-            _ => {}
-        }
         AtomicResponse::new(self.complete_wrap_up(msg.agent_id, disposition, false))
     }
 }
@@ -156,26 +123,9 @@ impl InteractionActor {
         auto: bool,
     ) -> ResponseActFuture<Self, CommandResult> {
         let now = now_ms();
-        let mut next = self.d.clone();
-        if let Some(p) = next
-            .participants
-            .iter_mut()
-            .find(|p| p.agent_id == agent_id)
-        {
-            p.wrapped_up_at = Some(now);
-            p.disposition = disposition.clone();
-            p.auto = Some(auto);
-        }
-        // The last wrap-up closes an ended conversation, and an interrupted one that no agent
-        // holds any more (R15: it cannot be routed again).
-        let closing = (next.state == InteractionState::WrapUp || next.interrupted.is_some())
-            && next.participants.iter().all(|p| p.done())
-            && next.offer.is_none();
-        if closing {
-            next.state = InteractionState::Closed;
-            next.closed_at = Some(now);
-            next.ended_at.get_or_insert(now);
-        }
+        let WrappedUp { next, closing } =
+            self.d
+                .complete_wrap_up(agent_id, disposition.clone(), auto, now);
         let row = next.clone();
         let activity = closing.then(|| self.activity_row(&next, now));
         let push_to_crm = self.registry.crm.pushes_activities();
