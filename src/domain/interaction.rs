@@ -282,6 +282,48 @@ impl InteractionRecord {
         Some(Revoked { next, offer, notes })
     }
 
+    /// R5: the offered agent accepts. A new or transferred conversation becomes active with
+    /// it as owner; a conference invitation makes it a guest ("<name> joined the chat", R18).
+    pub fn accept(
+        &self,
+        agent_id: i64,
+        display_name: &str,
+        now: i64,
+    ) -> Result<(InteractionRecord, Vec<String>), Refusal> {
+        let offer = self.offered_to(agent_id)?;
+        let mut next = self.clone();
+        next.offer = None;
+        let mut notes = Vec::new();
+        let role = match offer.kind {
+            OfferKind::New | OfferKind::Transfer => {
+                next.state = InteractionState::Active;
+                next.owner = Some(agent_id);
+                next.accepted_at.get_or_insert(now);
+                ParticipantRole::Owner
+            }
+            OfferKind::Conference => {
+                next.conference_state = ConferenceState::Active;
+                notes.push(format!("{display_name} joined the chat"));
+                ParticipantRole::Conference
+            }
+        };
+        next.participants.retain(|p| p.agent_id != agent_id);
+        next.participants.push(ParticipantRecord {
+            agent_id,
+            display_name: display_name.to_string(),
+            role,
+            joined_at: now,
+            left_at: None,
+            wrap_up_deadline: None,
+            wrapped_up_at: None,
+            disposition: None,
+            auto: None,
+            wrap_up_codes: None,
+            wrap_up_required: None,
+        });
+        Ok((next, notes))
+    }
+
     /// R4: reject is the offered agent's, and only with `can_reject`; its consequences are
     /// a timeout's.
     pub fn reject(&self, agent_id: i64, agent_name: &str, now: i64) -> Result<Revoked, Refusal> {
@@ -745,6 +787,36 @@ mod tests {
     #[test]
     fn nothing_to_revoke_without_an_offer() {
         assert!(active().revoke_offer("Bob", NOW).is_none());
+    }
+
+    // R5: accept.
+
+    #[test]
+    fn accepting_a_new_offer_makes_the_agent_owner_of_the_active_conversation() {
+        let (next, notes) = offered(true).accept(OWNER, "Alice", NOW).unwrap();
+        assert_eq!(next.state, InteractionState::Active);
+        assert_eq!(next.owner, Some(OWNER));
+        assert_eq!(next.accepted_at, Some(NOW));
+        assert!(next.offer.is_none());
+        assert!(notes.is_empty());
+        let p = next.participant(OWNER).unwrap();
+        assert_eq!(
+            (p.role, p.display_name.as_str()),
+            (ParticipantRole::Owner, "Alice")
+        );
+        assert_eq!(code(offered(true).accept(OTHER, "Eve", NOW)), "not_offered");
+    }
+
+    #[test]
+    fn accepting_a_conference_invitation_joins_as_guest() {
+        let mut r = active();
+        r.conference_state = ConferenceState::Requested;
+        r.offer = Some(offer(GUEST, OfferKind::Conference, true));
+        let (next, notes) = r.accept(GUEST, "Bob", NOW).unwrap();
+        assert_eq!(next.conference_state, ConferenceState::Active);
+        assert_eq!(next.owner, Some(OWNER));
+        assert_eq!(notes, vec!["Bob joined the chat"]);
+        assert_eq!(next.active_agents(), vec![OWNER, GUEST]);
     }
 
     // R4: reject.

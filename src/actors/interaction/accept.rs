@@ -2,9 +2,7 @@
 //! joins a conference), and its screen pops (R20).
 
 use super::{reply, InteractionActor, Reply};
-use crate::domain::interaction::ParticipantRecord;
 use crate::domain::time::now_ms;
-use crate::domain::{ConferenceState, InteractionState, OfferKind, ParticipantRole};
 use crate::ws::protocol::CommandResult;
 use actix::prelude::*;
 
@@ -28,45 +26,17 @@ impl Handler<Accept> for InteractionActor {
 
 impl InteractionActor {
     pub(super) fn accept_now(&mut self, msg: Accept) -> ResponseActFuture<Self, CommandResult> {
-        let offer = match self.check_offered_to(msg.agent_id) {
-            Ok(o) => o.clone(),
+        let agent_id = msg.agent_id;
+        let offer_kind = match self.check_offered_to(agent_id) {
+            Ok(o) => o.kind,
             Err(e) => return Box::pin(fut::ready(Err(e))),
         };
-        let agent_id = msg.agent_id;
-        let offer_kind = offer.kind;
         let pop = self.screen_pop_for(agent_id);
-        let now = now_ms();
-        let mut next = self.d.clone();
-        next.offer = None;
-        let display_name = self.registry.agent_name(msg.agent_id).unwrap_or_default();
-        let mut notes = Vec::new();
-        let role = match offer.kind {
-            OfferKind::New | OfferKind::Transfer => {
-                next.state = InteractionState::Active;
-                next.owner = Some(msg.agent_id);
-                next.accepted_at.get_or_insert(now);
-                ParticipantRole::Owner
-            }
-            OfferKind::Conference => {
-                next.conference_state = ConferenceState::Active;
-                notes.push(format!("{display_name} joined the chat"));
-                ParticipantRole::Conference
-            }
+        let display_name = self.registry.agent_name(agent_id).unwrap_or_default();
+        let (mut next, notes) = match self.d.accept(agent_id, &display_name, now_ms()) {
+            Ok(accepted) => accepted,
+            Err(refusal) => return Box::pin(fut::ready(Err(refusal.into()))),
         };
-        next.participants.retain(|p| p.agent_id != msg.agent_id);
-        next.participants.push(ParticipantRecord {
-            agent_id: msg.agent_id,
-            display_name,
-            role,
-            joined_at: now,
-            left_at: None,
-            wrap_up_deadline: None,
-            wrapped_up_at: None,
-            disposition: None,
-            auto: None,
-            wrap_up_codes: None,
-            wrap_up_required: None,
-        });
         if next.contact_id.is_none() {
             next.contact_id = pop.linked().map(|c| c.id.clone());
         }
