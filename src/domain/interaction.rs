@@ -282,6 +282,37 @@ impl InteractionRecord {
         Some(Revoked { next, offer, notes })
     }
 
+    /// R6, R14: may this agent send this text now? Only in the active, uninterrupted
+    /// conversation (R15), 1 to `max_chars` characters, not blank, and within 24 hours of
+    /// the customer's last message (WhatsApp's customer service window).
+    pub fn check_send(
+        &self,
+        agent_id: i64,
+        text: &str,
+        max_chars: usize,
+        now: i64,
+    ) -> Result<(), Refusal> {
+        self.check_active_participant(agent_id)?;
+        if let Some(reason) = &self.interrupted {
+            return Err(Refusal::new(
+                "interrupted",
+                format!("the conversation was interrupted: {reason}"),
+            ));
+        }
+        super::validate_message_text(text, max_chars)
+            .map_err(|(code, message)| Refusal::new(code, message))?;
+        let window_open = self
+            .last_customer_message_at
+            .is_some_and(|t| now - t <= super::CUSTOMER_WINDOW_MS);
+        if !window_open {
+            return Err(Refusal::new(
+                "window_closed",
+                "more than 24 hours have passed since the customer's last message",
+            ));
+        }
+        Ok(())
+    }
+
     /// R5: the offered agent accepts. A new or transferred conversation becomes active with
     /// it as owner; a conference invitation makes it a guest ("<name> joined the chat", R18).
     pub fn accept(
@@ -787,6 +818,31 @@ mod tests {
     #[test]
     fn nothing_to_revoke_without_an_offer() {
         assert!(active().revoke_offer("Bob", NOW).is_none());
+    }
+
+    // R6, R14: send.
+
+    #[test]
+    fn an_agent_sends_in_the_window_a_text_that_is_not_blank_nor_too_long() {
+        let r = active();
+        assert_eq!(r.check_send(OWNER, "hello", 10, NOW), Ok(()));
+        assert_eq!(code(r.check_send(OWNER, "  ", 10, NOW)), "empty_message");
+        assert!(r.check_send(OWNER, "eleven char", 10, NOW).is_err());
+        assert_eq!(
+            code(r.check_send(OTHER, "hello", 10, NOW)),
+            "not_participant"
+        );
+        let late = r.last_customer_message_at.unwrap() + crate::domain::CUSTOMER_WINDOW_MS + 1;
+        assert_eq!(
+            code(r.check_send(OWNER, "hello", 10, late)),
+            "window_closed"
+        );
+        let mut interrupted = r.clone();
+        interrupted.interrupted = Some("the channel was deleted".into());
+        assert_eq!(
+            code(interrupted.check_send(OWNER, "hello", 10, NOW)),
+            "interrupted"
+        );
     }
 
     // R5: accept.

@@ -363,10 +363,6 @@ impl InteractionActor {
             .map(|q| (q.offer_timeout_secs, q.wrap_up_secs))
             .unwrap_or((30, 60))
     }
-
-    fn check_active_participant(&self, agent_id: i64) -> Result<(), CommandError> {
-        Ok(self.d.check_active_participant(agent_id)?)
-    }
 }
 
 impl Actor for InteractionActor {

@@ -1,9 +1,9 @@
 //! R6, R14: an agent's message (queued, then sent by the outbox; the 24-hour customer
 //! service window) and the delivery statuses that follow.
 
-use super::{fail, reply, InteractionActor, Reply};
+use super::{reply, InteractionActor, Reply};
 use crate::domain::time::now_ms;
-use crate::domain::{validate_message_text, MessageStatus, CUSTOMER_WINDOW_MS};
+use crate::domain::MessageStatus;
 use crate::store::messages;
 use crate::ws::protocol::{CommandResult, ServerEvent};
 use actix::prelude::*;
@@ -20,29 +20,10 @@ impl Handler<SendText> for InteractionActor {
     type Result = Reply<CommandResult>;
 
     fn handle(&mut self, msg: SendText, _ctx: &mut Self::Context) -> Self::Result {
-        if let Err(e) = self.check_active_participant(msg.agent_id) {
-            return reply(Err(e));
-        }
-        if let Some(reason) = &self.d.interrupted {
-            return fail(
-                "interrupted",
-                format!("the conversation was interrupted: {reason}"),
-            );
-        }
         let max = self.registry.settings.limits.max_message_chars;
-        if let Err((code, message)) = validate_message_text(&msg.text, max) {
-            return fail(code, message);
-        }
         let now = now_ms();
-        let window_open = self
-            .d
-            .last_customer_message_at
-            .is_some_and(|t| now - t <= CUSTOMER_WINDOW_MS);
-        if !window_open {
-            return fail(
-                "window_closed",
-                "more than 24 hours have passed since the customer's last message",
-            );
+        if let Err(refusal) = self.d.check_send(msg.agent_id, &msg.text, max, now) {
+            return reply(Err(refusal.into()));
         }
         let interaction_id = self.d.id;
         let agent_id = msg.agent_id;
