@@ -7,6 +7,7 @@ use super::registry::Registry;
 use crate::domain::routing::Candidate;
 use crate::domain::time::now_ms;
 use crate::domain::AgentStatus;
+use crate::store::agent_state;
 use crate::store::rows::AgentRecord;
 use crate::ws::protocol::{AgentInfo, CommandError, CommandResult, ServerEvent, StatusInfo};
 use crate::ws::session::SessionEvent;
@@ -152,11 +153,8 @@ impl AgentActor {
         Box::pin(
             async move {
                 store
-                    .write_sql(move |c| {
-                        c.execute(
-                            "UPDATE users SET status = ?1, status_since = ?2, status_reason = ?3 WHERE id = ?4",
-                            rusqlite::params![status, since, saved_reason, id],
-                        )
+                    .write(move |db| {
+                        agent_state::set_status(db, id, status, since, saved_reason.as_deref())
                     })
                     .await
             }
@@ -372,12 +370,7 @@ impl Handler<SetStopNew> for AgentActor {
         AtomicResponse::new(Box::pin(
             async move {
                 store
-                    .write_sql(move |c| {
-                        c.execute(
-                            "UPDATE users SET stop_new = ?1 WHERE id = ?2",
-                            rusqlite::params![enabled, id],
-                        )
-                    })
+                    .write(move |db| agent_state::set_stop_new(db, id, enabled))
                     .await
             }
             .into_actor(self)

@@ -3,23 +3,21 @@
 //! never held across an `.await`.
 
 use super::agent::{self, AgentActor};
+use super::interaction::screen_pop::LookupBreaker;
 use super::interaction::{
-    Data, Inbound, InboundOutcome, InteractionActor, MessageStatusChanged, OfferData,
-    ParticipantData, ResourceDeleted,
+    Inbound, InboundOutcome, InteractionActor, MessageStatusChanged, ResourceDeleted,
 };
 use super::queue::{self, QueueActor};
 use crate::configuration::Settings;
-use crate::crm::{ContactId, Crm};
-use crate::domain::{MessageStatus, OfferKind};
+use crate::crm::Crm;
+use crate::domain::MessageStatus;
 use crate::state::RuntimeSettings;
 use crate::store::rows::{self, AgentRecord, ChannelRecord, QueueRecord};
-use crate::store::{Store, StoreError};
+use crate::store::{interactions, Store, StoreError};
 use crate::whatsapp::outbox::{Kick, Outbox};
 use crate::whatsapp::payload::{Delivery, InboundMessage};
-use crate::ws::protocol::{self, Author};
 use actix::prelude::*;
 use actix::ArbiterHandle;
-use rusqlite::Connection;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
@@ -29,6 +27,8 @@ pub struct Registry {
     pub runtime: Arc<RuntimeSettings>,
     /// The configured CRM: screen pop lookups, contacts, call logs (R20).
     pub crm: Arc<Crm>,
+    /// Remembers a CRM outage for every conversation's screen pop lookup (R20).
+    pub crm_lookups: Arc<LookupBreaker>,
     arbiter: ArbiterHandle,
     inner: Mutex<Inner>,
     outbox: OnceLock<Addr<Outbox>>,
@@ -62,23 +62,25 @@ impl Registry {
             settings: settings.clone(),
             runtime,
             crm,
+            crm_lookups: Arc::default(),
             arbiter,
             inner: Mutex::new(Inner::default()),
             outbox: OnceLock::new(),
             me: me.clone(),
         });
 
-        let (agents, queues, channels, open, max_id) = store
+        let (agents, queues, channels) = store
             .read_sql(|c| {
                 Ok((
                     rows::list_agents(c)?,
                     rows::list_queues(c)?,
                     rows::list_channels(c)?,
-                    load_open_interactions(c)?,
-                    c.query_row("SELECT COALESCE(MAX(id), 0) FROM interactions", [], |r| {
-                        r.get::<_, i64>(0)
-                    })?,
                 ))
+            })
+            .await?;
+        let (open, max_id) = store
+            .read(|db| -> Result<_, StoreError> {
+                Ok((interactions::load_open(db)?, interactions::max_id(db)?))
             })
             .await?;
 
@@ -396,115 +398,4 @@ impl Registry {
         self.lock().channels.remove(&channel_id);
         self.broadcast(ResourceDeleted::Channel(channel_id));
     }
-}
-
-/// Every interaction that is not closed, with its participants and transcript (R10).
-fn load_open_interactions(c: &Connection) -> rusqlite::Result<Vec<(Data, Vec<protocol::Message>)>> {
-    let mut stmt = c.prepare(
-        "SELECT id, channel_id, queue_id, customer_wa_id, customer_name, source_number, state,
-                queue_position, owner_agent_id, offer_agent_id, offer_kind, offer_from_agent_id,
-                offer_expires_at, conference_state, contact_id, interrupted, created_at, accepted_at,
-                ended_at, closed_at, last_customer_message_at, crm_contact_id
-         FROM interactions WHERE state <> 'closed' ORDER BY id",
-    )?;
-    let mut open: Vec<Data> = stmt
-        .query_map([], |r| {
-            let offer_agent: Option<i64> = r.get(9)?;
-            let offer_kind: Option<OfferKind> = r.get(10)?;
-            Ok(Data {
-                id: r.get(0)?,
-                channel_id: r.get(1)?,
-                queue_id: r.get(2)?,
-                customer_wa_id: r.get(3)?,
-                customer_name: r.get(4)?,
-                source_number: r.get(5)?,
-                state: r.get(6)?,
-                position: r.get(7)?,
-                owner: r.get(8)?,
-                offer: match (offer_agent, offer_kind) {
-                    (Some(agent_id), Some(kind)) => Some(OfferData {
-                        agent_id,
-                        kind,
-                        expires_at: r.get::<_, Option<i64>>(12)?.unwrap_or(0),
-                        from_agent_id: r.get(11)?,
-                        can_reject: true,
-                    }),
-                    _ => None,
-                },
-                conference_state: r.get(13)?,
-                contact_id: match (
-                    r.get::<_, Option<i64>>(14)?,
-                    r.get::<_, Option<String>>(21)?,
-                ) {
-                    (Some(id), _) => Some(ContactId::Local(id)),
-                    (None, Some(id)) => Some(ContactId::External(id)),
-                    _ => None,
-                },
-                interrupted: r.get(15)?,
-                created_at: r.get(16)?,
-                accepted_at: r.get(17)?,
-                ended_at: r.get(18)?,
-                closed_at: r.get(19)?,
-                last_customer_message_at: r.get(20)?,
-                participants: Vec::new(),
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-
-    let mut parts = c.prepare_cached(
-        "SELECT agent_id, display_name, role, joined_at, left_at, wrap_up_deadline, wrapped_up_at,
-                disposition, auto, wrap_up_codes, wrap_up_required
-         FROM interaction_participants WHERE interaction_id = ?1 ORDER BY joined_at",
-    )?;
-    let mut msgs = c.prepare_cached(
-        "SELECT id, direction, author_kind, author_id, author_name, text, kind, media_id, sent_at,
-                status, error
-         FROM messages WHERE interaction_id = ?1 ORDER BY id",
-    )?;
-    let mut result = Vec::with_capacity(open.len());
-    for mut d in open.drain(..) {
-        d.participants = parts
-            .query_map([d.id], |r| {
-                Ok(ParticipantData {
-                    agent_id: r.get(0)?,
-                    display_name: r.get(1)?,
-                    role: r.get(2)?,
-                    joined_at: r.get(3)?,
-                    left_at: r.get(4)?,
-                    wrap_up_deadline: r.get(5)?,
-                    wrapped_up_at: r.get(6)?,
-                    disposition: r.get(7)?,
-                    auto: r.get(8)?,
-                    wrap_up_codes: r
-                        .get::<_, Option<String>>(9)?
-                        .and_then(|c| serde_json::from_str(&c).ok()),
-                    wrap_up_required: r.get(10)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        let messages = msgs
-            .query_map([d.id], message_from_row)?
-            .collect::<Result<_, _>>()?;
-        result.push((d, messages));
-    }
-    Ok(result)
-}
-
-/// A transcript message as agents see it, from a `messages` row selected in the order above.
-pub fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<protocol::Message> {
-    Ok(protocol::Message {
-        id: r.get(0)?,
-        direction: r.get(1)?,
-        author: Author {
-            kind: r.get(2)?,
-            id: r.get(3)?,
-            name: r.get(4)?,
-        },
-        text: r.get(5)?,
-        kind: r.get(6)?,
-        media_id: r.get(7)?,
-        sent_at: r.get(8)?,
-        status: r.get(9)?,
-        error: r.get(10)?,
-    })
 }

@@ -2,7 +2,9 @@
 //! routing choice, message validation.
 
 pub mod input;
+pub mod interaction;
 pub mod masking;
+pub mod message;
 pub mod phone;
 pub mod routing;
 pub mod time;

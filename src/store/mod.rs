@@ -10,6 +10,8 @@ use std::sync::mpsc;
 use std::time::Instant;
 use tokio::sync::oneshot;
 
+pub mod activities;
+pub mod agent_state;
 pub mod audit;
 pub mod backup;
 pub mod channels;
@@ -19,6 +21,8 @@ pub mod crm_outbox;
 pub mod deliveries;
 pub mod health;
 pub mod history;
+pub mod interactions;
+pub mod messages;
 pub mod metrics;
 pub mod offer_log;
 pub mod outbox;

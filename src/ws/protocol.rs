@@ -1,11 +1,13 @@
 //! The agent WebSocket protocol (SPEC.md section 5): commands in, events out, each a JSON
 //! object with a `type`.
 
+pub use crate::domain::message::{Author, Message};
 use crate::domain::time::{rfc3339, rfc3339_opt};
 use crate::domain::{
-    AgentStatus, AlertLevel, AuthorKind, ConferenceState, Direction, DispositionCode,
-    InteractionState, MessageKind, MessageStatus, OfferKind, ParticipantRole, RevokeReason, Role,
+    AgentStatus, AlertLevel, ConferenceState, DispositionCode, InteractionState, MessageStatus,
+    OfferKind, ParticipantRole, RevokeReason, Role,
 };
+pub use crate::store::activities::ActivitySummary;
 use serde::{Deserialize, Serialize};
 
 /// A client frame: the command plus an optional `ref` echoed in the `ack` or `error`.
@@ -120,6 +122,15 @@ impl From<crate::store::StoreError> for CommandError {
     }
 }
 
+impl From<crate::domain::interaction::Refusal> for CommandError {
+    fn from(r: crate::domain::interaction::Refusal) -> Self {
+        CommandError {
+            code: r.code,
+            message: r.message,
+        }
+    }
+}
+
 pub type CommandResult = Result<(), CommandError>;
 
 #[derive(Debug, Clone, Serialize)]
@@ -179,30 +190,6 @@ pub struct Offer {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Author {
-    pub kind: AuthorKind,
-    pub id: Option<String>,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Message {
-    pub id: i64,
-    pub direction: Direction,
-    pub author: Author,
-    pub text: String,
-    pub kind: MessageKind,
-    /// WhatsApp media id of an image, document, audio, video or sticker.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub media_id: Option<String>,
-    #[serde(with = "rfc3339")]
-    pub sent_at: i64,
-    pub status: Option<MessageStatus>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct Participant {
     pub agent_id: i64,
     pub display_name: String,
@@ -246,20 +233,6 @@ pub struct Interaction {
     /// Why the interaction was interrupted (R15), if it was.
     pub interrupted: Option<String>,
     pub messages: Vec<Message>,
-}
-
-/// A past call log, as the screen pop lists it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ActivitySummary {
-    pub id: i64,
-    pub interaction_id: i64,
-    pub queue_name: String,
-    pub agents: Vec<String>,
-    #[serde(with = "rfc3339")]
-    pub initiated_at: i64,
-    #[serde(with = "rfc3339")]
-    pub wrapped_up_at: i64,
-    pub disposition: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

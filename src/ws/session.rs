@@ -158,7 +158,7 @@ impl AgentSession {
                 Ok(target) => {
                     self.to_interaction(interaction_id, interaction::Transfer { agent_id, target })
                 }
-                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+                Err(e) => futures_util::future::ready(Err(e.into())).boxed(),
             },
             ClientCommand::Conference {
                 interaction_id,
@@ -167,7 +167,7 @@ impl AgentSession {
             } => match interaction::Target::from_ids(queue_id, target) {
                 Ok(target) => self
                     .to_interaction(interaction_id, interaction::Conference { agent_id, target }),
-                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+                Err(e) => futures_util::future::ready(Err(e.into())).boxed(),
             },
             ClientCommand::EndConference { interaction_id } => {
                 self.to_interaction(interaction_id, interaction::EndConference { agent_id })
@@ -225,17 +225,14 @@ impl AgentSession {
         let store = self.registry.store.clone();
         async move {
             let closed = store
-                .read_sql(move |c| {
-                    c.query_row(
-                        "SELECT EXISTS(SELECT 1 FROM interactions WHERE id = ?1 AND state = 'closed')",
-                        [interaction_id],
-                        |r| r.get::<_, bool>(0),
-                    )
-                })
+                .read(move |db| crate::store::interactions::is_closed(db, interaction_id))
                 .await
                 .unwrap_or(false);
             Err(if closed {
-                CommandError::new("invalid_state", format!("interaction {interaction_id} is closed"))
+                CommandError::new(
+                    "invalid_state",
+                    format!("interaction {interaction_id} is closed"),
+                )
             } else {
                 CommandError::new("not_found", format!("no open interaction {interaction_id}"))
             })

@@ -234,3 +234,74 @@ async fn an_agent_turns_auto_multi_match_pop_off_for_itself() {
     let admin_view = app.admin_get(&format!("/api/v1/agents/{}", agent.id)).await;
     assert_eq!(admin_view["auto_multi_match_pop"], false);
 }
+
+/// A CRM that does not answer: the lookup runs beside the conversation, so the customer's
+/// next message is stored at once while the offer waits for the lookup (at most 3 s); once
+/// the lookup has failed the outage is remembered, and the next conversation's offer goes
+/// out at once instead of asking the CRM again.
+#[tokio::test]
+async fn a_crm_that_hangs_holds_neither_the_conversation_nor_the_next_offer() {
+    use std::time::{Duration, Instant};
+    use wiremock::{matchers::any, Mock, ResponseTemplate};
+
+    let crm = wiremock::MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&crm)
+        .await;
+    let app = TestApp::spawn_with(|c| {
+        c.set("crm.connector", "dynamics365")
+            .set("crm.dynamics.base_url", crm.uri())
+            .set("crm.dynamics.token_url", format!("{}/token", crm.uri()))
+            .set("crm.dynamics.client_id", "client")
+            .set("crm.dynamics.client_secret", "secret")
+            .set("crm.request_timeout_ms", 30000)
+            .set("crm.retry_attempts", 1);
+    })
+    .await;
+    let basic = app
+        .setup_basic_with(1, json!({}), json!({"max_concurrent": 2}))
+        .await;
+    let mut a = app.agent_online(&basic.agents[0]).await;
+
+    app.customer_says("447700900001", "Carla Gomez", "hello")
+        .await;
+    // By now the queue has reserved the agent and the offer waits for the lookup.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    app.customer_says("447700900001", "Carla Gomez", "anyone there?")
+        .await;
+    // Stored and answered while the lookup still runs: the offer comes only after it.
+    a.expect_no("offer", Duration::from_millis(100)).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "the customer's message waited {:?} for the CRM",
+        started.elapsed()
+    );
+    let offer = a.wait_for("offer", EVENT_TIMEOUT).await;
+    assert_eq!(offer["contact_matches"], 0);
+    let id = offer["interaction_id"].as_i64().unwrap();
+    a.accept(id).await;
+    let pop = a
+        .wait_for_where("screen_pop", EVENT_TIMEOUT, |e| {
+            e["interaction_id"] == json!(id)
+        })
+        .await;
+    assert_eq!(pop["action"], "new_contact");
+
+    // The outage is remembered: the next conversation is offered without asking the CRM.
+    let asked = crm.received_requests().await.unwrap_or_default().len();
+    let started = Instant::now();
+    app.customer_says("447700900002", "Dana Fox", "hello").await;
+    let offer = a.wait_for("offer", EVENT_TIMEOUT).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "the offer waited {:?} for a CRM known to be down",
+        started.elapsed()
+    );
+    assert_eq!(offer["contact_matches"], 0);
+    assert_eq!(
+        crm.received_requests().await.unwrap_or_default().len(),
+        asked
+    );
+}

@@ -1,0 +1,100 @@
+//! R1, R12: a customer message opens or continues the conversation; a webhook delivered
+//! twice (same `wamid`) adds nothing.
+
+use super::{reply, InteractionActor, Reply};
+use crate::domain::time::now_ms;
+use crate::domain::InteractionState;
+use crate::store::messages::{self, CustomerMessage};
+use crate::store::{interactions, StoreResult};
+use crate::whatsapp::payload::InboundMessage;
+use crate::ws::protocol::ServerEvent;
+use actix::prelude::*;
+
+/// Result of delivering a customer message to this actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundOutcome {
+    Stored,
+    Duplicate,
+    /// The interaction closed meanwhile: the registry opens a new one (R1).
+    Closed,
+}
+
+/// A customer message for this conversation (R1, R12).
+#[derive(Message)]
+#[rtype(result = "StoreResult<InboundOutcome>")]
+pub struct Inbound {
+    pub msg: InboundMessage,
+}
+
+impl Handler<Inbound> for InteractionActor {
+    type Result = Reply<StoreResult<InboundOutcome>>;
+
+    fn handle(&mut self, msg: Inbound, _ctx: &mut Self::Context) -> Self::Result {
+        if self.d.state == InteractionState::Closed {
+            return reply(Ok(InboundOutcome::Closed));
+        }
+        let m = msg.msg;
+        let creating = !self.persisted;
+        let mut next = self.d.clone();
+        if let Some(name) = m.profile_name.as_ref().filter(|n| !n.trim().is_empty()) {
+            next.customer_name = name.clone();
+        }
+        next.last_customer_message_at = Some(
+            next.last_customer_message_at
+                .map_or(m.timestamp_ms, |t| t.max(m.timestamp_ms)),
+        );
+        let now = now_ms();
+        if creating {
+            next.created_at = now;
+            next.position = now;
+        }
+        let row = next.clone();
+        let interaction_id = self.d.id;
+        let author_name = next.customer_name.clone();
+        AtomicResponse::new(Box::pin(
+            self.persist(move |db| -> StoreResult<_> {
+                if messages::wamid_exists(db, &m.wamid)? {
+                    return Ok(None);
+                }
+                interactions::save(db, &row)?;
+                let message = CustomerMessage {
+                    wamid: &m.wamid,
+                    from: &m.from,
+                    author_name: &author_name,
+                    kind: m.kind,
+                    text: &m.text,
+                    media_id: m.media_id.as_deref(),
+                    sent_at: m.timestamp_ms,
+                };
+                Ok(Some(messages::insert_customer(
+                    db,
+                    interaction_id,
+                    &message,
+                    now,
+                )?))
+            })
+            .map(move |res, act, ctx| {
+                let Some(message) = res? else {
+                    return Ok(InboundOutcome::Duplicate);
+                };
+                act.d = next;
+                act.persisted = true;
+                act.messages.push(message.clone());
+                for agent_id in act.active_agents() {
+                    act.push_to(
+                        agent_id,
+                        ServerEvent::Message {
+                            interaction_id: act.d.id,
+                            message: message.clone(),
+                        },
+                    );
+                }
+                if creating {
+                    act.enqueue();
+                }
+                act.refresh_alert(ctx);
+                Ok(InboundOutcome::Stored)
+            }),
+        ))
+    }
+}

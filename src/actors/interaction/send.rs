@@ -1,0 +1,92 @@
+//! R6, R14: an agent's message (queued, then sent by the outbox; the 24-hour customer
+//! service window) and the delivery statuses that follow.
+
+use super::{reply, InteractionActor, Reply};
+use crate::domain::time::now_ms;
+use crate::domain::MessageStatus;
+use crate::store::messages;
+use crate::ws::protocol::{CommandResult, ServerEvent};
+use actix::prelude::*;
+
+/// R6: an agent's text to the customer.
+#[derive(Message)]
+#[rtype(result = "CommandResult")]
+pub struct SendText {
+    pub agent_id: i64,
+    pub text: String,
+}
+
+impl Handler<SendText> for InteractionActor {
+    type Result = Reply<CommandResult>;
+
+    fn handle(&mut self, msg: SendText, _ctx: &mut Self::Context) -> Self::Result {
+        let max = self.registry.settings.limits.max_message_chars;
+        let now = now_ms();
+        if let Err(refusal) = self.d.check_send(msg.agent_id, &msg.text, max, now) {
+            return reply(Err(refusal.into()));
+        }
+        let interaction_id = self.d.id;
+        let agent_id = msg.agent_id;
+        let author_name = self
+            .participant(agent_id)
+            .map(|p| p.display_name.clone())
+            .unwrap_or_default();
+        let text = msg.text;
+        AtomicResponse::new(Box::pin(
+            self.persist(move |db| {
+                messages::insert_agent_text(db, interaction_id, agent_id, &author_name, &text, now)
+            })
+            .map(move |res, act, ctx| {
+                let message = res?;
+                act.messages.push(message.clone());
+                for other in act.active_agents() {
+                    act.push_to(
+                        other,
+                        ServerEvent::Message {
+                            interaction_id: act.d.id,
+                            message: message.clone(),
+                        },
+                    );
+                }
+                act.registry.kick_outbox();
+                act.refresh_alert(ctx);
+                Ok(())
+            }),
+        ))
+    }
+}
+
+/// A delivery status of an outbound message changed (API answer or status webhook).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MessageStatusChanged {
+    pub message_id: i64,
+    pub status: MessageStatus,
+    pub error: Option<String>,
+}
+
+impl Handler<MessageStatusChanged> for InteractionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: MessageStatusChanged, _ctx: &mut Self::Context) {
+        let Some(m) = self.messages.iter_mut().find(|m| m.id == msg.message_id) else {
+            return;
+        };
+        if !m.status.is_none_or(|s| s.can_become(msg.status)) {
+            return;
+        }
+        m.status = Some(msg.status);
+        m.error = msg.error.clone();
+        for agent_id in self.active_agents() {
+            self.push_to(
+                agent_id,
+                ServerEvent::MessageStatus {
+                    interaction_id: self.d.id,
+                    message_id: msg.message_id,
+                    status: msg.status,
+                    error: msg.error.clone(),
+                },
+            );
+        }
+    }
+}
