@@ -1,6 +1,7 @@
 //! The contact-center rules that need no actor, no SQL and no network: statuses, states,
 //! routing choice, message validation.
 
+pub mod error_code;
 pub mod input;
 pub mod interaction;
 pub mod masking;
