@@ -7,11 +7,9 @@ use super::settings::{audit_unmasked_read, customer_data_view, CustomerDataView}
 use super::Data;
 use crate::domain::{AlertLevel, InteractionState, Role, CUSTOMER_WINDOW_MS};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::history::{
-    self, InteractionFilter, InteractionRecord, MessageRecord, ParticipantRecord,
-};
+use crate::store::history::{self, InteractionFilter, InteractionRecord, ParticipantRecord};
 use crate::ws::masking::mask_interaction;
-use crate::ws::protocol::{Author, Customer, Interaction, Message, Participant, QueueRef};
+use crate::ws::protocol::{Customer, Interaction, Participant, QueueRef};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -27,25 +25,6 @@ pub fn customer_phone(wa_id: &str) -> String {
         wa_id.to_string()
     } else {
         format!("+{wa_id}")
-    }
-}
-
-/// A stored message as agents see it.
-pub fn message(m: MessageRecord) -> Message {
-    Message {
-        id: m.id,
-        direction: m.direction,
-        author: Author {
-            kind: m.author_kind,
-            id: m.author_id,
-            name: m.author_name,
-        },
-        text: m.text,
-        kind: m.kind,
-        media_id: m.media_id,
-        sent_at: m.sent_at,
-        status: m.status,
-        error: m.error,
     }
 }
 
@@ -87,7 +66,7 @@ pub fn interaction(i: InteractionRecord) -> Interaction {
         window_expires_at: i.last_customer_message_at.map(|t| t + CUSTOMER_WINDOW_MS),
         alert: AlertLevel::None,
         interrupted: i.interrupted,
-        messages: i.messages.into_iter().map(message).collect(),
+        messages: i.messages,
     }
 }
 

@@ -4,13 +4,12 @@
 //!
 //! Unknown stored values (a kind or state this build does not know, say after a downgrade)
 //! read as a neutral fallback, logged, instead of failing the whole page: a transcript stays
-//! readable. (The restore path in actors/registry.rs still refuses them: one mapper for both.)
+//! readable. Transcripts are read by `store::messages`, the one message mapper, which does the
+//! same.
 
 use super::{Db, StoreResult};
-use crate::domain::{
-    AuthorKind, ConferenceState, Direction, InteractionState, MessageKind, MessageStatus,
-    ParticipantRole,
-};
+use crate::domain::message::Message;
+use crate::domain::{ConferenceState, InteractionState, ParticipantRole};
 use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Row};
 
@@ -19,56 +18,6 @@ fn parse_or<T: Copy>(s: &str, parse: fn(&str) -> Option<T>, fallback: T) -> T {
         tracing::warn!(value = s, "unknown stored value read as its fallback");
         fallback
     })
-}
-
-/// A transcript message as stored.
-#[derive(Debug, Clone)]
-pub struct MessageRecord {
-    pub id: i64,
-    pub direction: Direction,
-    pub author_kind: AuthorKind,
-    pub author_id: Option<String>,
-    pub author_name: String,
-    pub text: String,
-    pub kind: MessageKind,
-    pub media_id: Option<String>,
-    pub sent_at: i64,
-    pub status: Option<MessageStatus>,
-    pub error: Option<String>,
-}
-
-/// The columns [`message_from_row`] reads, in its order.
-pub const MESSAGE_COLUMNS: &str = "id, direction, author_kind, author_id, author_name, text, \
-     kind, media_id, sent_at, status, error";
-
-/// A `messages` row selected with [`MESSAGE_COLUMNS`]; unknown values fall back (see above).
-pub fn message_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
-    let direction: String = r.get(1)?;
-    let author_kind: String = r.get(2)?;
-    let kind: String = r.get(6)?;
-    let status: Option<String> = r.get(9)?;
-    Ok(MessageRecord {
-        id: r.get(0)?,
-        direction: parse_or(&direction, Direction::parse, Direction::System),
-        author_kind: parse_or(&author_kind, AuthorKind::parse, AuthorKind::System),
-        author_id: r.get(3)?,
-        author_name: r.get(4)?,
-        text: r.get(5)?,
-        kind: parse_or(&kind, MessageKind::parse, MessageKind::Unsupported),
-        media_id: r.get(7)?,
-        sent_at: r.get(8)?,
-        status: status.as_deref().and_then(MessageStatus::parse),
-        error: r.get(10)?,
-    })
-}
-
-/// The transcript of an interaction, oldest first.
-pub fn transcript(db: &Db, interaction_id: i64) -> StoreResult<Vec<MessageRecord>> {
-    let sql =
-        format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE interaction_id = ?1 ORDER BY id");
-    let mut stmt = db.0.prepare_cached(&sql)?;
-    let rows = stmt.query_map([interaction_id], message_from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// An agent in an interaction now.
@@ -125,7 +74,7 @@ pub struct InteractionRecord {
     /// Why the conversation was cut short (R18), if it was.
     pub interrupted: Option<String>,
     pub participants: Vec<ParticipantRecord>,
-    pub messages: Vec<MessageRecord>,
+    pub messages: Vec<Message>,
 }
 
 /// One interaction with its participants and transcript.
@@ -171,7 +120,7 @@ pub fn load_interaction(db: &Db, id: i64) -> StoreResult<Option<InteractionRecor
         return Ok(None);
     };
     interaction.participants = participants(db, id)?;
-    interaction.messages = transcript(db, id)?;
+    interaction.messages = super::messages::for_interaction(db, id)?;
     Ok(Some(interaction))
 }
 
@@ -427,6 +376,7 @@ pub fn unread_replies(db: &Db, channel_id: i64, wa_id: &str) -> StoreResult<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{AuthorKind, MessageKind};
     use rusqlite::Connection;
 
     #[test]
@@ -461,7 +411,7 @@ mod tests {
         assert_eq!(i.last_customer_message_at, Some(2000));
         // Values this build does not know read as the neutral fallback.
         let odd = &i.messages[1];
-        assert_eq!(odd.author_kind, AuthorKind::System);
+        assert_eq!(odd.author.kind, AuthorKind::System);
         assert_eq!(odd.kind, MessageKind::Unsupported);
         assert!(took_part(&db, 7, 5).unwrap());
         assert!(!took_part(&db, 7, 6).unwrap());
