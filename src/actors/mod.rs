@@ -4,3 +4,4 @@ pub mod agent;
 pub mod interaction;
 pub mod queue;
 pub mod registry;
+pub mod transfer_targets;

@@ -7,6 +7,7 @@ use super::protocol::{self, ClientCommand, ClientFrame, CommandError, CommandRes
 use crate::actors::agent::{self, AgentActor};
 use crate::actors::interaction;
 use crate::actors::registry::Registry;
+use crate::actors::transfer_targets;
 use actix::prelude::*;
 use actix_web_actors::ws;
 use futures_util::future::{BoxFuture, FutureExt};
@@ -194,13 +195,15 @@ impl AgentSession {
             ),
             ClientCommand::TransferTargets { filter } => {
                 let registry = self.registry.clone();
-                let fut =
-                    async move { transfer_targets(&registry, agent_id, filter.as_deref()).await };
-                ctx.spawn(fut.into_actor(self).map(move |event, act, ctx| {
-                    let mut event = event;
-                    if let ServerEvent::TransferTargets { reference: r, .. } = &mut event {
-                        *r = reference.clone();
-                    }
+                let fut = async move {
+                    transfer_targets::find(&registry, agent_id, filter.as_deref()).await
+                };
+                ctx.spawn(fut.into_actor(self).map(move |(queues, agents), act, ctx| {
+                    let event = ServerEvent::TransferTargets {
+                        reference: reference.clone(),
+                        queues,
+                        agents,
+                    };
                     act.send_event(ctx, &event);
                     act.send_event(ctx, &ServerEvent::Ack { reference });
                 }));
@@ -243,54 +246,6 @@ impl AgentSession {
 
 fn mailbox_error(e: MailboxError) -> CommandError {
     CommandError::new("unavailable", e.to_string())
-}
-
-/// R19: every queue with its waiting count, and the agents that are connected, available,
-/// taking offers and below capacity; both filtered by a case-insensitive search string.
-async fn transfer_targets(registry: &Registry, me: i64, filter: Option<&str>) -> ServerEvent {
-    use crate::actors::{agent::GetView, queue::GetStats};
-    use crate::domain::AgentStatus;
-    use futures_util::future::join_all;
-    let needle = filter.map(|f| f.trim().to_lowercase()).unwrap_or_default();
-    let matches = |name: &str| needle.is_empty() || name.to_lowercase().contains(&needle);
-    let queues = registry.queues();
-    let stats = join_all(queues.iter().map(|(_, q)| q.send(GetStats))).await;
-    let queues = queues
-        .into_iter()
-        .zip(stats)
-        .filter(|((rec, _), _)| matches(&rec.name))
-        .map(|((rec, _), stats)| super::protocol::QueueTarget {
-            id: rec.id,
-            name: rec.name,
-            waiting: stats.map(|s| s.waiting).unwrap_or(0),
-        })
-        .collect();
-    let agents = registry.agents();
-    let views = join_all(agents.iter().map(|(_, a)| a.send(GetView))).await;
-    let mut agents: Vec<_> = views
-        .into_iter()
-        .flatten()
-        .filter(|v| {
-            v.id != me
-                && v.connected
-                && v.status == AgentStatus::Available
-                && !v.stop_new
-                && v.load < v.max_concurrent
-                && matches(&v.display_name)
-        })
-        .map(|v| super::protocol::AgentTarget {
-            id: v.id,
-            display_name: v.display_name,
-            load: v.load,
-            max_concurrent: v.max_concurrent,
-        })
-        .collect();
-    agents.sort_by(|a, b| a.display_name.cmp(&b.display_name).then(a.id.cmp(&b.id)));
-    ServerEvent::TransferTargets {
-        reference: None,
-        queues,
-        agents,
-    }
 }
 
 impl Actor for AgentSession {
