@@ -2,7 +2,7 @@
 //! transitions as pure functions: what a command or a timer changes, or why it is refused.
 
 use super::{ConferenceState, DispositionCode, InteractionState, OfferKind, ParticipantRole};
-use crate::crm::ContactId;
+use crate::domain::contact::ContactId;
 
 /// The persisted state of an interaction.
 #[derive(Debug, Clone)]

@@ -1,6 +1,8 @@
 //! The contact-center rules that need no actor, no SQL and no network: statuses, states,
 //! routing choice, message validation.
 
+pub mod activity;
+pub mod contact;
 pub mod error_code;
 pub mod input;
 pub mod interaction;

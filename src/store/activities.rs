@@ -2,7 +2,8 @@
 //! contact's recent call logs that the screen pop lists (R20).
 
 use super::{Db, StoreResult};
-use crate::crm::{ActivityRecord, ContactId, TranscriptLine};
+use crate::domain::activity::{ActivityRecord, TranscriptLine};
+use crate::domain::contact::ContactId;
 use crate::domain::message::Message;
 use crate::domain::time::rfc3339;
 use rusqlite::params;

@@ -2,7 +2,7 @@
 //! actor keeps, written whole (upsert) and read back after a restart (R10).
 
 use super::{messages, Db, StoreResult};
-use crate::crm::ContactId;
+use crate::domain::contact::ContactId;
 use crate::domain::interaction::{InteractionRecord, ParticipantRecord, PendingOffer};
 use crate::domain::message::Message;
 use crate::domain::time::now_ms;

@@ -1,0 +1,91 @@
+//! A CRM contact: its id (the built-in CRM's or an external one's), as shown and as checked.
+
+use super::time::rfc3339;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A contact's id: the built-in CRM's row id (a JSON number, as in `interactions.contact_id`
+/// and `/activities?contact_id=`), or an external CRM's id (a JSON string: a Dynamics GUID).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ContactId {
+    Local(i64),
+    External(String),
+}
+
+impl ContactId {
+    /// The built-in CRM's id, for the integer `contact_id` columns.
+    pub fn local(&self) -> Option<i64> {
+        match self {
+            ContactId::Local(id) => Some(*id),
+            ContactId::External(_) => None,
+        }
+    }
+
+    /// An external CRM's id, for the `crm_contact_id` columns.
+    pub fn external(&self) -> Option<&str> {
+        match self {
+            ContactId::Local(_) => None,
+            ContactId::External(id) => Some(id),
+        }
+    }
+}
+
+impl std::fmt::Display for ContactId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ContactId::Local(id) => write!(f, "{id}"),
+            ContactId::External(id) => f.write_str(id),
+        }
+    }
+}
+
+/// A contact as the agent desktop and the contacts API show it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Contact {
+    /// The built-in CRM's ids are numbers. (An external CRM's contacts, which only the
+    /// WebSocket's `screen_pop` carries, have string ids: a Dynamics 365 GUID.)
+    #[schema(value_type = i64)]
+    pub id: ContactId,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// E.164, e.g. `+11234567890`.
+    pub phones: Vec<String>,
+    pub email: Option<String>,
+    pub company: Option<String>,
+    pub notes: Option<String>,
+    /// RFC 3339.
+    #[serde(with = "rfc3339")]
+    #[schema(value_type = String)]
+    pub updated_at: i64,
+}
+
+impl Contact {
+    /// "First Last", or whichever part there is.
+    pub fn display_name(&self) -> String {
+        [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// A checked contact (`crm::NewContact::validate`): text trimmed (blank is absent), numbers
+/// in E.164.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidContact {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// `(e164, as written)`, without repeats.
+    pub phones: Vec<(String, String)>,
+    pub email: Option<String>,
+    pub company: Option<String>,
+    pub notes: Option<String>,
+}
+
+impl ValidContact {
+    pub fn e164s(&self) -> Vec<String> {
+        self.phones.iter().map(|(e, _)| e.clone()).collect()
+    }
+}
