@@ -378,8 +378,15 @@ impl Actor for InteractionActor {
     }
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        // The screen pop's lookup starts with the conversation, beside its mailbox (R20).
-        self.look_up_contacts(ctx);
+        // The screen pop's lookup starts with the conversation, beside its mailbox (R20); after
+        // a restart, only for the conversations about to be offered (not all at once).
+        let waiting = matches!(
+            self.d.state,
+            InteractionState::Queued | InteractionState::Offered
+        );
+        if !self.restored || waiting {
+            self.look_up_contacts(ctx);
+        }
         if !self.restored {
             return;
         }
