@@ -33,6 +33,8 @@ impl Handler<Conference> for InteractionActor {
     type Result = Reply<CommandResult>;
 
     fn handle(&mut self, msg: Conference, ctx: &mut Self::Context) -> Self::Result {
+        // The invited agent's offer and screen pop want the CRM's matches (R20).
+        self.look_up_contacts(ctx);
         let me = msg.agent_id;
         let next = match self.d.invite_to_conference(me, msg.target) {
             Ok(next) => next,

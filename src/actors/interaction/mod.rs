@@ -32,7 +32,7 @@ pub use transfer::Transfer;
 pub use wrap_up::{End, WrapUp};
 
 use super::registry::Registry;
-use crate::actors::agent::{AgentActor, Hold, Push};
+use crate::actors::agent::{AgentActor, Hold, Push, Release};
 use crate::actors::queue::Enqueue;
 use crate::crm::Contact;
 use crate::domain::interaction::{InteractionRecord, ParticipantRecord};
@@ -368,9 +368,25 @@ impl InteractionActor {
 impl Actor for InteractionActor {
     type Context = Context<Self>;
 
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        // An offer still waiting for the CRM lookup gives its agent's capacity back.
+        if let Some(offer) = self.offer_waiting_for_lookup.take() {
+            offer.agent.do_send(Release {
+                interaction_id: self.d.id,
+            });
+        }
+    }
+
     fn started(&mut self, ctx: &mut Self::Context) {
-        // The screen pop's lookup starts with the conversation, beside its mailbox (R20).
-        self.look_up_contacts(ctx);
+        // The screen pop's lookup starts with the conversation, beside its mailbox (R20); after
+        // a restart, only for the conversations about to be offered (not all at once).
+        let waiting = matches!(
+            self.d.state,
+            InteractionState::Queued | InteractionState::Offered
+        );
+        if !self.restored || waiting {
+            self.look_up_contacts(ctx);
+        }
         if !self.restored {
             return;
         }

@@ -20,6 +20,8 @@ impl Handler<Transfer> for InteractionActor {
     type Result = Reply<CommandResult>;
 
     fn handle(&mut self, msg: Transfer, ctx: &mut Self::Context) -> Self::Result {
+        // The invited agent's offer and screen pop want the CRM's matches (R20).
+        self.look_up_contacts(ctx);
         let me = msg.agent_id;
         let me_name = self.display_name(me);
         let now = now_ms();
