@@ -8,7 +8,7 @@ use crate::domain::routing::Candidate;
 use crate::domain::time::now_ms;
 use crate::domain::AgentStatus;
 use crate::store::agent_state;
-use crate::store::rows::AgentRecord;
+use crate::store::users::AgentRecord;
 use crate::ws::protocol::{AgentInfo, CommandError, CommandResult, ServerEvent, StatusInfo};
 use crate::ws::session::SessionEvent;
 use actix::prelude::*;

@@ -5,7 +5,7 @@ use super::agent::{AgentActor, Publish, Release, Reserve};
 use super::interaction::OfferTo;
 use super::registry::Registry;
 use crate::domain::routing::{rank, rank_top, Candidate};
-use crate::store::rows::QueueRecord;
+use crate::store::queues::QueueRecord;
 use actix::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

@@ -12,7 +12,9 @@ use crate::configuration::Settings;
 use crate::crm::Crm;
 use crate::domain::MessageStatus;
 use crate::state::RuntimeSettings;
-use crate::store::rows::{self, AgentRecord, ChannelRecord, QueueRecord};
+use crate::store::channels::{self, ChannelRecord};
+use crate::store::queues::{self, QueueRecord};
+use crate::store::users::{self, AgentRecord};
 use crate::store::{interactions, Store, StoreError};
 use crate::whatsapp::outbox::{Kick, Outbox};
 use crate::whatsapp::payload::{Delivery, InboundMessage};
@@ -70,11 +72,11 @@ impl Registry {
         });
 
         let (agents, queues, channels) = store
-            .read_sql(|c| {
+            .read(|db| -> Result<_, StoreError> {
                 Ok((
-                    rows::list_agents(c)?,
-                    rows::list_queues(c)?,
-                    rows::list_channels(c)?,
+                    users::list_agents(db)?,
+                    queues::list_queues(db)?,
+                    channels::list_channels(db)?,
                 ))
             })
             .await?;
@@ -305,7 +307,7 @@ impl Registry {
     pub async fn agent_changed(&self, agent_id: i64) {
         let rec = match self
             .store
-            .read_sql(move |c| rows::load_agent(c, agent_id))
+            .read(move |db| users::load_agent(db, agent_id))
             .await
         {
             Ok(Some(rec)) => rec,
@@ -348,7 +350,7 @@ impl Registry {
     pub async fn queue_changed(&self, queue_id: i64) {
         let rec = match self
             .store
-            .read_sql(move |c| rows::load_queue(c, queue_id))
+            .read(move |db| queues::load_queue(db, queue_id))
             .await
         {
             Ok(Some(rec)) => rec,
@@ -382,7 +384,7 @@ impl Registry {
     pub async fn channel_changed(&self, channel_id: i64) {
         match self
             .store
-            .read_sql(move |c| rows::load_channel(c, channel_id))
+            .read(move |db| channels::load_channel(db, channel_id))
             .await
         {
             Ok(Some(ch)) => {

@@ -24,8 +24,7 @@ pub use crate::domain::activity::{ActivityRecord, TranscriptLine};
 pub use crate::domain::contact::{Contact, ContactId, ValidContact};
 use crate::domain::phone;
 use crate::error::ErrorCode;
-use crate::store::crm_outbox::Enqueue;
-use crate::store::{Store, StoreError};
+use crate::store::{Db, Store, StoreError, StoreResult};
 use actix::{Actor, Addr};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
@@ -344,15 +343,11 @@ impl Crm {
     /// Queues a call log for the external CRM, in the caller's transaction (the one that saves
     /// the activity, so neither exists without the other). Nothing to do for `builtin`. Call
     /// [`Crm::activity_enqueued`] after the commit.
-    pub fn enqueue_activity<T: Enqueue + ?Sized>(
-        &self,
-        tx: &T,
-        activity: &ActivityRecord,
-    ) -> Result<(), T::Error> {
+    pub fn enqueue_activity(&self, db: &Db, activity: &ActivityRecord) -> StoreResult<()> {
         if !self.pushes_activities() {
             return Ok(());
         }
-        outbox::enqueue(tx, activity)
+        outbox::enqueue(db, activity)
     }
 
     /// Wakes the outbox worker (after a commit that queued a call log).

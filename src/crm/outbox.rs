@@ -5,7 +5,7 @@
 
 use super::{ActivityRecord, Crm, CrmError};
 use crate::domain::time::now_ms;
-use crate::store::crm_outbox::{self as queued, Enqueue, Pending};
+use crate::store::crm_outbox::{self as queued, Pending};
 use crate::store::{Db, StoreResult};
 use actix::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -29,12 +29,12 @@ pub struct QueuedActivity {
 
 /// Queues a call log in the caller's transaction (the one that saves the activity, so neither
 /// exists without the other).
-pub fn enqueue<T: Enqueue + ?Sized>(tx: &T, record: &ActivityRecord) -> Result<(), T::Error> {
+pub fn enqueue(db: &Db, record: &ActivityRecord) -> StoreResult<()> {
     let queued = QueuedActivity {
         activity_id: super::dynamics::new_guid(),
         record: record.clone(),
     };
-    tx.enqueue(KIND_ACTIVITY, &queued, now_ms())
+    queued::enqueue(db, KIND_ACTIVITY, &queued, now_ms())
 }
 
 /// New rows were committed: look for work now rather than at the next poll.

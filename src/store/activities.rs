@@ -53,9 +53,8 @@ impl NewActivity {
     }
 }
 
-/// Saves a call log; with `push_to_crm` it is also queued for the external CRM in the same
-/// transaction (neither exists without the other).
-pub fn insert(db: &Db, a: &NewActivity, push_to_crm: bool) -> StoreResult<i64> {
+/// Saves a call log.
+pub fn insert(db: &Db, a: &NewActivity) -> StoreResult<i64> {
     let c = db.0;
     c.prepare_cached(
         "INSERT INTO activities (interaction_id, channel_id, queue_id, contact_id, customer_name,
@@ -87,9 +86,6 @@ pub fn insert(db: &Db, a: &NewActivity, push_to_crm: bool) -> StoreResult<i64> {
     )?;
     for agent_id in &a.agent_ids {
         stmt.execute(params![activity_id, agent_id])?;
-    }
-    if push_to_crm {
-        crate::crm::outbox::enqueue(c, &a.crm_record())?;
     }
     Ok(activity_id)
 }

@@ -2,8 +2,8 @@
 //! transaction that saves the activity, left when the CRM accepted it or kept, given up, with
 //! its error for an operator to see.
 
-use super::{Db, StoreError, StoreResult};
-use rusqlite::{params, Connection};
+use super::{Db, StoreResult};
+use rusqlite::params;
 use serde::Serialize;
 
 /// A row waiting in the outbox.
@@ -30,47 +30,16 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Pending> {
     })
 }
 
-/// Queues `payload` (as JSON) under `kind`, due at once.
+/// Queues `payload` (as JSON) under `kind`, due at once, in the caller's transaction.
 pub fn enqueue<P: Serialize>(db: &Db, kind: &str, payload: &P, now: i64) -> StoreResult<()> {
-    Ok(enqueue_on(db.0, kind, payload, now)?)
-}
-
-fn enqueue_on<P: Serialize>(
-    c: &Connection,
-    kind: &str,
-    payload: &P,
-    now: i64,
-) -> rusqlite::Result<()> {
     let payload = serde_json::to_string(payload)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    c.prepare_cached(
+    db.0.prepare_cached(
         "INSERT INTO crm_outbox (kind, payload, attempts, next_attempt_at, created_at) \
          VALUES (?1, ?2, 0, ?3, ?3)",
     )?
     .execute(params![kind, payload, now])?;
     Ok(())
-}
-
-/// A transaction work can be queued in, beside the change it belongs to.
-pub trait Enqueue {
-    type Error;
-    fn enqueue<P: Serialize>(&self, kind: &str, payload: &P, now: i64) -> Result<(), Self::Error>;
-}
-
-impl Enqueue for Db<'_> {
-    type Error = StoreError;
-    fn enqueue<P: Serialize>(&self, kind: &str, payload: &P, now: i64) -> StoreResult<()> {
-        enqueue(self, kind, payload, now)
-    }
-}
-
-/// For the interaction actor's raw-connection transaction until it moves to `Store::write`
-/// (goes with the `*_sql` API).
-impl Enqueue for Connection {
-    type Error = rusqlite::Error;
-    fn enqueue<P: Serialize>(&self, kind: &str, payload: &P, now: i64) -> rusqlite::Result<()> {
-        enqueue_on(self, kind, payload, now)
-    }
 }
 
 /// Every row still in the outbox (oldest first): waiting, retrying or given up.

@@ -30,7 +30,6 @@ pub mod queue_members;
 pub mod queues;
 pub mod reports;
 pub mod retention;
-pub mod rows;
 pub mod sessions;
 pub mod settings;
 pub mod stats;
@@ -165,85 +164,6 @@ impl Store {
             .spawn(move || writer_loop(conn, rx, max_batch))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(Store { writer: tx, pool })
-    }
-
-    /// Runs `f` in the next group-commit transaction and answers after the commit.
-    /// A failing `f` is rolled back alone (savepoint); the others in the batch still commit.
-    pub async fn write_sql<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    {
-        let (done_tx, done_rx) = oneshot::channel::<StoreResult<T>>();
-        let job: Job = Box::new(move |conn: &Connection| {
-            let result = f(conn);
-            let ok = result.is_ok();
-            let completion: Completion = Box::new(move |commit_error: Option<&str>| {
-                let answer = match (result, commit_error) {
-                    (Ok(v), None) => Ok(v),
-                    (Ok(_), Some(e)) => Err(StoreError::Unavailable(e.to_string())),
-                    (Err(e), _) => Err(failed(e)),
-                };
-                let _ = done_tx.send(answer);
-            });
-            (ok, completion)
-        });
-        self.writer
-            .send(job)
-            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
-        done_rx
-            .await
-            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
-    }
-
-    /// Reads on a pooled connection, off the async threads.
-    pub async fn read_sql<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool.get()?;
-            Ok(f(&conn)?)
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?
-    }
-
-    /// Blocking read, for start-up code that runs before the actors.
-    pub fn read_now_sql<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> StoreResult<T> {
-        let conn = self.pool.get()?;
-        Ok(f(&conn)?)
-    }
-
-    /// Blocking write, for start-up code (seeding, bootstrap) outside the async runtime.
-    pub fn write_now_sql<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> StoreResult<T> {
-        let (tx, rx) = std::sync::mpsc::channel::<StoreResult<T>>();
-        let job: Job = Box::new(move |conn: &Connection| {
-            let result = f(conn);
-            let ok = result.is_ok();
-            let completion: Completion = Box::new(move |commit_error: Option<&str>| {
-                let answer = match (result, commit_error) {
-                    (Ok(v), None) => Ok(v),
-                    (Ok(_), Some(e)) => Err(StoreError::Unavailable(e.to_string())),
-                    (Err(e), _) => Err(failed(e)),
-                };
-                let _ = tx.send(answer);
-            });
-            (ok, completion)
-        });
-        self.writer
-            .send(job)
-            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
-        rx.recv()
-            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
     }
 
     /// Runs `f` in the next group-commit transaction and answers after the commit.

@@ -5,9 +5,9 @@
 use crate::domain::{time::now_ms, MessageStatus};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
+use crate::store::channels::ChannelRecord;
 use crate::store::deliveries;
 pub use crate::store::deliveries::StatusChange;
-use crate::store::rows::ChannelRecord;
 use crate::store::{Db, StoreResult};
 use crate::whatsapp::payload::{self, ChannelEvents, Envelope, StatusUpdate};
 use crate::whatsapp::signature;

@@ -4,7 +4,6 @@ use super::InteractionActor;
 use crate::domain::interaction::Interrupted;
 use crate::domain::time::now_ms;
 use crate::domain::{InteractionState, RevokeReason};
-use crate::store::activities;
 use crate::store::messages;
 use crate::store::{interactions, StoreResult};
 use crate::ws::protocol::{CommandResult, ServerEvent};
@@ -70,7 +69,7 @@ impl InteractionActor {
                 let note = messages::insert_system(db, interaction_id, note, now)?;
                 if let Some(mut a) = activity {
                     a.transcript.push(note.clone());
-                    activities::insert(db, &a, push_to_crm)?;
+                    super::wrap_up::save_call_log(db, &a, push_to_crm)?;
                 }
                 Ok(note)
             })

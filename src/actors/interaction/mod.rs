@@ -91,7 +91,7 @@ impl InteractionActor {
     pub fn new_for_customer(
         registry: Arc<Registry>,
         id: i64,
-        channel: &crate::store::rows::ChannelRecord,
+        channel: &crate::store::channels::ChannelRecord,
         wa_id: &str,
     ) -> Self {
         let now = now_ms();

@@ -7,7 +7,7 @@ use crate::domain::interaction::{Ended, InteractionRecord, PendingOffer, Wrapped
 use crate::domain::time::now_ms;
 use crate::domain::{DispositionCode, RevokeReason};
 use crate::store::activities::{self, NewActivity};
-use crate::store::{interactions, StoreResult};
+use crate::store::{interactions, Db, StoreResult};
 use crate::ws::protocol::{CommandResult, ServerEvent};
 use actix::prelude::*;
 use std::time::Duration;
@@ -133,7 +133,7 @@ impl InteractionActor {
             self.persist(move |db| -> StoreResult<()> {
                 interactions::save(db, &row)?;
                 if let Some(a) = activity {
-                    activities::insert(db, &a, push_to_crm)?;
+                    save_call_log(db, &a, push_to_crm)?;
                 }
                 Ok(())
             })
@@ -246,4 +246,14 @@ impl InteractionActor {
             Ok(())
         }))
     }
+}
+
+/// R8: saves the call log; with `push_to_crm` it is also queued for the external CRM in the
+/// same transaction (neither exists without the other).
+pub(super) fn save_call_log(db: &Db, a: &NewActivity, push_to_crm: bool) -> StoreResult<i64> {
+    let id = activities::insert(db, a)?;
+    if push_to_crm {
+        crate::crm::outbox::enqueue(db, &a.crm_record())?;
+    }
+    Ok(id)
 }
