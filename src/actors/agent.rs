@@ -4,6 +4,7 @@
 use super::interaction::{AgentLeftSession, AgentReturned, InteractionActor, SnapshotFor};
 use super::queue::AgentUpdate;
 use super::registry::Registry;
+use crate::domain::error_code::ErrorCode;
 use crate::domain::routing::Candidate;
 use crate::domain::time::now_ms;
 use crate::domain::AgentStatus;
@@ -338,14 +339,14 @@ impl Handler<SetStatus> for AgentActor {
     fn handle(&mut self, msg: SetStatus, _ctx: &mut Self::Context) -> Self::Result {
         if msg.status == AgentStatus::Rona {
             return AtomicResponse::new(Box::pin(fut::ready(Err(CommandError::new(
-                "invalid_status",
+                ErrorCode::InvalidStatus,
                 "an agent can choose available, on_break or offline",
             )))));
         }
         if let Some(r) = &msg.reason {
             if r.chars().count() > 200 {
                 return AtomicResponse::new(Box::pin(fut::ready(Err(CommandError::new(
-                    "invalid_input",
+                    ErrorCode::InvalidInput,
                     "a status reason has at most 200 characters",
                 )))));
             }

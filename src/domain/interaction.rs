@@ -3,6 +3,7 @@
 
 use super::{ConferenceState, DispositionCode, InteractionState, OfferKind, ParticipantRole};
 use crate::domain::contact::ContactId;
+use crate::domain::error_code::ErrorCode;
 
 /// The persisted state of an interaction.
 #[derive(Debug, Clone)]
@@ -92,12 +93,12 @@ pub const MAX_AGENTS: usize = 5;
 /// Why a command is refused: a stable code (the WebSocket `error`'s) and a human message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl Refusal {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Refusal {
             code,
             message: message.into(),
@@ -118,7 +119,7 @@ impl Target {
             (Some(q), None) => Ok(Target::Queue(q)),
             (None, Some(a)) => Ok(Target::Agent(a)),
             _ => Err(Refusal::new(
-                "bad_request",
+                ErrorCode::BadRequest,
                 "give exactly one of queue_id and agent_id",
             )),
         }
@@ -197,7 +198,7 @@ impl InteractionRecord {
         match &self.offer {
             Some(o) if o.agent_id == agent_id => Ok(o),
             _ => Err(Refusal::new(
-                "not_offered",
+                ErrorCode::NotOffered,
                 "this conversation is not offered to you",
             )),
         }
@@ -209,20 +210,20 @@ impl InteractionRecord {
             Some(p) if p.active() => {}
             Some(p) if p.wrapping_up() => {
                 return Err(Refusal::new(
-                    "invalid_state",
+                    ErrorCode::InvalidState,
                     "you are wrapping up this conversation",
                 ))
             }
             _ => {
                 return Err(Refusal::new(
-                    "not_participant",
+                    ErrorCode::NotParticipant,
                     "you are not in this conversation",
                 ))
             }
         }
         if self.state != InteractionState::Active {
             return Err(Refusal::new(
-                "invalid_state",
+                ErrorCode::InvalidState,
                 format!("the conversation is {}", self.state),
             ));
         }
@@ -234,17 +235,20 @@ impl InteractionRecord {
     pub fn check_owner_may_route(&self, agent_id: i64) -> Result<(), Refusal> {
         self.check_active_participant(agent_id)?;
         if self.owner != Some(agent_id) {
-            return Err(Refusal::new("not_owner", "only the owner can do this"));
+            return Err(Refusal::new(
+                ErrorCode::NotOwner,
+                "only the owner can do this",
+            ));
         }
         if let Some(reason) = &self.interrupted {
             return Err(Refusal::new(
-                "interrupted",
+                ErrorCode::Interrupted,
                 format!("the conversation was interrupted: {reason}"),
             ));
         }
         if self.offer.is_some() {
             return Err(Refusal::new(
-                "invalid_state",
+                ErrorCode::InvalidState,
                 "an invitation for this conversation is pending",
             ));
         }
@@ -295,7 +299,7 @@ impl InteractionRecord {
         self.check_active_participant(agent_id)?;
         if let Some(reason) = &self.interrupted {
             return Err(Refusal::new(
-                "interrupted",
+                ErrorCode::Interrupted,
                 format!("the conversation was interrupted: {reason}"),
             ));
         }
@@ -306,7 +310,7 @@ impl InteractionRecord {
             .is_some_and(|t| now - t <= super::CUSTOMER_WINDOW_MS);
         if !window_open {
             return Err(Refusal::new(
-                "window_closed",
+                ErrorCode::WindowClosed,
                 "more than 24 hours have passed since the customer's last message",
             ));
         }
@@ -361,7 +365,7 @@ impl InteractionRecord {
         let offer = self.offered_to(agent_id)?;
         if !offer.can_reject {
             return Err(Refusal::new(
-                "reject_not_permitted",
+                ErrorCode::RejectNotPermitted,
                 "your administrator does not allow you to reject conversations",
             ));
         }
@@ -382,7 +386,7 @@ impl InteractionRecord {
         self.check_active_participant(by)?;
         if self.owner != Some(by) && self.interrupted.is_none() {
             return Err(Refusal::new(
-                "not_owner",
+                ErrorCode::NotOwner,
                 "only the owner can end the conversation",
             ));
         }
@@ -415,13 +419,13 @@ impl InteractionRecord {
             Some(p) if p.wrapping_up() => p.wrap_up_terms(),
             Some(_) => {
                 return Err(Refusal::new(
-                    "invalid_state",
+                    ErrorCode::InvalidState,
                     "you are not wrapping up this conversation",
                 ))
             }
             None => {
                 return Err(Refusal::new(
-                    "not_participant",
+                    ErrorCode::NotParticipant,
                     "you are not in this conversation",
                 ))
             }
@@ -429,11 +433,11 @@ impl InteractionRecord {
         let disposition = disposition.filter(|d| !d.is_empty());
         match &disposition {
             Some(code) if !codes.iter().any(|c| &c.code == code) => Err(Refusal::new(
-                "unknown_disposition",
+                ErrorCode::UnknownDisposition,
                 format!("`{code}` is not a disposition code of this queue"),
             )),
             None if required => Err(Refusal::new(
-                "disposition_required",
+                ErrorCode::DispositionRequired,
                 "this queue requires a disposition code",
             )),
             _ => Ok(disposition),
@@ -537,13 +541,13 @@ impl InteractionRecord {
         self.check_owner_may_route(by)?;
         if !self.conference_guests().is_empty() {
             return Err(Refusal::new(
-                "invalid_state",
+                ErrorCode::InvalidState,
                 "end the conference before transferring",
             ));
         }
         if target == Target::Agent(by) {
             return Err(Refusal::new(
-                "invalid_target",
+                ErrorCode::InvalidTarget,
                 "you cannot transfer to yourself",
             ));
         }
@@ -573,14 +577,14 @@ impl InteractionRecord {
         let in_it = self.active_agents();
         if in_it.len() >= MAX_AGENTS {
             return Err(Refusal::new(
-                "conversation_full",
+                ErrorCode::ConversationFull,
                 format!("at most {MAX_AGENTS} agents can be in one conversation"),
             ));
         }
         if let Target::Agent(agent) = target {
             if in_it.contains(&agent) {
                 return Err(Refusal::new(
-                    "invalid_target",
+                    ErrorCode::InvalidTarget,
                     "that agent is already in the conversation",
                 ));
             }
@@ -616,12 +620,15 @@ impl InteractionRecord {
         self.check_active_participant(by)?;
         if self.owner != Some(by) {
             return Err(Refusal::new(
-                "not_owner",
+                ErrorCode::NotOwner,
                 "only the owner can end the conference",
             ));
         }
         if self.conference_state == ConferenceState::None {
-            return Err(Refusal::new("invalid_state", "there is no conference"));
+            return Err(Refusal::new(
+                ErrorCode::InvalidState,
+                "there is no conference",
+            ));
         }
         Ok(self.conference_guests())
     }
@@ -631,7 +638,7 @@ impl InteractionRecord {
         self.check_active_participant(by)?;
         if self.participant(by).map(|p| p.role) != Some(ParticipantRole::Conference) {
             return Err(Refusal::new(
-                "not_conference_participant",
+                ErrorCode::NotConferenceParticipant,
                 "only an invited agent can leave a conference",
             ));
         }
@@ -767,7 +774,7 @@ mod tests {
     }
 
     fn code(r: Result<impl std::fmt::Debug, Refusal>) -> &'static str {
-        r.expect_err("refused").code
+        r.expect_err("refused").code.as_str()
     }
 
     // R3: a lapsed offer.
@@ -1112,7 +1119,10 @@ mod tests {
         pending.offer = Some(offer(GUEST, OfferKind::Conference, true));
         assert_eq!(t(&pending, OWNER, Target::Queue(11)), "invalid_state");
         assert_eq!(
-            Target::from_ids(Some(1), Some(2)).unwrap_err().code,
+            Target::from_ids(Some(1), Some(2))
+                .unwrap_err()
+                .code
+                .as_str(),
             "bad_request"
         );
         assert_eq!(Target::from_ids(None, Some(2)), Ok(Target::Agent(2)));

@@ -12,6 +12,7 @@ pub mod phone;
 pub mod routing;
 pub mod time;
 
+use crate::domain::error_code::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 macro_rules! string_enum {
@@ -134,14 +135,17 @@ impl MessageStatus {
 }
 
 /// Validates an agent's message text (R6): 1 to `max_chars` Unicode scalar values, not blank.
-pub fn validate_message_text(text: &str, max_chars: usize) -> Result<(), (&'static str, String)> {
+pub fn validate_message_text(text: &str, max_chars: usize) -> Result<(), (ErrorCode, String)> {
     if text.trim().is_empty() {
-        return Err(("empty_message", "a message cannot be empty or blank".into()));
+        return Err((
+            ErrorCode::EmptyMessage,
+            "a message cannot be empty or blank".into(),
+        ));
     }
     let n = text.chars().count();
     if n > max_chars {
         return Err((
-            "message_too_long",
+            ErrorCode::MessageTooLong,
             format!("a message has at most {max_chars} characters, this one has {n}"),
         ));
     }
@@ -182,15 +186,18 @@ mod tests {
         assert!(validate_message_text(&four_k_emoji, 4096).is_ok());
         let too_long = "é".repeat(4097);
         assert_eq!(
-            validate_message_text(&too_long, 4096).unwrap_err().0,
+            validate_message_text(&too_long, 4096)
+                .unwrap_err()
+                .0
+                .as_str(),
             "message_too_long"
         );
         assert_eq!(
-            validate_message_text(" \n\t", 4096).unwrap_err().0,
+            validate_message_text(" \n\t", 4096).unwrap_err().0.as_str(),
             "empty_message"
         );
         assert_eq!(
-            validate_message_text("", 4096).unwrap_err().0,
+            validate_message_text("", 4096).unwrap_err().0.as_str(),
             "empty_message"
         );
     }

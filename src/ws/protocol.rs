@@ -1,6 +1,7 @@
 //! The agent WebSocket protocol (SPEC.md section 5): commands in, events out, each a JSON
 //! object with a `type`.
 
+use crate::domain::error_code::ErrorCode;
 pub use crate::domain::message::{Author, Message};
 use crate::domain::time::{rfc3339, rfc3339_opt};
 use crate::domain::{
@@ -93,7 +94,7 @@ pub fn decode(text: &str) -> Result<ClientFrame, Box<ServerEvent>> {
             .and_then(|v| v.get("ref").cloned());
         Box::new(ServerEvent::Error {
             reference,
-            code: "bad_request".into(),
+            code: ErrorCode::BadRequest.to_string(),
             message: format!("malformed command: {e}"),
         })
     })
@@ -102,12 +103,12 @@ pub fn decode(text: &str) -> Result<ClientFrame, Box<ServerEvent>> {
 /// Why a command failed: a stable code and a human message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandError {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl CommandError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         CommandError {
             code,
             message: message.into(),
@@ -118,7 +119,10 @@ impl CommandError {
 impl From<crate::store::StoreError> for CommandError {
     fn from(e: crate::store::StoreError) -> Self {
         tracing::error!(error = %e, "store error in a command");
-        CommandError::new("unavailable", "the change could not be saved, try again")
+        CommandError::new(
+            ErrorCode::Unavailable,
+            "the change could not be saved, try again",
+        )
     }
 }
 

@@ -8,6 +8,7 @@ use crate::actors::agent::{self, AgentActor};
 use crate::actors::interaction;
 use crate::actors::registry::Registry;
 use crate::actors::transfer_targets;
+use crate::domain::error_code::ErrorCode;
 use actix::prelude::*;
 use actix_web_actors::ws;
 use futures_util::future::{BoxFuture, FutureExt};
@@ -95,7 +96,7 @@ impl AgentSession {
             let event = match result {
                 Ok(()) => ServerEvent::Ack { reference },
                 Err(e) => {
-                    tracing::debug!(agent = agent_id, code = e.code, "command refused");
+                    tracing::debug!(agent = agent_id, code = %e.code, "command refused");
                     ServerEvent::Error {
                         reference,
                         code: e.code.to_string(),
@@ -233,11 +234,14 @@ impl AgentSession {
                 .unwrap_or(false);
             Err(if closed {
                 CommandError::new(
-                    "invalid_state",
+                    ErrorCode::InvalidState,
                     format!("interaction {interaction_id} is closed"),
                 )
             } else {
-                CommandError::new("not_found", format!("no open interaction {interaction_id}"))
+                CommandError::new(
+                    ErrorCode::NotFound,
+                    format!("no open interaction {interaction_id}"),
+                )
             })
         }
         .boxed()
@@ -245,7 +249,7 @@ impl AgentSession {
 }
 
 fn mailbox_error(e: MailboxError) -> CommandError {
-    CommandError::new("unavailable", e.to_string())
+    CommandError::new(ErrorCode::Unavailable, e.to_string())
 }
 
 impl Actor for AgentSession {
@@ -308,7 +312,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for AgentSession {
                 ctx,
                 &ServerEvent::Error {
                     reference: None,
-                    code: "bad_request".into(),
+                    code: ErrorCode::BadRequest.to_string(),
                     message: "commands are JSON text frames".into(),
                 },
             ),

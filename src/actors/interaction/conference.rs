@@ -1,6 +1,7 @@
 //! R18: conference (owner only): invite, join, end and leave; at most five agents.
 
 use super::{fail, reply, InteractionActor, Reply, Target};
+use crate::domain::error_code::ErrorCode;
 use crate::domain::interaction::Removed;
 use crate::domain::time::now_ms;
 use crate::domain::OfferKind;
@@ -49,7 +50,7 @@ impl Handler<Conference> for InteractionActor {
             Target::Agent(target) => Box::pin(self.reserve_agent(addr, target)),
             Target::Queue(queue_id) => {
                 let Some(queue) = self.registry.queue(queue_id) else {
-                    return fail("not_found", format!("no queue {queue_id}"));
+                    return fail(ErrorCode::NotFound, format!("no queue {queue_id}"));
                 };
                 let pick = queue.send(crate::actors::queue::PickAgent {
                     interaction_id: self.d.id,
@@ -61,7 +62,7 @@ impl Handler<Conference> for InteractionActor {
                         match pick.await {
                             Ok(Some(picked)) => Ok(picked),
                             _ => Err(CommandError::new(
-                                "target_unavailable",
+                                ErrorCode::TargetUnavailable,
                                 "no agent of that queue is available",
                             )),
                         }

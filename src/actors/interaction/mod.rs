@@ -35,6 +35,7 @@ use super::registry::Registry;
 use crate::actors::agent::{AgentActor, Hold, Push, Release};
 use crate::actors::queue::Enqueue;
 use crate::crm::Contact;
+use crate::domain::error_code::ErrorCode;
 use crate::domain::interaction::{InteractionRecord, ParticipantRecord};
 use crate::domain::time::now_ms;
 use crate::domain::{
@@ -79,10 +80,7 @@ fn reply<T: 'static>(value: T) -> Reply<T> {
     AtomicResponse::new(Box::pin(fut::ready(value)))
 }
 
-fn fail<T: 'static>(
-    code: &'static str,
-    message: impl Into<String>,
-) -> Reply<Result<T, CommandError>> {
+fn fail<T: 'static>(code: ErrorCode, message: impl Into<String>) -> Reply<Result<T, CommandError>> {
     reply(Err(CommandError::new(code, message)))
 }
 

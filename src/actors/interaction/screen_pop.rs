@@ -3,6 +3,7 @@
 
 use super::{reply, InteractionActor, Reply};
 use crate::crm::{Contact, ContactId, CrmError, ScreenPop};
+use crate::domain::error_code::ErrorCode;
 use crate::store::activities;
 use crate::store::interactions;
 use crate::ws::protocol::{CommandError, CommandResult, ServerEvent};
@@ -63,7 +64,7 @@ impl LookupBreaker {
 }
 
 fn crm_error(e: CrmError) -> CommandError {
-    CommandError::new(e.code().as_str(), e.to_string())
+    CommandError::new(e.code(), e.to_string())
 }
 
 /// R20: an agent links the conversation to a CRM contact.
@@ -97,7 +98,12 @@ impl Handler<LinkContact> for InteractionActor {
         Box::pin(async move {
             let contact = match crm.get(&id).await {
                 Ok(Some(contact)) => contact,
-                Ok(None) => return Err(CommandError::new("not_found", format!("no contact {id}"))),
+                Ok(None) => {
+                    return Err(CommandError::new(
+                        ErrorCode::NotFound,
+                        format!("no contact {id}"),
+                    ))
+                }
                 Err(e) => return Err(crm_error(e)),
             };
             me.send(Link {
@@ -121,7 +127,7 @@ impl Handler<CreateContact> for InteractionActor {
         let mut new: crate::crm::NewContact = match serde_json::from_value(msg.contact) {
             Ok(c) => c,
             Err(e) => {
-                let e = CommandError::new("invalid_input", format!("contact: {e}"));
+                let e = CommandError::new(ErrorCode::InvalidInput, format!("contact: {e}"));
                 return Box::pin(async move { Err(e) });
             }
         };
@@ -152,7 +158,7 @@ impl Handler<CreateContact> for InteractionActor {
 }
 
 fn mailbox_error(e: MailboxError) -> CommandError {
-    CommandError::new("unavailable", e.to_string())
+    CommandError::new(ErrorCode::Unavailable, e.to_string())
 }
 
 /// The contact an agent chose or created, found in the CRM: link it (R20).
@@ -324,7 +330,7 @@ impl InteractionActor {
         match self.participant(agent_id) {
             Some(p) if !p.done() => Ok(()),
             _ => Err(CommandError::new(
-                "not_participant",
+                ErrorCode::NotParticipant,
                 "you are not in this conversation",
             )),
         }

@@ -2,6 +2,7 @@
 
 use super::{fail, reply, InteractionActor, Reply, Target};
 use crate::actors::agent::Release;
+use crate::domain::error_code::ErrorCode;
 use crate::domain::interaction::InteractionRecord;
 use crate::domain::time::now_ms;
 use crate::domain::OfferKind;
@@ -35,7 +36,7 @@ impl Handler<Transfer> for InteractionActor {
         match msg.target {
             Target::Queue(queue_id) => {
                 let Some(queue) = self.registry.queue_record(queue_id) else {
-                    return fail("not_found", format!("no queue {queue_id}"));
+                    return fail(ErrorCode::NotFound, format!("no queue {queue_id}"));
                 };
                 let notes = vec![format!(
                     "{me_name} transferred the conversation to the queue {}",
@@ -85,8 +86,9 @@ impl InteractionActor {
         let agent = self.agent(target);
         let interaction_id = self.d.id;
         async move {
-            let agent = agent
-                .ok_or_else(|| CommandError::new("not_found", format!("no agent {target}")))?;
+            let agent = agent.ok_or_else(|| {
+                CommandError::new(ErrorCode::NotFound, format!("no agent {target}"))
+            })?;
             match agent
                 .send(crate::actors::agent::Reserve {
                     interaction_id,
@@ -97,7 +99,7 @@ impl InteractionActor {
             {
                 Ok(Ok(reserved)) => Ok((target, reserved)),
                 _ => Err(CommandError::new(
-                    "target_unavailable",
+                    ErrorCode::TargetUnavailable,
                     "that agent is not connected, available and below capacity",
                 )),
             }
