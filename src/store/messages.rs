@@ -66,8 +66,8 @@ pub fn insert_customer(
     })
 }
 
-/// Appends an agent's text as `queued` and queues it in the WhatsApp outbox (R6), in the
-/// same transaction: neither exists without the other.
+/// Appends an agent's text as `queued` (R6); the caller queues it in the outbox
+/// ([`super::outbox::enqueue`]) in the same transaction.
 pub fn insert_agent_text(
     db: &Db,
     interaction_id: i64,
@@ -89,10 +89,6 @@ pub fn insert_agent_text(
         now
     ])?;
     let message_id = db.0.last_insert_rowid();
-    db.0.prepare_cached(
-        "INSERT INTO outbox (message_id, interaction_id, attempts, next_attempt_at) VALUES (?1, ?2, 0, ?3)",
-    )?
-    .execute(params![message_id, interaction_id, now])?;
     Ok(Message {
         id: message_id,
         direction: Direction::Out,

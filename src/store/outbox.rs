@@ -44,6 +44,16 @@ pub enum Finish {
     Drop,
 }
 
+/// Queues a stored outbound message for sending, due at once.
+pub fn enqueue(db: &Db, message_id: i64, interaction_id: i64, now: i64) -> StoreResult<()> {
+    db.0.prepare_cached(
+        "INSERT INTO outbox (message_id, interaction_id, attempts, next_attempt_at) \
+         VALUES (?1, ?2, 0, ?3)",
+    )?
+    .execute(params![message_id, interaction_id, now])?;
+    Ok(())
+}
+
 /// The head (oldest) row of each interaction that is due, oldest first: a message waiting for
 /// a retry holds back the later ones, so a conversation keeps its order.
 pub fn due(db: &Db, now: i64, limit: i64) -> StoreResult<Vec<DueMessage>> {

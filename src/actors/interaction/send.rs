@@ -4,7 +4,7 @@
 use super::{reply, InteractionActor, Reply};
 use crate::domain::time::now_ms;
 use crate::domain::MessageStatus;
-use crate::store::messages;
+use crate::store::{messages, outbox, StoreResult};
 use crate::ws::protocol::{CommandResult, ServerEvent};
 use actix::prelude::*;
 
@@ -33,8 +33,18 @@ impl Handler<SendText> for InteractionActor {
             .unwrap_or_default();
         let text = msg.text;
         AtomicResponse::new(Box::pin(
-            self.persist(move |db| {
-                messages::insert_agent_text(db, interaction_id, agent_id, &author_name, &text, now)
+            self.persist(move |db| -> StoreResult<_> {
+                // Neither the message nor its place in the outbox exists without the other.
+                let message = messages::insert_agent_text(
+                    db,
+                    interaction_id,
+                    agent_id,
+                    &author_name,
+                    &text,
+                    now,
+                )?;
+                outbox::enqueue(db, message.id, interaction_id, now)?;
+                Ok(message)
             })
             .map(move |res, act, ctx| {
                 let message = res?;
