@@ -25,10 +25,8 @@ pub struct Activity {
     pub id: i64,
     pub interaction_id: i64,
     pub channel_id: i64,
-    #[schema(value_type = super::openapi::QueueRefDoc)]
     pub queue: QueueRef,
     pub contact_id: Option<i64>,
-    #[schema(value_type = super::openapi::CustomerDoc)]
     pub customer: Customer,
     pub source_number: String,
     /// The agents that handled it, as saved with the call log.
@@ -48,7 +46,7 @@ pub struct Activity {
     pub wrapped_up_at: i64,
     pub disposition: Option<String>,
     /// The messages, as in an interaction.
-    #[schema(value_type = Vec<super::openapi::MessageDoc>)]
+    #[schema(value_type = Vec<crate::domain::message::Message>)]
     pub transcript: serde_json::Value,
 }
 

@@ -88,7 +88,6 @@ pub struct InteractionQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InteractionPage {
     /// Newest first (by id).
-    #[schema(value_type = Vec<super::openapi::InteractionDoc>)]
     pub items: Vec<Interaction>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
@@ -170,7 +169,7 @@ pub async fn list(
     get, path = "/api/v1/interactions/{id}", operation_id = "get_interaction", tag = "interactions", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Interaction id")),
     responses(
-        (status = 200, description = "The interaction with its full transcript", body = super::openapi::InteractionDoc),
+        (status = 200, description = "The interaction with its full transcript", body = Interaction),
         (status = 400, description = "`invalid_path` (the id is not an integer)", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found` (also for an agent that was not in it)", body = super::openapi::ErrorResponse),

@@ -31,94 +31,6 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
-/// `{name, phone}` of the customer (phone in E.164).
-#[derive(Serialize, ToSchema)]
-#[schema(as = Customer)]
-pub struct CustomerDoc {
-    pub name: String,
-    pub phone: String,
-}
-
-#[derive(Serialize, ToSchema)]
-#[schema(as = QueueRef)]
-pub struct QueueRefDoc {
-    pub id: i64,
-    pub name: String,
-}
-
-#[derive(Serialize, ToSchema)]
-#[schema(as = Author)]
-pub struct AuthorDoc {
-    /// `customer`, `agent` or `system`.
-    pub kind: String,
-    pub id: Option<String>,
-    pub name: String,
-}
-
-#[derive(Serialize, ToSchema)]
-#[schema(as = Message)]
-pub struct MessageDoc {
-    pub id: i64,
-    /// `in`, `out` or `system`.
-    pub direction: String,
-    pub author: AuthorDoc,
-    pub text: String,
-    /// `text`, `image`, `document`, `audio`, `video`, `location`, `sticker`, `contacts`,
-    /// `interactive` or `unsupported`.
-    pub kind: String,
-    /// WhatsApp media id (media messages only).
-    pub media_id: Option<String>,
-    /// RFC 3339.
-    pub sent_at: String,
-    /// Outbound messages: `queued`, `sent`, `delivered`, `read` or `failed`.
-    pub status: Option<String>,
-    pub error: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[schema(as = Participant)]
-pub struct ParticipantDoc {
-    pub agent_id: i64,
-    pub display_name: String,
-    /// `owner` or `conference`.
-    pub role: String,
-    pub joined_at: String,
-    /// Set while this agent wraps up.
-    pub wrap_up_deadline: Option<String>,
-}
-
-/// A conversation (same shape as the WebSocket's Interaction). Times are RFC 3339 UTC.
-#[derive(Serialize, ToSchema)]
-#[schema(as = Interaction)]
-pub struct InteractionDoc {
-    pub id: i64,
-    /// `queued`, `offered`, `active`, `wrap_up` or `closed`.
-    pub state: String,
-    pub channel_id: i64,
-    pub customer: CustomerDoc,
-    /// The business number the customer wrote to.
-    pub source_number: String,
-    pub queue: QueueRefDoc,
-    pub owner_agent_id: Option<i64>,
-    /// The agents in it now.
-    pub participants: Vec<ParticipantDoc>,
-    /// `none`, `requested` or `active`.
-    pub conference_state: String,
-    pub created_at: String,
-    pub accepted_at: Option<String>,
-    pub ended_at: Option<String>,
-    pub contact_id: Option<i64>,
-    pub last_customer_message_at: Option<String>,
-    /// 24 h after the customer's last message (R14).
-    pub window_expires_at: Option<String>,
-    /// `none`, `warn` or `critical`.
-    pub alert: String,
-    /// Why the interaction was interrupted (R15), if it was.
-    pub interrupted: Option<String>,
-    /// The transcript, oldest first.
-    pub messages: Vec<MessageDoc>,
-}
-
 /// Meta's verification handshake.
 #[utoipa::path(
     get, path = "/webhooks/whatsapp", tag = "whatsapp",
@@ -215,7 +127,9 @@ impl Modify for BearerAuth {
     ),
     components(schemas(
         ErrorResponse, ErrorDetail, crate::auth::AuthUser,
-        CustomerDoc, QueueRefDoc, AuthorDoc, MessageDoc, ParticipantDoc, InteractionDoc,
+        crate::ws::protocol::Customer, crate::ws::protocol::QueueRef,
+        crate::domain::message::Author, crate::domain::message::Message,
+        crate::ws::protocol::Participant, crate::ws::protocol::Interaction,
     )),
     modifiers(&BearerAuth),
     tags(

@@ -10,6 +10,7 @@ use crate::domain::{
 };
 pub use crate::store::activities::ActivitySummary;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// A client frame: the command plus an optional `ref` echoed in the `ack` or `error`.
 #[derive(Debug, Deserialize)]
@@ -159,13 +160,14 @@ pub struct StatusInfo {
     pub max_concurrent: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// `{name, phone}` of the customer (phone in E.164).
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Customer {
     pub name: String,
     pub phone: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct QueueRef {
     pub id: i64,
     pub name: String,
@@ -193,15 +195,18 @@ pub struct Offer {
     pub from_agent: Option<AgentRef>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Participant {
     pub agent_id: i64,
     pub display_name: String,
+    /// `owner` or `conference`.
     pub role: ParticipantRole,
     #[serde(with = "rfc3339")]
+    #[schema(value_type = String)]
     pub joined_at: i64,
     /// Set while this agent wraps up.
     #[serde(with = "rfc3339_opt", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub wrap_up_deadline: Option<i64>,
     /// While wrapping up: the codes to choose from (so a desktop that reconnects has them).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -210,32 +215,47 @@ pub struct Participant {
     pub disposition_required: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A conversation, as the WebSocket and the HTTP API show it. Times are RFC 3339 UTC.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Interaction {
     pub id: i64,
+    /// `queued`, `offered`, `active`, `wrap_up` or `closed`.
     pub state: InteractionState,
     pub channel_id: i64,
     pub customer: Customer,
+    /// The business number the customer wrote to.
     pub source_number: String,
     pub queue: QueueRef,
     pub owner_agent_id: Option<i64>,
+    /// The agents in it now.
     pub participants: Vec<Participant>,
+    /// `none`, `requested` or `active`.
     pub conference_state: ConferenceState,
     #[serde(with = "rfc3339")]
+    #[schema(value_type = String)]
     pub created_at: i64,
     #[serde(with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>)]
     pub accepted_at: Option<i64>,
     #[serde(with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>)]
     pub ended_at: Option<i64>,
-    /// A number for the built-in CRM, a string for an external one (a Dynamics GUID).
+    /// A number for the built-in CRM (the HTTP API), a string for an external one (a
+    /// Dynamics GUID, on the WebSocket).
+    #[schema(value_type = Option<i64>)]
     pub contact_id: Option<crate::crm::ContactId>,
     #[serde(with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>)]
     pub last_customer_message_at: Option<i64>,
+    /// 24 h after the customer's last message (R14).
     #[serde(with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>)]
     pub window_expires_at: Option<i64>,
+    /// `none`, `warn` or `critical`.
     pub alert: AlertLevel,
     /// Why the interaction was interrupted (R15), if it was.
     pub interrupted: Option<String>,
+    /// The transcript, oldest first.
     pub messages: Vec<Message>,
 }
 
