@@ -5,12 +5,11 @@
 //! agents by status, messages by status) are read from the database at scrape time by
 //! `http::metrics`, so they are right after a restart too.
 
-use crate::store::Store;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
-use std::sync::{LazyLock, OnceLock};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 /// Outcomes of an offer (`accepted`, or a `RevokeReason`), each present (at 0) from the start
@@ -190,44 +189,6 @@ pub fn offer_outcome(outcome: &str) {
         "other"
     };
     METRICS.offers.with_label_values(&[outcome]).inc();
-}
-
-/// Where [`offer_ended`] logs offers for the reports (set once at start-up).
-static OFFER_LOG: OnceLock<Store> = OnceLock::new();
-
-/// Logs offers to `store` (table `offer_log`) from now on.
-pub fn log_offers_to(store: Store) {
-    let _ = OFFER_LOG.set(store);
-}
-
-/// An offer ended: counts it ([`offer_outcome`]) and logs it for the reports. `kind` is `new`,
-/// `transfer` or `conference`; `outcome` is `accepted` or the revoke reason. Call after the
-/// change is committed, from inside the actor system (the log is written in the background).
-pub fn offer_ended(interaction_id: i64, queue_id: i64, agent_id: i64, kind: &str, outcome: &str) {
-    offer_outcome(outcome);
-    let (Some(store), Ok(rt)) = (OFFER_LOG.get(), tokio::runtime::Handle::try_current()) else {
-        return;
-    };
-    let (store, kind, outcome) = (store.clone(), kind.to_string(), outcome.to_string());
-    let at = crate::domain::time::now_ms();
-    rt.spawn(async move {
-        let written = store
-            .write(move |db| {
-                crate::store::offer_log::insert(
-                    db,
-                    interaction_id,
-                    queue_id,
-                    agent_id,
-                    &kind,
-                    &outcome,
-                    at,
-                )
-            })
-            .await;
-        if let Err(e) = written {
-            tracing::warn!(error = %e, "offer not logged for the reports");
-        }
-    });
 }
 
 /// An agent desktop WebSocket opened.

@@ -49,7 +49,6 @@ impl Application {
         .await
         .context("starting actors")?;
 
-        crate::metrics::log_offers_to(store.clone());
         crate::retention::start(store.clone(), settings.retention.clone());
 
         let board = actix::Actor::start(crate::ws::supervisor::Board::reading(store.clone()));

@@ -43,13 +43,7 @@ impl InteractionActor {
         Box::pin(self.commit(&next, notes).map(move |res, act, ctx| {
             let notes = res?;
             act.d = next;
-            crate::metrics::offer_ended(
-                act.d.id,
-                act.d.queue_id,
-                agent_id,
-                offer_kind.as_str(),
-                "accepted",
-            );
+            act.log_offer_end(agent_id, offer_kind, "accepted");
             if let Some(h) = act.offer_timer.take() {
                 ctx.cancel_future(h);
             }

@@ -5,7 +5,7 @@ use crate::actors::agent::{AgentActor, NoAnswer, Push, Release};
 use crate::domain::interaction::{PendingOffer, Revoked};
 use crate::domain::time::now_ms;
 use crate::domain::{InteractionState, OfferKind, RevokeReason};
-use crate::store::interactions;
+use crate::store::{interactions, offer_log};
 use crate::ws::protocol::{CommandError, CommandResult, ServerEvent};
 use actix::prelude::*;
 use std::time::Duration;
@@ -99,13 +99,7 @@ impl InteractionActor {
         reason: RevokeReason,
         ctx: &mut Context<Self>,
     ) {
-        crate::metrics::offer_ended(
-            self.d.id,
-            self.d.queue_id,
-            offer.agent_id,
-            offer.kind.as_str(),
-            reason.as_str(),
-        );
+        self.log_offer_end(offer.agent_id, offer.kind, reason.as_str());
         if let Some(h) = self.offer_timer.take() {
             ctx.cancel_future(h);
         }
@@ -189,5 +183,35 @@ impl InteractionActor {
                 self.enqueue();
             }
         }
+    }
+}
+
+impl InteractionActor {
+    /// An offer ended (`accepted` or its revoke reason), after that outcome was committed:
+    /// counted, and logged for the reports in the background (the conversation never waits).
+    pub(super) fn log_offer_end(&self, agent_id: i64, kind: OfferKind, outcome: &str) {
+        crate::metrics::offer_outcome(outcome);
+        let store = self.registry.store.clone();
+        let (interaction_id, queue_id) = (self.d.id, self.d.queue_id);
+        let outcome = outcome.to_string();
+        let at = now_ms();
+        actix::spawn(async move {
+            let written = store
+                .write(move |db| {
+                    offer_log::insert(
+                        db,
+                        interaction_id,
+                        queue_id,
+                        agent_id,
+                        kind.as_str(),
+                        &outcome,
+                        at,
+                    )
+                })
+                .await;
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "offer not logged for the reports");
+            }
+        });
     }
 }
