@@ -3,10 +3,9 @@
 use crate::configuration::AuthSettings;
 use crate::domain::{time::now_ms, Role};
 use crate::error::{ApiError, ErrorCode};
-use crate::state::AppState;
 use crate::store::users::{self, Identity, NewUser};
 use crate::store::{sessions, Store};
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use actix_web::{web, HttpRequest};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -15,10 +14,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::future::Future;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::pin::Pin;
 use std::sync::OnceLock;
 
 /// Hashes a password with Argon2id (default parameters) and a random salt (PHC string).
@@ -133,31 +130,6 @@ pub async fn authenticate_token(store: &Store, token: &str) -> Result<AuthUser, 
         .read(move |db| sessions::user_of(db, &hash, now))
         .await?;
     user.map(AuthUser::from).ok_or(ApiError::Unauthenticated)
-}
-
-impl FromRequest for AuthUser {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        // Already authenticated by `http::security::authenticate_first`.
-        if let Some(user) = actix_web::HttpMessage::extensions(req)
-            .get::<AuthUser>()
-            .cloned()
-        {
-            return Box::pin(async move { Ok(user) });
-        }
-        let token = bearer_token(req).map(str::to_owned);
-        let store = req
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.store.clone());
-        Box::pin(async move {
-            let token = token.ok_or(ApiError::Unauthenticated)?;
-            let store = store
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
-            authenticate_token(&store, &token).await
-        })
-    }
 }
 
 /// Checks a username and password; on success opens a session.

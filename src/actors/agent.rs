@@ -11,12 +11,22 @@ use crate::domain::AgentStatus;
 use crate::store::agent_state;
 use crate::store::users::AgentRecord;
 use crate::ws::protocol::{AgentInfo, CommandError, CommandResult, ServerEvent, StatusInfo};
-use crate::ws::session::SessionEvent;
 use actix::prelude::*;
 use futures_util::future::join_all;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// What the agent actor sends its desktop session (`ws::session`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum SessionEvent {
+    Event(Box<ServerEvent>),
+    /// Another connection of the same agent took over.
+    Replaced,
+    /// The server ends the session (agent deleted).
+    Close(String),
+}
 
 pub struct AgentActor {
     rec: AgentRecord,

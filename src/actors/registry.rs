@@ -8,10 +8,10 @@ use super::interaction::{
     Inbound, InboundOutcome, InteractionActor, MessageStatusChanged, ResourceDeleted,
 };
 use super::queue::{self, QueueActor};
+use crate::configuration::RuntimeSettings;
 use crate::configuration::Settings;
 use crate::crm::Crm;
 use crate::domain::MessageStatus;
-use crate::state::RuntimeSettings;
 use crate::store::channels::{self, ChannelRecord};
 use crate::store::queues::{self, QueueRecord};
 use crate::store::users::{self, AgentRecord};

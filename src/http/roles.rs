@@ -8,6 +8,32 @@ use crate::error::ApiError;
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
+/// Any signed-in user: the session token's user (401 `unauthenticated` without one).
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        // Already authenticated by `http::security::authenticate_first`.
+        if let Some(user) = actix_web::HttpMessage::extensions(req)
+            .get::<AuthUser>()
+            .cloned()
+        {
+            return Box::pin(async move { Ok(user) });
+        }
+        let token = crate::auth::bearer_token(req).map(str::to_owned);
+        let store = req
+            .app_data::<actix_web::web::Data<crate::state::AppState>>()
+            .map(|s| s.store.clone());
+        Box::pin(async move {
+            let token = token.ok_or(ApiError::Unauthenticated)?;
+            let store = store
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+            crate::auth::authenticate_token(&store, &token).await
+        })
+    }
+}
+
 macro_rules! role_extractor {
     ($(#[$doc:meta])* $name:ident, $least:expr) => {
         $(#[$doc])*

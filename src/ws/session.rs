@@ -4,7 +4,7 @@
 //! actix-ws stays local.
 
 use super::protocol::{self, ClientCommand, ClientFrame, CommandError, CommandResult, ServerEvent};
-use crate::actors::agent::{self, AgentActor};
+use crate::actors::agent::{self, AgentActor, SessionEvent};
 use crate::actors::interaction;
 use crate::actors::registry::Registry;
 use crate::actors::transfer_targets;
@@ -17,17 +17,6 @@ use std::time::Instant;
 
 /// Largest command frame accepted.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-
-/// What the agent actor sends its session.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub enum SessionEvent {
-    Event(Box<ServerEvent>),
-    /// Another connection of the same agent took over.
-    Replaced,
-    /// The server ends the session (agent deleted).
-    Close(String),
-}
 
 pub struct AgentSession {
     id: u64,
