@@ -51,7 +51,7 @@ impl Application {
 
         crate::retention::start(store.clone(), settings.retention.clone());
 
-        let board = actix::Actor::start(crate::ws::supervisor::Board::reading(store.clone()));
+        let board = actix::Actor::start(crate::actors::board::Board::reading(store.clone()));
         let state = AppState {
             settings: settings.clone(),
             store,

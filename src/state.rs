@@ -16,5 +16,5 @@ pub struct AppState {
     /// The configured CRM (`crm.connector`): screen pop lookups, contacts, call logs.
     pub crm: Arc<crate::crm::Crm>,
     /// The live board the supervisor feeds share: read once a tick, pushed to all.
-    pub board: actix::Addr<crate::ws::supervisor::Board>,
+    pub board: actix::Addr<crate::actors::board::Board>,
 }
