@@ -5,6 +5,7 @@ pub mod protocol;
 pub mod session;
 pub mod supervisor;
 
+use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,8 +17,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Deserialize)]
-struct TokenQuery {
+pub(crate) struct TokenQuery {
     token: Option<String>,
+}
+
+/// Who opens a socket: its Origin checked, then its session token, from the query (browsers
+/// cannot set headers on a WebSocket) or the `Authorization` header. Answers the user and the
+/// token.
+pub(crate) async fn authenticate(
+    req: &HttpRequest,
+    query: &TokenQuery,
+    state: &AppState,
+) -> Result<(AuthUser, String), ApiError> {
+    crate::http::security::check_origin(req)?;
+    let token = query
+        .token
+        .clone()
+        .or_else(|| crate::auth::bearer_token(req).map(str::to_string))
+        .ok_or(ApiError::Unauthenticated)?;
+    let user = crate::auth::authenticate_token(&state.store, &token).await?;
+    Ok((user, token))
 }
 
 /// 400 `not_a_websocket` in the contract's error shape (actix would answer an empty 400) when
@@ -39,14 +58,7 @@ async fn agent_socket(
     query: web::Query<TokenQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    crate::http::security::check_origin(&req)?;
-    // Browsers cannot set headers on a WebSocket: the token comes in the query (or the header).
-    let token = query
-        .token
-        .clone()
-        .or_else(|| crate::auth::bearer_token(&req).map(str::to_string))
-        .ok_or(ApiError::Unauthenticated)?;
-    let user = crate::auth::authenticate_token(&state.store, &token).await?;
+    let (user, _) = authenticate(&req, &query, &state).await?;
     let agent = state
         .registry
         .agent(user.id)

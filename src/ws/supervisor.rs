@@ -8,13 +8,11 @@
 use crate::actors::board::{Board, BoardFrame, Join, Leave};
 use crate::auth::AuthUser;
 use crate::domain::Role;
-use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::Store;
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
-use serde::Deserialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -25,25 +23,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/ws/supervisor").route(web::get().to(supervisor_socket)));
 }
 
-#[derive(Deserialize)]
-struct TokenQuery {
-    token: Option<String>,
-}
-
 async fn supervisor_socket(
     req: HttpRequest,
     stream: web::Payload,
-    query: web::Query<TokenQuery>,
+    query: web::Query<super::TokenQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    crate::http::security::check_origin(&req)?;
-    // Browsers cannot set headers on a WebSocket: the token comes in the query (or the header).
-    let token = query
-        .token
-        .clone()
-        .or_else(|| crate::auth::bearer_token(&req).map(str::to_string))
-        .ok_or(ApiError::Unauthenticated)?;
-    let user = crate::auth::authenticate_token(&state.store, &token).await?;
+    let (user, token) = super::authenticate(&req, &query, &state).await?;
     user.require(Role::Supervisor)?;
     super::require_upgrade(&req)?;
     let session = SupervisorFeed {

@@ -92,13 +92,7 @@ impl InteractionActor {
                     });
                 }
                 if closing {
-                    act.registry.crm.activity_enqueued();
-                    act.registry.interaction_closed(
-                        act.d.id,
-                        act.d.channel_id,
-                        &act.d.customer_wa_id,
-                    );
-                    ctx.stop();
+                    act.closed(ctx);
                     return Ok(());
                 }
                 for agent_id in act.involved_agents() {

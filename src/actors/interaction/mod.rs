@@ -114,24 +114,7 @@ impl InteractionActor {
             last_customer_message_at: None,
             participants: Vec::new(),
         };
-        InteractionActor {
-            registry,
-            d,
-            persisted: false,
-            messages: Vec::new(),
-            offer_timer: None,
-            wrap_timers: HashMap::new(),
-            grace_timers: HashMap::new(),
-            disconnected: HashSet::new(),
-            restored: false,
-            alert: AlertLevel::None,
-            alert_timers: Vec::new(),
-            contacts: None,
-            lookup: None,
-            offer_waiting_for_lookup: None,
-            linked: None,
-            _alive: crate::metrics::Alive::new("interaction"),
-        }
+        Self::with(registry, d, Vec::new(), false)
     }
 
     /// An open interaction read back from the store after a restart (R10).
@@ -140,16 +123,26 @@ impl InteractionActor {
         d: InteractionRecord,
         messages: Vec<protocol::Message>,
     ) -> Self {
+        Self::with(registry, d, messages, true)
+    }
+
+    /// A new conversation (not yet in the store) or one read back from it, with no timer yet.
+    fn with(
+        registry: Arc<Registry>,
+        d: InteractionRecord,
+        messages: Vec<protocol::Message>,
+        restored: bool,
+    ) -> Self {
         InteractionActor {
             registry,
             d,
-            persisted: true,
+            persisted: restored,
             messages,
             offer_timer: None,
             wrap_timers: HashMap::new(),
             grace_timers: HashMap::new(),
             disconnected: HashSet::new(),
-            restored: true,
+            restored,
             alert: AlertLevel::None,
             alert_timers: Vec::new(),
             contacts: None,

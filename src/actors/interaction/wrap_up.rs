@@ -157,13 +157,7 @@ impl InteractionActor {
                     });
                 }
                 if closing {
-                    act.registry.crm.activity_enqueued();
-                    act.registry.interaction_closed(
-                        act.d.id,
-                        act.d.channel_id,
-                        &act.d.customer_wa_id,
-                    );
-                    ctx.stop();
+                    act.closed(ctx);
                 } else {
                     act.announce_state(ctx);
                 }
@@ -245,6 +239,17 @@ impl InteractionActor {
             }
             Ok(())
         }))
+    }
+}
+
+impl InteractionActor {
+    /// The conversation is closed and its call log committed: the CRM outbox looks for it,
+    /// the registry forgets the conversation, and the actor stops.
+    pub(super) fn closed(&mut self, ctx: &mut Context<Self>) {
+        self.registry.crm.activity_enqueued();
+        self.registry
+            .interaction_closed(self.d.id, self.d.channel_id, &self.d.customer_wa_id);
+        ctx.stop();
     }
 }
 
