@@ -693,7 +693,7 @@ async fn the_outbox_gives_up_on_a_refusal_and_the_worker_runs_by_itself() {
     let record = activity(None);
     let crm2 = crm.clone();
     store
-        .write(move |db| crm2.enqueue_activity(db, &record))
+        .write(move |db| crm2.enqueue_activity(db, || record))
         .await
         .unwrap();
     crm.activity_enqueued();

@@ -342,12 +342,16 @@ impl Crm {
 
     /// Queues a call log for the external CRM, in the caller's transaction (the one that saves
     /// the activity, so neither exists without the other). Nothing to do for `builtin`. Call
-    /// [`Crm::activity_enqueued`] after the commit.
-    pub fn enqueue_activity(&self, db: &Db, activity: &ActivityRecord) -> StoreResult<()> {
+    /// [`Crm::activity_enqueued`] after the commit. `activity` is built only when it is pushed.
+    pub fn enqueue_activity(
+        &self,
+        db: &Db,
+        activity: impl FnOnce() -> ActivityRecord,
+    ) -> StoreResult<()> {
         if !self.pushes_activities() {
             return Ok(());
         }
-        outbox::enqueue(db, activity)
+        outbox::enqueue(db, &activity())
     }
 
     /// Wakes the outbox worker (after a commit that queued a call log).

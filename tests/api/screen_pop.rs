@@ -305,3 +305,74 @@ async fn a_crm_that_hangs_holds_neither_the_conversation_nor_the_next_offer() {
         asked
     );
 }
+
+/// R8 with an external CRM: the call log saved at the last wrap-up is queued in the same
+/// commit and pushed to Dynamics 365 as an activity with the transcript.
+#[tokio::test]
+async fn a_wrapped_up_conversation_is_pushed_to_dynamics_as_a_call_log() {
+    use std::time::Duration;
+    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let crm = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": "tok"
+        })))
+        .mount(&crm)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("/contacts$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .mount(&crm)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/data/v9.2/phonecalls"))
+        .respond_with(ResponseTemplate::new(204).insert_header(
+            "OData-EntityId",
+            "https://org.crm.dynamics.com/api/data/v9.2/phonecalls(11111111-0000-4000-8000-000000000001)",
+        ))
+        .mount(&crm)
+        .await;
+    let app = TestApp::spawn_with(|c| {
+        c.set("crm.connector", "dynamics365")
+            .set("crm.dynamics.base_url", crm.uri())
+            .set("crm.dynamics.token_url", format!("{}/token", crm.uri()))
+            .set("crm.dynamics.client_id", "client")
+            .set("crm.dynamics.client_secret", "secret");
+    })
+    .await;
+    let basic = app.setup_basic(1, json!({})).await;
+    let mut a = app.agent_online(&basic.agents[0]).await;
+    let id = app
+        .deliver_and_accept(&mut a, "447700900001", "my parcel never came")
+        .await;
+    a.end(id).await;
+    a.wrap_up(id, None).await.expect("wrap-up");
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let pushed = loop {
+        let requests = crm.received_requests().await.unwrap_or_default();
+        if let Some(r) = requests
+            .iter()
+            .find(|r| r.method.as_str() == "POST" && r.url.path() == "/api/data/v9.2/phonecalls")
+        {
+            break r.body_json::<Value>().unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no call log reached the CRM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let description = pushed["description"].as_str().unwrap();
+    assert!(
+        description.contains("my parcel never came"),
+        "{description}"
+    );
+    assert!(pushed["subject"]
+        .as_str()
+        .unwrap()
+        .contains("+447700900001"));
+}

@@ -59,7 +59,7 @@ impl InteractionActor {
             closing,
         } = self.d.interrupt(&reason, gone_agent, now);
         let activity = closing.then(|| self.activity_row(&next, now));
-        let push_to_crm = self.registry.crm.pushes_activities();
+        let crm = self.registry.crm.clone();
         let row = next.clone();
         let note = format!("The conversation was interrupted: {reason}");
         let interaction_id = self.d.id;
@@ -69,7 +69,7 @@ impl InteractionActor {
                 let note = messages::insert_system(db, interaction_id, note, now)?;
                 if let Some(mut a) = activity {
                     a.transcript.push(note.clone());
-                    super::wrap_up::save_call_log(db, &a, push_to_crm)?;
+                    super::wrap_up::save_call_log(db, &a, &crm)?;
                 }
                 Ok(note)
             })

@@ -3,6 +3,7 @@
 
 use super::{reply, InteractionActor, Reply};
 use crate::actors::agent::Release;
+use crate::crm::Crm;
 use crate::domain::interaction::{Ended, InteractionRecord, PendingOffer, WrappedUp};
 use crate::domain::time::now_ms;
 use crate::domain::{DispositionCode, RevokeReason};
@@ -128,12 +129,12 @@ impl InteractionActor {
                 .complete_wrap_up(agent_id, disposition.clone(), auto, now);
         let row = next.clone();
         let activity = closing.then(|| self.activity_row(&next, now));
-        let push_to_crm = self.registry.crm.pushes_activities();
+        let crm = self.registry.crm.clone();
         Box::pin(
             self.persist(move |db| -> StoreResult<()> {
                 interactions::save(db, &row)?;
                 if let Some(a) = activity {
-                    save_call_log(db, &a, push_to_crm)?;
+                    save_call_log(db, &a, &crm)?;
                 }
                 Ok(())
             })
@@ -253,12 +254,10 @@ impl InteractionActor {
     }
 }
 
-/// R8: saves the call log; with `push_to_crm` it is also queued for the external CRM in the
-/// same transaction (neither exists without the other).
-pub(super) fn save_call_log(db: &Db, a: &NewActivity, push_to_crm: bool) -> StoreResult<i64> {
+/// R8: saves the call log, and queues it for an external CRM in the same transaction
+/// (neither exists without the other).
+pub(super) fn save_call_log(db: &Db, a: &NewActivity, crm: &Crm) -> StoreResult<i64> {
     let id = activities::insert(db, a)?;
-    if push_to_crm {
-        crate::crm::outbox::enqueue(db, &a.crm_record())?;
-    }
+    crm.enqueue_activity(db, || a.crm_record())?;
     Ok(id)
 }
