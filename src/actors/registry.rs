@@ -5,19 +5,21 @@
 use super::agent::{self, AgentActor};
 use super::interaction::screen_pop::LookupBreaker;
 use super::interaction::{
-    Inbound, InboundOutcome, InteractionActor, MessageStatusChanged, ResourceDeleted,
+    CustomerChanged, Inbound, InboundOutcome, InteractionActor, MessageStatusChanged,
+    ResourceDeleted,
 };
 use super::queue::{self, QueueActor};
 use crate::configuration::RuntimeSettings;
 use crate::configuration::Settings;
 use crate::crm::Crm;
+use crate::domain::customer::{CustomerIdentity, CustomerKey};
 use crate::domain::MessageStatus;
 use crate::store::channels::{self, ChannelRecord};
 use crate::store::queues::{self, QueueRecord};
 use crate::store::users::{self, AgentRecord};
-use crate::store::{interactions, Store, StoreError};
+use crate::store::{customers, interactions, Store, StoreError};
 use crate::whatsapp::outbox::{Kick, Outbox};
-use crate::whatsapp::payload::{Delivery, InboundMessage};
+use crate::whatsapp::payload::{Delivery, IdentityChange, InboundMessage};
 use actix::prelude::*;
 use actix::ArbiterHandle;
 use std::collections::HashMap;
@@ -43,10 +45,41 @@ struct Inner {
     queues: HashMap<i64, (QueueRecord, Addr<QueueActor>)>,
     channels: HashMap<i64, ChannelRecord>,
     interactions: HashMap<i64, Addr<InteractionActor>>,
-    /// The open interaction of each (channel, customer wa_id) (R1).
-    open_by_customer: HashMap<(i64, String), i64>,
+    /// The open interaction of each customer key (number, BSUID) on a channel (R1, R21).
+    open_by_customer: HashMap<(i64, CustomerKey), i64>,
+    /// The keys each open interaction is found by, to forget them when it closes.
+    keys_of: HashMap<i64, Vec<(i64, CustomerKey)>>,
     next_interaction_id: i64,
     next_session_id: u64,
+}
+
+impl Inner {
+    /// The interaction is found by these keys (those already there stay).
+    fn remember(&mut self, id: i64, channel_id: i64, keys: Vec<CustomerKey>) {
+        for key in keys {
+            let key = (channel_id, key);
+            if let Some(previous) = self.open_by_customer.insert(key.clone(), id) {
+                if previous == id {
+                    continue;
+                }
+                // The key moved to this conversation: the other one no longer owns it.
+                if let Some(theirs) = self.keys_of.get_mut(&previous) {
+                    theirs.retain(|k| k != &key);
+                }
+            }
+            self.keys_of.entry(id).or_default().push(key);
+        }
+    }
+
+    /// The interaction is gone: nothing finds it any more.
+    fn forget(&mut self, id: i64) {
+        self.interactions.remove(&id);
+        for key in self.keys_of.remove(&id).unwrap_or_default() {
+            if self.open_by_customer.get(&key) == Some(&id) {
+                self.open_by_customer.remove(&key);
+            }
+        }
+    }
 }
 
 impl Registry {
@@ -102,14 +135,15 @@ impl Registry {
         let restored = open.len();
         for (data, messages) in open {
             let id = data.id;
-            let key = (data.channel_id, data.customer_wa_id.clone());
+            let keys = data.customer.keys();
+            let channel_id = data.channel_id;
             let reg = registry.clone();
             let addr = InteractionActor::start_in_arbiter(&registry.arbiter, move |_| {
                 InteractionActor::restored(reg, data, messages)
             });
             let mut inner = registry.lock();
             inner.interactions.insert(id, addr);
-            inner.open_by_customer.insert(key, id);
+            inner.remember(id, channel_id, keys);
         }
         if restored > 0 {
             tracing::info!(restored, "open interactions restored");
@@ -216,28 +250,35 @@ impl Registry {
         inner.next_session_id
     }
 
-    /// The open interaction of a customer on a channel, or a new one (not yet persisted).
-    fn open_interaction_for(&self, channel: &ChannelRecord, wa_id: &str) -> Addr<InteractionActor> {
+    /// The open interaction of a customer on a channel, found by their BSUID or their number
+    /// (R21), or a new one (not yet persisted). A key the delivery brings that the
+    /// conversation was not known by yet finds it from now on.
+    fn open_interaction_for(
+        &self,
+        channel: &ChannelRecord,
+        customer: &CustomerIdentity,
+    ) -> (i64, Addr<InteractionActor>) {
         let mut inner = self.lock();
-        let key = (channel.id, wa_id.to_string());
-        if let Some(addr) = inner
-            .open_by_customer
-            .get(&key)
-            .and_then(|id| inner.interactions.get(id))
-        {
-            return addr.clone();
+        let keys = customer.keys();
+        let found = keys.iter().find_map(|k| {
+            let id = *inner.open_by_customer.get(&(channel.id, k.clone()))?;
+            Some((id, inner.interactions.get(&id)?.clone()))
+        });
+        if let Some((id, addr)) = found {
+            inner.remember(id, channel.id, keys);
+            return (id, addr);
         }
         let id = inner.next_interaction_id;
         inner.next_interaction_id += 1;
         let reg = self.arc();
-        let channel = channel.clone();
-        let wa = wa_id.to_string();
+        let channel_rec = channel.clone();
+        let who = customer.clone();
         let addr = InteractionActor::start_in_arbiter(&self.arbiter, move |_| {
-            InteractionActor::new_for_customer(reg, id, &channel, &wa)
+            InteractionActor::new_for_customer(reg, id, &channel_rec, &who)
         });
         inner.interactions.insert(id, addr.clone());
-        inner.open_by_customer.insert(key, id);
-        addr
+        inner.remember(id, channel.id, keys);
+        (id, addr)
     }
 
     /// Stores a customer message in its conversation, opening one if needed (R1, R12).
@@ -248,7 +289,7 @@ impl Registry {
         msg: InboundMessage,
     ) -> Result<Delivery, StoreError> {
         for _ in 0..3 {
-            let addr = self.open_interaction_for(channel, &msg.from);
+            let (id, addr) = self.open_interaction_for(channel, &msg.customer);
             match addr.send(Inbound { msg: msg.clone() }).await {
                 Ok(Ok(InboundOutcome::Stored)) => return Ok(Delivery::Stored),
                 Ok(Ok(InboundOutcome::Duplicate)) => return Ok(Delivery::Duplicate),
@@ -256,12 +297,8 @@ impl Registry {
                 // Closed meanwhile: forget it and open a new one.
                 Ok(Ok(InboundOutcome::Closed)) | Err(_) => {
                     let mut inner = self.lock();
-                    let key = (channel.id, msg.from.clone());
-                    if let Some(id) = inner.open_by_customer.get(&key).copied() {
-                        if inner.interactions.get(&id).is_some_and(|a| a == &addr) {
-                            inner.open_by_customer.remove(&key);
-                            inner.interactions.remove(&id);
-                        }
+                    if inner.interactions.get(&id).is_some_and(|a| a == &addr) {
+                        inner.forget(id);
                     }
                 }
             }
@@ -272,13 +309,57 @@ impl Registry {
     }
 
     /// The interaction closed: the customer's next message opens a new one (R1).
-    pub fn interaction_closed(&self, id: i64, channel_id: i64, wa_id: &str) {
-        let mut inner = self.lock();
-        inner.interactions.remove(&id);
-        let key = (channel_id, wa_id.to_string());
-        if inner.open_by_customer.get(&key) == Some(&id) {
-            inner.open_by_customer.remove(&key);
+    pub fn interaction_closed(&self, id: i64) {
+        self.lock().forget(id);
+    }
+
+    /// A customer changed number or BSUID (R21): the customer stays one customer, and their
+    /// open conversation, if any, goes on under the new keys. Answers after the commit.
+    pub async fn identity_changed(
+        &self,
+        channel: &ChannelRecord,
+        change: IdentityChange,
+    ) -> Result<(), StoreError> {
+        let open = {
+            let mut inner = self.lock();
+            let mut keys = change.before.keys();
+            if let Some(previous) = &change.previous_user_id {
+                keys.insert(0, CustomerKey::UserId(previous.clone()));
+            }
+            let found = keys.iter().find_map(|k| {
+                let id = *inner.open_by_customer.get(&(channel.id, k.clone()))?;
+                Some((id, inner.interactions.get(&id)?.clone()))
+            });
+            if let Some((id, _)) = &found {
+                inner.remember(*id, channel.id, change.after.keys());
+            }
+            found
+        };
+        if let Some((_, addr)) = open {
+            if let Ok(result) = addr
+                .send(CustomerChanged {
+                    change: change.clone(),
+                })
+                .await
+            {
+                return result;
+            }
         }
+        let channel_id = channel.id;
+        let now = crate::domain::time::now_ms();
+        self.store
+            .write(move |db| {
+                customers::rename(
+                    db,
+                    channel_id,
+                    change.previous_user_id.as_deref(),
+                    change.before.phone.as_deref(),
+                    &change.after,
+                    now,
+                )
+            })
+            .await
+            .map(|_| ())
     }
 
     pub fn message_status_changed(

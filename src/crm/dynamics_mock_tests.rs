@@ -94,6 +94,8 @@ fn activity(contact: Option<ContactId>) -> ActivityRecord {
         contact_id: contact,
         customer_name: "Sheena Nelson".into(),
         customer_phone: "+16505551234".into(),
+        customer_username: None,
+        customer_user_id: None,
         source_number: "+15550100".into(),
         queue_name: "Sales".into(),
         agents: vec!["Alice Agent".into()],

@@ -530,6 +530,8 @@ mod tests {
             contact_id: None,
             customer_name: "Ann".into(),
             customer_phone: "+11234567890".into(),
+            customer_username: None,
+            customer_user_id: None,
             source_number: "+15550100".into(),
             queue_name: "Sales".into(),
             agents: vec!["Bob".into()],

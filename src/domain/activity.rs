@@ -1,6 +1,7 @@
 //! A call log (R8) as it leaves Switchboard for a CRM: who, when, how it ended, the transcript.
 
 use super::contact::ContactId;
+use super::customer::CustomerIdentity;
 use super::message::Message;
 use serde::{Deserialize, Serialize};
 
@@ -11,8 +12,14 @@ pub struct ActivityRecord {
     /// The contact the interaction was linked to.
     pub contact_id: Option<ContactId>,
     pub customer_name: String,
-    /// E.164.
+    /// E.164, or empty when the customer's number is withheld (R21).
     pub customer_phone: String,
+    /// The customer's WhatsApp username (no `@`), when known.
+    #[serde(default)]
+    pub customer_username: Option<String>,
+    /// The customer's business-scoped user id, when known.
+    #[serde(default)]
+    pub customer_user_id: Option<String>,
     /// The business number the customer wrote to.
     pub source_number: String,
     pub queue_name: String,
@@ -51,12 +58,24 @@ impl ActivityRecord {
     pub fn subject(&self) -> String {
         let mut s = format!(
             "WhatsApp conversation with {} ({})",
-            self.customer_name, self.customer_phone
+            self.customer_name,
+            self.customer_label()
         );
         if let Some(d) = &self.disposition {
             s.push_str(&format!(" [{d}]"));
         }
         s.chars().take(200).collect()
+    }
+
+    /// The number, else `@username`, else the BSUID.
+    pub fn customer_label(&self) -> String {
+        CustomerIdentity {
+            phone: Some(self.customer_phone.trim_start_matches('+').to_string())
+                .filter(|p| !p.is_empty()),
+            user_id: self.customer_user_id.clone(),
+            username: self.customer_username.clone(),
+        }
+        .label()
     }
 
     /// The whole transcript as text, one message a line, with who and when.

@@ -3,6 +3,7 @@
 
 use super::{ConferenceState, DispositionCode, InteractionState, OfferKind, ParticipantRole};
 use crate::domain::contact::ContactId;
+use crate::domain::customer::CustomerIdentity;
 use crate::domain::error_code::ErrorCode;
 
 /// The persisted state of an interaction.
@@ -11,7 +12,10 @@ pub struct InteractionRecord {
     pub id: i64,
     pub channel_id: i64,
     pub queue_id: i64,
-    pub customer_wa_id: String,
+    /// Who the customer is (R21): number, BSUID, username, as far as known.
+    pub customer: CustomerIdentity,
+    /// The `customers` row, once the first message is committed.
+    pub customer_id: Option<i64>,
     pub customer_name: String,
     pub source_number: String,
     pub state: InteractionState,
@@ -719,7 +723,8 @@ mod tests {
             id: 7,
             channel_id: 1,
             queue_id: 10,
-            customer_wa_id: "447700900001".into(),
+            customer: CustomerIdentity::new(Some("447700900001"), None, None),
+            customer_id: None,
             customer_name: "Carla".into(),
             source_number: "+15550000000".into(),
             state: InteractionState::Queued,

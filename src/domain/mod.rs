@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod contact;
+pub mod customer;
 pub mod error_code;
 pub mod input;
 pub mod interaction;

@@ -61,10 +61,7 @@ impl From<ActivityRecord> for Activity {
                 name: a.queue_name,
             },
             contact_id: a.contact_id,
-            customer: Customer {
-                name: a.customer_name,
-                phone: a.customer_phone,
-            },
+            customer: a.customer.view(&a.customer_name),
             source_number: a.source_number,
             agents: a.agents,
             initiated_at: a.initiated_at,

@@ -9,7 +9,7 @@ use crate::domain::{AlertLevel, InteractionState, Role, CUSTOMER_WINDOW_MS};
 use crate::error::{ApiError, ErrorCode};
 use crate::store::history::{self, InteractionFilter, InteractionRecord, ParticipantRecord};
 use crate::ws::masking::mask_interaction;
-use crate::ws::protocol::{Customer, Interaction, Participant, QueueRef};
+use crate::ws::protocol::{Interaction, Participant, QueueRef};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -17,15 +17,6 @@ use utoipa::{IntoParams, ToSchema};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/interactions").route(web::get().to(list)))
         .service(web::resource("/interactions/{id}").route(web::get().to(get)));
-}
-
-/// A customer's number as shown: WhatsApp ids are E.164 digits without the `+`.
-pub fn customer_phone(wa_id: &str) -> String {
-    if wa_id.starts_with('+') {
-        wa_id.to_string()
-    } else {
-        format!("+{wa_id}")
-    }
 }
 
 fn participant(p: ParticipantRecord) -> Participant {
@@ -46,10 +37,7 @@ pub fn interaction(i: InteractionRecord) -> Interaction {
         id: i.id,
         state: i.state,
         channel_id: i.channel_id,
-        customer: Customer {
-            name: i.customer_name,
-            phone: customer_phone(&i.customer_wa_id),
-        },
+        customer: i.customer.view(&i.customer_name),
         source_number: i.source_number,
         queue: QueueRef {
             id: i.queue_id,

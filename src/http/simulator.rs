@@ -19,6 +19,7 @@
 //! not exist. Nothing secret (access tokens, app secrets) is ever returned.
 
 use super::Data;
+use crate::domain::customer::CustomerKey;
 use crate::domain::time::{now_ms, to_rfc3339};
 use crate::error::{ApiError, ErrorCode};
 use crate::store::channels::ChannelRecord;
@@ -27,6 +28,7 @@ use crate::whatsapp::signature;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
@@ -130,13 +132,88 @@ fn wa_id(from: &str) -> Result<String, ApiError> {
     Ok(digits)
 }
 
+/// A simulated customer: a phone number, or `@username` for a customer who adopted a
+/// WhatsApp username and withholds their number (Meta then names them by a business-scoped
+/// user id only, R21).
+#[derive(Debug, Clone, PartialEq)]
+enum SimCustomer {
+    Phone(String),
+    Username { username: String, user_id: String },
+}
+
+impl SimCustomer {
+    fn parse(from: &str) -> Result<SimCustomer, ApiError> {
+        let from = from.trim();
+        let Some(username) = from.strip_prefix('@') else {
+            return wa_id(from).map(SimCustomer::Phone);
+        };
+        let username = username.to_ascii_lowercase();
+        let valid = (3..=35).contains(&username.len())
+            && username
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+        if !valid {
+            return Err(ApiError::invalid(
+                "from must be a phone number of 6 to 15 digits or @username (3 to 35 letters, digits, . or _)",
+            ));
+        }
+        // A stable BSUID for the username, shaped like Meta's (`US.` and digits).
+        let digest = Sha256::digest(username.as_bytes());
+        let n = u64::from_be_bytes(digest[..8].try_into().unwrap_or([0; 8]));
+        let user_id = format!("US.{:020}", n);
+        Ok(SimCustomer::Username { username, user_id })
+    }
+
+    fn key(&self) -> CustomerKey {
+        match self {
+            SimCustomer::Phone(p) => CustomerKey::Phone(p.clone()),
+            SimCustomer::Username { user_id, .. } => CustomerKey::UserId(user_id.clone()),
+        }
+    }
+
+    /// How the customer is shown: `+digits` or `@username`.
+    fn label(&self) -> String {
+        match self {
+            SimCustomer::Phone(p) => format!("+{p}"),
+            SimCustomer::Username { username, .. } => format!("@{username}"),
+        }
+    }
+
+    /// The delivery's `contacts[0]`.
+    fn contact(&self, name: &str) -> Value {
+        match self {
+            SimCustomer::Phone(p) => json!({"profile": {"name": name}, "wa_id": p}),
+            SimCustomer::Username { username, user_id } => {
+                json!({"profile": {"name": name, "username": username}, "user_id": user_id})
+            }
+        }
+    }
+
+    /// `from` or `from_user_id` of a message.
+    fn sender(&self) -> (&'static str, &str) {
+        match self {
+            SimCustomer::Phone(p) => ("from", p),
+            SimCustomer::Username { user_id, .. } => ("from_user_id", user_id),
+        }
+    }
+
+    /// `recipient_id` or `recipient_user_id` of a status.
+    fn recipient(&self) -> (&'static str, &str) {
+        match self {
+            SimCustomer::Phone(p) => ("recipient_id", p),
+            SimCustomer::Username { user_id, .. } => ("recipient_user_id", user_id),
+        }
+    }
+}
+
 /// A message from a simulated customer.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SimMessage {
     #[serde(default)]
     phone_number_id: Option<String>,
-    /// The customer's phone number: 6 to 15 digits (`+`, spaces, `-`, `(`, `)`, `.` allowed).
-    #[schema(pattern = "^[+ ().-]*([0-9][+ ().-]*){6,15}$")]
+    /// The customer's phone number: 6 to 15 digits (`+`, spaces, `-`, `(`, `)`, `.` allowed),
+    /// or `@username` for a customer whose number is withheld.
+    #[schema(pattern = "^([+ ().-]*([0-9][+ ().-]*){6,15}|@[A-Za-z0-9._]{3,35})$")]
     from: String,
     #[serde(default)]
     name: Option<String>,
@@ -151,9 +228,11 @@ pub struct SimMessage {
 }
 
 /// The `messages[0]` of a Meta delivery for a simulated customer message.
-fn message_value(kind: &str, wamid: &str, from: &str, ts: &str, text: &str) -> Value {
+fn message_value(kind: &str, wamid: &str, from: &SimCustomer, ts: &str, text: &str) -> Value {
     let media_id = format!("sim-media-{}", &wamid[wamid.len().saturating_sub(8)..]);
-    let mut m = json!({"from": from, "id": wamid, "timestamp": ts, "type": kind});
+    let mut m = json!({"id": wamid, "timestamp": ts, "type": kind});
+    let (field, id) = from.sender();
+    m[field] = json!(id);
     let body = match kind {
         "image" => json!({"id": media_id, "mime_type": "image/jpeg", "caption": text}),
         "document" => json!({
@@ -192,7 +271,7 @@ pub struct SimSent {
     /// The WhatsApp message id given to the simulated message.
     wamid: String,
     channel_id: i64,
-    /// The customer's WhatsApp id (digits).
+    /// The customer's WhatsApp id (digits), or `@username`.
     from: String,
 }
 
@@ -215,7 +294,7 @@ pub async fn send(
 ) -> Result<HttpResponse, ApiError> {
     sandbox_only(&state)?;
     let body = body.into_inner();
-    let from = wa_id(&body.from)?;
+    let from = SimCustomer::parse(&body.from)?;
     let kind = body.kind.as_deref().unwrap_or("text");
     if !matches!(kind, "text" | "image" | "document" | "location" | "sticker") {
         return Err(ApiError::invalid(
@@ -235,21 +314,24 @@ pub async fn send(
         .name
         .map(|n| n.trim().to_string())
         .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| format!("+{from}"));
+        .unwrap_or_else(|| from.label());
     super::check_len("name", &name, 1, MAX_NAME_CHARS)?;
     let channel = pick_channel(&state, body.phone_number_id.as_deref())?;
 
     let wamid = format!("wamid.SIM{:032x}", rand::random::<u128>());
     let ts = (now_ms() / 1000).to_string();
     let value = json!({
-        "contacts": [{"profile": {"name": name}, "wa_id": from}],
+        "contacts": [from.contact(&name)],
         "messages": [message_value(kind, &wamid, &from, &ts, &text)],
     });
     post_to_webhook(&state, &req, &channel, envelope(&channel, value)).await?;
     Ok(HttpResponse::Ok().json(SimSent {
         wamid,
         channel_id: channel.id,
-        from,
+        from: match &from {
+            SimCustomer::Phone(p) => p.clone(),
+            SimCustomer::Username { .. } => from.label(),
+        },
     }))
 }
 
@@ -258,7 +340,7 @@ pub async fn send(
 pub struct ReadBody {
     #[serde(default)]
     phone_number_id: Option<String>,
-    #[schema(pattern = "^[+ ().-]*([0-9][+ ().-]*){6,15}$")]
+    #[schema(pattern = "^([+ ().-]*([0-9][+ ().-]*){6,15}|@[A-Za-z0-9._]{3,35})$")]
     from: String,
 }
 
@@ -287,12 +369,12 @@ pub async fn read(
     body: super::Json<ReadBody>,
 ) -> Result<HttpResponse, ApiError> {
     sandbox_only(&state)?;
-    let from = wa_id(&body.from)?;
+    let from = SimCustomer::parse(&body.from)?;
     let channel = pick_channel(&state, body.phone_number_id.as_deref())?;
-    let (channel_id, wa) = (channel.id, from.clone());
+    let (channel_id, key) = (channel.id, from.key());
     let wamids = state
         .store
-        .read(move |db| history::unread_replies(db, channel_id, &wa))
+        .read(move |db| history::unread_replies(db, channel_id, &key))
         .await?;
     if wamids.is_empty() {
         return Ok(HttpResponse::Ok().json(SimRead { read: 0 }));
@@ -300,7 +382,12 @@ pub async fn read(
     let ts = (now_ms() / 1000).to_string();
     let statuses: Vec<Value> = wamids
         .iter()
-        .map(|w| json!({"id": w, "status": "read", "timestamp": ts, "recipient_id": from}))
+        .map(|w| {
+            let mut status = json!({"id": w, "status": "read", "timestamp": ts});
+            let (field, id) = from.recipient();
+            status[field] = json!(id);
+            status
+        })
         .collect();
     let n = statuses.len();
     post_to_webhook(
@@ -374,8 +461,8 @@ async fn post_to_webhook(
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ConversationQuery {
-    /// The customer's phone number (digits).
-    #[param(pattern = "^[+ ().-]*([0-9][+ ().-]*){6,15}$")]
+    /// The customer's phone number (digits), or `@username`.
+    #[param(pattern = "^([+ ().-]*([0-9][+ ().-]*){6,15}|@[A-Za-z0-9._]{3,35})$")]
     from: String,
     #[serde(default)]
     phone_number_id: Option<String>,
@@ -417,12 +504,12 @@ pub async fn conversation(
     query: web::Query<ConversationQuery>,
 ) -> Result<HttpResponse, ApiError> {
     sandbox_only(&state)?;
-    let from = wa_id(&query.from)?;
+    let from = SimCustomer::parse(&query.from)?;
     let channel = pick_channel(&state, query.phone_number_id.as_deref())?;
-    let (channel_id, wa) = (channel.id, from.clone());
+    let (channel_id, key) = (channel.id, from.key());
     let messages: Vec<SimView> = state
         .store
-        .read(move |db| history::customer_messages(db, channel_id, &wa, MAX_MESSAGES))
+        .read(move |db| history::customer_messages(db, channel_id, &key, MAX_MESSAGES))
         .await?
         .into_iter()
         .map(|m| SimView {
@@ -437,7 +524,10 @@ pub async fn conversation(
         })
         .collect();
     Ok(HttpResponse::Ok().json(SimConversation {
-        from,
+        from: match &from {
+            SimCustomer::Phone(p) => p.clone(),
+            SimCustomer::Username { .. } => from.label(),
+        },
         channel: channel.into(),
         messages,
     }))
@@ -456,11 +546,31 @@ mod tests {
     }
 
     #[test]
+    fn a_username_customer_has_a_stable_bsuid_and_no_number() {
+        let a = SimCustomer::parse("@Ann.B").unwrap();
+        let SimCustomer::Username { username, user_id } = &a else {
+            panic!("a username customer")
+        };
+        assert_eq!(username, "ann.b");
+        assert!(crate::domain::customer::is_bsuid(user_id), "{user_id}");
+        assert_eq!(a, SimCustomer::parse("@ann.b").unwrap());
+        assert_ne!(a, SimCustomer::parse("@bob").unwrap());
+        let m = message_value("text", "wamid.X", &a, "1", "hi");
+        assert_eq!(m["from_user_id"], json!(user_id));
+        assert!(m.get("from").is_none());
+        assert_eq!(a.contact("Ann")["profile"]["username"], "ann.b");
+        assert!(SimCustomer::parse("@a").is_err());
+        assert!(SimCustomer::parse("@bad name").is_err());
+    }
+
+    #[test]
     fn deliveries_look_like_meta() {
-        let m = message_value("text", "wamid.X", "4477", "1700000000", "hi");
+        let phone = SimCustomer::Phone("4477".into());
+        let m = message_value("text", "wamid.X", &phone, "1700000000", "hi");
         assert_eq!(m["text"]["body"], "hi");
         assert_eq!(m["type"], "text");
-        let m = message_value("image", "wamid.ABCDEFGH12", "4477", "1", "look");
+        assert_eq!(m["from"], "4477");
+        let m = message_value("image", "wamid.ABCDEFGH12", &phone, "1", "look");
         assert_eq!(m["image"]["caption"], "look");
         assert_eq!(m["image"]["id"], "sim-media-CDEFGH12");
         let ch = ChannelRecord {

@@ -4,6 +4,7 @@
 use super::{Db, StoreResult};
 use crate::domain::activity::{ActivityRecord, TranscriptLine};
 use crate::domain::contact::ContactId;
+use crate::domain::customer::CustomerIdentity;
 use crate::domain::message::Message;
 use crate::domain::time::rfc3339;
 use rusqlite::params;
@@ -18,7 +19,7 @@ pub struct NewActivity {
     pub queue_name: String,
     pub contact_id: Option<ContactId>,
     pub customer_name: String,
-    pub customer_phone: String,
+    pub customer: CustomerIdentity,
     pub source_number: String,
     /// The participants as JSON (id, name, role, times, disposition).
     pub agents: String,
@@ -39,7 +40,9 @@ impl NewActivity {
             interaction_id: self.interaction_id,
             contact_id: self.contact_id.clone(),
             customer_name: self.customer_name.clone(),
-            customer_phone: self.customer_phone.clone(),
+            customer_phone: self.customer.e164().unwrap_or_default(),
+            customer_username: self.customer.username.clone(),
+            customer_user_id: self.customer.user_id.clone(),
             source_number: self.source_number.clone(),
             queue_name: self.queue_name.clone(),
             agents: self.agent_names.clone(),
@@ -59,8 +62,9 @@ pub fn insert(db: &Db, a: &NewActivity) -> StoreResult<i64> {
     c.prepare_cached(
         "INSERT INTO activities (interaction_id, channel_id, queue_id, contact_id, customer_name,
             customer_phone, source_number, agents, initiated_at, accepted_at, terminated_at,
-            wrapped_up_at, disposition, transcript, created_at, crm_contact_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            wrapped_up_at, disposition, transcript, created_at, crm_contact_id, customer_user_id,
+            customer_username)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(params![
         a.interaction_id,
@@ -68,7 +72,7 @@ pub fn insert(db: &Db, a: &NewActivity) -> StoreResult<i64> {
         a.queue_id,
         a.contact_id.as_ref().and_then(ContactId::local),
         a.customer_name,
-        a.customer_phone,
+        a.customer.e164().unwrap_or_default(),
         a.source_number,
         a.agents,
         a.initiated_at,
@@ -79,6 +83,8 @@ pub fn insert(db: &Db, a: &NewActivity) -> StoreResult<i64> {
         serde_json::to_string(&a.transcript).unwrap_or_else(|_| "[]".into()),
         a.wrapped_up_at,
         a.contact_id.as_ref().and_then(ContactId::external),
+        a.customer.user_id,
+        a.customer.username,
     ])?;
     let activity_id = c.last_insert_rowid();
     let mut stmt = c.prepare_cached(

@@ -118,15 +118,13 @@ pub(crate) mod tests {
 
     /// An in-memory database with the schema, one channel, one interaction and outbound messages.
     pub(crate) fn db_with_outbound(messages: &[(&str, &str)]) -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(include_str!("../../migrations/0001_core.sql"))
-            .unwrap();
+        let conn = crate::store::test_connection();
         conn.execute_batch(
             "INSERT INTO queues(id, name, offer_timeout_secs, wrap_up_secs, created_at, updated_at)
                  VALUES (1, 'Support', 30, 60, 0, 0);
              INSERT INTO channels(id, name, phone_number_id, display_phone_number, queue_id, access_token, created_at, updated_at)
                  VALUES (1, 'WA', 'PN1', '15550001111', 1, 'token', 0, 0);
-             INSERT INTO interactions(id, channel_id, queue_id, customer_wa_id, customer_name, source_number,
+             INSERT INTO interactions(id, channel_id, queue_id, customer_phone, customer_name, source_number,
                                       state, queue_position, created_at, updated_at)
                  VALUES (7, 1, 1, '447700900001', 'Ann', '15550001111', 'active', 0, 0, 0);",
         )

@@ -8,6 +8,7 @@
 //! same.
 
 use super::{Db, StoreResult};
+use crate::domain::customer::{CustomerIdentity, CustomerKey};
 use crate::domain::message::Message;
 use crate::domain::{ConferenceState, InteractionState, ParticipantRole};
 use rusqlite::types::Value;
@@ -58,7 +59,7 @@ pub struct InteractionRecord {
     pub state: InteractionState,
     pub channel_id: i64,
     pub customer_name: String,
-    pub customer_wa_id: String,
+    pub customer: CustomerIdentity,
     pub source_number: String,
     pub queue_id: i64,
     /// Empty when the queue row is gone.
@@ -81,10 +82,10 @@ pub struct InteractionRecord {
 pub fn load_interaction(db: &Db, id: i64) -> StoreResult<Option<InteractionRecord>> {
     let found =
         db.0.prepare_cached(
-            "SELECT i.id, i.state, i.channel_id, i.customer_name, i.customer_wa_id, \
+            "SELECT i.id, i.state, i.channel_id, i.customer_name, i.customer_phone, \
              i.source_number, i.queue_id, COALESCE(q.name, ''), i.owner_agent_id, \
              i.conference_state, i.created_at, i.accepted_at, i.ended_at, i.contact_id, \
-             i.last_customer_message_at, i.interrupted \
+             i.last_customer_message_at, i.interrupted, i.customer_user_id, i.customer_username \
              FROM interactions i LEFT JOIN queues q ON q.id = i.queue_id WHERE i.id = ?1",
         )?
         .query_row([id], |r| {
@@ -95,7 +96,11 @@ pub fn load_interaction(db: &Db, id: i64) -> StoreResult<Option<InteractionRecor
                 state: parse_or(&state, InteractionState::parse, InteractionState::Closed),
                 channel_id: r.get(2)?,
                 customer_name: r.get(3)?,
-                customer_wa_id: r.get(4)?,
+                customer: CustomerIdentity {
+                    phone: r.get(4)?,
+                    user_id: r.get(16)?,
+                    username: r.get(17)?,
+                },
                 source_number: r.get(5)?,
                 queue_id: r.get(6)?,
                 queue_name: r.get(7)?,
@@ -212,7 +217,7 @@ pub struct ActivityRecord {
     pub queue_name: String,
     pub contact_id: Option<i64>,
     pub customer_name: String,
-    pub customer_phone: String,
+    pub customer: CustomerIdentity,
     pub source_number: String,
     pub agents: serde_json::Value,
     pub initiated_at: i64,
@@ -226,7 +231,7 @@ pub struct ActivityRecord {
 const ACTIVITY_COLUMNS: &str = "a.id, a.interaction_id, a.channel_id, a.queue_id, \
      COALESCE(q.name, ''), a.contact_id, a.customer_name, a.customer_phone, a.source_number, \
      a.agents, a.initiated_at, a.accepted_at, a.terminated_at, a.wrapped_up_at, a.disposition, \
-     a.transcript";
+     a.transcript, a.customer_user_id, a.customer_username";
 
 fn json_column(r: &Row<'_>, i: usize) -> rusqlite::Result<serde_json::Value> {
     let text: String = r.get(i)?;
@@ -244,7 +249,15 @@ fn activity_from_row(r: &Row<'_>) -> rusqlite::Result<ActivityRecord> {
         queue_name: r.get(4)?,
         contact_id: r.get(5)?,
         customer_name: r.get(6)?,
-        customer_phone: r.get(7)?,
+        customer: CustomerIdentity {
+            phone: r
+                .get::<_, String>(7)?
+                .strip_prefix('+')
+                .map(str::to_string)
+                .filter(|p| !p.is_empty()),
+            user_id: r.get(16)?,
+            username: r.get(17)?,
+        },
         source_number: r.get(8)?,
         agents: json_column(r, 9)?,
         initiated_at: r.get(10)?,
@@ -335,18 +348,23 @@ pub struct CustomerMessage {
 pub fn customer_messages(
     db: &Db,
     channel_id: i64,
-    wa_id: &str,
+    who: &CustomerKey,
     limit: i64,
 ) -> StoreResult<Vec<CustomerMessage>> {
+    let (phone, user_id) = key_columns(who);
     let mut stmt = db.0.prepare_cached(
         "SELECT * FROM (
            SELECT m.id, m.interaction_id, m.direction, m.kind, m.text, m.sent_at, m.status, m.error
            FROM messages m JOIN interactions i ON i.id = m.interaction_id
-           WHERE i.channel_id = ?1 AND i.customer_wa_id = ?2 AND m.direction IN ('in', 'out')
-           ORDER BY m.id DESC LIMIT ?3)
+           WHERE i.customer_id = (SELECT id FROM customers WHERE channel_id = ?1 AND phone = ?2
+                                  UNION ALL
+                                  SELECT customer_id FROM customer_user_ids
+                                   WHERE channel_id = ?1 AND user_id = ?3 LIMIT 1)
+             AND m.direction IN ('in', 'out')
+           ORDER BY m.id DESC LIMIT ?4)
          ORDER BY id",
     )?;
-    let rows = stmt.query_map(params![channel_id, wa_id, limit], |r| {
+    let rows = stmt.query_map(params![channel_id, phone, user_id, limit], |r| {
         Ok(CustomerMessage {
             id: r.get(0)?,
             interaction_id: r.get(1)?,
@@ -362,28 +380,37 @@ pub fn customer_messages(
 }
 
 /// The wamids of the replies a customer has not read yet (sent or delivered), oldest first.
-pub fn unread_replies(db: &Db, channel_id: i64, wa_id: &str) -> StoreResult<Vec<String>> {
+pub fn unread_replies(db: &Db, channel_id: i64, who: &CustomerKey) -> StoreResult<Vec<String>> {
+    let (phone, user_id) = key_columns(who);
     let mut stmt = db.0.prepare_cached(
         "SELECT m.wamid FROM messages m JOIN interactions i ON i.id = m.interaction_id
-         WHERE i.channel_id = ?1 AND i.customer_wa_id = ?2 AND m.direction = 'out'
-           AND m.wamid IS NOT NULL AND m.status IN ('sent', 'delivered')
+         WHERE i.customer_id = (SELECT id FROM customers WHERE channel_id = ?1 AND phone = ?2
+                                UNION ALL
+                                SELECT customer_id FROM customer_user_ids
+                                 WHERE channel_id = ?1 AND user_id = ?3 LIMIT 1)
+           AND m.direction = 'out' AND m.wamid IS NOT NULL AND m.status IN ('sent', 'delivered')
          ORDER BY m.id",
     )?;
-    let rows = stmt.query_map(params![channel_id, wa_id], |r| r.get(0))?;
+    let rows = stmt.query_map(params![channel_id, phone, user_id], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A customer key as the two columns it is looked up by (the other one NULL).
+fn key_columns(who: &CustomerKey) -> (Option<&str>, Option<&str>) {
+    match who {
+        CustomerKey::Phone(p) => (Some(p.as_str()), None),
+        CustomerKey::UserId(u) => (None, Some(u.as_str())),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::{AuthorKind, MessageKind};
-    use rusqlite::Connection;
 
     #[test]
     fn loads_an_interaction_with_its_transcript() {
-        let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(include_str!("../../migrations/0001_core.sql"))
-            .unwrap();
+        let c = crate::store::test_connection();
         c.execute_batch(
             "INSERT INTO users(id, username, display_name, role, password_hash, status_since, created_at, updated_at)
                  VALUES (5, 'ann', 'Ann', 'agent', 'x', 0, 0, 0);
@@ -391,7 +418,7 @@ mod tests {
                  VALUES (1, 'Support', 30, 60, 0, 0);
              INSERT INTO channels(id, name, phone_number_id, display_phone_number, queue_id, access_token, created_at, updated_at)
                  VALUES (1, 'WA', '1', '15550001111', 1, 't', 0, 0);
-             INSERT INTO interactions(id, channel_id, queue_id, customer_wa_id, customer_name, source_number,
+             INSERT INTO interactions(id, channel_id, queue_id, customer_phone, customer_name, source_number,
                                       state, queue_position, owner_agent_id, created_at, last_customer_message_at, updated_at)
                  VALUES (7, 1, 1, '447700900001', 'Bob', '15550001111', 'active', 0, 5, 1000, 2000, 0);
              INSERT INTO interaction_participants(interaction_id, agent_id, display_name, role, joined_at)
@@ -404,7 +431,7 @@ mod tests {
         .unwrap();
         let db = Db(&c);
         let i = load_interaction(&db, 7).unwrap().unwrap();
-        assert_eq!(i.customer_wa_id, "447700900001");
+        assert_eq!(i.customer.phone.as_deref(), Some("447700900001"));
         assert_eq!(i.queue_name, "Support");
         assert_eq!(i.participants.len(), 1);
         assert_eq!(i.messages.len(), 2);

@@ -3,6 +3,7 @@
 
 use super::{messages, Db, StoreResult};
 use crate::domain::contact::ContactId;
+use crate::domain::customer::CustomerIdentity;
 use crate::domain::interaction::{InteractionRecord, ParticipantRecord, PendingOffer};
 use crate::domain::message::Message;
 use crate::domain::time::now_ms;
@@ -15,12 +16,16 @@ pub fn save(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
     let now = now_ms();
     let offer = d.offer.as_ref();
     c.prepare_cached(
-        "INSERT INTO interactions (id, channel_id, queue_id, customer_wa_id, customer_name, source_number,
+        "INSERT INTO interactions (id, channel_id, queue_id, customer_phone, customer_name, source_number,
             state, queue_position, owner_agent_id, offer_agent_id, offer_kind, offer_from_agent_id,
             offer_expires_at, conference_state, contact_id, interrupted, created_at, accepted_at,
-            ended_at, closed_at, last_customer_message_at, updated_at, crm_contact_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+            ended_at, closed_at, last_customer_message_at, updated_at, crm_contact_id,
+            customer_user_id, customer_username, customer_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
+            ?24, ?25, ?26)
          ON CONFLICT(id) DO UPDATE SET channel_id = excluded.channel_id, queue_id = excluded.queue_id,
+            customer_phone = excluded.customer_phone, customer_user_id = excluded.customer_user_id,
+            customer_username = excluded.customer_username, customer_id = excluded.customer_id,
             customer_name = excluded.customer_name, state = excluded.state,
             queue_position = excluded.queue_position, owner_agent_id = excluded.owner_agent_id,
             offer_agent_id = excluded.offer_agent_id, offer_kind = excluded.offer_kind,
@@ -35,7 +40,7 @@ pub fn save(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
         d.id,
         d.channel_id,
         d.queue_id,
-        d.customer_wa_id,
+        d.customer.phone,
         d.customer_name,
         d.source_number,
         d.state,
@@ -55,6 +60,9 @@ pub fn save(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
         d.last_customer_message_at,
         now,
         d.contact_id.as_ref().and_then(ContactId::external),
+        d.customer.user_id,
+        d.customer.username,
+        d.customer_id,
     ])?;
     let mut stmt = c.prepare_cached(
         "INSERT INTO interaction_participants (interaction_id, agent_id, display_name, role, joined_at,
@@ -109,10 +117,11 @@ pub fn is_closed(db: &Db, id: i64) -> StoreResult<bool> {
 pub fn load_open(db: &Db) -> StoreResult<Vec<(InteractionRecord, Vec<Message>)>> {
     let c = db.0;
     let mut stmt = c.prepare(
-        "SELECT id, channel_id, queue_id, customer_wa_id, customer_name, source_number, state,
+        "SELECT id, channel_id, queue_id, customer_phone, customer_name, source_number, state,
                 queue_position, owner_agent_id, offer_agent_id, offer_kind, offer_from_agent_id,
                 offer_expires_at, conference_state, contact_id, interrupted, created_at, accepted_at,
-                ended_at, closed_at, last_customer_message_at, crm_contact_id
+                ended_at, closed_at, last_customer_message_at, crm_contact_id,
+                customer_user_id, customer_username, customer_id
          FROM interactions WHERE state <> 'closed' ORDER BY id",
     )?;
     let mut open: Vec<InteractionRecord> = stmt
@@ -123,7 +132,12 @@ pub fn load_open(db: &Db) -> StoreResult<Vec<(InteractionRecord, Vec<Message>)>>
                 id: r.get(0)?,
                 channel_id: r.get(1)?,
                 queue_id: r.get(2)?,
-                customer_wa_id: r.get(3)?,
+                customer: CustomerIdentity {
+                    phone: r.get(3)?,
+                    user_id: r.get(22)?,
+                    username: r.get(23)?,
+                },
+                customer_id: r.get(24)?,
                 customer_name: r.get(4)?,
                 source_number: r.get(5)?,
                 state: r.get(6)?,

@@ -9,8 +9,8 @@ use rusqlite::params;
 /// A customer message as the webhook delivered it.
 pub struct CustomerMessage<'a> {
     pub wamid: &'a str,
-    /// The customer's WhatsApp id.
-    pub from: &'a str,
+    /// Who wrote: the customer's WhatsApp id (number digits), else their BSUID (R21).
+    pub from: Option<&'a str>,
     pub author_name: &'a str,
     pub kind: MessageKind,
     pub text: &'a str,
@@ -54,7 +54,7 @@ pub fn insert_customer(
         direction: Direction::In,
         author: Author {
             kind: AuthorKind::Customer,
-            id: Some(m.from.to_string()),
+            id: m.from.map(str::to_string),
             name: m.author_name.to_string(),
         },
         text: m.text.to_string(),

@@ -18,6 +18,7 @@ pub mod channels;
 mod codec;
 pub mod contacts;
 pub mod crm_outbox;
+pub mod customers;
 pub mod deliveries;
 pub mod health;
 pub mod history;
@@ -98,6 +99,7 @@ fn migrations() -> Migrations<'static> {
             "../../migrations/0004_participant_wrap_up.sql"
         )),
         M::up(include_str!("../../migrations/0008_offer_log.sql")),
+        M::up(include_str!("../../migrations/0009_customers.sql")),
     ])
 }
 
@@ -299,6 +301,16 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) 
     }
 }
 
+/// An in-memory database with the whole schema, for the store's unit tests.
+#[cfg(test)]
+pub(crate) fn test_connection() -> Connection {
+    let mut conn = Connection::open_in_memory().expect("in-memory database");
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .expect("pragma");
+    migrations().to_latest(&mut conn).expect("migrations");
+    conn
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +318,46 @@ mod tests {
 
     fn sqlite(code: i32) -> rusqlite::Error {
         rusqlite::Error::SqliteFailure(ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn existing_conversations_become_customers_known_by_their_number() {
+        let mut c = Connection::open_in_memory().unwrap();
+        // The schema before customers (migrations 0001 to 0008).
+        migrations().to_version(&mut c, 5).unwrap();
+        c.execute_batch(
+            "INSERT INTO queues(id, name, offer_timeout_secs, wrap_up_secs, created_at, updated_at)
+                 VALUES (1, 'Support', 30, 60, 0, 0);
+             INSERT INTO channels(id, name, phone_number_id, display_phone_number, queue_id, access_token, created_at, updated_at)
+                 VALUES (1, 'WA', 'PN1', '15550001111', 1, 't', 0, 0);
+             INSERT INTO interactions(id, channel_id, queue_id, customer_wa_id, customer_name, source_number,
+                                      state, queue_position, created_at, updated_at)
+                 VALUES (1, 1, 1, '447700900001', 'Old name', '1555', 'closed', 0, 10, 10),
+                        (2, 1, 1, '447700900001', 'New name', '1555', 'active', 0, 20, 20),
+                        (3, 1, 1, '16505551234', 'Bob', '1555', 'active', 0, 30, 30);",
+        )
+        .unwrap();
+        migrations().to_latest(&mut c).unwrap();
+        let customers: Vec<(i64, String, String)> = c
+            .prepare("SELECT id, phone, name FROM customers ORDER BY phone")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(customers.len(), 2);
+        assert_eq!(customers[1].1, "447700900001");
+        assert_eq!(customers[1].2, "New name");
+        let linked: Vec<(i64, String, i64)> = c
+            .prepare("SELECT id, customer_phone, customer_id FROM interactions ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(linked[0].2, customers[1].0);
+        assert_eq!(linked[1].2, customers[1].0);
+        assert_eq!(linked[2], (3, "16505551234".to_string(), customers[0].0));
     }
 
     #[test]

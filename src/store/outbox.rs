@@ -3,6 +3,7 @@
 
 use super::deliveries;
 use super::{Db, StoreResult};
+use crate::domain::customer::{CustomerIdentity, Recipient};
 use crate::domain::MessageStatus;
 use rusqlite::params;
 
@@ -22,8 +23,9 @@ pub struct DueMessage {
     pub interaction_id: i64,
     pub attempts: u32,
     pub text: String,
-    /// The customer's wa_id.
-    pub to: String,
+    /// Where the reply goes (R21): the customer's number, else their BSUID; None when the
+    /// interaction row is gone.
+    pub to: Option<Recipient>,
     pub phone_number_id: String,
     pub access_token: String,
     pub state: DueState,
@@ -60,7 +62,7 @@ pub fn due(db: &Db, now: i64, limit: i64) -> StoreResult<Vec<DueMessage>> {
     let mut stmt = db.0.prepare_cached(
         "WITH heads AS (SELECT MIN(message_id) AS message_id FROM outbox GROUP BY interaction_id)
          SELECT o.message_id, o.interaction_id, o.attempts, m.id, m.text, m.status,
-                i.customer_wa_id, c.phone_number_id, c.access_token, c.deleted
+                i.customer_phone, c.phone_number_id, c.access_token, c.deleted, i.customer_user_id
            FROM heads h
            JOIN outbox o ON o.message_id = h.message_id
            LEFT JOIN messages m ON m.id = o.message_id
@@ -87,7 +89,12 @@ pub fn due(db: &Db, now: i64, limit: i64) -> StoreResult<Vec<DueMessage>> {
             interaction_id: r.get(1)?,
             attempts: r.get::<_, i64>(2)?.clamp(0, u32::MAX as i64) as u32,
             text: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-            to: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+            to: CustomerIdentity {
+                phone: r.get(6)?,
+                user_id: r.get(10)?,
+                username: None,
+            }
+            .recipient(),
             phone_number_id: phone_number_id.unwrap_or_default(),
             access_token: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
             state,
@@ -207,7 +214,7 @@ mod tests {
         let jobs = due(&db, 10, 10).unwrap();
         assert_eq!(jobs.len(), 1);
         assert_eq!((jobs[0].message_id, jobs[0].text.as_str()), (first, "one"));
-        assert_eq!(jobs[0].to, "447700900001");
+        assert_eq!(jobs[0].to, Some(Recipient::Phone("447700900001".into())));
         assert_eq!(jobs[0].phone_number_id, "PN1");
         assert_eq!(jobs[0].state, DueState::Ready);
 

@@ -33,6 +33,9 @@ pub fn delete_interactions(db: &Db, cutoff: i64, batch: u32) -> StoreResult<u64>
         batch,
     )?;
     for id in &ids {
+        let customer: Option<i64> =
+            db.0.prepare_cached("SELECT customer_id FROM interactions WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))?;
         for sql in [
             "DELETE FROM outbox WHERE interaction_id = ?1",
             "DELETE FROM offer_log WHERE interaction_id = ?1",
@@ -41,6 +44,10 @@ pub fn delete_interactions(db: &Db, cutoff: i64, batch: u32) -> StoreResult<u64>
             "DELETE FROM interactions WHERE id = ?1",
         ] {
             db.0.prepare_cached(sql)?.execute([id])?;
+        }
+        // A customer no conversation names any more is forgotten too (R21).
+        if let Some(customer) = customer {
+            super::customers::delete_if_unreferenced(db, customer)?;
         }
     }
     Ok(ids.len() as u64)

@@ -5,6 +5,7 @@
 //! message. Rows left from before a crash are sent on start (at least once).
 
 use crate::configuration::Settings;
+use crate::domain::customer::Recipient;
 use crate::domain::{time::now_ms, MessageStatus};
 pub use crate::store::outbox::Finish;
 use crate::store::outbox::{self as queued, DueMessage, DueState};
@@ -123,7 +124,11 @@ impl Outbox {
             self.settings.whatsapp.graph_base_url.trim_end_matches('/'),
             job.phone_number_id
         );
-        let body = SendText::new(&job.to, &job.text);
+        let Some(to) = job.to.as_ref() else {
+            let reason = "the customer has neither a phone number nor a user id".to_string();
+            return self.settle(job, Finish::Failed(reason), ctx);
+        };
+        let body = SendText::new(to, &job.text);
         let timeout = Duration::from_millis(self.settings.whatsapp.request_timeout_ms);
         let request = client
             .post(url)
@@ -245,7 +250,12 @@ fn build_client(settings: &Settings) -> awc::Client {
 struct SendText<'a> {
     messaging_product: &'static str,
     recipient_type: &'static str,
-    to: String,
+    /// The customer's number (`+` and digits) when known...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<String>,
+    /// ...else their business-scoped user id (R21).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recipient: Option<String>,
     #[serde(rename = "type")]
     kind: &'static str,
     text: SendTextBody<'a>,
@@ -258,18 +268,27 @@ struct SendTextBody<'a> {
 }
 
 impl<'a> SendText<'a> {
-    fn new(wa_id: &str, text: &'a str) -> Self {
-        let digits = wa_id.trim().trim_start_matches('+');
+    fn new(to: &Recipient, text: &'a str) -> Self {
+        let (to, recipient) = addressed(to);
         SendText {
             messaging_product: "whatsapp",
             recipient_type: "individual",
-            to: format!("+{digits}"),
+            to,
+            recipient,
             kind: "text",
             text: SendTextBody {
                 preview_url: false,
                 body: text,
             },
         }
+    }
+}
+
+/// The `to` and `recipient` fields of a send: the number when known, else the BSUID (R21).
+fn addressed(to: &Recipient) -> (Option<String>, Option<String>) {
+    match to {
+        Recipient::Phone(p) => (Some(format!("+{}", p.trim().trim_start_matches('+'))), None),
+        Recipient::UserId(u) => (None, Some(u.clone())),
     }
 }
 
@@ -375,12 +394,32 @@ mod tests {
 
     #[test]
     fn send_body_has_the_documented_shape() {
-        let json =
-            serde_json::to_string(&SendText::new("447700900001", "Hello \"there\"")).unwrap();
+        let json = serde_json::to_string(&SendText::new(&phone("447700900001"), "Hello \"there\""))
+            .unwrap();
         assert_eq!(
             json,
             r#"{"messaging_product":"whatsapp","recipient_type":"individual","to":"+447700900001","type":"text","text":{"preview_url":false,"body":"Hello \"there\""}}"#
         );
-        assert_eq!(SendText::new("+447700900001", "x").to, "+447700900001");
+        assert_eq!(
+            SendText::new(&phone("+447700900001"), "x").to.as_deref(),
+            Some("+447700900001")
+        );
+    }
+
+    fn phone(p: &str) -> Recipient {
+        Recipient::Phone(p.into())
+    }
+
+    #[test]
+    fn a_customer_without_a_number_is_sent_to_by_bsuid() {
+        let json = serde_json::to_string(&SendText::new(
+            &Recipient::UserId("US.13491208655302741918".into()),
+            "Hi",
+        ))
+        .unwrap();
+        assert_eq!(
+            json,
+            r#"{"messaging_product":"whatsapp","recipient_type":"individual","recipient":"US.13491208655302741918","type":"text","text":{"preview_url":false,"body":"Hi"}}"#
+        );
     }
 }

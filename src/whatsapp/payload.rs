@@ -2,6 +2,7 @@
 //! odd-shaped message becomes an `unsupported` message instead of failing the whole delivery
 //! (Meta would otherwise retry it for days).
 
+use crate::domain::customer::CustomerIdentity;
 use crate::domain::{MessageKind, MessageStatus};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -10,8 +11,10 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboundMessage {
     pub wamid: String,
-    /// The customer's WhatsApp id (digits of the phone number, no `+`).
-    pub from: String,
+    /// Who wrote (R21): their number (`from`, `wa_id`), their business-scoped user id
+    /// (`from_user_id`, `user_id`) and username, as far as the delivery says. Empty when it
+    /// says nothing: the message is still kept.
+    pub customer: CustomerIdentity,
     pub profile_name: Option<String>,
     pub timestamp_ms: i64,
     pub kind: MessageKind,
@@ -27,6 +30,21 @@ pub struct StatusUpdate {
     pub status: MessageStatus,
     pub timestamp_ms: i64,
     pub error: Option<String>,
+    /// The customer it went to (`recipient_id`, `recipient_user_id`).
+    pub recipient: CustomerIdentity,
+}
+
+/// A customer who changed number or business-scoped user id (`system` messages of type
+/// `user_changed_number` and `user_changed_user_id`): still the same customer (R21).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityChange {
+    pub wamid: String,
+    /// How the customer was known (`from`, `from_user_id`).
+    pub before: CustomerIdentity,
+    /// The BSUID that was replaced (`system.previous_user_id`).
+    pub previous_user_id: Option<String>,
+    /// How the customer is known now (`system.wa_id`, `system.user_id`).
+    pub after: CustomerIdentity,
 }
 
 /// What became of an inbound message handed to the registry.
@@ -43,6 +61,8 @@ pub struct ChannelEvents {
     pub phone_number_id: String,
     pub messages: Vec<InboundMessage>,
     pub statuses: Vec<StatusUpdate>,
+    /// Number and BSUID changes, applied before the messages of the same delivery.
+    pub identity_changes: Vec<IdentityChange>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,12 +116,17 @@ pub struct Contact {
     pub profile: Option<Profile>,
     #[serde(default, deserialize_with = "string_or_number")]
     pub wa_id: Option<String>,
+    /// The business-scoped user id (BSUID).
+    #[serde(default)]
+    pub user_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct Profile {
     #[serde(default)]
     pub name: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -109,6 +134,7 @@ pub struct Profile {
 struct RawMessage {
     #[serde(deserialize_with = "string_or_number")]
     from: Option<String>,
+    from_user_id: Option<String>,
     id: Option<String>,
     #[serde(deserialize_with = "string_or_number")]
     timestamp: Option<String>,
@@ -125,7 +151,24 @@ struct RawMessage {
     interactive: Option<Interactive>,
     button: Option<Button>,
     reaction: Option<Reaction>,
-    system: Option<Text>,
+    system: Option<System>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct System {
+    body: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// The new number (`user_changed_number`).
+    #[serde(deserialize_with = "string_or_number")]
+    wa_id: Option<String>,
+    /// Older payloads name the new number `new_wa_id`.
+    #[serde(deserialize_with = "string_or_number")]
+    new_wa_id: Option<String>,
+    /// The new BSUID.
+    user_id: Option<String>,
+    previous_user_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -204,6 +247,9 @@ struct RawStatus {
     #[serde(deserialize_with = "string_or_number")]
     timestamp: Option<String>,
     errors: Option<Vec<ApiErrorDetail>>,
+    #[serde(deserialize_with = "string_or_number")]
+    recipient_id: Option<String>,
+    recipient_user_id: Option<String>,
 }
 
 /// An error object as the Cloud API writes it, in status webhooks and in request answers.
@@ -321,7 +367,9 @@ pub fn events(envelope: &Envelope, now_ms: i64) -> Vec<ChannelEvents> {
         };
         let group = &mut out[idx];
         for raw in &value.messages {
-            if let Some(m) = inbound_message(raw, &value.contacts, now_ms) {
+            if let Some(change) = identity_change(raw) {
+                group.identity_changes.push(change);
+            } else if let Some(m) = inbound_message(raw, &value.contacts, now_ms) {
                 group.messages.push(m);
             }
         }
@@ -340,6 +388,10 @@ fn inbound_message(raw: &Value, contacts: &[Contact], now_ms: i64) -> Option<Inb
         // Odd shape: keep what identifies it, so the customer's message is not lost.
         Err(_) => RawMessage {
             from: raw.get("from").and_then(Value::as_str).map(str::to_string),
+            from_user_id: raw
+                .get("from_user_id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             id: raw.get("id").and_then(Value::as_str).map(str::to_string),
             timestamp: raw
                 .get("timestamp")
@@ -350,29 +402,36 @@ fn inbound_message(raw: &Value, contacts: &[Contact], now_ms: i64) -> Option<Inb
         },
     };
     let wamid = non_empty(parsed.id.clone())?;
-    let from = non_empty(parsed.from.clone())
-        .or_else(|| match contacts {
-            [only] => only.wa_id.clone(),
-            _ => None,
-        })
-        .filter(|f| !f.is_empty());
-    let Some(from) = from else {
-        tracing::warn!(%wamid, "inbound message without sender skipped");
-        return None;
-    };
-    let profile_name = contacts
+    let from = non_empty(parsed.from.clone());
+    let from_user_id = non_empty(parsed.from_user_id.clone());
+    // The contact entry of this sender: the one naming its number or BSUID, or the only one.
+    let contact = contacts
         .iter()
-        .find(|c| c.wa_id.as_deref() == Some(from.as_str()))
+        .find(|c| {
+            (from.is_some() && c.wa_id == from)
+                || (from_user_id.is_some() && c.user_id == from_user_id)
+        })
         .or(match contacts {
             [only] => Some(only),
             _ => None,
-        })
-        .and_then(|c| c.profile.as_ref())
-        .and_then(|p| non_empty(p.name.clone()));
+        });
+    let profile = contact.and_then(|c| c.profile.as_ref());
+    let customer = CustomerIdentity::new(
+        from.as_deref().or(contact.and_then(|c| c.wa_id.as_deref())),
+        from_user_id
+            .as_deref()
+            .or(contact.and_then(|c| c.user_id.as_deref())),
+        profile.and_then(|p| p.username.as_deref()),
+    );
+    if customer.is_empty() {
+        // Kept all the same: an agent sees it, even if no reply can reach its sender.
+        tracing::warn!(%wamid, "inbound message names no sender");
+    }
+    let profile_name = profile.and_then(|p| non_empty(p.name.clone()));
     let (kind, text, media_id) = describe(parsed.kind.as_deref().unwrap_or(""), &parsed);
     Some(InboundMessage {
         wamid,
-        from,
+        customer,
         profile_name,
         timestamp_ms: timestamp_ms(parsed.timestamp.as_deref(), now_ms),
         kind,
@@ -517,6 +576,31 @@ fn describe(kind: &str, m: &RawMessage) -> (MessageKind, String, Option<String>)
     }
 }
 
+/// A `system` message that says the customer changed number or BSUID; None for any other
+/// message.
+fn identity_change(raw: &Value) -> Option<IdentityChange> {
+    if raw.get("type").and_then(Value::as_str) != Some("system") {
+        return None;
+    }
+    let parsed: RawMessage = serde_json::from_value(raw.clone()).ok()?;
+    let system = parsed.system.as_ref()?;
+    match system.kind.as_deref() {
+        Some("user_changed_number" | "user_changed_user_id" | "customer_changed_number") => {}
+        _ => return None,
+    }
+    let wamid = non_empty(parsed.id.clone()).unwrap_or_default();
+    Some(IdentityChange {
+        wamid,
+        before: CustomerIdentity::new(parsed.from.as_deref(), parsed.from_user_id.as_deref(), None),
+        previous_user_id: non_empty(system.previous_user_id.clone()),
+        after: CustomerIdentity::new(
+            system.wa_id.as_deref().or(system.new_wa_id.as_deref()),
+            system.user_id.as_deref(),
+            None,
+        ),
+    })
+}
+
 fn status_update(raw: &Value, now_ms: i64) -> Option<StatusUpdate> {
     let parsed: RawStatus = serde_json::from_value(raw.clone()).ok()?;
     let wamid = non_empty(parsed.id)?;
@@ -538,6 +622,11 @@ fn status_update(raw: &Value, now_ms: i64) -> Option<StatusUpdate> {
         status,
         timestamp_ms: timestamp_ms(parsed.timestamp.as_deref(), now_ms),
         error,
+        recipient: CustomerIdentity::new(
+            parsed.recipient_id.as_deref(),
+            parsed.recipient_user_id.as_deref(),
+            None,
+        ),
     })
 }
 
@@ -575,7 +664,7 @@ mod tests {
             groups[0].messages,
             vec![InboundMessage {
                 wamid: "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=".into(),
-                from: "16505551234".into(),
+                customer: CustomerIdentity::new(Some("16505551234"), None, None),
                 profile_name: Some("Sheena Nelson".into()),
                 timestamp_ms: 1_749_416_383_000,
                 kind: MessageKind::Text,
@@ -718,10 +807,109 @@ mod tests {
             (m[4].kind, m[4].text.as_str()),
             (MessageKind::Interactive, "Tuesday")
         );
-        assert_eq!(m[5].from, "16505551234");
+        assert_eq!(m[5].customer.phone.as_deref(), Some("16505551234"));
         assert_eq!(
             m[5].timestamp_ms, NOW,
             "unreadable timestamp falls back to now"
+        );
+    }
+
+    #[test]
+    fn a_customer_with_a_username_and_no_number_is_kept() {
+        let json = wrap(
+            r#"{"metadata":{"display_phone_number":"15550783881","phone_number_id":"1"},
+                "contacts":[{"profile":{"name":"Ann","username":"@ann.b"},"user_id":"US.13491208655302741918"}],
+                "messages":[{"from_user_id":"US.13491208655302741918","id":"wamid.u","timestamp":"1749416383",
+                             "type":"text","text":{"body":"hi"}}]}"#,
+        );
+        let m = &parse(&json)[0].messages;
+        assert_eq!(m.len(), 1);
+        assert_eq!(
+            m[0].customer,
+            CustomerIdentity::new(None, Some("US.13491208655302741918"), Some("ann.b"))
+        );
+        assert_eq!(m[0].profile_name.as_deref(), Some("Ann"));
+    }
+
+    #[test]
+    fn a_delivery_with_number_and_bsuid_carries_both() {
+        let json = wrap(
+            r#"{"metadata":{"phone_number_id":"1"},
+                "contacts":[{"profile":{"name":"A"},"wa_id":"111","user_id":"US.1"},
+                            {"profile":{"name":"B","username":"bee"},"wa_id":"222","user_id":"US.2"}],
+                "messages":[{"from":"222","from_user_id":"US.2","id":"w1","type":"text","text":{"body":"x"}},
+                            {"from_user_id":"US.1","id":"w2","type":"text","text":{"body":"y"}}]}"#,
+        );
+        let m = &parse(&json)[0].messages;
+        assert_eq!(
+            m[0].customer,
+            CustomerIdentity::new(Some("222"), Some("US.2"), Some("bee"))
+        );
+        assert_eq!(m[0].profile_name.as_deref(), Some("B"));
+        // The contact entry that names the BSUID gives the number too.
+        assert_eq!(
+            m[1].customer,
+            CustomerIdentity::new(Some("111"), Some("US.1"), None)
+        );
+    }
+
+    #[test]
+    fn a_message_naming_nobody_is_still_kept() {
+        let json = wrap(
+            r#"{"metadata":{"phone_number_id":"1"},
+                "messages":[{"id":"w","type":"text","text":{"body":"x"}}]}"#,
+        );
+        let m = &parse(&json)[0].messages;
+        assert_eq!(m.len(), 1);
+        assert!(m[0].customer.is_empty());
+    }
+
+    #[test]
+    fn number_and_bsuid_changes_are_identity_changes_not_messages() {
+        let json = wrap(
+            r#"{"metadata":{"phone_number_id":"1"},
+                "messages":[
+                  {"from":"16505551234","id":"w.sys1","timestamp":"1","type":"system",
+                   "system":{"body":"User A changed from 16505551234 to 16505559999","type":"user_changed_number",
+                             "wa_id":"16505559999","user_id":"US.2","previous_user_id":"US.1"}},
+                  {"from_user_id":"US.2","id":"w.sys2","timestamp":"2","type":"system",
+                   "system":{"body":"changed","type":"user_changed_user_id","user_id":"US.3","previous_user_id":"US.2"}},
+                  {"from":"1","id":"w.sys3","type":"system","system":{"body":"other","type":"something_else"}}]}"#,
+        );
+        let g = &parse(&json)[0];
+        assert_eq!(g.identity_changes.len(), 2);
+        assert_eq!(
+            g.identity_changes[0],
+            IdentityChange {
+                wamid: "w.sys1".into(),
+                before: CustomerIdentity::new(Some("16505551234"), None, None),
+                previous_user_id: Some("US.1".into()),
+                after: CustomerIdentity::new(Some("16505559999"), Some("US.2"), None),
+            }
+        );
+        assert_eq!(
+            g.identity_changes[1].after,
+            CustomerIdentity::new(None, Some("US.3"), None)
+        );
+        assert_eq!(
+            g.identity_changes[1].before,
+            CustomerIdentity::new(None, Some("US.2"), None)
+        );
+        // Another system message stays a message of the transcript.
+        assert_eq!(g.messages.len(), 1);
+        assert_eq!(g.messages[0].kind, MessageKind::Unsupported);
+    }
+
+    #[test]
+    fn statuses_name_the_recipient_by_number_or_bsuid() {
+        let json = wrap(
+            r#"{"metadata":{"phone_number_id":"1"},
+                "statuses":[{"id":"wamid.o","status":"delivered","timestamp":"5","recipient_user_id":"US.9"}]}"#,
+        );
+        let s = &parse(&json)[0].statuses;
+        assert_eq!(
+            s[0].recipient,
+            CustomerIdentity::new(None, Some("US.9"), None)
         );
     }
 
@@ -757,6 +945,12 @@ mod tests {
             Just("profile".to_string()),
             Just("name".to_string()),
             Just("wa_id".to_string()),
+            Just("user_id".to_string()),
+            Just("from_user_id".to_string()),
+            Just("username".to_string()),
+            Just("recipient_user_id".to_string()),
+            Just("system".to_string()),
+            Just("previous_user_id".to_string()),
             Just("messages".to_string()),
             Just("statuses".to_string()),
             Just("from".to_string()),

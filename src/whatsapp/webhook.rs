@@ -157,6 +157,15 @@ async fn receive_delivery(
     }
 
     for (channel, events) in known {
+        for change in events.identity_changes {
+            let wamid = change.wamid.clone();
+            state
+                .registry
+                .identity_changed(&channel, change)
+                .await
+                .map_err(unavailable)?;
+            tracing::info!(channel_id = channel.id, %wamid, "customer changed number or user id");
+        }
         for message in events.messages {
             let wamid = message.wamid.clone();
             let delivery = state

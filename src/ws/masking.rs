@@ -4,6 +4,7 @@
 //! decides what in it is customer data.
 
 use super::protocol::{Author, Customer, Interaction, Message, Offer, ServerEvent, StatusInfo};
+use crate::domain::customer::is_bsuid;
 use crate::domain::masking::{mask_email, mask_name, mask_phone, mask_text};
 use crate::domain::AuthorKind;
 
@@ -84,7 +85,10 @@ pub fn mask_offer(offer: &mut Offer) {
 
 pub fn mask_customer(customer: &mut Customer) {
     customer.name = mask_name(&customer.name);
-    customer.phone = mask_phone(&customer.phone);
+    // Usernames and BSUIDs are left as they are (R21): they are not phone numbers.
+    if let Some(phone) = customer.phone.as_mut() {
+        *phone = mask_phone(phone);
+    }
 }
 
 /// The text, the error, and a customer author's name and WhatsApp id (their number).
@@ -98,7 +102,7 @@ fn mask_author(author: &mut Author) {
     match author.kind {
         AuthorKind::Customer => {
             author.name = mask_name(&author.name);
-            if let Some(id) = author.id.as_mut() {
+            if let Some(id) = author.id.as_mut().filter(|id| !is_bsuid(id)) {
                 *id = mask_phone(id);
             }
         }
@@ -131,7 +135,9 @@ pub fn mask_transcript_json(transcript: &mut serde_json::Value) {
             *name = mask_name(name);
         }
         if let Some(serde_json::Value::String(id)) = author.get_mut("id") {
-            *id = mask_phone(id);
+            if !is_bsuid(id) {
+                *id = mask_phone(id);
+            }
         }
     }
 }
@@ -191,7 +197,9 @@ mod tests {
     fn customer() -> Customer {
         Customer {
             name: PHONE.into(),
-            phone: PHONE.into(),
+            phone: Some(PHONE.into()),
+            username: None,
+            user_id: None,
         }
     }
 
@@ -248,7 +256,9 @@ mod tests {
             channel_id: 1,
             customer: Customer {
                 name: format!("Melissa {EMAIL}"),
-                phone: PHONE.into(),
+                phone: Some(PHONE.into()),
+                username: Some("mk_1987".into()),
+                user_id: Some("US.13491208655302741918".into()),
             },
             source_number: "+1 555 0100 7890".into(),
             queue: QueueRef {
@@ -466,7 +476,13 @@ mod tests {
             unreachable!()
         };
         assert_eq!(i.customer.name, "Melissa m******@gmail.com");
-        assert_eq!(i.customer.phone, "*********7542");
+        assert_eq!(i.customer.phone.as_deref(), Some("*********7542"));
+        // Usernames and BSUIDs are not phone numbers: left as they are (R21).
+        assert_eq!(i.customer.username.as_deref(), Some("mk_1987"));
+        assert_eq!(
+            i.customer.user_id.as_deref(),
+            Some("US.13491208655302741918")
+        );
         assert_eq!(i.source_number, "*********7890");
         assert_eq!(i.queue.name, "Support");
         assert_eq!(i.participants[0].display_name, "Ann");

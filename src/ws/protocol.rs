@@ -160,12 +160,9 @@ pub struct StatusInfo {
     pub max_concurrent: u32,
 }
 
-/// `{name, phone}` of the customer (phone in E.164).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Customer {
-    pub name: String,
-    pub phone: String,
-}
+/// `{name, phone, username, user_id}` of the customer (R21): phone in E.164, any of the
+/// last three may be null.
+pub use crate::domain::customer::CustomerView as Customer;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct QueueRef {

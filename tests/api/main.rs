@@ -14,6 +14,7 @@ mod disk_faults;
 mod faults;
 mod health_config;
 mod helpers;
+mod identity;
 mod interruption;
 mod masking;
 mod operations;

@@ -418,7 +418,7 @@ struct Conv<'a> {
 
 fn insert_conv(c: &Connection, channel: i64, v: &Conv) {
     c.execute(
-        "INSERT INTO interactions (id, channel_id, queue_id, customer_wa_id, customer_name,
+        "INSERT INTO interactions (id, channel_id, queue_id, customer_phone, customer_name,
             source_number, state, queue_position, owner_agent_id, created_at, accepted_at,
             ended_at, closed_at, last_customer_message_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, 'Customer', '+1 555 0100', ?5, ?6, ?7, ?6, ?8, ?9, ?10, ?6, ?6)",
@@ -1157,6 +1157,18 @@ async fn retention_deletes_only_what_is_old() {
         }
     }
 
+    // R21: a customer only old conversations name goes with them; one a recent conversation
+    // names stays.
+    c.execute_batch(&format!(
+        "INSERT INTO customers (id, channel_id, phone, user_id, name, created_at, updated_at)
+             VALUES (901, {channel}, '15552010', 'US.901', 'Old', 0, 0),
+                    (902, {channel}, '15552020', NULL, 'Kept', 0, 0);
+         INSERT INTO customer_user_ids (channel_id, user_id, customer_id) VALUES ({channel}, 'US.901', 901);
+         UPDATE interactions SET customer_id = 901 WHERE id IN (201, 202);
+         UPDATE interactions SET customer_id = 902 WHERE id IN (205, 210);"
+    ))
+    .unwrap();
+
     let deadline = Instant::now() + Duration::from_secs(15);
     while count(
         &c,
@@ -1184,6 +1196,21 @@ async fn retention_deletes_only_what_is_old() {
         0
     );
     assert_eq!(count(&c, "SELECT COUNT(*) FROM interaction_participants WHERE interaction_id BETWEEN 201 AND 205"), 0);
+    assert_eq!(
+        count(&c, "SELECT COUNT(*) FROM customers WHERE id = 901"),
+        0
+    );
+    assert_eq!(
+        count(
+            &c,
+            "SELECT COUNT(*) FROM customer_user_ids WHERE customer_id = 901"
+        ),
+        0
+    );
+    assert_eq!(
+        count(&c, "SELECT COUNT(*) FROM customers WHERE id = 902"),
+        1
+    );
     assert_eq!(
         count(
             &c,

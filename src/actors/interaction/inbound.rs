@@ -5,7 +5,7 @@ use super::{reply, InteractionActor, Reply};
 use crate::domain::time::now_ms;
 use crate::domain::InteractionState;
 use crate::store::messages::{self, CustomerMessage};
-use crate::store::{interactions, StoreResult};
+use crate::store::{customers, interactions, StoreResult};
 use crate::whatsapp::payload::InboundMessage;
 use crate::ws::protocol::ServerEvent;
 use actix::prelude::*;
@@ -36,7 +36,11 @@ impl Handler<Inbound> for InteractionActor {
         let m = msg.msg;
         let creating = !self.persisted;
         let mut next = self.d.clone();
+        // R21: a delivery may name the customer by more than the conversation knew (a
+        // number next to the BSUID, a new username): the customer row learns it too.
+        let mut learned = next.customer.learn(&m.customer);
         if let Some(name) = m.profile_name.as_ref().filter(|n| !n.trim().is_empty()) {
+            learned |= next.customer_name != *name;
             next.customer_name = name.clone();
         }
         next.last_customer_message_at = Some(
@@ -48,36 +52,49 @@ impl Handler<Inbound> for InteractionActor {
             next.created_at = now;
             next.position = now;
         }
-        let row = next.clone();
+        let mut row = next.clone();
         let interaction_id = self.d.id;
         let author_name = next.customer_name.clone();
+        let resolve = creating || learned || row.customer_id.is_none();
+        let profile_name = m.profile_name.clone();
         AtomicResponse::new(Box::pin(
             self.persist(move |db| -> StoreResult<_> {
                 if messages::wamid_exists(db, &m.wamid)? {
                     return Ok(None);
                 }
+                if resolve && !row.customer.is_empty() {
+                    row.customer_id = Some(customers::resolve(
+                        db,
+                        row.channel_id,
+                        &row.customer,
+                        profile_name.as_deref(),
+                        now,
+                    )?);
+                }
                 interactions::save(db, &row)?;
                 let message = CustomerMessage {
                     wamid: &m.wamid,
-                    from: &m.from,
+                    from: m
+                        .customer
+                        .phone
+                        .as_deref()
+                        .or(m.customer.user_id.as_deref()),
                     author_name: &author_name,
                     kind: m.kind,
                     text: &m.text,
                     media_id: m.media_id.as_deref(),
                     sent_at: m.timestamp_ms,
                 };
-                Ok(Some(messages::insert_customer(
-                    db,
-                    interaction_id,
-                    &message,
-                    now,
-                )?))
+                let message = messages::insert_customer(db, interaction_id, &message, now)?;
+                Ok(Some((message, row.customer_id)))
             })
             .map(move |res, act, ctx| {
-                let Some(message) = res? else {
+                let Some((message, customer_id)) = res? else {
                     return Ok(InboundOutcome::Duplicate);
                 };
+                let announce = learned && !creating;
                 act.d = next;
+                act.d.customer_id = customer_id;
                 act.persisted = true;
                 act.messages.push(message.clone());
                 for agent_id in act.active_agents() {
@@ -91,6 +108,10 @@ impl Handler<Inbound> for InteractionActor {
                 }
                 if creating {
                     act.enqueue();
+                }
+                if announce {
+                    // Agents see the number, username or name that just became known.
+                    act.announce_state(ctx);
                 }
                 act.refresh_alert(ctx);
                 Ok(InboundOutcome::Stored)

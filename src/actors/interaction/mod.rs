@@ -8,6 +8,7 @@
 mod accept;
 mod alerts;
 mod conference;
+mod identity;
 mod inbound;
 mod interruption;
 mod offer;
@@ -21,6 +22,7 @@ mod wrap_up;
 pub use crate::domain::interaction::{Target, MAX_AGENTS};
 pub use accept::Accept;
 pub use conference::{Conference, EndConference, LeaveConference};
+pub use identity::CustomerChanged;
 pub use inbound::{Inbound, InboundOutcome};
 pub use interruption::ResourceDeleted;
 pub use offer::OfferTo;
@@ -35,6 +37,7 @@ use super::registry::Registry;
 use crate::actors::agent::{AgentActor, Hold, Push, Release};
 use crate::actors::queue::Enqueue;
 use crate::crm::Contact;
+use crate::domain::customer::CustomerIdentity;
 use crate::domain::error_code::ErrorCode;
 use crate::domain::interaction::{InteractionRecord, ParticipantRecord};
 use crate::domain::time::now_ms;
@@ -90,15 +93,16 @@ impl InteractionActor {
         registry: Arc<Registry>,
         id: i64,
         channel: &crate::store::channels::ChannelRecord,
-        wa_id: &str,
+        customer: &CustomerIdentity,
     ) -> Self {
         let now = now_ms();
         let d = InteractionRecord {
             id,
             channel_id: channel.id,
             queue_id: channel.queue_id,
-            customer_wa_id: wa_id.to_string(),
-            customer_name: format!("+{wa_id}"),
+            customer: customer.clone(),
+            customer_id: None,
+            customer_name: customer.label(),
             source_number: channel.display_phone_number.clone(),
             state: InteractionState::Queued,
             position: now,
@@ -194,10 +198,7 @@ impl InteractionActor {
     }
 
     fn customer(&self) -> Customer {
-        Customer {
-            name: self.d.customer_name.clone(),
-            phone: format!("+{}", self.d.customer_wa_id),
-        }
+        self.d.customer.view(&self.d.customer_name)
     }
 
     pub fn snapshot(&self) -> protocol::Interaction {

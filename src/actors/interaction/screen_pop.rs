@@ -133,11 +133,12 @@ impl Handler<CreateContact> for InteractionActor {
         };
         // The customer's number and WhatsApp profile name are the defaults.
         if new.phones.is_empty() {
-            new.phones.push(format!("+{}", self.d.customer_wa_id));
+            new.phones.extend(self.d.customer.e164());
         }
         let blank = |s: &Option<String>| s.as_deref().is_none_or(|v| v.trim().is_empty());
         let profile = self.d.customer_name.trim();
-        let profile_is_a_name = !profile.is_empty() && !profile.starts_with('+');
+        let profile_is_a_name =
+            !profile.is_empty() && !profile.starts_with('+') && profile != self.d.customer.label();
         if blank(&new.first_name) && blank(&new.last_name) && profile_is_a_name {
             new.first_name = Some(profile.to_string());
         }
@@ -179,7 +180,12 @@ impl Handler<Link> for InteractionActor {
             return reply(Err(e));
         }
         if msg.created {
-            let e164 = crate::domain::phone::from_wa_id(&self.d.customer_wa_id);
+            let e164 = self
+                .d
+                .customer
+                .phone
+                .as_deref()
+                .and_then(crate::domain::phone::from_wa_id);
             if let (Some(Ok(matches)), Some(e164)) = (&mut self.contacts, &e164) {
                 if msg.contact.phones.contains(e164) {
                     matches.insert(0, msg.contact.clone());
@@ -207,7 +213,12 @@ impl InteractionActor {
             return false;
         }
         let crm = self.registry.crm.clone();
-        let e164 = crate::domain::phone::from_wa_id(&self.d.customer_wa_id);
+        let e164 = self
+            .d
+            .customer
+            .phone
+            .as_deref()
+            .and_then(crate::domain::phone::from_wa_id);
         let lookup = async move {
             let Some(e164) = e164 else {
                 return Ok(Vec::new());

@@ -204,7 +204,7 @@ impl InteractionActor {
             queue_id: d.queue_id,
             contact_id: d.contact_id.clone(),
             customer_name: d.customer_name.clone(),
-            customer_phone: format!("+{}", d.customer_wa_id),
+            customer: d.customer.clone(),
             source_number: d.source_number.clone(),
             agents: serde_json::Value::Array(agents).to_string(),
             agent_ids: d.participants.iter().map(|p| p.agent_id).collect(),
@@ -248,8 +248,7 @@ impl InteractionActor {
     /// the registry forgets the conversation, and the actor stops.
     pub(super) fn closed(&mut self, ctx: &mut Context<Self>) {
         self.registry.crm.activity_enqueued();
-        self.registry
-            .interaction_closed(self.d.id, self.d.channel_id, &self.d.customer_wa_id);
+        self.registry.interaction_closed(self.d.id);
         ctx.stop();
     }
 }

@@ -114,7 +114,7 @@ fn write_message(c: &Connection, n: i64, interaction: i64, now: i64) -> rusqlite
         return Ok(());
     }
     c.prepare_cached(
-        "INSERT INTO interactions (id, channel_id, queue_id, customer_wa_id, customer_name, source_number,
+        "INSERT INTO interactions (id, channel_id, queue_id, customer_phone, customer_name, source_number,
             state, queue_position, created_at, last_customer_message_at, updated_at)
          VALUES (?1, 1, 1, ?2, 'Load Customer', '+1 555 010 0000', 'active', ?3, ?3, ?3, ?3)
          ON CONFLICT(id) DO UPDATE SET customer_name = excluded.customer_name, state = excluded.state,

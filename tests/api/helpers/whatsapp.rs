@@ -226,3 +226,74 @@ pub fn envelope(value: Value) -> Value {
         "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": value}]}]
     })
 }
+
+/// A delivery of one text message from a customer known by any of: number (`from`, `wa_id`),
+/// business-scoped user id (`from_user_id`, `user_id`) and username (R21).
+pub fn identity_delivery(
+    phone: Option<&str>,
+    user_id: Option<&str>,
+    username: Option<&str>,
+    name: &str,
+    wamid: &str,
+    text: &str,
+) -> Value {
+    let mut contact = json!({"profile": {"name": name}});
+    let mut message = json!({
+        "id": wamid,
+        "timestamp": now_secs().to_string(),
+        "type": "text",
+        "text": {"body": text}
+    });
+    if let Some(p) = phone {
+        contact["wa_id"] = json!(p);
+        message["from"] = json!(p);
+    }
+    if let Some(u) = user_id {
+        contact["user_id"] = json!(u);
+        message["from_user_id"] = json!(u);
+    }
+    if let Some(u) = username {
+        contact["profile"]["username"] = json!(u);
+    }
+    envelope(json!({
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550100", "phone_number_id": PHONE_NUMBER_ID},
+        "contacts": [contact],
+        "messages": [message],
+    }))
+}
+
+/// Meta's notice that a customer changed number (`user_changed_number`, with the new number
+/// and BSUID) or BSUID (`user_changed_user_id`).
+pub fn identity_change_delivery(
+    kind: &str,
+    from: (Option<&str>, Option<&str>),
+    new_phone: Option<&str>,
+    new_user_id: &str,
+    previous_user_id: Option<&str>,
+) -> Value {
+    let mut system = json!({"body": "changed", "type": kind, "user_id": new_user_id});
+    if let Some(p) = new_phone {
+        system["wa_id"] = json!(p);
+    }
+    if let Some(p) = previous_user_id {
+        system["previous_user_id"] = json!(p);
+    }
+    let mut message = json!({
+        "id": new_wamid(),
+        "timestamp": now_secs().to_string(),
+        "type": "system",
+        "system": system
+    });
+    if let Some(p) = from.0 {
+        message["from"] = json!(p);
+    }
+    if let Some(u) = from.1 {
+        message["from_user_id"] = json!(u);
+    }
+    envelope(json!({
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550100", "phone_number_id": PHONE_NUMBER_ID},
+        "messages": [message],
+    }))
+}
