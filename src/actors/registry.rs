@@ -5,7 +5,7 @@
 use super::agent::{self, AgentActor};
 use super::interaction::screen_pop::LookupBreaker;
 use super::interaction::{
-    CustomerChanged, Inbound, InboundOutcome, InteractionActor, MessageStatusChanged,
+    CustomerChanged, CustomerUpdate, Inbound, InboundOutcome, InteractionActor, MessageStatusChanged,
     ResourceDeleted,
 };
 use super::queue::{self, QueueActor};
@@ -13,13 +13,15 @@ use crate::configuration::RuntimeSettings;
 use crate::configuration::Settings;
 use crate::crm::Crm;
 use crate::domain::customer::{CustomerIdentity, CustomerKey};
-use crate::domain::MessageStatus;
+use crate::domain::message::Author;
+use crate::domain::{AuthorKind, MessageStatus};
 use crate::store::channels::{self, ChannelRecord};
 use crate::store::queues::{self, QueueRecord};
 use crate::store::users::{self, AgentRecord};
-use crate::store::{customers, interactions, Store, StoreError};
+use crate::store::{customers, interactions, messages, Store, StoreError};
 use crate::whatsapp::outbox::{Kick, Outbox};
-use crate::whatsapp::payload::{Delivery, IdentityChange, InboundMessage};
+use crate::whatsapp::signals::{KickSignals, SignalSender};
+use crate::whatsapp::payload::{Delivery, IdentityChange, InboundMessage, MessageUpdate};
 use actix::prelude::*;
 use actix::ArbiterHandle;
 use std::collections::HashMap;
@@ -36,6 +38,7 @@ pub struct Registry {
     arbiter: ArbiterHandle,
     inner: Mutex<Inner>,
     outbox: OnceLock<Addr<Outbox>>,
+    signals: OnceLock<Addr<SignalSender>>,
     me: Weak<Registry>,
 }
 
@@ -101,6 +104,7 @@ impl Registry {
             arbiter,
             inner: Mutex::new(Inner::default()),
             outbox: OnceLock::new(),
+            signals: OnceLock::new(),
             me: me.clone(),
         });
 
@@ -162,6 +166,11 @@ impl Registry {
             Outbox::new(outbox_store, outbox_settings, notify)
         });
         let _ = registry.outbox.set(outbox);
+        let (signal_store, signal_settings) = (store.clone(), settings.clone());
+        let signals = SignalSender::start_in_arbiter(&registry.arbiter, move |_| {
+            SignalSender::new(signal_store, signal_settings)
+        });
+        let _ = registry.signals.set(signals);
         Ok(registry)
     }
 
@@ -308,6 +317,53 @@ impl Registry {
         ))
     }
 
+    /// A customer's reaction, edit or deletion (R24): the open conversation shows it; with
+    /// none open, the stored message changes. Never opens a conversation. Answers after the
+    /// commit.
+    pub async fn deliver_update(
+        &self,
+        channel: &ChannelRecord,
+        update: MessageUpdate,
+    ) -> Result<(), StoreError> {
+        let open = {
+            let inner = self.lock();
+            update.customer.keys().iter().find_map(|k| {
+                let id = inner.open_by_customer.get(&(channel.id, k.clone()))?;
+                inner.interactions.get(id).cloned()
+            })
+        };
+        if let Some(addr) = open {
+            let sent = addr
+                .send(CustomerUpdate {
+                    target: update.target.clone(),
+                    change: update.change.clone(),
+                })
+                .await;
+            if let Ok(result) = sent {
+                return result;
+            }
+        }
+        let author = Author {
+            kind: AuthorKind::Customer,
+            id: update
+                .customer
+                .phone
+                .clone()
+                .or_else(|| update.customer.user_id.clone()),
+            name: update
+                .profile_name
+                .clone()
+                .unwrap_or_else(|| update.customer.label()),
+        };
+        let now = crate::domain::time::now_ms();
+        self.store
+            .write(move |db| {
+                messages::apply_customer_change(db, &update.target, &author, &update.change, now)
+            })
+            .await
+            .map(|_| ())
+    }
+
     /// The interaction closed: the customer's next message opens a new one (R1).
     pub fn interaction_closed(&self, id: i64) {
         self.lock().forget(id);
@@ -375,6 +431,13 @@ impl Registry {
                 status,
                 error,
             });
+        }
+    }
+
+    /// New reactions, read receipts or typing indicators were committed (R24).
+    pub fn kick_signals(&self) {
+        if let Some(s) = self.signals.get() {
+            s.do_send(KickSignals);
         }
     }
 

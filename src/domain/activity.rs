@@ -48,7 +48,8 @@ impl From<&Message> for TranscriptLine {
         TranscriptLine {
             sent_at: m.sent_at,
             author: m.author.name.clone(),
-            text: m.text.clone(),
+            // The first text, with what the customer did to it (edited, deleted: R24).
+            text: m.record_text(),
         }
     }
 }

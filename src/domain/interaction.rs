@@ -321,6 +321,19 @@ impl InteractionRecord {
         Ok(())
     }
 
+    /// R24: may the agent react to a message? As for a message: an active participant of a
+    /// conversation that is not interrupted, inside the 24-hour window (a reaction is a
+    /// message to WhatsApp).
+    pub fn check_react(&self, agent_id: i64, emoji: &str, now: i64) -> Result<(), Refusal> {
+        if emoji.chars().count() > 10 || emoji.chars().any(|c| c.is_whitespace()) {
+            return Err(Refusal::new(
+                ErrorCode::InvalidInput,
+                "emoji must be one emoji (or empty to take the reaction back)",
+            ));
+        }
+        self.check_send(agent_id, "\u{1F44D}", usize::MAX, now)
+    }
+
     /// R5: the offered agent accepts. A new or transferred conversation becomes active with
     /// it as owner; a conference invitation makes it a guest ("<name> joined the chat", R18).
     pub fn accept(

@@ -3,6 +3,7 @@
 //! The outbox (the Cloud API's answer) and the status webhook both go through [`advance`].
 
 use super::{Db, StoreResult};
+use crate::domain::message::Pricing;
 use crate::domain::MessageStatus;
 use rusqlite::{params, OptionalExtension};
 
@@ -97,6 +98,107 @@ pub fn apply_status(
         status,
         error,
     }))
+}
+
+/// How long a status for a wamid not known yet is kept, waiting for the send's answer.
+pub const EARLY_STATUS_TTL_MS: i64 = 10 * 60 * 1000;
+/// At most this many such statuses are kept (the oldest go first).
+pub const EARLY_STATUS_MAX: i64 = 10_000;
+
+/// Stores what Meta charges for one of our messages (R24).
+pub fn record_pricing(db: &Db, message_id: i64, p: &Pricing) -> StoreResult<()> {
+    db.0.prepare_cached(
+        "UPDATE messages SET pricing_billable = COALESCE(?2, pricing_billable),
+                pricing_model = COALESCE(?3, pricing_model),
+                pricing_category = COALESCE(?4, pricing_category),
+                pricing_type = COALESCE(?5, pricing_type)
+          WHERE id = ?1",
+    )?
+    .execute(params![
+        message_id,
+        p.billable,
+        p.pricing_model,
+        p.category,
+        p.kind
+    ])?;
+    Ok(())
+}
+
+/// A status for a wamid that is not ours yet: the webhook outran the send's answer. Kept for
+/// [`EARLY_STATUS_TTL_MS`], at most [`EARLY_STATUS_MAX`] of them; a wamid of a customer message
+/// is not kept (it will never be ours).
+pub fn keep_early(
+    db: &Db,
+    wamid: &str,
+    status: MessageStatus,
+    error: Option<&str>,
+    pricing: Option<&Pricing>,
+    now: i64,
+) -> StoreResult<bool> {
+    let c = db.0;
+    let known: bool = c
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM messages WHERE wamid = ?1)")?
+        .query_row([wamid], |r| r.get(0))?;
+    if known {
+        return Ok(false);
+    }
+    c.prepare_cached("DELETE FROM early_statuses WHERE received_at < ?1")?
+        .execute([now - EARLY_STATUS_TTL_MS])?;
+    c.prepare_cached(
+        "DELETE FROM early_statuses WHERE id <= (SELECT MAX(id) FROM early_statuses) - ?1",
+    )?
+    .execute([EARLY_STATUS_MAX - 1])?;
+    c.prepare_cached(
+        "INSERT INTO early_statuses (wamid, status, error, pricing_billable, pricing_model,
+            pricing_category, pricing_type, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        wamid,
+        status,
+        error,
+        pricing.and_then(|p| p.billable),
+        pricing.and_then(|p| p.pricing_model.clone()),
+        pricing.and_then(|p| p.category.clone()),
+        pricing.and_then(|p| p.kind.clone()),
+        now
+    ])?;
+    Ok(true)
+}
+
+/// The statuses that came for `wamid` before it was known, oldest first, removed from the
+/// waiting list; expired ones are not returned.
+pub fn take_early(
+    db: &Db,
+    wamid: &str,
+    now: i64,
+) -> StoreResult<Vec<(MessageStatus, Option<String>, Pricing)>> {
+    let c = db.0;
+    let rows = c
+        .prepare_cached(
+            "SELECT status, error, pricing_billable, pricing_model, pricing_category, pricing_type
+               FROM early_statuses WHERE wamid = ?1 AND received_at >= ?2 ORDER BY id",
+        )?
+        .query_map(params![wamid, now - EARLY_STATUS_TTL_MS], |r| {
+            let status: String = r.get(0)?;
+            Ok((
+                MessageStatus::parse(&status),
+                r.get::<_, Option<String>>(1)?,
+                Pricing {
+                    billable: r.get(2)?,
+                    pricing_model: r.get(3)?,
+                    category: r.get(4)?,
+                    kind: r.get(5)?,
+                },
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    c.prepare_cached("DELETE FROM early_statuses WHERE wamid = ?1")?
+        .execute([wamid])?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, e, p)| Some((s?, e, p)))
+        .collect())
 }
 
 /// Records the id the Cloud API gave a sent message. A wamid already used (a misbehaving API

@@ -2,9 +2,9 @@
 //! for the WhatsApp outbox (R6) and system notes; one row mapper for every reader.
 
 use super::{Db, StoreResult};
-use crate::domain::message::{Author, Message};
+use crate::domain::message::{Author, CustomerChange, Message, Reaction, ReplyTo};
 use crate::domain::{AuthorKind, Direction, MessageKind, MessageStatus};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 /// A customer message as the webhook delivered it.
 pub struct CustomerMessage<'a> {
@@ -16,6 +16,8 @@ pub struct CustomerMessage<'a> {
     pub text: &'a str,
     pub media_id: Option<&'a str>,
     pub sent_at: i64,
+    /// The wamid of the message it answers (`context.id`), if any (R24).
+    pub reply_to_wamid: Option<&'a str>,
 }
 
 /// True when a message with this WhatsApp id is stored already (R12).
@@ -26,6 +28,48 @@ pub fn wamid_exists(db: &Db, wamid: &str) -> StoreResult<bool> {
         .query_row([wamid], |r| r.get(0))?)
 }
 
+/// The message a reply quotes, by its wamid: our id and the text shown for it. Unknown
+/// wamids (older than retention, say) still give a quote, with no id.
+fn quoted_by_wamid(db: &Db, wamid: &str) -> StoreResult<ReplyTo> {
+    let found: Option<(i64, String, Option<i64>)> = db
+        .0
+        .prepare_cached("SELECT id, text, deleted_at FROM messages WHERE wamid = ?1")?
+        .query_row([wamid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    Ok(match found {
+        Some((id, _, Some(_))) => ReplyTo {
+            message_id: Some(id),
+            text: String::new(),
+        },
+        Some((id, text, None)) => ReplyTo {
+            message_id: Some(id),
+            text,
+        },
+        None => ReplyTo {
+            message_id: None,
+            text: String::new(),
+        },
+    })
+}
+
+/// The quote of one of this interaction's messages, for an agent's reply; None when the
+/// message is not in the interaction.
+pub fn quoted_in(db: &Db, interaction_id: i64, message_id: i64) -> StoreResult<Option<ReplyTo>> {
+    Ok(db
+        .0
+        .prepare_cached(
+            "SELECT id, CASE WHEN deleted_at IS NULL THEN text ELSE '' END
+               FROM messages WHERE id = ?1 AND interaction_id = ?2 AND direction <> 'system'",
+        )?
+        .query_row(params![message_id, interaction_id], |r| {
+            Ok(ReplyTo {
+                message_id: Some(r.get(0)?),
+                text: r.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
 /// Appends a customer message to the transcript.
 pub fn insert_customer(
     db: &Db,
@@ -33,10 +77,15 @@ pub fn insert_customer(
     m: &CustomerMessage,
     now: i64,
 ) -> StoreResult<Message> {
+    let reply_to = match m.reply_to_wamid {
+        Some(w) => Some(quoted_by_wamid(db, w)?),
+        None => None,
+    };
     db.0.prepare_cached(
         "INSERT INTO messages (interaction_id, direction, author_kind, author_id, author_name,
-            kind, text, media_id, wamid, status, error, sent_at, created_at, updated_at)
-         VALUES (?1, 'in', 'customer', ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?8, ?9, ?9)",
+            kind, text, media_id, wamid, status, error, sent_at, created_at, updated_at,
+            reply_to_id, reply_to_wamid)
+         VALUES (?1, 'in', 'customer', ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?8, ?9, ?9, ?10, ?11)",
     )?
     .execute(params![
         interaction_id,
@@ -47,63 +96,69 @@ pub fn insert_customer(
         m.media_id,
         m.wamid,
         m.sent_at,
-        now
+        now,
+        reply_to.as_ref().and_then(|r| r.message_id),
+        m.reply_to_wamid,
     ])?;
-    Ok(Message {
-        id: db.0.last_insert_rowid(),
-        direction: Direction::In,
-        author: Author {
+    let mut message = Message::plain(
+        db.0.last_insert_rowid(),
+        Direction::In,
+        Author {
             kind: AuthorKind::Customer,
             id: m.from.map(str::to_string),
             name: m.author_name.to_string(),
         },
-        text: m.text.to_string(),
-        kind: m.kind,
-        media_id: m.media_id.map(str::to_string),
-        sent_at: m.sent_at,
-        status: None,
-        error: None,
-    })
+        m.text.to_string(),
+        m.kind,
+        m.media_id.map(str::to_string),
+        m.sent_at,
+        None,
+    );
+    message.reply_to = reply_to;
+    Ok(message)
 }
 
 /// Appends an agent's text as `queued` (R6); the caller queues it in the outbox
-/// ([`super::outbox::enqueue`]) in the same transaction.
+/// ([`super::outbox::enqueue`]) in the same transaction. `reply_to` is a message of the
+/// same interaction (checked with [`quoted_in`]).
 pub fn insert_agent_text(
     db: &Db,
     interaction_id: i64,
     agent_id: i64,
     author_name: &str,
     text: &str,
+    reply_to: Option<ReplyTo>,
     now: i64,
 ) -> StoreResult<Message> {
     db.0.prepare_cached(
         "INSERT INTO messages (interaction_id, direction, author_kind, author_id, author_name,
-            kind, text, status, sent_at, created_at, updated_at)
-         VALUES (?1, 'out', 'agent', ?2, ?3, 'text', ?4, 'queued', ?5, ?5, ?5)",
+            kind, text, status, sent_at, created_at, updated_at, reply_to_id)
+         VALUES (?1, 'out', 'agent', ?2, ?3, 'text', ?4, 'queued', ?5, ?5, ?5, ?6)",
     )?
     .execute(params![
         interaction_id,
         agent_id.to_string(),
         author_name,
         text,
-        now
+        now,
+        reply_to.as_ref().and_then(|r| r.message_id),
     ])?;
-    let message_id = db.0.last_insert_rowid();
-    Ok(Message {
-        id: message_id,
-        direction: Direction::Out,
-        author: Author {
+    let mut message = Message::plain(
+        db.0.last_insert_rowid(),
+        Direction::Out,
+        Author {
             kind: AuthorKind::Agent,
             id: Some(agent_id.to_string()),
             name: author_name.to_string(),
         },
-        text: text.to_string(),
-        kind: MessageKind::Text,
-        media_id: None,
-        sent_at: now,
-        status: Some(MessageStatus::Queued),
-        error: None,
-    })
+        text.to_string(),
+        MessageKind::Text,
+        None,
+        now,
+        Some(MessageStatus::Queued),
+    );
+    message.reply_to = reply_to;
+    Ok(message)
 }
 
 /// Adds a system note ("Bob joined the chat") to the transcript.
@@ -114,54 +169,218 @@ pub fn insert_system(db: &Db, interaction_id: i64, text: String, now: i64) -> St
          VALUES (?1, 'system', 'system', 'System', 'text', ?2, ?3, ?3, ?3)",
     )?
     .execute(params![interaction_id, text, now])?;
-    Ok(Message {
-        id: db.0.last_insert_rowid(),
-        direction: Direction::System,
-        author: Author {
+    Ok(Message::plain(
+        db.0.last_insert_rowid(),
+        Direction::System,
+        Author {
             kind: AuthorKind::System,
             id: None,
             name: "System".into(),
         },
         text,
-        kind: MessageKind::Text,
-        media_id: None,
-        sent_at: now,
-        status: None,
-        error: None,
-    })
+        MessageKind::Text,
+        None,
+        now,
+        None,
+    ))
 }
 
-/// The transcript of an interaction, oldest first.
+/// The transcript of an interaction, oldest first, with replies and reactions.
 pub fn for_interaction(db: &Db, interaction_id: i64) -> StoreResult<Vec<Message>> {
-    let mut stmt = db.0.prepare_cached(
-        "SELECT id, direction, author_kind, author_id, author_name, text, kind, media_id,
-                sent_at, status, error
-         FROM messages WHERE interaction_id = ?1 ORDER BY id",
-    )?;
+    let mut stmt = db.0.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m
+           LEFT JOIN messages q ON q.id = m.reply_to_id
+          WHERE m.interaction_id = ?1 ORDER BY m.id"
+    ))?;
     let rows = stmt.query_map([interaction_id], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut messages: Vec<Message> = rows.collect::<Result<_, _>>()?;
+    let mut reactions = db.0.prepare_cached(
+        "SELECT r.message_id, r.author_kind, r.author_id, r.author_name, r.emoji
+           FROM message_reactions r JOIN messages m ON m.id = r.message_id
+          WHERE m.interaction_id = ?1 ORDER BY r.updated_at",
+    )?;
+    let found = reactions.query_map([interaction_id], |r| {
+        let kind: String = r.get(1)?;
+        Ok((
+            r.get::<_, i64>(0)?,
+            Reaction {
+                emoji: r.get(4)?,
+                author: Author {
+                    kind: AuthorKind::parse(&kind).unwrap_or(AuthorKind::Customer),
+                    id: r.get(2)?,
+                    name: r.get(3)?,
+                },
+            },
+        ))
+    })?;
+    for row in found {
+        let (message_id, reaction) = row?;
+        if let Some(m) = messages.iter_mut().find(|m| m.id == message_id) {
+            m.reactions.push(reaction);
+        }
+    }
+    Ok(messages)
 }
 
-/// A `messages` row selected as in [`for_interaction`]. A value this version does not know
+/// The columns [`from_row`] reads, from `messages m` left-joined to its quoted `messages q`.
+pub const MESSAGE_COLUMNS: &str = "m.id, m.direction, m.author_kind, m.author_id, m.author_name, \
+     m.text, m.kind, m.media_id, m.sent_at, m.status, m.error, m.reply_to_id, m.reply_to_wamid, \
+     CASE WHEN q.deleted_at IS NULL THEN q.text ELSE '' END, m.original_text, m.edited_at, \
+     m.deleted_at";
+
+/// A `messages` row selected as [`MESSAGE_COLUMNS`]. A value this version does not know
 /// (a newer kind, say) reads as the neutral one instead of failing the whole transcript.
 pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     let direction: String = r.get(1)?;
     let author_kind: String = r.get(2)?;
     let kind: String = r.get(6)?;
     let status: Option<String> = r.get(9)?;
-    Ok(Message {
-        id: r.get(0)?,
-        direction: Direction::parse(&direction).unwrap_or(Direction::System),
-        author: Author {
+    let reply_to_id: Option<i64> = r.get(11)?;
+    let reply_to_wamid: Option<String> = r.get(12)?;
+    let quoted_text: Option<String> = r.get(13)?;
+    let original_text: Option<String> = r.get(14)?;
+    let edited_at: Option<i64> = r.get(15)?;
+    let deleted_at: Option<i64> = r.get(16)?;
+    let text: String = r.get(5)?;
+    let mut m = Message::plain(
+        r.get(0)?,
+        Direction::parse(&direction).unwrap_or(Direction::System),
+        Author {
             kind: AuthorKind::parse(&author_kind).unwrap_or(AuthorKind::System),
             id: r.get(3)?,
             name: r.get(4)?,
         },
-        text: r.get(5)?,
-        kind: MessageKind::parse(&kind).unwrap_or(MessageKind::Unsupported),
-        media_id: r.get(7)?,
-        sent_at: r.get(8)?,
-        status: status.as_deref().and_then(MessageStatus::parse),
-        error: r.get(10)?,
-    })
+        text,
+        MessageKind::parse(&kind).unwrap_or(MessageKind::Unsupported),
+        r.get(7)?,
+        r.get(8)?,
+        status.as_deref().and_then(MessageStatus::parse),
+    );
+    m.error = r.get(10)?;
+    if reply_to_id.is_some() || reply_to_wamid.is_some() {
+        m.reply_to = Some(ReplyTo {
+            message_id: reply_to_id,
+            text: quoted_text.unwrap_or_default(),
+        });
+    }
+    m.original_text = original_text;
+    m.edited = edited_at.is_some();
+    if deleted_at.is_some() {
+        if m.original_text.is_none() {
+            m.original_text = Some(std::mem::take(&mut m.text));
+        }
+        m.text.clear();
+        m.deleted = true;
+    }
+    Ok(m)
+}
+
+/// A customer message named by its wamid: (message id, interaction id).
+pub fn inbound_by_wamid(db: &Db, wamid: &str) -> StoreResult<Option<(i64, i64)>> {
+    Ok(db
+        .0
+        .prepare_cached(
+            "SELECT id, interaction_id FROM messages WHERE wamid = ?1 AND direction = 'in'",
+        )?
+        .query_row([wamid], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// Any message (ours or the customer's) named by its wamid: (message id, interaction id).
+pub fn by_wamid(db: &Db, wamid: &str) -> StoreResult<Option<(i64, i64)>> {
+    Ok(db
+        .0
+        .prepare_cached("SELECT id, interaction_id FROM messages WHERE wamid = ?1")?
+        .query_row([wamid], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// Sets `author`'s reaction to a message; an empty emoji removes it.
+pub fn set_reaction(
+    db: &Db,
+    message_id: i64,
+    author: &Author,
+    emoji: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let author_id = author.id.clone().unwrap_or_default();
+    if emoji.is_empty() {
+        db.0.prepare_cached(
+            "DELETE FROM message_reactions
+              WHERE message_id = ?1 AND author_kind = ?2 AND author_id = ?3",
+        )?
+        .execute(params![message_id, author.kind, author_id])?;
+    } else {
+        db.0.prepare_cached(
+            "INSERT INTO message_reactions (message_id, author_kind, author_id, author_name, emoji, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(message_id, author_kind, author_id)
+             DO UPDATE SET emoji = excluded.emoji, author_name = excluded.author_name,
+                           updated_at = excluded.updated_at",
+        )?
+        .execute(params![message_id, author.kind, author_id, author.name, emoji, now])?;
+    }
+    Ok(())
+}
+
+/// The customer edited a message: the new text is shown, the first one kept.
+pub fn edit(db: &Db, message_id: i64, text: &str, now: i64) -> StoreResult<()> {
+    db.0.prepare_cached(
+        "UPDATE messages SET original_text = COALESCE(original_text, text), text = ?2,
+                edited_at = ?3, updated_at = ?3
+          WHERE id = ?1",
+    )?
+    .execute(params![message_id, text, now])?;
+    Ok(())
+}
+
+/// The customer deleted a message: kept for the record, no longer shown.
+pub fn delete(db: &Db, message_id: i64, now: i64) -> StoreResult<()> {
+    db.0.prepare_cached(
+        "UPDATE messages SET deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![message_id, now])?;
+    Ok(())
+}
+
+/// The newest customer message of the interaction with a wamid: (id, wamid, read receipt
+/// already committed).
+pub fn newest_inbound(db: &Db, interaction_id: i64) -> StoreResult<Option<(i64, String, bool)>> {
+    Ok(db
+        .0
+        .prepare_cached(
+            "SELECT id, wamid, read_sent_at IS NOT NULL FROM messages
+              WHERE interaction_id = ?1 AND direction = 'in' AND wamid IS NOT NULL
+              ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([interaction_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?)
+}
+
+/// The read receipt for this customer message (and the earlier ones) is committed.
+pub fn mark_read_sent(db: &Db, message_id: i64, now: i64) -> StoreResult<()> {
+    db.0.prepare_cached("UPDATE messages SET read_sent_at = ?2 WHERE id = ?1")?
+        .execute(params![message_id, now])?;
+    Ok(())
+}
+
+/// A customer's reaction, edit or deletion of the message `target` (a wamid), stored (R24).
+/// Answers (message id, interaction id) of the message, or None when no message has that
+/// wamid (nothing to change).
+pub fn apply_customer_change(
+    db: &Db,
+    target: &str,
+    author: &Author,
+    change: &CustomerChange,
+    now: i64,
+) -> StoreResult<Option<(i64, i64)>> {
+    let Some((message_id, interaction_id)) = by_wamid(db, target)? else {
+        return Ok(None);
+    };
+    match change {
+        CustomerChange::Reaction(emoji) => set_reaction(db, message_id, author, emoji, now)?,
+        CustomerChange::Edit(text) => edit(db, message_id, text, now)?,
+        CustomerChange::Revoke => delete(db, message_id, now)?,
+    }
+    Ok(Some((message_id, interaction_id)))
 }

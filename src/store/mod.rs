@@ -33,6 +33,7 @@ pub mod reports;
 pub mod retention;
 pub mod sessions;
 pub mod settings;
+pub mod signals;
 pub mod stats;
 pub mod users;
 
@@ -100,6 +101,7 @@ fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("../../migrations/0008_offer_log.sql")),
         M::up(include_str!("../../migrations/0009_customers.sql")),
+        M::up(include_str!("../../migrations/0012_replies_reactions.sql")),
     ])
 }
 

@@ -29,6 +29,8 @@ pub struct DueMessage {
     pub phone_number_id: String,
     pub access_token: String,
     pub state: DueState,
+    /// The wamid of the message this one answers (R24 `context`), when it has one.
+    pub reply_to_wamid: Option<String>,
 }
 
 /// How a send ended, as far as the outbox is concerned.
@@ -62,10 +64,12 @@ pub fn due(db: &Db, now: i64, limit: i64) -> StoreResult<Vec<DueMessage>> {
     let mut stmt = db.0.prepare_cached(
         "WITH heads AS (SELECT MIN(message_id) AS message_id FROM outbox GROUP BY interaction_id)
          SELECT o.message_id, o.interaction_id, o.attempts, m.id, m.text, m.status,
-                i.customer_phone, c.phone_number_id, c.access_token, c.deleted, i.customer_user_id
+                i.customer_phone, c.phone_number_id, c.access_token, c.deleted, i.customer_user_id,
+                q.wamid
            FROM heads h
            JOIN outbox o ON o.message_id = h.message_id
            LEFT JOIN messages m ON m.id = o.message_id
+           LEFT JOIN messages q ON q.id = m.reply_to_id
            LEFT JOIN interactions i ON i.id = o.interaction_id
            LEFT JOIN channels c ON c.id = i.channel_id
           WHERE o.next_attempt_at <= ?1
@@ -98,6 +102,7 @@ pub fn due(db: &Db, now: i64, limit: i64) -> StoreResult<Vec<DueMessage>> {
             phone_number_id: phone_number_id.unwrap_or_default(),
             access_token: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
             state,
+            reply_to_wamid: r.get(11)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -150,6 +155,13 @@ pub fn settle(
                 record_wamid(wamid)?;
             }
             advance(MessageStatus::Sent, None)?;
+            // Statuses the webhook brought before this answer named the wamid (R24).
+            if let Some(wamid) = wamid {
+                for (status, error, pricing) in deliveries::take_early(db, wamid, now)? {
+                    deliveries::record_pricing(db, message_id, &pricing)?;
+                    advance(status, error)?;
+                }
+            }
             remove(db, message_id)?;
         }
         Finish::Sandbox => {

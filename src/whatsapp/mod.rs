@@ -3,4 +3,5 @@
 pub mod outbox;
 pub mod payload;
 pub mod signature;
+pub mod signals;
 pub mod webhook;

@@ -128,7 +128,8 @@ impl Outbox {
             let reason = "the customer has neither a phone number nor a user id".to_string();
             return self.settle(job, Finish::Failed(reason), ctx);
         };
-        let body = SendText::new(to, &job.text);
+        let mut body = SendText::new(to, &job.text);
+        body.context = job.reply_to_wamid.as_deref().map(|message_id| ReplyContext { message_id });
         let timeout = Duration::from_millis(self.settings.whatsapp.request_timeout_ms);
         let request = client
             .post(url)
@@ -259,6 +260,14 @@ struct SendText<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     text: SendTextBody<'a>,
+    /// The message this one answers (R24), shown quoted to the customer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<ReplyContext<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct ReplyContext<'a> {
+    message_id: &'a str,
 }
 
 #[derive(Debug, Serialize)]
@@ -280,6 +289,7 @@ impl<'a> SendText<'a> {
                 preview_url: false,
                 body: text,
             },
+            context: None,
         }
     }
 }

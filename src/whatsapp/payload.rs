@@ -3,6 +3,7 @@
 //! (Meta would otherwise retry it for days).
 
 use crate::domain::customer::CustomerIdentity;
+use crate::domain::message::{CustomerChange, Pricing};
 use crate::domain::{MessageKind, MessageStatus};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -21,6 +22,20 @@ pub struct InboundMessage {
     /// The body, the caption, or a short description (`[image]`, `📍 ...`) for the transcript.
     pub text: String,
     pub media_id: Option<String>,
+    /// The wamid of the message it answers (`context.id`), when the customer quoted one.
+    pub reply_to: Option<String>,
+}
+
+
+/// A reaction, an edit or a deletion of the message `target` by the customer (R24).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageUpdate {
+    pub wamid: String,
+    pub customer: CustomerIdentity,
+    pub profile_name: Option<String>,
+    /// The wamid of the message it is about.
+    pub target: String,
+    pub change: CustomerChange,
 }
 
 /// A delivery status for one of our outbound messages.
@@ -32,7 +47,11 @@ pub struct StatusUpdate {
     pub error: Option<String>,
     /// The customer it went to (`recipient_id`, `recipient_user_id`).
     pub recipient: CustomerIdentity,
+    /// What Meta charges for the message, when the status says (R24).
+    pub pricing: Option<Pricing>,
 }
+
+
 
 /// A customer who changed number or business-scoped user id (`system` messages of type
 /// `user_changed_number` and `user_changed_user_id`): still the same customer (R21).
@@ -63,6 +82,8 @@ pub struct ChannelEvents {
     pub statuses: Vec<StatusUpdate>,
     /// Number and BSUID changes, applied before the messages of the same delivery.
     pub identity_changes: Vec<IdentityChange>,
+    /// Reactions, edits and deletions, applied after the messages of the same delivery.
+    pub updates: Vec<MessageUpdate>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,6 +173,28 @@ struct RawMessage {
     button: Option<Button>,
     reaction: Option<Reaction>,
     system: Option<System>,
+    context: Option<Context>,
+    edit: Option<Edit>,
+    revoke: Option<Revoke>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Context {
+    id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Edit {
+    original_message_id: Option<String>,
+    message: Option<Box<RawMessage>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Revoke {
+    original_message_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -236,6 +279,7 @@ struct Button {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Reaction {
+    message_id: Option<String>,
     emoji: Option<String>,
 }
 
@@ -250,6 +294,7 @@ struct RawStatus {
     #[serde(deserialize_with = "string_or_number")]
     recipient_id: Option<String>,
     recipient_user_id: Option<String>,
+    pricing: Option<Value>,
 }
 
 /// An error object as the Cloud API writes it, in status webhooks and in request answers.
@@ -370,7 +415,10 @@ pub fn events(envelope: &Envelope, now_ms: i64) -> Vec<ChannelEvents> {
             if let Some(change) = identity_change(raw) {
                 group.identity_changes.push(change);
             } else if let Some(m) = inbound_message(raw, &value.contacts, now_ms) {
-                group.messages.push(m);
+                match message_update(raw, &m) {
+                    Some(update) => group.updates.push(update),
+                    None => group.messages.push(m),
+                }
             }
         }
         for raw in &value.statuses {
@@ -429,6 +477,10 @@ fn inbound_message(raw: &Value, contacts: &[Contact], now_ms: i64) -> Option<Inb
     }
     let profile_name = profile.and_then(|p| non_empty(p.name.clone()));
     let (kind, text, media_id) = describe(parsed.kind.as_deref().unwrap_or(""), &parsed);
+    let reply_to = parsed
+        .context
+        .as_ref()
+        .and_then(|c| non_empty(c.id.clone()));
     Some(InboundMessage {
         wamid,
         customer,
@@ -437,6 +489,7 @@ fn inbound_message(raw: &Value, contacts: &[Contact], now_ms: i64) -> Option<Inb
         kind,
         text,
         media_id,
+        reply_to,
     })
 }
 
@@ -576,6 +629,42 @@ fn describe(kind: &str, m: &RawMessage) -> (MessageKind, String, Option<String>)
     }
 }
 
+/// A reaction, an edit or a deletion naming the message it is about; None for a message of
+/// the transcript (a reaction or edit that names no message stays one, so nothing is lost).
+fn message_update(raw: &Value, m: &InboundMessage) -> Option<MessageUpdate> {
+    let parsed: RawMessage = serde_json::from_value(raw.clone()).ok()?;
+    let (target, change) = match parsed.kind.as_deref()? {
+        "reaction" => {
+            let r = parsed.reaction.as_ref()?;
+            (
+                non_empty(r.message_id.clone())?,
+                CustomerChange::Reaction(r.emoji.clone().unwrap_or_default()),
+            )
+        }
+        "edit" => {
+            let e = parsed.edit.as_ref()?;
+            let new = e.message.as_deref()?;
+            let (_, text, _) = describe(new.kind.as_deref().unwrap_or("text"), new);
+            (
+                non_empty(e.original_message_id.clone())?,
+                CustomerChange::Edit(text),
+            )
+        }
+        "revoke" => (
+            non_empty(parsed.revoke.as_ref()?.original_message_id.clone())?,
+            CustomerChange::Revoke,
+        ),
+        _ => return None,
+    };
+    Some(MessageUpdate {
+        wamid: m.wamid.clone(),
+        customer: m.customer.clone(),
+        profile_name: m.profile_name.clone(),
+        target,
+        change,
+    })
+}
+
 /// A `system` message that says the customer changed number or BSUID; None for any other
 /// message.
 fn identity_change(raw: &Value) -> Option<IdentityChange> {
@@ -627,6 +716,9 @@ fn status_update(raw: &Value, now_ms: i64) -> Option<StatusUpdate> {
             parsed.recipient_user_id.as_deref(),
             None,
         ),
+        pricing: parsed
+            .pricing
+            .and_then(|p| serde_json::from_value::<Pricing>(p).ok()),
     })
 }
 
@@ -670,6 +762,7 @@ mod tests {
                 kind: MessageKind::Text,
                 text: "Does it come in another color?".into(),
                 media_id: None,
+                reply_to: None,
             }]
         );
     }
@@ -910,6 +1003,63 @@ mod tests {
         assert_eq!(
             s[0].recipient,
             CustomerIdentity::new(None, Some("US.9"), None)
+        );
+    }
+
+    #[test]
+    fn replies_reactions_edits_and_deletions() {
+        let json = wrap(
+            r#"{"metadata":{"phone_number_id":"1"},
+                "contacts":[{"profile":{"name":"A"},"wa_id":"111"}],
+                "messages":[
+                  {"from":"111","id":"w.reply","type":"text","text":{"body":"yes"},"context":{"from":"1555","id":"wamid.OUT1"}},
+                  {"from":"111","id":"w.react","type":"reaction","reaction":{"message_id":"wamid.OUT1","emoji":"👍"}},
+                  {"from":"111","id":"w.unreact","type":"reaction","reaction":{"message_id":"wamid.OUT1","emoji":""}},
+                  {"from":"111","id":"w.edit","type":"edit","edit":{"original_message_id":"w.reply",
+                     "message":{"type":"text","text":{"body":"yes please"}}}},
+                  {"from":"111","id":"w.revoke","type":"revoke","revoke":{"original_message_id":"w.reply"}},
+                  {"from":"111","id":"w.odd","type":"reaction","reaction":{"emoji":"👍"}}]}"#,
+        );
+        let g = &parse(&json)[0];
+        assert_eq!(g.messages.len(), 2, "the reply, and a reaction naming nothing");
+        assert_eq!(g.messages[0].reply_to.as_deref(), Some("wamid.OUT1"));
+        assert_eq!(g.messages[1].kind, MessageKind::Unsupported);
+        let changes: Vec<(&str, &CustomerChange)> = g
+            .updates
+            .iter()
+            .map(|u| (u.target.as_str(), &u.change))
+            .collect();
+        assert_eq!(
+            changes,
+            vec![
+                ("wamid.OUT1", &CustomerChange::Reaction("👍".into())),
+                ("wamid.OUT1", &CustomerChange::Reaction(String::new())),
+                ("w.reply", &CustomerChange::Edit("yes please".into())),
+                ("w.reply", &CustomerChange::Revoke),
+            ]
+        );
+        assert_eq!(
+            g.updates[0].customer,
+            CustomerIdentity::new(Some("111"), None, None)
+        );
+    }
+
+    #[test]
+    fn statuses_carry_pricing() {
+        let json = wrap(
+            r#"{"metadata":{"phone_number_id":"1"},
+                "statuses":[{"id":"wamid.o","status":"sent","timestamp":"5","recipient_id":"111",
+                  "pricing":{"billable":true,"pricing_model":"PMP","category":"service","type":"free_customer_service"}}]}"#,
+        );
+        let s = &parse(&json)[0].statuses;
+        assert_eq!(
+            s[0].pricing,
+            Some(Pricing {
+                billable: Some(true),
+                pricing_model: Some("PMP".into()),
+                category: Some("service".into()),
+                kind: Some("free_customer_service".into()),
+            })
         );
     }
 

@@ -175,6 +175,15 @@ async fn receive_delivery(
                 .map_err(unavailable)?;
             tracing::debug!(channel_id = channel.id, %wamid, ?delivery, "inbound message");
         }
+        for update in events.updates {
+            let wamid = update.wamid.clone();
+            state
+                .registry
+                .deliver_update(&channel, update)
+                .await
+                .map_err(unavailable)?;
+            tracing::debug!(channel_id = channel.id, %wamid, "reaction, edit or deletion");
+        }
         if events.statuses.is_empty() {
             continue;
         }
@@ -244,10 +253,30 @@ pub fn apply_statuses(
             MessageStatus::Failed => Some(update.error.clone().unwrap_or_else(|| "failed".into())),
             _ => None,
         };
-        if let Some(change) =
-            deliveries::apply_status(db, &update.wamid, update.status, error, now)?
-        {
-            changes.push(change);
+        let Some(mut delivery) = deliveries::outbound_by_wamid(db, &update.wamid)? else {
+            // The send's answer naming this wamid may not be processed yet: kept a while.
+            if deliveries::keep_early(
+                db,
+                &update.wamid,
+                update.status,
+                error.as_deref(),
+                update.pricing.as_ref(),
+                now,
+            )? {
+                tracing::debug!(wamid = %update.wamid, "status for a wamid not known yet kept");
+            }
+            continue;
+        };
+        if let Some(pricing) = &update.pricing {
+            deliveries::record_pricing(db, delivery.message_id, pricing)?;
+        }
+        if deliveries::advance(db, &mut delivery, update.status, error.as_deref(), now)? {
+            changes.push(StatusChange {
+                interaction_id: delivery.interaction_id,
+                message_id: delivery.message_id,
+                status: update.status,
+                error,
+            });
         }
     }
     Ok(changes)

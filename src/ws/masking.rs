@@ -29,6 +29,8 @@ pub fn mask_event(event: &mut ServerEvent) {
             interaction_id: _,
             message,
         } => mask_message(message),
+        ServerEvent::MessageChanged { message, .. } => mask_message(message),
+        ServerEvent::Reaction { author, .. } => mask_author(author),
         ServerEvent::MessageStatus { error, .. } => mask_opt(error),
         ServerEvent::Interrupted { reason, .. } => mask_in_place(reason),
         ServerEvent::ScreenPop {
@@ -96,6 +98,12 @@ pub fn mask_message(message: &mut Message) {
     mask_in_place(&mut message.text);
     mask_opt(&mut message.error);
     mask_author(&mut message.author);
+    if let Some(quoted) = message.reply_to.as_mut() {
+        mask_in_place(&mut quoted.text);
+    }
+    for reaction in &mut message.reactions {
+        mask_author(&mut reaction.author);
+    }
 }
 
 fn mask_author(author: &mut Author) {
@@ -125,19 +133,35 @@ pub fn mask_transcript_json(transcript: &mut serde_json::Value) {
                 mask_in_place(s);
             }
         }
-        let Some(author) = m.get_mut("author") else {
-            continue;
-        };
-        if author.get("kind").and_then(|k| k.as_str()) != Some(AuthorKind::Customer.as_str()) {
-            continue;
+        if let Some(serde_json::Value::String(s)) =
+            m.get_mut("reply_to").and_then(|q| q.get_mut("text"))
+        {
+            mask_in_place(s);
         }
-        if let Some(serde_json::Value::String(name)) = author.get_mut("name") {
-            *name = mask_name(name);
-        }
-        if let Some(serde_json::Value::String(id)) = author.get_mut("id") {
-            if !is_bsuid(id) {
-                *id = mask_phone(id);
+        if let Some(reactions) = m.get_mut("reactions").and_then(|r| r.as_array_mut()) {
+            for r in reactions {
+                if let Some(author) = r.get_mut("author") {
+                    mask_author_json(author);
+                }
             }
+        }
+        if let Some(author) = m.get_mut("author") {
+            mask_author_json(author);
+        }
+    }
+}
+
+/// [`mask_author`] on an author saved as JSON.
+fn mask_author_json(author: &mut serde_json::Value) {
+    if author.get("kind").and_then(|k| k.as_str()) != Some(AuthorKind::Customer.as_str()) {
+        return;
+    }
+    if let Some(serde_json::Value::String(name)) = author.get_mut("name") {
+        *name = mask_name(name);
+    }
+    if let Some(serde_json::Value::String(id)) = author.get_mut("id") {
+        if !is_bsuid(id) {
+            *id = mask_phone(id);
         }
     }
 }
@@ -225,6 +249,21 @@ mod tests {
             sent_at: 0,
             status: Some(MessageStatus::Failed),
             error: Some(everything()),
+            reply_to: Some(crate::domain::message::ReplyTo {
+                message_id: Some(1),
+                text: everything(),
+            }),
+            reactions: vec![crate::domain::message::Reaction {
+                emoji: "👍".into(),
+                author: Author {
+                    kind: AuthorKind::Customer,
+                    id: Some("447966197542".into()),
+                    name: EMAIL.into(),
+                },
+            }],
+            edited: false,
+            deleted: false,
+            original_text: None,
         }
     }
 
@@ -334,6 +373,16 @@ mod tests {
                 status: MessageStatus::Failed,
                 error: Some(everything()),
             },
+            ServerEvent::MessageChanged {
+                interaction_id: 1,
+                message: message(AuthorKind::Customer),
+            },
+            ServerEvent::Reaction {
+                interaction_id: 1,
+                message_id: 1,
+                emoji: "👍".into(),
+                author: message(AuthorKind::Customer).author,
+            },
             ServerEvent::WrapUpStarted {
                 interaction_id: 1,
                 deadline: 0,
@@ -422,6 +471,8 @@ mod tests {
             | ServerEvent::Interaction(_)
             | ServerEvent::Message { .. }
             | ServerEvent::MessageStatus { .. }
+            | ServerEvent::Reaction { .. }
+            | ServerEvent::MessageChanged { .. }
             | ServerEvent::WrapUpStarted { .. }
             | ServerEvent::WrapUpDone { .. }
             | ServerEvent::Interrupted { .. }
@@ -451,7 +502,7 @@ mod tests {
         assert_eq!(types.len(), events.len(), "one event per type");
         assert_eq!(
             types.len(),
-            17,
+            19,
             "every type (see every_variant_is_in_the_fixture)"
         );
         for mut event in events {

@@ -41,6 +41,23 @@ pub enum ClientCommand {
     Send {
         interaction_id: i64,
         text: String,
+        /// A message of the interaction this one answers (quoted, R24).
+        #[serde(default)]
+        reply_to: Option<i64>,
+    },
+    /// R24: react to a message (an empty emoji takes the reaction back).
+    React {
+        interaction_id: i64,
+        message_id: i64,
+        emoji: String,
+    },
+    /// R24: the agent looks at the conversation: its newest customer message is marked read.
+    Read {
+        interaction_id: i64,
+    },
+    /// R24: the agent is typing (at most once every 20 s per interaction reaches Meta).
+    Typing {
+        interaction_id: i64,
     },
     End {
         interaction_id: i64,
@@ -299,6 +316,18 @@ pub enum ServerEvent {
         status: MessageStatus,
         error: Option<String>,
     },
+    /// R24: someone reacted to a message (an empty emoji: their reaction was taken back).
+    Reaction {
+        interaction_id: i64,
+        message_id: i64,
+        emoji: String,
+        author: Author,
+    },
+    /// R24: the customer edited or deleted a message: the whole message as now shown.
+    MessageChanged {
+        interaction_id: i64,
+        message: Message,
+    },
     WrapUpStarted {
         interaction_id: i64,
         #[serde(with = "rfc3339")]
@@ -494,7 +523,7 @@ mod tests {
             let frame = serde_json::json!({"type": "send", "interaction_id": id, "text": text, "ref": 1});
             let f: ClientFrame = serde_json::from_value(frame).unwrap();
             match f.command {
-                ClientCommand::Send { interaction_id, text: t } => {
+                ClientCommand::Send { interaction_id, text: t, reply_to: None } => {
                     proptest::prop_assert_eq!(interaction_id, id);
                     proptest::prop_assert_eq!(t, text);
                 }

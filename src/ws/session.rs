@@ -127,7 +127,41 @@ impl AgentSession {
             ClientCommand::Send {
                 interaction_id,
                 text,
-            } => self.to_interaction(interaction_id, interaction::SendText { agent_id, text }),
+                reply_to,
+            } => self.to_interaction(
+                interaction_id,
+                interaction::SendText {
+                    agent_id,
+                    text,
+                    reply_to,
+                },
+            ),
+            ClientCommand::React {
+                interaction_id,
+                message_id,
+                emoji,
+            } => self.to_interaction(
+                interaction_id,
+                interaction::React {
+                    agent_id,
+                    message_id,
+                    emoji,
+                },
+            ),
+            ClientCommand::Read { interaction_id } => self.to_interaction(
+                interaction_id,
+                interaction::MarkRead {
+                    agent_id,
+                    typing: false,
+                },
+            ),
+            ClientCommand::Typing { interaction_id } => self.to_interaction(
+                interaction_id,
+                interaction::MarkRead {
+                    agent_id,
+                    typing: true,
+                },
+            ),
             ClientCommand::End { interaction_id } => {
                 self.to_interaction(interaction_id, interaction::End { agent_id })
             }

@@ -84,6 +84,7 @@ impl Handler<Inbound> for InteractionActor {
                     text: &m.text,
                     media_id: m.media_id.as_deref(),
                     sent_at: m.timestamp_ms,
+                    reply_to_wamid: m.reply_to.as_deref(),
                 };
                 let message = messages::insert_customer(db, interaction_id, &message, now)?;
                 Ok(Some((message, row.customer_id)))

@@ -13,6 +13,8 @@ mod inbound;
 mod interruption;
 mod offer;
 mod presence;
+mod reactions;
+mod read_receipts;
 mod reject;
 pub mod screen_pop;
 mod send;
@@ -27,6 +29,8 @@ pub use inbound::{Inbound, InboundOutcome};
 pub use interruption::ResourceDeleted;
 pub use offer::OfferTo;
 pub use presence::{AgentLeftSession, AgentReturned};
+pub use reactions::{CustomerUpdate, React};
+pub use read_receipts::MarkRead;
 pub use reject::Reject;
 pub use screen_pop::{CreateContact, LinkContact};
 pub use send::{MessageStatusChanged, SendText};
@@ -74,6 +78,8 @@ pub struct InteractionActor {
     offer_waiting_for_lookup: Option<OfferTo>,
     /// The contact the interaction is linked to, when known.
     linked: Option<Contact>,
+    /// When a typing indicator last went to Meta (R24: at most one every 20 s).
+    last_typing_at: Option<i64>,
     _alive: crate::metrics::Alive,
 }
 
@@ -153,6 +159,7 @@ impl InteractionActor {
             lookup: None,
             offer_waiting_for_lookup: None,
             linked: None,
+            last_typing_at: None,
             _alive: crate::metrics::Alive::new("interaction"),
         }
     }

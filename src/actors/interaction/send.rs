@@ -4,8 +4,9 @@
 use super::{reply, InteractionActor, Reply};
 use crate::domain::time::now_ms;
 use crate::domain::MessageStatus;
-use crate::store::{messages, outbox, StoreResult};
-use crate::ws::protocol::{CommandResult, ServerEvent};
+use crate::domain::error_code::ErrorCode;
+use crate::store::{messages, outbox};
+use crate::ws::protocol::{CommandError, CommandResult, ServerEvent};
 use actix::prelude::*;
 
 /// R6: an agent's text to the customer.
@@ -14,6 +15,8 @@ use actix::prelude::*;
 pub struct SendText {
     pub agent_id: i64,
     pub text: String,
+    /// A message of this interaction the text answers (quoted, R24).
+    pub reply_to: Option<i64>,
 }
 
 impl Handler<SendText> for InteractionActor {
@@ -32,8 +35,26 @@ impl Handler<SendText> for InteractionActor {
             .map(|p| p.display_name.clone())
             .unwrap_or_default();
         let text = msg.text;
+        let reply_to = msg.reply_to;
+        if reply_to.is_some_and(|id| !self.messages.iter().any(|m| m.id == id)) {
+            return reply(Err(CommandError::new(
+                ErrorCode::InvalidInput,
+                "reply_to is not a message of this interaction",
+            )));
+        }
         AtomicResponse::new(Box::pin(
-            self.persist(move |db| -> StoreResult<_> {
+            self.persist(move |db| -> Result<_, CommandError> {
+                let quoted = match reply_to {
+                    Some(id) => Some(messages::quoted_in(db, interaction_id, id)?.ok_or_else(
+                        || {
+                            CommandError::new(
+                                ErrorCode::InvalidInput,
+                                "reply_to is not a message of this interaction",
+                            )
+                        },
+                    )?),
+                    None => None,
+                };
                 // Neither the message nor its place in the outbox exists without the other.
                 let message = messages::insert_agent_text(
                     db,
@@ -41,6 +62,7 @@ impl Handler<SendText> for InteractionActor {
                     agent_id,
                     &author_name,
                     &text,
+                    quoted,
                     now,
                 )?;
                 outbox::enqueue(db, message.id, interaction_id, now)?;
