@@ -21,13 +21,27 @@ fuzz_target!(|body: &[u8]| {
             .all(|g| g.phone_number_id != group.phone_number_id));
         for m in &group.messages {
             assert!(!m.wamid.trim().is_empty(), "{m:?}");
-            assert!(!m.from.is_empty(), "{m:?}");
-            let _ = phone::from_wa_id(&m.from);
+            // A sender may be known by number, by business-scoped user id, both or neither
+            // (R21): whatever is there is non-empty, and the message is kept either way.
+            assert!(m.customer.phone.as_ref().is_none_or(|p| !p.is_empty()), "{m:?}");
+            assert!(m.customer.user_id.as_ref().is_none_or(|u| !u.is_empty()), "{m:?}");
+            if let Some(p) = &m.customer.phone {
+                let _ = phone::from_wa_id(p);
+            }
+            let _ = m.customer.label();
+            let _ = m.customer.recipient();
             let _ = masking::mask_text(&m.text);
             if let Some(name) = &m.profile_name {
                 assert!(!name.trim().is_empty());
                 let _ = masking::mask_name(name);
             }
+        }
+        // Reactions, edits and deletions name the message they change (R24).
+        for u in &group.updates {
+            assert!(!u.target.trim().is_empty(), "{u:?}");
+        }
+        for c in &group.identity_changes {
+            let _ = c.after.keys();
         }
         for s in &group.statuses {
             assert!(!s.wamid.trim().is_empty(), "{s:?}");

@@ -5,8 +5,8 @@
 use super::agent::{self, AgentActor};
 use super::interaction::screen_pop::LookupBreaker;
 use super::interaction::{
-    CustomerChanged, CustomerUpdate, Inbound, InboundOutcome, InteractionActor, MessageStatusChanged,
-    ResourceDeleted,
+    CustomerChanged, CustomerUpdate, Inbound, InboundOutcome, InteractionActor,
+    MessageStatusChanged, ResourceDeleted,
 };
 use super::queue::{self, QueueActor};
 use crate::configuration::RuntimeSettings;
@@ -20,8 +20,8 @@ use crate::store::queues::{self, QueueRecord};
 use crate::store::users::{self, AgentRecord};
 use crate::store::{customers, interactions, messages, Store, StoreError};
 use crate::whatsapp::outbox::{Kick, Outbox};
-use crate::whatsapp::signals::{KickSignals, SignalSender};
 use crate::whatsapp::payload::{Delivery, IdentityChange, InboundMessage, MessageUpdate};
+use crate::whatsapp::signals::{KickSignals, SignalSender};
 use actix::prelude::*;
 use actix::ArbiterHandle;
 use std::collections::HashMap;

@@ -245,10 +245,7 @@ mod tests {
         m.delete();
         assert_eq!(m.text, "");
         assert!(m.deleted);
-        assert_eq!(
-            m.record_text(),
-            "my card is 4111 [deleted by the customer]"
-        );
+        assert_eq!(m.record_text(), "my card is 4111 [deleted by the customer]");
         let json = serde_json::to_value(&m).unwrap();
         assert!(!json.to_string().contains("4111"));
     }

@@ -89,6 +89,9 @@ pub struct QueueReport {
     pub dispositions: BTreeMap<String, usize>,
     /// Wrap-ups completed by the countdown, without a disposition.
     pub auto_wrap_ups: usize,
+    /// Messages Meta charges for (`pricing.billable` of the status webhooks), by pricing
+    /// category (`service`, `marketing`, `utility`, `authentication`, ...).
+    pub billable_messages: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -177,6 +180,16 @@ fn queue_reports(f: &Facts) -> (Vec<QueueReport>, QueueReport) {
         .map(|(id, _)| (*id, Default::default()))
         .collect();
     let mut totals = (QueueReport::default(), Acc::default());
+    let queue_of: HashMap<i64, i64> = f.convs.iter().map(|c| (c.id, c.queue_id)).collect();
+    for (interaction_id, category, n) in &f.billable {
+        let Some(queue_id) = queue_of.get(interaction_id) else {
+            continue;
+        };
+        let entry = reports.entry(*queue_id).or_default();
+        for r in [&mut entry.0, &mut totals.0] {
+            *r.billable_messages.entry(category.clone()).or_default() += n;
+        }
+    }
     for conv in &f.convs {
         let parts: Vec<&Part> = f
             .parts
@@ -465,7 +478,7 @@ wrap_up_avg_secs,wrap_up_p90_secs,first_response_avg_secs,first_response_p90_sec
 
 fn queue_csv(rows: &[QueueReport]) -> String {
     let mut out = format!(
-        "queue_id,queue_name,offered,accepted,abandoned,transferred,{TIME_COLUMNS},auto_wrap_ups,dispositions\r\n"
+        "queue_id,queue_name,offered,accepted,abandoned,transferred,{TIME_COLUMNS},auto_wrap_ups,dispositions,billable_messages\r\n"
     );
     for r in rows {
         let mut cells = vec![
@@ -481,6 +494,7 @@ fn queue_csv(rows: &[QueueReport]) -> String {
         }
         cells.push(r.auto_wrap_ups.to_string());
         cells.push(field(&dispositions(&r.dispositions)));
+        cells.push(field(&dispositions(&r.billable_messages)));
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
     }
@@ -489,7 +503,7 @@ fn queue_csv(rows: &[QueueReport]) -> String {
 
 fn agent_csv(rows: &[AgentReport]) -> String {
     let mut out = format!(
-        "agent_id,display_name,offered,accepted,rejected,timed_out,abandoned,transferred,{TIME_COLUMNS},auto_wrap_ups,dispositions\r\n"
+        "agent_id,display_name,offered,accepted,rejected,timed_out,abandoned,transferred,{TIME_COLUMNS},auto_wrap_ups,dispositions,billable_messages\r\n"
     );
     for r in rows {
         let mut cells = vec![

@@ -56,6 +56,21 @@ impl NewActivity {
     }
 }
 
+/// The transcript as the call log keeps it: an edited or deleted message with its first text
+/// and what the customer did to it (R24).
+fn record_transcript(messages: &[Message]) -> Vec<Message> {
+    messages
+        .iter()
+        .map(|m| {
+            let mut m = m.clone();
+            if m.original_text.is_some() {
+                m.text = m.record_text();
+            }
+            m
+        })
+        .collect()
+}
+
 /// Saves a call log.
 pub fn insert(db: &Db, a: &NewActivity) -> StoreResult<i64> {
     let c = db.0;
@@ -80,7 +95,7 @@ pub fn insert(db: &Db, a: &NewActivity) -> StoreResult<i64> {
         a.terminated_at,
         a.wrapped_up_at,
         a.disposition,
-        serde_json::to_string(&a.transcript).unwrap_or_else(|_| "[]".into()),
+        serde_json::to_string(&record_transcript(&a.transcript)).unwrap_or_else(|_| "[]".into()),
         a.wrapped_up_at,
         a.contact_id.as_ref().and_then(ContactId::external),
         a.customer.user_id,

@@ -31,11 +31,10 @@ pub fn wamid_exists(db: &Db, wamid: &str) -> StoreResult<bool> {
 /// The message a reply quotes, by its wamid: our id and the text shown for it. Unknown
 /// wamids (older than retention, say) still give a quote, with no id.
 fn quoted_by_wamid(db: &Db, wamid: &str) -> StoreResult<ReplyTo> {
-    let found: Option<(i64, String, Option<i64>)> = db
-        .0
-        .prepare_cached("SELECT id, text, deleted_at FROM messages WHERE wamid = ?1")?
-        .query_row([wamid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
+    let found: Option<(i64, String, Option<i64>)> =
+        db.0.prepare_cached("SELECT id, text, deleted_at FROM messages WHERE wamid = ?1")?
+            .query_row([wamid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
     Ok(match found {
         Some((id, _, Some(_))) => ReplyTo {
             message_id: Some(id),

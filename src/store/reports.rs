@@ -36,6 +36,8 @@ pub struct Facts {
     pub queues: BTreeMap<i64, (String, i64, bool)>,
     /// id → (display name, role, deleted)
     pub users: BTreeMap<i64, (String, String, bool)>,
+    /// Billable outbound messages (R24 pricing): (interaction, category, count).
+    pub billable: Vec<(i64, String, usize)>,
 }
 
 /// Everything the reports count for conversations created in `from..to`.
@@ -105,11 +107,23 @@ pub fn load(db: &Db, from: i64, to: i64) -> StoreResult<Facts> {
             Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get::<_, bool>(3)?)))
         })?
         .collect::<Result<BTreeMap<_, _>, _>>()?;
+    let billable = c
+        .prepare(
+            "SELECT m.interaction_id, COALESCE(m.pricing_category, 'unknown'), COUNT(*)
+               FROM messages m JOIN interactions i ON i.id = m.interaction_id
+              WHERE i.created_at >= ?1 AND i.created_at < ?2 AND m.pricing_billable = 1
+              GROUP BY m.interaction_id, m.pricing_category",
+        )?
+        .query_map([from, to], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?.max(0) as usize))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Facts {
         convs,
         parts,
         lapsed,
         queues,
         users,
+        billable,
     })
 }

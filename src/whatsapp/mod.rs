@@ -2,6 +2,6 @@
 
 pub mod outbox;
 pub mod payload;
-pub mod signature;
 pub mod signals;
+pub mod signature;
 pub mod webhook;

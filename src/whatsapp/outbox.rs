@@ -129,7 +129,10 @@ impl Outbox {
             return self.settle(job, Finish::Failed(reason), ctx);
         };
         let mut body = SendText::new(to, &job.text);
-        body.context = job.reply_to_wamid.as_deref().map(|message_id| ReplyContext { message_id });
+        body.context = job
+            .reply_to_wamid
+            .as_deref()
+            .map(|message_id| ReplyContext { message_id });
         let timeout = Duration::from_millis(self.settings.whatsapp.request_timeout_ms);
         let request = client
             .post(url)

@@ -26,7 +26,6 @@ pub struct InboundMessage {
     pub reply_to: Option<String>,
 }
 
-
 /// A reaction, an edit or a deletion of the message `target` by the customer (R24).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageUpdate {
@@ -50,8 +49,6 @@ pub struct StatusUpdate {
     /// What Meta charges for the message, when the status says (R24).
     pub pricing: Option<Pricing>,
 }
-
-
 
 /// A customer who changed number or business-scoped user id (`system` messages of type
 /// `user_changed_number` and `user_changed_user_id`): still the same customer (R21).
@@ -1021,7 +1018,11 @@ mod tests {
                   {"from":"111","id":"w.odd","type":"reaction","reaction":{"emoji":"👍"}}]}"#,
         );
         let g = &parse(&json)[0];
-        assert_eq!(g.messages.len(), 2, "the reply, and a reaction naming nothing");
+        assert_eq!(
+            g.messages.len(),
+            2,
+            "the reply, and a reaction naming nothing"
+        );
         assert_eq!(g.messages[0].reply_to.as_deref(), Some("wamid.OUT1"));
         assert_eq!(g.messages[1].kind, MessageKind::Unsupported);
         let changes: Vec<(&str, &CustomerChange)> = g

@@ -19,6 +19,7 @@ mod interruption;
 mod masking;
 mod operations;
 mod recovery;
+mod replies;
 mod routing;
 mod screen_pop;
 mod session;

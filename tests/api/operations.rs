@@ -839,7 +839,9 @@ async fn reports_match_hand_computed_figures_for_a_scripted_day() {
         )),
         "{sales_line}"
     );
-    assert!(sales_line.ends_with("callback=1;sale=1"), "{sales_line}");
+    // Dispositions, then billable messages by pricing category (none here).
+    assert!(sales_line.ends_with("callback=1;sale=1,"), "{sales_line}");
+    assert!(lines[0].ends_with(",dispositions,billable_messages"));
     let agents_csv = app
         .get(
             "/api/v1/reports/agents?from=2024-03-04&format=csv",

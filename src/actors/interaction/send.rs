@@ -2,9 +2,9 @@
 //! service window) and the delivery statuses that follow.
 
 use super::{reply, InteractionActor, Reply};
+use crate::domain::error_code::ErrorCode;
 use crate::domain::time::now_ms;
 use crate::domain::MessageStatus;
-use crate::domain::error_code::ErrorCode;
 use crate::store::{messages, outbox};
 use crate::ws::protocol::{CommandError, CommandResult, ServerEvent};
 use actix::prelude::*;
@@ -45,14 +45,14 @@ impl Handler<SendText> for InteractionActor {
         AtomicResponse::new(Box::pin(
             self.persist(move |db| -> Result<_, CommandError> {
                 let quoted = match reply_to {
-                    Some(id) => Some(messages::quoted_in(db, interaction_id, id)?.ok_or_else(
-                        || {
+                    Some(id) => {
+                        Some(messages::quoted_in(db, interaction_id, id)?.ok_or_else(|| {
                             CommandError::new(
                                 ErrorCode::InvalidInput,
                                 "reply_to is not a message of this interaction",
                             )
-                        },
-                    )?),
+                        })?)
+                    }
                     None => None,
                 };
                 // Neither the message nor its place in the outbox exists without the other.
