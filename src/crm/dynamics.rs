@@ -21,6 +21,14 @@ pub const API_PATH: &str = "/api/data/v9.2";
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 /// Most contacts one lookup answers.
 const LOOKUP_TOP: usize = 50;
+/// A phone call's `statecode` Completed, and its `statuscode` Made (outgoing) or Received
+/// (incoming): a call log is a call that happened, not one to make.
+const ACTIVITY_COMPLETED: i64 = 1;
+const PHONECALL_MADE: i64 = 2;
+const PHONECALL_RECEIVED: i64 = 4;
+/// `participationtypemask` of an activity party: the call's sender, or its recipient.
+const PARTY_SENDER: i64 = 1;
+const PARTY_TO_RECIPIENT: i64 = 2;
 /// Largest answer read.
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 /// Longest `Retry-After` honoured within one call (the outbox retries later anyway).
@@ -301,15 +309,22 @@ impl Dynamics {
             body[format!("regardingobjectid_contact_{logical}@odata.bind")] =
                 json!(format!("/contacts({guid})"));
         }
+        // A call log is saved once the conversation is over: a completed activity.
+        body["statecode"] = json!(ACTIVITY_COMPLETED);
         if logical == "phonecall" {
             body["phonenumber"] = json!(a.customer_phone);
-            // The customer wrote in: an incoming call.
-            body["directioncode"] = json!(false);
+            // Outgoing when the business started the conversation, else the customer wrote in.
+            body["directioncode"] = json!(a.outbound);
+            body["statuscode"] = json!(if a.outbound {
+                PHONECALL_MADE
+            } else {
+                PHONECALL_RECEIVED
+            });
             if let Some(guid) = contact.filter(|g| is_guid(g)) {
                 body["phonecall_activity_parties"] = json!([{
                     "partyid_contact@odata.bind": format!("/contacts({guid})"),
-                    // 1: sender (the call's "from").
-                    "participationtypemask": 1
+                    // The contact is the call's "from", or its "to" for a call the business made.
+                    "participationtypemask": if a.outbound { PARTY_TO_RECIPIENT } else { PARTY_SENDER }
                 }]);
             }
         }

@@ -114,6 +114,7 @@ fn activity(contact: Option<ContactId>) -> ActivityRecord {
                 text: "Let me check".into(),
             },
         ],
+        outbound: false,
     }
 }
 
@@ -568,14 +569,50 @@ async fn the_call_log_is_a_phonecall_regarding_the_contact() {
     assert_eq!(sent["actualend"], "2023-11-14T22:15:30Z");
     assert_eq!(sent["actualdurationminutes"], 3);
     assert_eq!(sent["phonenumber"], "+16505551234");
+    // A call that happened: Completed (1), Received (4), incoming.
+    assert_eq!(sent["statecode"], 1);
+    assert_eq!(sent["statuscode"], 4);
     assert_eq!(sent["directioncode"], false);
     assert_eq!(
         sent["regardingobjectid_contact_phonecall@odata.bind"],
         format!("/contacts({GUID_A})")
     );
     assert_eq!(
-        sent["phonecall_activity_parties"][0]["partyid_contact@odata.bind"],
-        format!("/contacts({GUID_A})")
+        sent["phonecall_activity_parties"],
+        json!([{
+            "partyid_contact@odata.bind": format!("/contacts({GUID_A})"),
+            "participationtypemask": 1
+        }])
+    );
+}
+
+#[actix_web::test]
+async fn a_conversation_the_business_started_is_a_completed_outgoing_call() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, "tok").await;
+    let activities = format!("{API_PATH}/phonecalls");
+    Mock::given(method("POST"))
+        .and(path(activities.clone()))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let crm = Dynamics::new(config(&server));
+    let mut outbound = activity(Some(ContactId::External(GUID_A.into())));
+    outbound.outbound = true;
+    crm.save_activity("11111111-0000-4000-8000-000000000003", &outbound)
+        .await
+        .unwrap();
+    let sent: Value = requests_to(&server, &activities).await[0]
+        .body_json()
+        .unwrap();
+    // Completed (1), Made (2), outgoing; the contact is the one called.
+    assert_eq!(sent["statecode"], 1);
+    assert_eq!(sent["statuscode"], 2);
+    assert_eq!(sent["directioncode"], true);
+    assert_eq!(
+        sent["phonecall_activity_parties"][0]["participationtypemask"],
+        2
     );
 }
 
@@ -612,6 +649,9 @@ async fn a_custom_activity_entity_and_a_repeated_save() {
         format!("/contacts({GUID_A})")
     );
     assert!(sent.get("phonenumber").is_none() && sent.get("directioncode").is_none());
+    // Completed; the status reason is the custom activity's own default for it.
+    assert_eq!(sent["statecode"], 1);
+    assert!(sent.get("statuscode").is_none());
 }
 
 fn dynamics_crm(server: &MockServer, store: Store) -> Arc<Crm> {

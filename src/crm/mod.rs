@@ -543,6 +543,7 @@ mod tests {
                 author: "Ann".into(),
                 text: "Hello".into(),
             }],
+            outbound: false,
         };
         assert_eq!(
             a.subject(),
