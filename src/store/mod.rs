@@ -98,6 +98,8 @@ fn migrations() -> Migrations<'static> {
             "../../migrations/0004_participant_wrap_up.sql"
         )),
         M::up(include_str!("../../migrations/0008_offer_log.sql")),
+        // 0009 and 0010 come from other branches and go before this one.
+        M::up(include_str!("../../migrations/0011_contact_user_ids.sql")),
     ])
 }
 

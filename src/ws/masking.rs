@@ -393,6 +393,7 @@ mod tests {
             first_name: Some(PHONE.into()),
             last_name: Some(format!("Jones {EMAIL}")),
             phones: vec![PHONE.into(), "+1 415 555 2671".into()],
+            whatsapp_user_ids: vec![],
             email: Some(EMAIL.into()),
             company: Some(format!("Acme, iban {IBAN}")),
             notes: Some(everything()),
