@@ -872,13 +872,38 @@ async fn the_builtin_connector_pushes_nothing() {
         crm.lookup_by_phone("+16505551234").await.unwrap(),
         vec![created.clone()]
     );
-    assert_eq!(crm.get(&created.id).await.unwrap(), Some(created));
+    assert_eq!(crm.get(&created.id).await.unwrap(), Some(created.clone()));
     assert_eq!(
         crm.get(&ContactId::External(GUID_A.into())).await.unwrap(),
         None
     );
     let e = crm.create(NewContact::default()).await.unwrap_err();
     assert_eq!(e.code().as_str(), "invalid_input");
+
+    // The screen pop asks by number when there is one, by BSUID only without one.
+    assert!(crm.keeps_user_ids());
+    let by_id = crm
+        .create(NewContact {
+            first_name: Some("Bo".into()),
+            whatsapp_user_ids: vec![BSUID.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        crm.lookup_customer(Some("+16505551234"), Some(BSUID))
+            .await
+            .unwrap(),
+        vec![created.clone()]
+    );
+    assert_eq!(
+        crm.lookup_customer(None, Some(BSUID)).await.unwrap(),
+        vec![by_id]
+    );
+    assert!(crm.lookup_customer(None, None).await.unwrap().is_empty());
+    let linked = crm.add_user_id(&created.id, "GB.42").await.unwrap();
+    assert_eq!(linked.whatsapp_user_ids, vec!["GB.42"]);
+    assert_eq!(crm.lookup_by_user_id("GB.42").await.unwrap(), vec![linked]);
 }
 
 const USER_ID_FIELD: &str = "new_whatsappuserid";
