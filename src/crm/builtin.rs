@@ -172,6 +172,31 @@ mod tests {
         c.id.local().expect("a local id")
     }
 
+    #[test]
+    fn cursors_round_trip() {
+        let c = Contact {
+            id: ContactId::Local(7),
+            first_name: None,
+            last_name: Some("X".into()),
+            phones: vec![],
+            whatsapp_user_ids: vec![],
+            email: None,
+            company: None,
+            notes: None,
+            updated_at: 1_700_000_000_000,
+        };
+        let cursor = cursor_of(&c).unwrap();
+        assert_eq!(
+            parse_cursor(Some(&cursor)).unwrap(),
+            Some((1_700_000_000_000, 7))
+        );
+        for bad in ["nope", "1.x"] {
+            let e = parse_cursor(Some(bad)).unwrap_err();
+            assert_eq!(e.code().as_str(), "invalid_cursor", "{bad}");
+        }
+        assert_eq!(parse_cursor(Some("")).unwrap(), None);
+    }
+
     #[tokio::test]
     async fn lookup_finds_zero_one_or_several_newest_first() {
         let (store, _dir) = store();
