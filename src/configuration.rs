@@ -144,6 +144,10 @@ pub struct DynamicsSettings {
     pub activity_entity: String,
     /// Logical name of that entity (`phonecall`): names the `regardingobjectid_contact_*` link.
     pub activity_logical_name: String,
+    /// Logical name of the contact's text column that keeps the customer's WhatsApp user id
+    /// (BSUID), e.g. `new_whatsappuserid`; unset or empty: BSUIDs are not kept in Dynamics.
+    #[serde(default)]
+    pub user_id_field: Option<String>,
 }
 
 /// Who may read `/metrics`.
@@ -260,6 +264,14 @@ impl CrmSettings {
                         return bad(format!("crm.dynamics.{key} must be an http(s) URL"));
                     }
                 }
+                if let Some(field) = d.user_id_field.as_deref().map(str::trim) {
+                    if !field.is_empty() && !is_logical_name(field) {
+                        return bad(format!(
+                            "crm.dynamics.user_id_field `{field}` is not a column's logical name \
+                             (lower-case letters, digits and `_`, like new_whatsappuserid)"
+                        ));
+                    }
+                }
                 if d.activity_entity.trim().is_empty() || d.activity_logical_name.trim().is_empty()
                 {
                     return bad(
@@ -274,6 +286,15 @@ impl CrmSettings {
             )),
         }
     }
+}
+
+/// A Dataverse logical name: it goes into OData queries as it is.
+fn is_logical_name(name: &str) -> bool {
+    (1..=100).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Settings an admin can change while the service runs (`/api/v1/settings`).
@@ -365,6 +386,15 @@ mod tests {
         crm.dynamics.client_id = Some("id".into());
         crm.dynamics.client_secret = Some("secret".into());
         assert!(crm.validate().is_ok());
+        crm.dynamics.user_id_field = Some("new_whatsappuserid".into());
+        assert!(crm.validate().is_ok());
+        crm.dynamics.user_id_field = Some("".into());
+        assert!(crm.validate().is_ok(), "empty: not kept");
+        for bad in ["new whatsapp", "new_id eq 'x' or 1", "New_Id", "_id", "9id"] {
+            crm.dynamics.user_id_field = Some(bad.into());
+            assert!(crm.validate().is_err(), "{bad}");
+        }
+        crm.dynamics.user_id_field = None;
         crm.dynamics.base_url = Some("org.crm.dynamics.com".into());
         assert!(crm.validate().is_err());
     }

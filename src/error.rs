@@ -33,6 +33,9 @@ pub enum ApiError {
     TooManyRequests,
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A service Switchboard relies on (the configured CRM) failed; the code says how.
+    #[error("{1}")]
+    Upstream(ErrorCode, String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -56,7 +59,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest(code, _)
             | ApiError::Unauthorized(code, _)
-            | ApiError::Conflict(code, _) => *code,
+            | ApiError::Conflict(code, _)
+            | ApiError::Upstream(code, _) => *code,
             ApiError::Unauthenticated => ErrorCode::Unauthenticated,
             ApiError::Forbidden => ErrorCode::Forbidden,
             ApiError::NotFound(_) => ErrorCode::NotFound,
@@ -239,7 +243,7 @@ mod tests {
             ApiError::Conflict(..) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Upstream(..) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -260,6 +264,10 @@ mod tests {
             ApiError::PayloadTooLarge,
             ApiError::TooManyRequests,
             ApiError::Unavailable("x".into()),
+            ApiError::Upstream(ErrorCode::CrmUnavailable, "x".into()),
+            ApiError::Upstream(ErrorCode::CrmRejected, "x".into()),
+            ApiError::Upstream(ErrorCode::CrmAuthFailed, "x".into()),
+            ApiError::conflict(ErrorCode::CrmUnsupported, "x"),
             ApiError::Internal(anyhow::anyhow!("x")),
         ];
         for e in errors {

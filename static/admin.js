@@ -397,9 +397,9 @@ async function renderContacts() {
     try {
       const r = await api('GET', `/api/v1/contacts${q.value.trim() ? `?q=${encodeURIComponent(q.value.trim())}` : ''}`);
       const list = Array.isArray(r) ? r : r.items || [];
-      replace(box, table([{ label: 'Name' }, { label: 'Phones' }, { label: 'Email' }, { label: 'Company' }, { label: 'Updated' }, { label: '' }],
+      replace(box, table([{ label: 'Name' }, { label: 'Phones' }, { label: 'WhatsApp user ids' }, { label: 'Email' }, { label: 'Company' }, { label: 'Updated' }, { label: '' }],
         list.map((c) => h('tr', {},
-          td([c.first_name, c.last_name].filter(Boolean).join(' ')), td((c.phones || []).join(', ')), td(c.email || ''), td(c.company || ''),
+          td([c.first_name, c.last_name].filter(Boolean).join(' ')), td((c.phones || []).join(', ')), td((c.whatsapp_user_ids || []).join(', ')), td(c.email || ''), td(c.company || ''),
           td(dateTime(c.updated_at)),
           h('td', { class: 'num' }, h('button', { class: 'btn small', type: 'button', text: 'Edit', on: { click: () => editContact(c) } }), ' ',
             h('button', { class: 'btn small', type: 'button', text: 'Delete', on: { click: () => del(`/api/v1/contacts/${c.id}`, 'this contact') } })))), 'No contacts.'));
@@ -417,20 +417,32 @@ function editContact(c) {
   const inp = (id, v, type = 'text') => h('input', { type, id, value: v || '' });
   const i = {
     first: inp('ct-first', c?.first_name), last: inp('ct-last', c?.last_name),
-    phones: inp('ct-phones', (c?.phones || []).join(', ')), email: inp('ct-email', c?.email, 'email'),
+    phones: inp('ct-phones', (c?.phones || []).join(', ')), userIds: inp('ct-user-ids', (c?.whatsapp_user_ids || []).join(', ')),
+    email: inp('ct-email', c?.email, 'email'),
     company: inp('ct-company', c?.company), notes: h('textarea', { id: 'ct-notes', rows: '3', value: c?.notes || '' }),
   };
   m.body.append(h('div', { class: 'grid2' }, field('ct-first', 'First name', i.first), field('ct-last', 'Last name', i.last)),
     field('ct-phones', 'Phones', i.phones, 'Separate several numbers with commas.'),
+    field('ct-user-ids', 'WhatsApp user ids', i.userIds, 'Business-scoped user ids, like US.13491208655302741918; separate several with commas.'),
     field('ct-email', 'Email', i.email), field('ct-company', 'Company', i.company), field('ct-notes', 'Notes', i.notes));
   const save = h('button', { class: 'btn primary', type: 'button', text: 'Save' });
   m.foot.append(h('button', { class: 'btn', type: 'button', text: 'Cancel', on: { click: m.close } }), save);
   save.addEventListener('click', async () => {
+    const list = (el) => el.value.split(',').map((s) => s.trim()).filter(Boolean);
     const body = {
       first_name: i.first.value.trim(), last_name: i.last.value.trim(),
-      phones: i.phones.value.split(',').map((s) => s.trim()).filter(Boolean),
+      phones: list(i.phones), whatsapp_user_ids: list(i.userIds),
       email: i.email.value.trim() || null, company: i.company.value.trim() || null, notes: i.notes.value.trim() || null,
     };
+    if (c) {
+      // Only what was edited is sent: an external CRM keeps the rest as it was written there.
+      const same = (a, b) => a.join('\n') === (b || []).join('\n');
+      if (same(body.phones, c.phones)) delete body.phones;
+      if (same(body.whatsapp_user_ids, c.whatsapp_user_ids)) delete body.whatsapp_user_ids;
+      for (const k of ['first_name', 'last_name', 'email', 'company', 'notes']) {
+        if ((body[k] || null) === (c[k] || null)) delete body[k];
+      }
+    }
     try {
       await api(c ? 'PATCH' : 'POST', c ? `/api/v1/contacts/${c.id}` : '/api/v1/contacts', body);
       m.close();

@@ -5,8 +5,12 @@
 //! are tried `crm.retry_attempts` times with doubling backoff; any other 4xx is an error at once,
 //! with the Web API's own message (`{"error": {"code", "message"}}`).
 
-use super::{ActivityRecord, Contact, ContactId, CrmError, ValidContact};
+use super::{
+    ActivityRecord, Contact, ContactId, ContactPage, ContactPatch, ContactSearch, CrmError,
+    ValidContact,
+};
 use crate::configuration::CrmSettings;
+use crate::domain::error_code::ErrorCode;
 use crate::domain::phone;
 use crate::domain::time::now_ms;
 use awc::http::Method;
@@ -19,15 +23,35 @@ use std::time::{Duration, Instant};
 pub const API_PATH: &str = "/api/data/v9.2";
 /// A token is renewed this long before it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
-/// Most contacts one lookup answers.
+/// Most contacts one lookup answers (before the numbers are confirmed here).
 const LOOKUP_TOP: usize = 50;
+/// The contact's phone columns, in the order numbers are written to them.
+const PHONE_FIELDS: [&str; 3] = ["telephone1", "mobilephone", "telephone2"];
+/// Most words of a `?q=` search that are used (as in the built-in CRM).
+const MAX_SEARCH_WORDS: usize = 5;
+/// A contact's `statecode`: 0 active, 1 inactive (a deleted contact is deactivated).
+const CONTACT_ACTIVE: i64 = 0;
+const CONTACT_INACTIVE: i64 = 1;
+/// The inactive contact's `statuscode`.
+const CONTACT_STATUS_INACTIVE: i64 = 2;
+/// A phone call's `statecode` Completed, and its `statuscode` Made (outgoing) or Received
+/// (incoming): a call log is a call that happened, not one to make.
+const ACTIVITY_COMPLETED: i64 = 1;
+const PHONECALL_MADE: i64 = 2;
+const PHONECALL_RECEIVED: i64 = 4;
+/// `participationtypemask` of an activity party: the call's sender, or its recipient.
+const PARTY_SENDER: i64 = 1;
+const PARTY_TO_RECIPIENT: i64 = 2;
 /// Largest answer read.
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 /// Longest `Retry-After` honoured within one call (the outbox retries later anyway).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
-/// The contact columns read.
+/// The contact columns read (and `crm.dynamics.user_id_field` when it is set).
 const CONTACT_SELECT: &str = "contactid,firstname,lastname,emailaddress1,telephone1,mobilephone,\
-                              telephone2,description,modifiedon,_parentcustomerid_value";
+                              telephone2,description,modifiedon,statecode,_parentcustomerid_value";
+/// A company the contact was created with, kept at the head of its description (a contact's
+/// company in Dataverse is a link to an account).
+const COMPANY_LINE: &str = "Company: ";
 /// Formatted values carry the parent account's name (the contact's company).
 const PREFER_FORMATTED: &str =
     "odata.include-annotations=\"OData.Community.Display.V1.FormattedValue\"";
@@ -46,6 +70,9 @@ pub struct DynamicsConfig {
     pub activity_logical_name: String,
     /// To read numbers stored without a country code.
     pub default_region: String,
+    /// The contact column that keeps the customer's WhatsApp user id (BSUID), when there is
+    /// one (`crm.dynamics.user_id_field`).
+    pub user_id_field: Option<String>,
     pub timeout: Duration,
     pub attempts: u32,
     pub retry_base: Duration,
@@ -78,6 +105,12 @@ impl DynamicsConfig {
             activity_entity: d.activity_entity.trim().to_string(),
             activity_logical_name: d.activity_logical_name.trim().to_string(),
             default_region: crm.default_region.clone(),
+            user_id_field: d
+                .user_id_field
+                .as_deref()
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(str::to_string),
             timeout: Duration::from_millis(crm.request_timeout_ms),
             attempts: crm.retry_attempts.max(1),
             retry_base: Duration::from_millis(crm.retry_base_ms),
@@ -92,6 +125,8 @@ struct Token {
 
 pub struct Dynamics {
     config: DynamicsConfig,
+    /// `$select` of a contact.
+    select: String,
     /// Held while a token is fetched, so concurrent calls wait for one sign-in.
     token: tokio::sync::Mutex<Option<Token>>,
 }
@@ -101,7 +136,33 @@ struct Call {
     method: Method,
     path: String,
     body: Option<Value>,
-    prefer: Option<&'static str>,
+    prefer: Option<String>,
+    /// `If-Match: *`: a PATCH changes the record if it exists, and never creates one (an
+    /// upsert would).
+    existing_only: bool,
+}
+
+impl Call {
+    fn get(path: String) -> Self {
+        Call {
+            method: Method::GET,
+            path,
+            body: None,
+            prefer: Some(PREFER_FORMATTED.to_string()),
+            existing_only: false,
+        }
+    }
+
+    /// A PATCH of an existing record that answers the record as it is after the change.
+    fn update(path: String, body: Value) -> Self {
+        Call {
+            method: Method::PATCH,
+            path,
+            body: Some(body),
+            prefer: Some(format!("return=representation,{PREFER_FORMATTED}")),
+            existing_only: true,
+        }
+    }
 }
 
 /// A successful answer.
@@ -137,8 +198,13 @@ fn client() -> awc::Client {
 
 impl Dynamics {
     pub fn new(config: DynamicsConfig) -> Self {
+        let select = match &config.user_id_field {
+            Some(field) => format!("{CONTACT_SELECT},{field}"),
+            None => CONTACT_SELECT.to_string(),
+        };
         Dynamics {
             config,
+            select,
             token: tokio::sync::Mutex::new(None),
         }
     }
@@ -147,30 +213,50 @@ impl Dynamics {
         &self.config
     }
 
-    /// Contacts whose `telephone1`, `mobilephone` or `telephone2` is this number (as E.164, or
-    /// as its digits alone), most recently modified first.
+    /// Active contacts whose `telephone1`, `mobilephone` or `telephone2` holds this number
+    /// in any common writing, most recently modified first. One request of at most
+    /// [`LOOKUP_TOP`] candidates ([`phone_filter`]); each is confirmed here by reading its
+    /// numbers ([`phone::normalise_stored`] in `default_region`), so a number that only ends like
+    /// this one is dropped.
     pub async fn lookup_by_phone(&self, e164: &str) -> Result<Vec<Contact>, CrmError> {
-        let digits = e164.trim_start_matches('+');
-        let mut clauses = Vec::new();
-        for value in [e164, digits] {
-            for field in ["telephone1", "mobilephone", "telephone2"] {
-                clauses.push(format!("{field} eq {}", odata_string(value)));
-            }
-        }
+        let Some(numbers) = phone_filter(e164, &self.config.default_region) else {
+            return Ok(Vec::new());
+        };
+        let filter = format!("statecode eq {CONTACT_ACTIVE} and ({numbers})");
+        let found = self.query(&filter, LOOKUP_TOP).await?;
+        Ok(found
+            .into_iter()
+            .filter(|c| c.phones.iter().any(|p| p == e164))
+            .collect())
+    }
+
+    /// Active contacts whose `user_id_field` is this BSUID, most recently modified first.
+    /// Nothing without the field.
+    pub async fn lookup_by_user_id(&self, user_id: &str) -> Result<Vec<Contact>, CrmError> {
+        let Some(field) = &self.config.user_id_field else {
+            return Ok(Vec::new());
+        };
+        let filter = format!(
+            "statecode eq {CONTACT_ACTIVE} and {field} eq {}",
+            odata_string(user_id)
+        );
+        let found = self.query(&filter, LOOKUP_TOP).await?;
+        // Dataverse compares text without case; a BSUID is matched exactly.
+        Ok(found
+            .into_iter()
+            .filter(|c| c.whatsapp_user_ids.iter().any(|u| u == user_id))
+            .collect())
+    }
+
+    /// Contacts matching `filter`, most recently modified first, at most `top` of them.
+    async fn query(&self, filter: &str, top: usize) -> Result<Vec<Contact>, CrmError> {
         let path = format!(
-            "/contacts?$select={}&$filter={}&$orderby={}&$top={LOOKUP_TOP}",
-            CONTACT_SELECT,
-            encode(&clauses.join(" or ")),
+            "/contacts?$select={}&$filter={}&$orderby={}&$top={top}",
+            self.select,
+            encode(filter),
             encode("modifiedon desc")
         );
-        let answer = self
-            .call(Call {
-                method: Method::GET,
-                path,
-                body: None,
-                prefer: Some(PREFER_FORMATTED),
-            })
-            .await?;
+        let answer = self.call(Call::get(path)).await?;
         let list: Collection = parse(&answer.body)?;
         Ok(list
             .value
@@ -179,31 +265,135 @@ impl Dynamics {
             .collect())
     }
 
-    /// The contact with this GUID, if there is one.
-    pub async fn get(&self, id: &str) -> Result<Option<Contact>, CrmError> {
-        if !is_guid(id) {
-            return Ok(None);
+    /// A page of active contacts for the contacts API, most recently modified first, paged
+    /// the Web API's way (`Prefer: odata.maxpagesize`, then its `@odata.nextLink`, which the
+    /// cursor carries). `phone` is [`phone_filter`] with the numbers confirmed as in a lookup;
+    /// each word of `text` is found in the first or last name, the e-mail or (a word with 3
+    /// or more digits) a number, and a text that is a whole number finds its contacts too.
+    pub async fn search(&self, search: &ContactSearch) -> Result<ContactPage, CrmError> {
+        let path = match search.cursor.as_deref().filter(|c| !c.is_empty()) {
+            Some(cursor) => cursor_path(cursor).ok_or_else(|| CrmError::Invalid {
+                code: ErrorCode::InvalidCursor,
+                message: "cursor is not one we gave".into(),
+            })?,
+            None => {
+                let filter = self.search_filter(search);
+                format!(
+                    "/contacts?$select={}&$filter={}&$orderby={}",
+                    self.select,
+                    encode(&filter),
+                    encode("modifiedon desc,contactid desc")
+                )
+            }
+        };
+        let mut call = Call::get(path);
+        call.prefer = Some(format!(
+            "odata.maxpagesize={},{PREFER_FORMATTED}",
+            search.limit.max(1)
+        ));
+        let answer = self.call(call).await?;
+        let page: Collection = parse(&answer.body)?;
+        let mut items: Vec<Contact> = page
+            .value
+            .iter()
+            .filter_map(|v| self.contact_from(v))
+            .collect();
+        if let Some(e164) = &search.phone {
+            items.retain(|c| c.phones.contains(e164));
         }
-        let path = format!("/contacts({id})?$select={CONTACT_SELECT}");
-        match self
-            .call(Call {
-                method: Method::GET,
-                path,
-                body: None,
-                prefer: Some(PREFER_FORMATTED),
-            })
-            .await
+        let next_cursor = page
+            .next_link
+            .as_deref()
+            .and_then(|link| self.link_path(link))
+            .map(|path| hex::encode(path.as_bytes()));
+        Ok(ContactPage { items, next_cursor })
+    }
+
+    fn search_filter(&self, search: &ContactSearch) -> String {
+        let mut all = vec![format!("statecode eq {CONTACT_ACTIVE}")];
+        if let Some(numbers) = search
+            .phone
+            .as_deref()
+            .and_then(|e164| phone_filter(e164, &self.config.default_region))
         {
-            Ok(answer) => Ok(self.contact_from(&parse::<Value>(&answer.body)?)),
+            all.push(format!("({numbers})"));
+        }
+        if let Some(text) = search.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            let words: Vec<String> = text
+                .split_whitespace()
+                .take(MAX_SEARCH_WORDS)
+                .map(word_filter)
+                .collect();
+            let mut any = words.join(" and ");
+            if let Some(numbers) = phone::normalise(text, &self.config.default_region)
+                .and_then(|e164| phone_filter(&e164, &self.config.default_region))
+            {
+                any = format!("({any}) or {numbers}");
+            }
+            all.push(format!("({any})"));
+        }
+        all.join(" and ")
+    }
+
+    /// The path under `api_url` of an `@odata.nextLink`, if it is a page of contacts.
+    fn link_path(&self, link: &str) -> Option<String> {
+        let path = link
+            .strip_prefix(&self.config.api_url)
+            .or_else(|| link.find(API_PATH).map(|i| &link[i + API_PATH.len()..]))?;
+        path.starts_with("/contacts?").then(|| path.to_string())
+    }
+
+    /// The contact with this GUID, if there is an active one.
+    pub async fn get(&self, id: &str) -> Result<Option<Contact>, CrmError> {
+        let Some(id) = parse_guid(id) else {
+            return Ok(None);
+        };
+        let path = format!("/contacts({id})?$select={}", self.select);
+        match self.call(Call::get(path)).await {
+            Ok(answer) => {
+                let v = parse::<Value>(&answer.body)?;
+                if v["statecode"].as_i64() == Some(CONTACT_INACTIVE) {
+                    return Ok(None);
+                }
+                Ok(self.contact_from(&v))
+            }
             Err(CrmError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
+    /// What Dataverse cannot keep of a contact: more than three numbers (it has three phone
+    /// columns), more than one WhatsApp user id, or any without `user_id_field`.
+    fn check_fits(&self, contact: &ValidContact) -> Result<(), CrmError> {
+        if contact.phones.len() > PHONE_FIELDS.len() {
+            return Err(CrmError::Unsupported(format!(
+                "contacts live in Dynamics 365, which keeps at most {} numbers per contact \
+                 (telephone1, mobilephone, telephone2); this one has {}",
+                PHONE_FIELDS.len(),
+                contact.phones.len()
+            )));
+        }
+        match (&self.config.user_id_field, contact.whatsapp_user_ids.len()) {
+            (_, 0) => Ok(()),
+            (None, _) => Err(CrmError::Unsupported(
+                "contacts live in Dynamics 365, where WhatsApp user ids are kept only when \
+                 crm.dynamics.user_id_field names the contact column for them"
+                    .into(),
+            )),
+            (Some(_), 1) => Ok(()),
+            (Some(field), n) => Err(CrmError::Unsupported(format!(
+                "contacts live in Dynamics 365, which keeps one WhatsApp user id per contact \
+                 (in {field}); this one has {n}"
+            ))),
+        }
+    }
+
     /// Creates a contact: numbers go to `telephone1`, `mobilephone`, `telephone2` (in that
-    /// order; more are not kept), the notes to `description`. A company name is added to the
-    /// description (the contact's company is a link to an account in Dataverse).
+    /// order), the notes to `description`, the WhatsApp user id to `user_id_field`. A company
+    /// name heads the description (the contact's company is a link to an account in
+    /// Dataverse). More than Dataverse can keep is refused (`crm_unsupported`).
     pub async fn create(&self, contact: &ValidContact) -> Result<Contact, CrmError> {
+        self.check_fits(contact)?;
         let mut body = Map::new();
         let mut put = |k: &str, v: &Option<String>| {
             if let Some(v) = v {
@@ -213,19 +403,18 @@ impl Dynamics {
         put("firstname", &contact.first_name);
         put("lastname", &contact.last_name);
         put("emailaddress1", &contact.email);
-        let description = match (&contact.company, &contact.notes) {
-            (Some(c), Some(n)) => Some(format!("Company: {c}\n{n}")),
-            (Some(c), None) => Some(format!("Company: {c}")),
-            (None, n) => n.clone(),
-        };
-        put("description", &description);
-        for ((e164, _), field) in
-            contact
-                .phones
-                .iter()
-                .zip(["telephone1", "mobilephone", "telephone2"])
-        {
+        put(
+            "description",
+            &description(contact.company.as_deref(), contact.notes.as_deref()),
+        );
+        for ((e164, _), field) in contact.phones.iter().zip(PHONE_FIELDS) {
             body.insert(field.to_string(), Value::String(e164.clone()));
+        }
+        if let (Some(field), Some(user_id)) = (
+            &self.config.user_id_field,
+            contact.whatsapp_user_ids.first(),
+        ) {
+            body.insert(field.clone(), Value::String(user_id.clone()));
         }
         let answer = self
             .call(Call {
@@ -233,6 +422,7 @@ impl Dynamics {
                 path: "/contacts".into(),
                 body: Some(Value::Object(body)),
                 prefer: None,
+                existing_only: false,
             })
             .await?;
         let id = answer
@@ -252,12 +442,111 @@ impl Dynamics {
             id: ContactId::External(id),
             first_name: contact.first_name.clone(),
             last_name: contact.last_name.clone(),
-            phones: contact.e164s().into_iter().take(3).collect(),
+            phones: contact.e164s(),
+            whatsapp_user_ids: contact.whatsapp_user_ids.clone(),
             email: contact.email.clone(),
             company: contact.company.clone(),
             notes: contact.notes.clone(),
             updated_at: now_ms(),
         })
+    }
+
+    /// Changes the columns of the fields `patch` names to `contact`'s values (the patch
+    /// applied and checked): numbers not named stay as they are written in Dynamics.
+    pub async fn update(
+        &self,
+        id: &str,
+        old: &Contact,
+        contact: &ValidContact,
+        patch: &ContactPatch,
+    ) -> Result<Contact, CrmError> {
+        self.check_fits(contact)?;
+        let mut body = Map::new();
+        let text = |v: &Option<String>| v.clone().map_or(Value::Null, Value::String);
+        if patch.first_name.is_some() {
+            body.insert("firstname".into(), text(&contact.first_name));
+        }
+        if patch.last_name.is_some() {
+            body.insert("lastname".into(), text(&contact.last_name));
+        }
+        if patch.email.is_some() {
+            body.insert("emailaddress1".into(), text(&contact.email));
+        }
+        if patch.company.is_some() || patch.notes.is_some() {
+            body.insert(
+                "description".into(),
+                text(&description(
+                    contact.company.as_deref(),
+                    contact.notes.as_deref(),
+                )),
+            );
+        }
+        if patch.phones.is_some() {
+            for (i, field) in PHONE_FIELDS.iter().enumerate() {
+                let number = contact.phones.get(i).map(|(e164, _)| e164.clone());
+                body.insert(field.to_string(), text(&number));
+            }
+        }
+        if patch.whatsapp_user_ids.is_some() {
+            if let Some(field) = &self.config.user_id_field {
+                body.insert(
+                    field.clone(),
+                    text(&contact.whatsapp_user_ids.first().cloned()),
+                );
+            }
+        }
+        if body.is_empty() {
+            return Ok(old.clone());
+        }
+        self.patch_contact(id, Value::Object(body)).await
+    }
+
+    /// Keeps the customer's WhatsApp user id on the contact (`user_id_field` holds one: this
+    /// one replaces an older one).
+    pub async fn add_user_id(&self, id: &str, user_id: &str) -> Result<Contact, CrmError> {
+        let Some(field) = &self.config.user_id_field else {
+            return Err(CrmError::Unsupported(
+                "contacts live in Dynamics 365, where WhatsApp user ids are kept only when \
+                 crm.dynamics.user_id_field names the contact column for them"
+                    .into(),
+            ));
+        };
+        let id = parse_guid(id).ok_or_else(|| CrmError::NotFound(id.to_string()))?;
+        self.patch_contact(&id, json!({ field.as_str(): user_id }))
+            .await
+    }
+
+    /// Deletes a contact the way Dynamics keeps history: it is deactivated (its activities
+    /// stay, and lookups no longer find it). `NotFound` when there is no active one.
+    pub async fn deactivate(&self, id: &str) -> Result<(), CrmError> {
+        if self.get(id).await?.is_none() {
+            return Err(CrmError::NotFound(id.to_string()));
+        }
+        let id = parse_guid(id).ok_or_else(|| CrmError::NotFound(id.to_string()))?;
+        let mut call = Call::update(
+            format!("/contacts({id})"),
+            json!({"statecode": CONTACT_INACTIVE, "statuscode": CONTACT_STATUS_INACTIVE}),
+        );
+        call.prefer = None;
+        self.call(call).await?;
+        Ok(())
+    }
+
+    /// PATCHes an existing contact and reads it back.
+    async fn patch_contact(&self, id: &str, body: Value) -> Result<Contact, CrmError> {
+        let path = format!("/contacts({id})?$select={}", self.select);
+        let answer = self.call(Call::update(path, body)).await?;
+        let read = serde_json::from_slice::<Value>(&answer.body)
+            .ok()
+            .and_then(|v| self.contact_from(&v));
+        match read {
+            Some(contact) => Ok(contact),
+            // No representation (the answer was a bare 204): read it.
+            None => self
+                .get(id)
+                .await?
+                .ok_or_else(|| CrmError::NotFound(id.to_string())),
+        }
     }
 
     /// Saves a call log as an activity (`activity_entity`) regarding the contact. `activity_id`
@@ -275,6 +564,7 @@ impl Dynamics {
                 path: format!("/{}", self.config.activity_entity),
                 body: Some(body),
                 prefer: None,
+                existing_only: false,
             })
             .await;
         match result {
@@ -301,15 +591,22 @@ impl Dynamics {
             body[format!("regardingobjectid_contact_{logical}@odata.bind")] =
                 json!(format!("/contacts({guid})"));
         }
+        // A call log is saved once the conversation is over: a completed activity.
+        body["statecode"] = json!(ACTIVITY_COMPLETED);
         if logical == "phonecall" {
             body["phonenumber"] = json!(a.customer_phone);
-            // The customer wrote in: an incoming call.
-            body["directioncode"] = json!(false);
+            // Outgoing when the business started the conversation, else the customer wrote in.
+            body["directioncode"] = json!(a.outbound);
+            body["statuscode"] = json!(if a.outbound {
+                PHONECALL_MADE
+            } else {
+                PHONECALL_RECEIVED
+            });
             if let Some(guid) = contact.filter(|g| is_guid(g)) {
                 body["phonecall_activity_parties"] = json!([{
                     "partyid_contact@odata.bind": format!("/contacts({guid})"),
-                    // 1: sender (the call's "from").
-                    "participationtypemask": 1
+                    // The contact is the call's "from", or its "to" for a call the business made.
+                    "participationtypemask": if a.outbound { PARTY_TO_RECIPIENT } else { PARTY_SENDER }
                 }]);
             }
         }
@@ -325,10 +622,10 @@ impl Dynamics {
         };
         let id = text("contactid")?;
         let mut phones: Vec<String> = Vec::new();
-        for field in ["telephone1", "mobilephone", "telephone2"] {
+        for field in PHONE_FIELDS {
             if let Some(raw) = text(field) {
                 // A number the CRM keeps in a form we cannot read is shown as it is.
-                let n = phone::normalise(&raw, &self.config.default_region).unwrap_or(raw);
+                let n = phone::normalise_stored(&raw, &self.config.default_region).unwrap_or(raw);
                 if !phones.contains(&n) {
                     phones.push(n);
                 }
@@ -338,14 +635,24 @@ impl Dynamics {
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
             .map(|t| t.timestamp_millis())
             .unwrap_or(0);
+        let whatsapp_user_ids = self
+            .config
+            .user_id_field
+            .as_deref()
+            .and_then(text)
+            .into_iter()
+            .collect();
+        let (written_company, notes) = split_description(text("description"));
+        let account = text("_parentcustomerid_value@OData.Community.Display.V1.FormattedValue");
         Some(Contact {
-            id: ContactId::External(id),
+            id: ContactId::External(id.to_ascii_lowercase()),
             first_name: text("firstname"),
             last_name: text("lastname"),
             phones,
+            whatsapp_user_ids,
             email: text("emailaddress1"),
-            company: text("_parentcustomerid_value@OData.Community.Display.V1.FormattedValue"),
-            notes: text("description"),
+            company: account.or(written_company),
+            notes,
             updated_at,
         })
     }
@@ -394,8 +701,11 @@ impl Dynamics {
             .insert_header(("Accept", "application/json"))
             .insert_header(("OData-MaxVersion", "4.0"))
             .insert_header(("OData-Version", "4.0"));
-        if let Some(prefer) = call.prefer {
-            request = request.insert_header(("Prefer", prefer));
+        if let Some(prefer) = &call.prefer {
+            request = request.insert_header(("Prefer", prefer.as_str()));
+        }
+        if call.existing_only {
+            request = request.insert_header(("If-Match", "*"));
         }
         let sent = match &call.body {
             Some(body) => {
@@ -526,6 +836,76 @@ impl Dynamics {
 #[derive(Deserialize)]
 struct Collection {
     value: Vec<Value>,
+    /// The next page, when the answer was paged (`Prefer: odata.maxpagesize`).
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<String>,
+}
+
+/// The `$filter` clause that finds a number kept as free text (SPEC 8.1): each phone column
+/// equal to one of the number's [`phone::written_forms`] that do not end with its national
+/// significant number, or ending with that number (which finds every unspaced writing,
+/// whatever comes before it: `+447700900123`, `00447700900123`, `07700900123`,
+/// `+44(0)7700900123`). Candidates are confirmed by the caller. `None` for a value that is
+/// not E.164.
+pub fn phone_filter(e164: &str, default_region: &str) -> Option<String> {
+    let (_, national) = phone::split_e164(e164)?;
+    let forms = phone::written_forms(e164, default_region);
+    let mut clauses = Vec::new();
+    for field in PHONE_FIELDS {
+        for form in forms.iter().filter(|f| !f.ends_with(national)) {
+            clauses.push(format!("{field} eq {}", odata_string(form)));
+        }
+        clauses.push(format!("endswith({field},{})", odata_string(national)));
+    }
+    Some(clauses.join(" or "))
+}
+
+/// One search word: in the first or last name or the e-mail, or (3 or more digits) a number.
+fn word_filter(word: &str) -> String {
+    let w = odata_string(word);
+    let mut fields = vec!["firstname", "lastname", "emailaddress1"];
+    if word.chars().filter(char::is_ascii_digit).count() >= 3 {
+        fields.extend(PHONE_FIELDS);
+    }
+    let any: Vec<String> = fields
+        .iter()
+        .map(|f| format!("contains({f},{w})"))
+        .collect();
+    format!("({})", any.join(" or "))
+}
+
+/// The description a contact is written with: its company on the first line, then its notes.
+fn description(company: Option<&str>, notes: Option<&str>) -> Option<String> {
+    match (company, notes) {
+        (Some(c), Some(n)) => Some(format!("{COMPANY_LINE}{c}\n{n}")),
+        (Some(c), None) => Some(format!("{COMPANY_LINE}{c}")),
+        (None, n) => n.map(str::to_string),
+    }
+}
+
+/// [`description`] read back: `(company, notes)`.
+fn split_description(description: Option<String>) -> (Option<String>, Option<String>) {
+    let Some(d) = description else {
+        return (None, None);
+    };
+    let Some(rest) = d.strip_prefix(COMPANY_LINE) else {
+        return (None, Some(d));
+    };
+    let (company, notes) = rest.split_once('\n').unwrap_or((rest, ""));
+    let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    (some(company), some(notes))
+}
+
+/// The path a contacts page cursor carries ([`Dynamics::search`]), if it is one.
+fn cursor_path(cursor: &str) -> Option<String> {
+    let path = String::from_utf8(hex::decode(cursor).ok()?).ok()?;
+    (path.starts_with("/contacts?") && !path.contains(['#', '\r', '\n'])).then_some(path)
+}
+
+/// A contact GUID as the Web API takes it (lower case), if `raw` is one.
+pub fn parse_guid(raw: &str) -> Option<String> {
+    let id = raw.trim();
+    is_guid(id).then(|| id.to_ascii_lowercase())
 }
 
 #[derive(Deserialize)]
@@ -656,6 +1036,92 @@ fn encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_phone_filter_looks_for_spaced_forms_and_the_national_number_at_the_end() {
+        let filter = phone_filter("+447700900123", "GB").unwrap();
+        for clause in [
+            "telephone1 eq '07700 900123'",
+            "mobilephone eq '0044 7700 900123'",
+            "telephone2 eq '+44 7700 900123'",
+            "endswith(telephone1,'7700900123')",
+            "endswith(mobilephone,'7700900123')",
+            "endswith(telephone2,'7700900123')",
+        ] {
+            assert!(filter.contains(clause), "{clause} in {filter}");
+        }
+        // Unspaced forms end with the national number: `endswith` finds them.
+        assert!(!filter.contains("eq '07700900123'"), "{filter}");
+        assert!(!filter.contains("eq '+447700900123'"), "{filter}");
+        assert_eq!(filter.matches(" or ").count() + 1, 3 * 6, "{filter}");
+        assert_eq!(phone_filter("07700 900123", "GB"), None, "not E.164");
+    }
+
+    #[test]
+    fn every_writing_the_filter_finds_is_confirmed_and_no_other() {
+        let e164 = "+447700900123";
+        let filter = phone_filter(e164, "GB").unwrap();
+        let found_by_filter = |raw: &str| {
+            filter.contains(&format!("eq {}", odata_string(raw))) || raw.ends_with("7700900123")
+        };
+        for raw in [
+            "+44 7700 900123",
+            "0044 7700 900123",
+            "07700 900123",
+            "07700900123",
+            "+447700900123",
+            "447700900123",
+        ] {
+            assert!(found_by_filter(raw), "{raw} is asked for");
+            assert!(phone::is_same_number(raw, e164, "GB"), "{raw} is confirmed");
+        }
+        for other in ["+17700900123", "17700900123", "+4417700900123"] {
+            assert!(found_by_filter(other), "{other} is a candidate");
+            assert!(
+                !phone::is_same_number(other, e164, "GB"),
+                "{other} is dropped"
+            );
+        }
+    }
+
+    #[test]
+    fn a_company_line_heads_the_description_and_reads_back() {
+        assert_eq!(
+            description(Some("Contoso"), Some("VIP")).as_deref(),
+            Some("Company: Contoso\nVIP")
+        );
+        assert_eq!(description(None, Some("VIP")).as_deref(), Some("VIP"));
+        assert_eq!(description(None, None), None);
+        for (company, notes) in [
+            (Some("Contoso"), Some("VIP\nsecond line")),
+            (Some("Contoso"), None),
+            (None, Some("VIP")),
+            (None, None),
+        ] {
+            let read = split_description(description(company, notes));
+            assert_eq!(read, (company.map(Into::into), notes.map(Into::into)));
+        }
+    }
+
+    #[test]
+    fn search_words_are_quoted_for_odata() {
+        assert_eq!(
+            word_filter("O'Neil"),
+            "(contains(firstname,'O''Neil') or contains(lastname,'O''Neil') or \
+             contains(emailaddress1,'O''Neil'))"
+        );
+        assert!(word_filter("555-0100").contains("contains(telephone2,'555-0100')"));
+        assert!(!word_filter("a12").contains("telephone1"));
+    }
+
+    #[test]
+    fn cursors_carry_only_a_page_of_contacts() {
+        let path = "/contacts?$select=contactid&$skiptoken=x";
+        assert_eq!(cursor_path(&hex::encode(path)).as_deref(), Some(path));
+        assert_eq!(cursor_path(&hex::encode("/systemusers?$top=1")), None);
+        assert_eq!(cursor_path(&hex::encode("/contacts?x\r\nHost: evil")), None);
+        assert_eq!(cursor_path("not hex"), None);
+    }
 
     #[test]
     fn helpers() {

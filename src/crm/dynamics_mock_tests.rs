@@ -24,6 +24,7 @@ fn config(server: &MockServer) -> DynamicsConfig {
         activity_entity: "phonecalls".into(),
         activity_logical_name: "phonecall".into(),
         default_region: "US".into(),
+        user_id_field: None,
         timeout: Duration::from_secs(5),
         attempts: 3,
         retry_base: Duration::from_millis(10),
@@ -116,19 +117,40 @@ fn activity(contact: Option<ContactId>) -> ActivityRecord {
                 text: "Let me check".into(),
             },
         ],
+        outbound: false,
     }
+}
+
+/// The lookup filter for a number: each phone column equal to one of `spaced` (the written
+/// forms that do not end with the national number) or ending with `national`.
+fn expected_filter(spaced: &[&str], national: &str) -> String {
+    let mut clauses = Vec::new();
+    for field in ["telephone1", "mobilephone", "telephone2"] {
+        for form in spaced {
+            clauses.push(format!("{field} eq '{form}'"));
+        }
+        clauses.push(format!("endswith({field},'{national}')"));
+    }
+    format!("statecode eq 0 and ({})", clauses.join(" or "))
 }
 
 #[actix_web::test]
 async fn lookup_sends_the_odata_query_and_reads_the_matches() {
     let server = MockServer::start().await;
     token_endpoint(&server, "tok-1").await;
-    let filter = "telephone1 eq '+16505551234' or mobilephone eq '+16505551234' or \
-                  telephone2 eq '+16505551234' or telephone1 eq '16505551234' or \
-                  mobilephone eq '16505551234' or telephone2 eq '16505551234'";
+    let filter = expected_filter(
+        &[
+            "+1 650-555-1234",
+            "650-555-1234",
+            "0111 650-555-1234",
+            "011 1 650-555-1234",
+            "(650) 555-1234",
+        ],
+        "6505551234",
+    );
     Mock::given(method("GET"))
         .and(path(contacts_path()))
-        .and(query_param("$filter", filter))
+        .and(query_param("$filter", filter.as_str()))
         .and(query_param("$orderby", "modifiedon desc"))
         .and(query_param("$top", "50"))
         .and(bearer_token("tok-1"))
@@ -176,9 +198,82 @@ async fn lookup_sends_the_odata_query_and_reads_the_matches() {
         "mobilephone",
         "telephone2",
         "modifiedon",
+        "statecode",
     ] {
         assert!(select.contains(column), "{select}");
     }
+}
+
+fn dynamics_in(server: &MockServer, region: &str, user_id_field: Option<&str>) -> Dynamics {
+    let mut cfg = config(server);
+    cfg.default_region = region.into();
+    cfg.user_id_field = user_id_field.map(str::to_string);
+    Dynamics::new(cfg)
+}
+
+fn with_phones(id: &str, first: &str, phones: [Option<&str>; 3]) -> Value {
+    let mut c = contact_json(id, first, "", "2024-05-02T10:00:00Z");
+    for (field, value) in ["telephone1", "mobilephone", "telephone2"]
+        .iter()
+        .zip(phones)
+    {
+        c[*field] = json!(value);
+    }
+    c
+}
+
+const GUID_C: &str = "0a1b2c3d-0000-4000-8000-00000000000c";
+const GUID_D: &str = "0a1b2c3d-0000-4000-8000-00000000000d";
+
+/// SPEC 8.1 against free text: one request, at most 50 candidates, and a candidate whose
+/// number only ends like the customer's is dropped here.
+#[actix_web::test]
+async fn a_number_typed_any_common_way_is_found_in_one_bounded_request() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, "tok").await;
+    let filter = expected_filter(
+        &[
+            "+44 7700 900123",
+            "7700 900123",
+            "0044 7700 900123",
+            "00 44 7700 900123",
+            "07700 900123",
+        ],
+        "7700900123",
+    );
+    Mock::given(method("GET"))
+        .and(path(contacts_path()))
+        .and(query_param("$filter", filter.as_str()))
+        .and(query_param("$top", "50"))
+        .respond_with(collection(vec![
+            with_phones(GUID_A, "Typed", [Some("07700 900123"), None, None]),
+            with_phones(GUID_B, "Abroad", [None, Some("0044 7700 900123"), None]),
+            with_phones(
+                GUID_C,
+                "Plus",
+                [Some("+1 650 555 1234"), None, Some("+44 7700 900123")],
+            ),
+            // Ends like the customer's number, is another one (+1 770-090-0123).
+            with_phones(GUID_D, "Other", [Some("+17700900123"), None, None]),
+        ]))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let crm = dynamics_in(&server, "GB", None);
+    let found = crm.lookup_by_phone("+447700900123").await.unwrap();
+    let ids: Vec<ContactId> = found.iter().map(|c| c.id.clone()).collect();
+    assert_eq!(
+        ids,
+        [GUID_A, GUID_B, GUID_C].map(|g| ContactId::External(g.into())),
+        "the false positive is dropped, the order kept"
+    );
+    assert_eq!(found[2].phones, vec!["+16505551234", "+447700900123"]);
+    server.verify().await;
+    assert_eq!(requests_to(&server, &contacts_path()).await.len(), 1);
+
+    // Not a number: nothing to ask.
+    assert!(crm.lookup_by_phone("7700900123").await.unwrap().is_empty());
+    assert_eq!(requests_to(&server, &contacts_path()).await.len(), 1);
 }
 
 #[actix_web::test]
@@ -485,6 +580,7 @@ async fn create_posts_the_contact_and_reads_the_entity_id() {
         first_name: Some("Sheena".into()),
         last_name: Some("Nelson".into()),
         phones: vec!["+1 (650) 555-1234".into(), "+44 7966 197542".into()],
+        whatsapp_user_ids: vec![],
         email: Some("sheena@example.com".into()),
         company: Some("Contoso".into()),
         notes: Some("Prefers WhatsApp".into()),
@@ -570,14 +666,50 @@ async fn the_call_log_is_a_phonecall_regarding_the_contact() {
     assert_eq!(sent["actualend"], "2023-11-14T22:15:30Z");
     assert_eq!(sent["actualdurationminutes"], 3);
     assert_eq!(sent["phonenumber"], "+16505551234");
+    // A call that happened: Completed (1), Received (4), incoming.
+    assert_eq!(sent["statecode"], 1);
+    assert_eq!(sent["statuscode"], 4);
     assert_eq!(sent["directioncode"], false);
     assert_eq!(
         sent["regardingobjectid_contact_phonecall@odata.bind"],
         format!("/contacts({GUID_A})")
     );
     assert_eq!(
-        sent["phonecall_activity_parties"][0]["partyid_contact@odata.bind"],
-        format!("/contacts({GUID_A})")
+        sent["phonecall_activity_parties"],
+        json!([{
+            "partyid_contact@odata.bind": format!("/contacts({GUID_A})"),
+            "participationtypemask": 1
+        }])
+    );
+}
+
+#[actix_web::test]
+async fn a_conversation_the_business_started_is_a_completed_outgoing_call() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, "tok").await;
+    let activities = format!("{API_PATH}/phonecalls");
+    Mock::given(method("POST"))
+        .and(path(activities.clone()))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let crm = Dynamics::new(config(&server));
+    let mut outbound = activity(Some(ContactId::External(GUID_A.into())));
+    outbound.outbound = true;
+    crm.save_activity("11111111-0000-4000-8000-000000000003", &outbound)
+        .await
+        .unwrap();
+    let sent: Value = requests_to(&server, &activities).await[0]
+        .body_json()
+        .unwrap();
+    // Completed (1), Made (2), outgoing; the contact is the one called.
+    assert_eq!(sent["statecode"], 1);
+    assert_eq!(sent["statuscode"], 2);
+    assert_eq!(sent["directioncode"], true);
+    assert_eq!(
+        sent["phonecall_activity_parties"][0]["participationtypemask"],
+        2
     );
 }
 
@@ -614,6 +746,9 @@ async fn a_custom_activity_entity_and_a_repeated_save() {
         format!("/contacts({GUID_A})")
     );
     assert!(sent.get("phonenumber").is_none() && sent.get("directioncode").is_none());
+    // Completed; the status reason is the custom activity's own default for it.
+    assert_eq!(sent["statecode"], 1);
+    assert!(sent.get("statuscode").is_none());
 }
 
 fn dynamics_crm(server: &MockServer, store: Store) -> Arc<Crm> {
@@ -739,11 +874,457 @@ async fn the_builtin_connector_pushes_nothing() {
         crm.lookup_by_phone("+16505551234").await.unwrap(),
         vec![created.clone()]
     );
-    assert_eq!(crm.get(&created.id).await.unwrap(), Some(created));
+    assert_eq!(crm.get(&created.id).await.unwrap(), Some(created.clone()));
     assert_eq!(
         crm.get(&ContactId::External(GUID_A.into())).await.unwrap(),
         None
     );
     let e = crm.create(NewContact::default()).await.unwrap_err();
     assert_eq!(e.code().as_str(), "invalid_input");
+
+    // The screen pop asks by number when there is one, by BSUID only without one.
+    assert!(crm.keeps_user_ids());
+    let by_id = crm
+        .create(NewContact {
+            first_name: Some("Bo".into()),
+            whatsapp_user_ids: vec![BSUID.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        crm.lookup_customer(Some("+16505551234"), Some(BSUID))
+            .await
+            .unwrap(),
+        vec![created.clone()]
+    );
+    assert_eq!(
+        crm.lookup_customer(None, Some(BSUID)).await.unwrap(),
+        vec![by_id]
+    );
+    assert!(crm.lookup_customer(None, None).await.unwrap().is_empty());
+    let linked = crm.add_user_id(&created.id, "GB.42").await.unwrap();
+    assert_eq!(linked.whatsapp_user_ids, vec!["GB.42"]);
+    assert_eq!(crm.lookup_by_user_id("GB.42").await.unwrap(), vec![linked]);
+}
+
+const USER_ID_FIELD: &str = "new_whatsappuserid";
+const BSUID: &str = "US.13491208655302741918";
+
+fn dynamics_crm_with(server: &MockServer, store: Store, user_id_field: Option<&str>) -> Arc<Crm> {
+    let mut settings = crate::configuration::load(None).expect("defaults");
+    settings.crm.connector = "dynamics365".into();
+    settings.crm.retry_base_ms = 10;
+    settings.crm.dynamics.base_url = Some(server.uri());
+    settings.crm.dynamics.token_url = Some(format!("{}{TOKEN_PATH}", server.uri()));
+    settings.crm.dynamics.client_id = Some("client-id".into());
+    settings.crm.dynamics.client_secret = Some("client-secret".into());
+    settings.crm.dynamics.user_id_field = user_id_field.map(str::to_string);
+    Arc::new(Crm::from_settings(&settings, store).unwrap())
+}
+
+/// R21 screen pop: a customer without a number is looked up by BSUID in the configured column.
+#[actix_web::test]
+async fn a_bsuid_is_looked_up_in_the_configured_column() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, "tok").await;
+    let mut ann = contact_json(GUID_A, "Ann", "+16505551234", "2024-05-02T10:00:00Z");
+    ann[USER_ID_FIELD] = json!(BSUID);
+    let mut other_case = contact_json(GUID_B, "Bob", "+16505550000", "2024-05-01T10:00:00Z");
+    other_case[USER_ID_FIELD] = json!(BSUID.to_lowercase());
+    Mock::given(method("GET"))
+        .and(path(contacts_path()))
+        .and(query_param(
+            "$filter",
+            format!("statecode eq 0 and {USER_ID_FIELD} eq '{BSUID}'").as_str(),
+        ))
+        .and(query_param("$top", "50"))
+        .respond_with(collection(vec![ann, other_case]))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let (store, _dir) = temp_store();
+    let crm = dynamics_crm_with(&server, store, Some(USER_ID_FIELD));
+    assert!(crm.keeps_user_ids());
+    let found = crm.lookup_by_user_id(BSUID).await.unwrap();
+    assert_eq!(found.len(), 1, "a BSUID is matched exactly: {found:?}");
+    assert_eq!(found[0].id, ContactId::External(GUID_A.into()));
+    assert_eq!(found[0].whatsapp_user_ids, vec![BSUID]);
+    // With no number the screen pop asks by BSUID; with one, by number only.
+    let found = crm.lookup_customer(None, Some(BSUID)).await.unwrap();
+    assert_eq!(found.len(), 1);
+    // Not a BSUID: nothing to ask.
+    assert!(crm
+        .lookup_by_user_id("16505551234")
+        .await
+        .unwrap()
+        .is_empty());
+    server.verify().await;
+    let select = requests_to(&server, &contacts_path()).await[0]
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "$select")
+        .map(|(_, v)| v.to_string())
+        .unwrap();
+    assert!(select.ends_with(&format!(",{USER_ID_FIELD}")), "{select}");
+}
+
+/// Failing lookups by BSUID fail like lookups by number, so the screen pop's breaker and its
+/// error for the agent apply alike.
+#[actix_web::test]
+async fn a_failing_bsuid_lookup_fails_like_a_number_lookup() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, "tok").await;
+    Mock::given(method("GET"))
+        .and(path(contacts_path()))
+        .respond_with(odata_error(503, "0x80040216", "Service unavailable"))
+        .mount(&server)
+        .await;
+    let (store, _dir) = temp_store();
+    let crm = dynamics_crm_with(&server, store, Some(USER_ID_FIELD));
+    let by_id = crm.lookup_by_user_id(BSUID).await.unwrap_err();
+    let by_phone = crm.lookup_by_phone("+16505551234").await.unwrap_err();
+    assert_eq!(by_id.code(), by_phone.code());
+    assert!(by_id.is_transient() && by_phone.is_transient());
+}
+
+#[actix_web::test]
+async fn without_a_user_id_column_bsuids_are_neither_asked_for_nor_written() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, "tok").await;
+    let (store, _dir) = temp_store();
+    let crm = dynamics_crm_with(&server, store, None);
+    assert!(!crm.keeps_user_ids());
+    assert!(crm.lookup_by_user_id(BSUID).await.unwrap().is_empty());
+    let e = crm
+        .add_user_id(&ContactId::External(GUID_A.into()), BSUID)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code().as_str(), "crm_unsupported");
+    assert!(e.to_string().contains("crm.dynamics.user_id_field"), "{e}");
+    let e = crm
+        .create(NewContact {
+            first_name: Some("Ann".into()),
+            whatsapp_user_ids: vec![BSUID.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code().as_str(), "crm_unsupported");
+    assert!(requests_to(&server, &contacts_path()).await.is_empty());
+}
+
+/// Linking a conversation whose customer has a BSUID keeps it on the contact: a PATCH of the
+/// existing record only (`If-Match: *`: never an upsert), answered with the record.
+#[actix_web::test]
+async fn add_user_id_writes_the_column_of_an_existing_contact() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, "tok").await;
+    let one = format!("{API_PATH}/contacts({GUID_A})");
+    let mut after = contact_json(GUID_A, "Ann", "+16505551234", "2024-05-03T10:00:00Z");
+    after[USER_ID_FIELD] = json!(BSUID);
+    Mock::given(method("PATCH"))
+        .and(path(one.clone()))
+        .and(header("If-Match", "*"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(after))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (store, _dir) = temp_store();
+    let crm = dynamics_crm_with(&server, store, Some(USER_ID_FIELD));
+    let contact = crm
+        .add_user_id(&ContactId::External(GUID_A.into()), BSUID)
+        .await
+        .unwrap();
+    assert_eq!(contact.whatsapp_user_ids, vec![BSUID]);
+    let request = &requests_to(&server, &one).await[0];
+    assert_eq!(
+        request.body_json::<Value>().unwrap(),
+        json!({USER_ID_FIELD: BSUID})
+    );
+    let prefer = request.headers.get("Prefer").unwrap().to_str().unwrap();
+    assert!(prefer.contains("return=representation"), "{prefer}");
+    server.verify().await;
+
+    let e = crm
+        .add_user_id(&ContactId::External(GUID_A.into()), "not a bsuid")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code().as_str(), "invalid_input");
+}
+
+#[actix_web::test]
+async fn create_writes_the_bsuid_and_refuses_what_dataverse_cannot_keep() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, "tok").await;
+    Mock::given(method("POST"))
+        .and(path(contacts_path()))
+        .respond_with(ResponseTemplate::new(204).insert_header(
+            "OData-EntityId",
+            format!("https://org.crm.dynamics.com/api/data/v9.2/contacts({GUID_A})").as_str(),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (store, _dir) = temp_store();
+    let crm = dynamics_crm_with(&server, store, Some(USER_ID_FIELD));
+    let created = crm
+        .create(NewContact {
+            first_name: Some("Ann".into()),
+            whatsapp_user_ids: vec![BSUID.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.whatsapp_user_ids, vec![BSUID]);
+    let sent: Value = requests_to(&server, &contacts_path()).await[0]
+        .body_json()
+        .unwrap();
+    assert_eq!(sent, json!({"firstname": "Ann", USER_ID_FIELD: BSUID}));
+
+    for (new, says) in [
+        (
+            NewContact {
+                first_name: Some("Ann".into()),
+                phones: (1..=4).map(|i| format!("+1650555000{i}")).collect(),
+                ..Default::default()
+            },
+            "at most 3 numbers",
+        ),
+        (
+            NewContact {
+                first_name: Some("Ann".into()),
+                whatsapp_user_ids: vec![BSUID.into(), "US.2".into()],
+                ..Default::default()
+            },
+            "one WhatsApp user id",
+        ),
+    ] {
+        let e = crm.create(new).await.unwrap_err();
+        assert_eq!(e.code().as_str(), "crm_unsupported");
+        assert!(e.to_string().contains(says), "{e}");
+        assert!(e.to_string().contains("Dynamics 365"), "{e}");
+    }
+    server.verify().await;
+}
+
+/// The contacts API's list against Dynamics: active contacts, paged the Web API's way, the
+/// next page asked with the link Dynamics gave.
+#[actix_web::test]
+async fn contacts_are_listed_and_paged_in_dynamics() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, "tok").await;
+    let next = format!(
+        "{}{API_PATH}/contacts?$select=contactid&$skiptoken=%3Ccookie%20pagenumber=%222%22%20/%3E",
+        server.uri()
+    );
+    Mock::given(method("GET"))
+        .and(path(contacts_path()))
+        .and(query_param("$skiptoken", "<cookie pagenumber=\"2\" />"))
+        .respond_with(collection(vec![contact_json(
+            GUID_C,
+            "Cy",
+            "+16505550003",
+            "2024-05-01T10:00:00Z",
+        )]))
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(contacts_path()))
+        .and(query_param("$orderby", "modifiedon desc,contactid desc"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "value": [
+                contact_json(GUID_A, "Ann", "+16505550001", "2024-05-03T10:00:00Z"),
+                contact_json(GUID_B, "Bob", "+16505550002", "2024-05-02T10:00:00Z"),
+            ],
+            "@odata.nextLink": next
+        })))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (store, _dir) = temp_store();
+    let crm = dynamics_crm_with(&server, store, None);
+    let first = crm
+        .search(super::ContactSearch {
+            text: Some("ann smith".into()),
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 2);
+    let cursor = first.next_cursor.clone().expect("a next page");
+    let second = crm
+        .search(super::ContactSearch {
+            text: Some("ann smith".into()),
+            limit: 2,
+            cursor: Some(cursor),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(second.items[0].id, ContactId::External(GUID_C.into()));
+    assert_eq!(second.next_cursor, None);
+    server.verify().await;
+
+    let asked = requests_to(&server, &contacts_path()).await;
+    for request in &asked {
+        let prefer = request.headers.get("Prefer").unwrap().to_str().unwrap();
+        assert!(prefer.starts_with("odata.maxpagesize=2,"), "{prefer}");
+    }
+    let filter = asked[0]
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "$filter")
+        .map(|(_, v)| v.to_string())
+        .unwrap();
+    assert_eq!(
+        filter,
+        "statecode eq 0 and ((contains(firstname,'ann') or contains(lastname,'ann') or \
+         contains(emailaddress1,'ann')) and (contains(firstname,'smith') or \
+         contains(lastname,'smith') or contains(emailaddress1,'smith')))"
+    );
+
+    // A cursor we did not give is refused before anything is asked.
+    let asked = requests_to(&server, &contacts_path()).await.len();
+    for bad in ["zz", &hex::encode("/systemusers?$select=fullname")] {
+        let e = crm
+            .search(super::ContactSearch {
+                limit: 2,
+                cursor: Some(bad.to_string()),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code().as_str(), "invalid_cursor", "{bad}");
+    }
+    assert_eq!(requests_to(&server, &contacts_path()).await.len(), asked);
+}
+
+/// A change touches only the columns of the fields named (numbers not named stay as they are
+/// written in Dynamics), and only an existing contact; a delete deactivates.
+#[actix_web::test]
+async fn contacts_are_changed_and_deactivated_in_dynamics() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, "tok").await;
+    let one = format!("{API_PATH}/contacts({GUID_A})");
+    let mut stored = contact_json(GUID_A, "Ann", "07700 900123", "2024-05-02T10:00:00Z");
+    stored["description"] = json!("Company: Initech\nVIP");
+    Mock::given(method("GET"))
+        .and(path(one.clone()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(stored.clone()))
+        .mount(&server)
+        .await;
+    let mut changed = stored.clone();
+    changed["emailaddress1"] = json!("ann@initech.example");
+    Mock::given(method("PATCH"))
+        .and(path(one.clone()))
+        .and(header("If-Match", "*"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(changed))
+        .mount(&server)
+        .await;
+    let (store, _dir) = temp_store();
+    let crm = dynamics_crm_with(&server, store, None);
+    let id = crm.parse_id(&GUID_A.to_uppercase()).expect("a GUID");
+    assert_eq!(id, ContactId::External(GUID_A.into()));
+    assert_eq!(crm.parse_id("42"), None, "not an id of this CRM");
+
+    let got = crm.get(&id).await.unwrap().unwrap();
+    assert_eq!(got.company.as_deref(), Some("Contoso"), "the account first");
+    assert_eq!(
+        got.notes.as_deref(),
+        Some("VIP"),
+        "the company line is not a note"
+    );
+
+    let patch: super::ContactPatch =
+        serde_json::from_value(json!({"email": "ann@initech.example"})).unwrap();
+    let after = crm.update(&id, patch).await.unwrap();
+    assert_eq!(after.email.as_deref(), Some("ann@initech.example"));
+    let patches: Vec<Request> = requests_to(&server, &one)
+        .await
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PATCH")
+        .collect();
+    assert_eq!(
+        patches[0].body_json::<Value>().unwrap(),
+        json!({"emailaddress1": "ann@initech.example"}),
+        "only the field named: the numbers stay as written"
+    );
+
+    let patch: super::ContactPatch =
+        serde_json::from_value(json!({"phones": ["+1 650 555 1234"], "notes": null})).unwrap();
+    crm.update(&id, patch).await.unwrap();
+    let patches: Vec<Request> = requests_to(&server, &one)
+        .await
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PATCH")
+        .collect();
+    assert_eq!(
+        patches[1].body_json::<Value>().unwrap(),
+        json!({
+            "telephone1": "+16505551234", "mobilephone": null, "telephone2": null,
+            "description": "Company: Contoso"
+        })
+    );
+
+    let patch: super::ContactPatch = serde_json::from_value(json!({
+        "phones": ["+16505550001", "+16505550002", "+16505550003", "+16505550004"]
+    }))
+    .unwrap();
+    let e = crm.update(&id, patch).await.unwrap_err();
+    assert_eq!(e.code().as_str(), "crm_unsupported");
+
+    crm.delete(&id).await.unwrap();
+    let patches: Vec<Request> = requests_to(&server, &one)
+        .await
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PATCH")
+        .collect();
+    assert_eq!(patches.len(), 3, "the refused change sent nothing");
+    assert_eq!(
+        patches[2].body_json::<Value>().unwrap(),
+        json!({"statecode": 1, "statuscode": 2})
+    );
+    assert_eq!(patches[2].headers.get("If-Match").unwrap(), "*");
+}
+
+#[actix_web::test]
+async fn a_deactivated_or_missing_contact_is_not_found() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, "tok").await;
+    let mut inactive = contact_json(GUID_A, "Ann", "+16505551234", "2024-05-02T10:00:00Z");
+    inactive["statecode"] = json!(1);
+    Mock::given(method("GET"))
+        .and(path(format!("{API_PATH}/contacts({GUID_A})")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(inactive))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{API_PATH}/contacts({GUID_B})")))
+        .respond_with(odata_error(404, "0x80040217", "Does Not Exist"))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (store, _dir) = temp_store();
+    let crm = dynamics_crm_with(&server, store, None);
+    for guid in [GUID_A, GUID_B] {
+        let id = ContactId::External(guid.into());
+        assert_eq!(crm.get(&id).await.unwrap(), None, "{guid}");
+        assert!(matches!(crm.delete(&id).await, Err(CrmError::NotFound(_))));
+        let patch: super::ContactPatch =
+            serde_json::from_value(json!({"first_name": "X"})).unwrap();
+        assert!(matches!(
+            crm.update(&id, patch).await,
+            Err(CrmError::NotFound(_))
+        ));
+    }
+    server.verify().await;
 }

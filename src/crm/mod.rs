@@ -2,9 +2,12 @@
 //!
 //! One [`Crm`] per process, with the connector chosen in configuration (`crm.connector`):
 //! `builtin` keeps contacts in SQLite; `dynamics365` speaks the Dataverse Web API. The
-//! interaction actor uses it through four calls: [`Crm::lookup_by_phone`], [`Crm::get`],
-//! [`Crm::create`] and [`Crm::enqueue_activity`] (in the transaction that closes the
+//! interaction actor uses it through [`Crm::lookup_by_phone`] (or [`Crm::lookup_by_user_id`]
+//! for a customer whose number is withheld), [`Crm::get`], [`Crm::create`],
+//! [`Crm::add_user_id`] and [`Crm::enqueue_activity`] (in the transaction that closes the
 //! interaction; an outbox worker pushes the call log to an external CRM until it is accepted).
+//! The contacts API uses [`Crm::search`], [`Crm::get`], [`Crm::create`], [`Crm::update`] and
+//! [`Crm::delete`]: contacts live in the configured CRM, whichever it is.
 //!
 //! A connector failure never blocks a conversation: lookups answer a [`CrmError`] that
 //! [`ScreenPop::decide`] turns into a screen pop with an `error` for the agent.
@@ -21,7 +24,7 @@ mod dynamics_mock_tests;
 
 use crate::configuration::Settings;
 pub use crate::domain::activity::{ActivityRecord, TranscriptLine};
-pub use crate::domain::contact::{Contact, ContactId, ValidContact};
+pub use crate::domain::contact::{is_whatsapp_user_id, Contact, ContactId, ValidContact};
 use crate::domain::phone;
 use crate::error::ErrorCode;
 use crate::store::{Db, Store, StoreError, StoreResult};
@@ -43,6 +46,12 @@ pub struct NewContact {
     #[serde(default)]
     #[schema(max_items = 10)]
     pub phones: Vec<String>,
+    /// Up to 10 WhatsApp business-scoped user ids (BSUIDs): two letters, a dot, up to 128
+    /// letters and digits (`US.13491208655302741918`, or `US.ENT.…` for a parent BSUID).
+    /// Dynamics 365 keeps one (`crm.dynamics.user_id_field`).
+    #[serde(default)]
+    #[schema(max_items = 10, example = json!(["US.13491208655302741918"]))]
+    pub whatsapp_user_ids: Vec<String>,
     /// Up to 254 characters, `local@domain.tld`.
     pub email: Option<String>,
     /// Up to 200 characters.
@@ -56,6 +65,7 @@ pub const MAX_EMAIL_CHARS: usize = 254;
 pub const MAX_COMPANY_CHARS: usize = 200;
 pub const MAX_NOTES_CHARS: usize = 10_000;
 pub const MAX_PHONES: usize = 10;
+pub const MAX_USER_IDS: usize = crate::store::contacts::MAX_USER_IDS;
 
 impl NewContact {
     /// Checks and normalises. Errors are `invalid_input` or `invalid_phone`, with a message
@@ -91,6 +101,18 @@ impl NewContact {
                 phones.push((e164, raw.trim().to_string()));
             }
         }
+        if self.whatsapp_user_ids.len() > MAX_USER_IDS {
+            return Err(CrmError::invalid(format!(
+                "a contact has at most {MAX_USER_IDS} whatsapp_user_ids"
+            )));
+        }
+        let mut whatsapp_user_ids: Vec<String> = Vec::new();
+        for raw in &self.whatsapp_user_ids {
+            let id = valid_user_id(raw)?;
+            if !whatsapp_user_ids.contains(&id) {
+                whatsapp_user_ids.push(id);
+            }
+        }
         if first_name.is_none() && last_name.is_none() && phones.is_empty() {
             return Err(CrmError::invalid(
                 "a contact needs a first_name, a last_name or a phone number",
@@ -100,11 +122,95 @@ impl NewContact {
             first_name,
             last_name,
             phones,
+            whatsapp_user_ids,
             email,
             company,
             notes,
         })
     }
+}
+
+/// A trimmed BSUID, or `invalid_input` naming it.
+pub fn valid_user_id(raw: &str) -> Result<String, CrmError> {
+    let id = raw.trim();
+    if is_whatsapp_user_id(id) {
+        Ok(id.to_string())
+    } else {
+        Err(CrmError::invalid(format!(
+            "whatsapp_user_ids: `{}` is not a WhatsApp user id (two letters, a dot, up to 128 \
+             letters and digits, like US.13491208655302741918)",
+            id.chars().take(140).collect::<String>()
+        )))
+    }
+}
+
+/// A change to a contact (the contacts API's PATCH body): only the fields given change;
+/// `null` clears a field; `phones` and `whatsapp_user_ids` replace their lists.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct ContactPatch {
+    #[serde(default, deserialize_with = "crate::domain::input::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::domain::input::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub last_name: Option<Option<String>>,
+    #[schema(max_items = 10)]
+    pub phones: Option<Vec<String>>,
+    #[schema(max_items = 10)]
+    pub whatsapp_user_ids: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::domain::input::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::domain::input::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub company: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::domain::input::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+}
+
+impl ContactPatch {
+    /// The contact as it will be: `old` with the given fields changed.
+    pub fn applied_to(&self, old: &Contact) -> NewContact {
+        let pick = |new: &Option<Option<String>>, old: &Option<String>| match new {
+            Some(v) => v.clone(),
+            None => old.clone(),
+        };
+        NewContact {
+            first_name: pick(&self.first_name, &old.first_name),
+            last_name: pick(&self.last_name, &old.last_name),
+            phones: self.phones.clone().unwrap_or_else(|| old.phones.clone()),
+            whatsapp_user_ids: self
+                .whatsapp_user_ids
+                .clone()
+                .unwrap_or_else(|| old.whatsapp_user_ids.clone()),
+            email: pick(&self.email, &old.email),
+            company: pick(&self.company, &old.company),
+            notes: pick(&self.notes, &old.notes),
+        }
+    }
+}
+
+/// The contacts API's list query, checked: what to look for and where the page starts.
+#[derive(Debug, Clone, Default)]
+pub struct ContactSearch {
+    /// E.164: contacts with this number.
+    pub phone: Option<String>,
+    /// Search words (a whole phone number finds the contacts with it too).
+    pub text: Option<String>,
+    /// 1 to 200.
+    pub limit: i64,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of contacts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactPage {
+    /// Most recently updated first.
+    pub items: Vec<Contact>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// Trimmed text, absent when blank, at most `max` characters.
@@ -150,6 +256,9 @@ pub enum CrmError {
     /// The OAuth token could not be had.
     #[error("could not sign in to the CRM: {0}")]
     Auth(String),
+    /// The configured CRM cannot do this (`crm_unsupported`): the message says what and why.
+    #[error("{0}")]
+    Unsupported(String),
     #[error("the CRM store failed: {0}")]
     Store(#[from] StoreError),
 }
@@ -170,6 +279,7 @@ impl CrmError {
             CrmError::Unavailable(_) => ErrorCode::CrmUnavailable,
             CrmError::Rejected(_) => ErrorCode::CrmRejected,
             CrmError::Auth(_) => ErrorCode::CrmAuthFailed,
+            CrmError::Unsupported(_) => ErrorCode::CrmUnsupported,
             CrmError::Store(_) => ErrorCode::CrmUnavailable,
         }
     }
@@ -190,7 +300,10 @@ impl From<CrmError> for crate::error::ApiError {
             CrmError::Invalid { code, message } => ApiError::bad(code, message),
             CrmError::NotFound(_) => ApiError::NotFound("contact"),
             CrmError::Store(s) => s.into(),
-            other => ApiError::Unavailable(other.to_string()),
+            CrmError::Unsupported(message) => {
+                ApiError::conflict(ErrorCode::CrmUnsupported, message)
+            }
+            other => ApiError::Upstream(other.code(), other.to_string()),
         }
     }
 }
@@ -308,11 +421,95 @@ impl Crm {
     }
 
     /// Contacts with this number (E.164, e.g. from [`phone::from_wa_id`]), most recently
-    /// updated first.
+    /// updated first: every contact whose number, however it was written, is this one.
     pub async fn lookup_by_phone(&self, e164: &str) -> Result<Vec<Contact>, CrmError> {
         match &self.connector {
             Connector::Builtin => builtin::lookup_by_phone(&self.store, e164).await,
             Connector::Dynamics(d) => d.lookup_by_phone(e164).await,
+        }
+    }
+
+    /// Contacts with this WhatsApp business-scoped user id (BSUID), most recently updated
+    /// first: the screen pop of a customer whose number is withheld (R21). Fails like
+    /// [`Crm::lookup_by_phone`] (the same errors, so the same breaker applies); an id that is
+    /// not a BSUID finds nothing, and so does Dynamics 365 without `crm.dynamics.user_id_field`.
+    pub async fn lookup_by_user_id(&self, user_id: &str) -> Result<Vec<Contact>, CrmError> {
+        let user_id = user_id.trim();
+        if !is_whatsapp_user_id(user_id) {
+            return Ok(Vec::new());
+        }
+        match &self.connector {
+            Connector::Builtin => builtin::lookup_by_user_id(&self.store, user_id).await,
+            Connector::Dynamics(d) => d.lookup_by_user_id(user_id).await,
+        }
+    }
+
+    /// The screen pop lookup (R20, R21): by number when the customer's number is known, else
+    /// by BSUID; nothing to look up finds nothing.
+    pub async fn lookup_customer(
+        &self,
+        e164: Option<&str>,
+        user_id: Option<&str>,
+    ) -> Result<Vec<Contact>, CrmError> {
+        match (e164, user_id) {
+            (Some(e164), _) => self.lookup_by_phone(e164).await,
+            (None, Some(user_id)) => self.lookup_by_user_id(user_id).await,
+            (None, None) => Ok(Vec::new()),
+        }
+    }
+
+    /// Adds a WhatsApp user id (BSUID) to a contact, so that the customer's next conversation
+    /// pops it even without a number: for an agent who links or creates a contact from a
+    /// conversation whose customer has one. Answers the contact as it is now. The built-in CRM
+    /// keeps up to 10 per contact (the oldest goes); Dynamics 365 keeps one, in
+    /// `crm.dynamics.user_id_field` (this one replaces it; without the field, `crm_unsupported`).
+    /// `invalid_input` for an id that is not a BSUID, `NotFound` for no such contact.
+    pub async fn add_user_id(
+        &self,
+        contact_id: &ContactId,
+        user_id: &str,
+    ) -> Result<Contact, CrmError> {
+        let user_id = valid_user_id(user_id)?;
+        match (&self.connector, contact_id) {
+            (Connector::Builtin, ContactId::Local(id)) => {
+                builtin::add_user_id(&self.store, *id, user_id).await
+            }
+            (Connector::Dynamics(d), ContactId::External(id)) => d.add_user_id(id, &user_id).await,
+            _ => Err(CrmError::NotFound(contact_id.to_string())),
+        }
+    }
+
+    /// True when contacts keep WhatsApp user ids: always for the built-in CRM, for Dynamics
+    /// 365 when `crm.dynamics.user_id_field` names its column.
+    pub fn keeps_user_ids(&self) -> bool {
+        match &self.connector {
+            Connector::Builtin => true,
+            Connector::Dynamics(d) => d.config().user_id_field.is_some(),
+        }
+    }
+
+    /// A contact id as the contacts API's path names it: an integer for the built-in CRM, a
+    /// GUID for Dynamics 365. `None` when it cannot be one of this CRM's ids.
+    pub fn parse_id(&self, raw: &str) -> Option<ContactId> {
+        match &self.connector {
+            Connector::Builtin => raw.trim().parse().ok().map(ContactId::Local),
+            Connector::Dynamics(_) => dynamics::parse_guid(raw).map(ContactId::External),
+        }
+    }
+
+    /// What a contact id of this CRM looks like, for error messages.
+    pub fn id_shape(&self) -> &'static str {
+        match &self.connector {
+            Connector::Builtin => "an integer",
+            Connector::Dynamics(_) => "a Dynamics 365 contact GUID",
+        }
+    }
+
+    /// A page of contacts, most recently updated first (the contacts API's list).
+    pub async fn search(&self, search: ContactSearch) -> Result<ContactPage, CrmError> {
+        match &self.connector {
+            Connector::Builtin => builtin::search(&self.store, search, &self.default_region).await,
+            Connector::Dynamics(d) => d.search(&search).await,
         }
     }
 
@@ -331,6 +528,41 @@ impl Crm {
         match &self.connector {
             Connector::Builtin => builtin::create(&self.store, valid).await,
             Connector::Dynamics(d) => d.create(&valid).await,
+        }
+    }
+
+    /// Changes a contact: the patch applied to it as it is, checked like a new contact.
+    /// `NotFound` for no such contact.
+    pub async fn update(&self, id: &ContactId, patch: ContactPatch) -> Result<Contact, CrmError> {
+        match (&self.connector, id) {
+            (Connector::Builtin, ContactId::Local(id)) => {
+                builtin::update(&self.store, *id, patch, self.default_region.clone()).await
+            }
+            (Connector::Dynamics(d), ContactId::External(id)) => {
+                let old = d
+                    .get(id)
+                    .await?
+                    .ok_or_else(|| CrmError::NotFound(id.clone()))?;
+                let mut new = patch.applied_to(&old);
+                if patch.phones.is_none() {
+                    // Numbers not named stay as they are written in Dynamics, readable here
+                    // or not: only a number given is checked.
+                    new.phones.retain(|p| self.normalise(p).is_some());
+                }
+                let valid = new.validate(&self.default_region)?;
+                d.update(id, &old, &valid, &patch).await
+            }
+            _ => Err(CrmError::NotFound(id.to_string())),
+        }
+    }
+
+    /// Deletes a contact: it no longer matches and its call logs stay (the built-in CRM marks
+    /// it deleted; Dynamics 365 deactivates it). `NotFound` for no such (live) contact.
+    pub async fn delete(&self, id: &ContactId) -> Result<(), CrmError> {
+        match (&self.connector, id) {
+            (Connector::Builtin, ContactId::Local(id)) => builtin::delete(&self.store, *id).await,
+            (Connector::Dynamics(d), ContactId::External(id)) => d.deactivate(id).await,
+            _ => Err(CrmError::NotFound(id.to_string())),
         }
     }
 
@@ -408,6 +640,7 @@ mod tests {
             first_name: Some(format!("C{id}")),
             last_name: None,
             phones: vec!["+11234567890".into()],
+            whatsapp_user_ids: vec![],
             email: None,
             company: None,
             notes: None,
@@ -442,6 +675,73 @@ mod tests {
         let failed = ScreenPop::decide(Err(CrmError::Unavailable("HTTP 503".into())), true);
         assert_eq!(failed.action, PopAction::NewContact);
         assert!(failed.error.as_deref().unwrap().contains("503"));
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_names() {
+        let old = Contact {
+            company: Some("Acme".into()),
+            email: Some("ann@example.com".into()),
+            whatsapp_user_ids: vec!["US.1".into()],
+            ..contact(1)
+        };
+        let patch: ContactPatch =
+            serde_json::from_str(r#"{"last_name": null, "company": "Initech"}"#).unwrap();
+        let new = patch.applied_to(&old);
+        assert_eq!(new.first_name, old.first_name);
+        assert_eq!(new.last_name, None);
+        assert_eq!(new.company.as_deref(), Some("Initech"));
+        assert_eq!(new.phones, old.phones);
+        assert_eq!(new.whatsapp_user_ids, old.whatsapp_user_ids);
+        assert_eq!(new.email, old.email);
+        let patch: ContactPatch = serde_json::from_str(r#"{"whatsapp_user_ids": []}"#).unwrap();
+        assert!(patch.applied_to(&old).whatsapp_user_ids.is_empty());
+    }
+
+    #[test]
+    fn whatsapp_user_ids_are_checked_and_kept_once() {
+        let ok = NewContact {
+            first_name: Some("Ann".into()),
+            whatsapp_user_ids: vec![
+                " US.13491208655302741918 ".into(),
+                "US.13491208655302741918".into(),
+                "US.ENT.11815799212886844830".into(),
+            ],
+            ..Default::default()
+        }
+        .validate("US")
+        .unwrap();
+        assert_eq!(
+            ok.whatsapp_user_ids,
+            vec!["US.13491208655302741918", "US.ENT.11815799212886844830"]
+        );
+        for bad in [vec!["13491208655302741918".to_string()], vec!["US.".into()]] {
+            let e = NewContact {
+                first_name: Some("Ann".into()),
+                whatsapp_user_ids: bad.clone(),
+                ..Default::default()
+            }
+            .validate("US")
+            .unwrap_err();
+            assert_eq!(e.code().as_str(), "invalid_input", "{bad:?}");
+            assert!(e.to_string().contains("whatsapp_user_ids"), "{e}");
+        }
+        let e = NewContact {
+            first_name: Some("Ann".into()),
+            whatsapp_user_ids: (0..11).map(|i| format!("US.{i}")).collect(),
+            ..Default::default()
+        }
+        .validate("US")
+        .unwrap_err();
+        assert!(e.to_string().contains("at most 10"), "{e}");
+        // A BSUID alone does not make a contact: it needs a name or a number too.
+        let e = NewContact {
+            whatsapp_user_ids: vec!["US.1".into()],
+            ..Default::default()
+        }
+        .validate("US")
+        .unwrap_err();
+        assert_eq!(e.code().as_str(), "invalid_input");
     }
 
     #[test]
@@ -545,6 +845,7 @@ mod tests {
                 author: "Ann".into(),
                 text: "Hello".into(),
             }],
+            outbound: false,
         };
         assert_eq!(
             a.subject(),

@@ -33,6 +33,9 @@ pub struct ActivityRecord {
     pub disposition: Option<String>,
     /// Oldest first.
     pub transcript: Vec<TranscriptLine>,
+    /// The business started the conversation (an outgoing call log); else the customer did.
+    #[serde(default)]
+    pub outbound: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

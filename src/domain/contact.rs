@@ -51,6 +51,9 @@ pub struct Contact {
     pub last_name: Option<String>,
     /// E.164, e.g. `+11234567890`.
     pub phones: Vec<String>,
+    /// The customer's WhatsApp business-scoped user ids (BSUIDs, e.g.
+    /// `US.13491208655302741918`): a customer whose number is withheld is found by them (R21).
+    pub whatsapp_user_ids: Vec<String>,
     pub email: Option<String>,
     pub company: Option<String>,
     pub notes: Option<String>,
@@ -79,6 +82,8 @@ pub struct ValidContact {
     pub last_name: Option<String>,
     /// `(e164, as written)`, without repeats.
     pub phones: Vec<(String, String)>,
+    /// BSUIDs ([`is_whatsapp_user_id`]), without repeats.
+    pub whatsapp_user_ids: Vec<String>,
     pub email: Option<String>,
     pub company: Option<String>,
     pub notes: Option<String>,
@@ -87,5 +92,58 @@ pub struct ValidContact {
 impl ValidContact {
     pub fn e164s(&self) -> Vec<String> {
         self.phones.iter().map(|(e, _)| e.clone()).collect()
+    }
+}
+
+/// Longest id part of a BSUID (after the country and the optional `ENT.`).
+const MAX_USER_ID_CHARS: usize = 128;
+
+/// True for a WhatsApp business-scoped user id (BSUID): two letters (the country), a dot, then
+/// 1 to 128 letters and digits, e.g. `US.13491208655302741918`; a parent BSUID has `ENT.`
+/// after the country: `US.ENT.11815799212886844830`.
+pub fn is_whatsapp_user_id(s: &str) -> bool {
+    let Some((country, rest)) = s.split_once('.') else {
+        return false;
+    };
+    let id = rest.strip_prefix("ENT.").unwrap_or(rest);
+    country.len() == 2
+        && country.bytes().all(|b| b.is_ascii_alphabetic())
+        && !id.is_empty()
+        && id.len() <= MAX_USER_ID_CHARS
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_whatsapp_user_id;
+
+    #[test]
+    fn bsuids_are_a_country_a_dot_and_up_to_128_alphanumerics() {
+        for ok in [
+            "US.13491208655302741918",
+            "BR.1502576394655843",
+            "US.ENT.11815799212886844830",
+            "GB.abcDEF123",
+            &format!("IN.{}", "7".repeat(128)),
+        ] {
+            assert!(is_whatsapp_user_id(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "13491208655302741918",
+            "USA.1349",
+            "U.1349",
+            "US.",
+            "US.ENT.",
+            "US.1349-1208",
+            "US.1349 1208",
+            "1S.1349",
+            " US.1349",
+            "US.ENT.ENT.1",
+            "+16505551234",
+            &format!("IN.{}", "7".repeat(129)),
+        ] {
+            assert!(!is_whatsapp_user_id(bad), "{bad:?}");
+        }
     }
 }

@@ -133,20 +133,6 @@ impl CustomerIdentity {
     }
 }
 
-/// True for a string shaped like a BSUID: two ASCII letters, a dot, then up to 128
-/// alphanumerics (a parent BSUID has `ENT.` after the country: `US.ENT.118...`).
-pub fn is_bsuid(s: &str) -> bool {
-    let Some((country, rest)) = s.split_once('.') else {
-        return false;
-    };
-    let rest = rest.strip_prefix("ENT.").unwrap_or(rest);
-    country.len() == 2
-        && country.bytes().all(|b| b.is_ascii_alphabetic())
-        && !rest.is_empty()
-        && rest.len() <= 128
-        && rest.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,17 +199,5 @@ mod tests {
                 CustomerKey::Phone("1650".into())
             ]
         );
-    }
-
-    #[test]
-    fn bsuid_shape() {
-        assert!(is_bsuid("US.13491208655302741918"));
-        assert!(is_bsuid("US.ENT.11815799212886844830"));
-        assert!(is_bsuid("BR.abc123"));
-        assert!(!is_bsuid("13491208655302741918"));
-        assert!(!is_bsuid("USA.1"));
-        assert!(!is_bsuid("US."));
-        assert!(!is_bsuid("US.12-3"));
-        assert!(!is_bsuid(&format!("US.{}", "1".repeat(129))));
     }
 }

@@ -108,6 +108,9 @@ error_codes! {
     WindowClosed = "window_closed", CONFLICT;
     ConversationFull = "conversation_full", CONFLICT;
     TargetUnavailable = "target_unavailable", CONFLICT;
+    /// The configured CRM cannot do this (contacts live in Dynamics 365, which has no place
+    /// for it); the message says what.
+    CrmUnsupported = "crm_unsupported", CONFLICT;
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE;
     TooManyRequests = "too_many_requests", TOO_MANY_REQUESTS;
     InternalError = "internal_error", INTERNAL_SERVER_ERROR;

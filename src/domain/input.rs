@@ -3,11 +3,21 @@
 //! command line, the demo seed). The messages are the API's `invalid_input` messages.
 
 use super::DispositionCode;
+use serde::Deserialize;
 
 /// A field broke its rule; the message says which and how (HTTP 400 `invalid_input`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct InvalidInput(pub String);
+
+/// For PATCH bodies: tells "absent" (`None`) from "null" (`Some(None)`).
+pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
 
 /// A text field's length in characters: `min..=max`.
 pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), InvalidInput> {

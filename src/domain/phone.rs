@@ -2,6 +2,7 @@
 //! `11234567890` (in a country whose code is 1) and `+11234567890` are the same number.
 
 use phonenumber::metadata::{Metadata, DATABASE};
+use phonenumber::Mode;
 
 /// Longest input we try to read as a phone number.
 const MAX_RAW_CHARS: usize = 40;
@@ -59,6 +60,109 @@ pub fn from_wa_id(wa_id: &str) -> Option<String> {
         return None;
     }
     international(digits)
+}
+
+/// The country code and the national significant number of an E.164 number
+/// (`+447700900123` → `(44, "7700900123")`), or `None` when `e164` is not one.
+pub fn split_e164(e164: &str) -> Option<(u16, &str)> {
+    let digits = e164.strip_prefix('+')?;
+    if digits.len() > MAX_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Country codes are prefix-free: at most one of the first three lengths is one.
+    (1..=3).filter(|n| *n < digits.len()).find_map(|n| {
+        let code: u16 = digits[..n].parse().ok()?;
+        DATABASE.by_code(&code)?;
+        Some((code, &digits[n..]))
+    })
+}
+
+/// How people commonly write the number `e164` by hand, for a CRM that keeps numbers as free
+/// text (Dynamics 365). No repeats, in this order:
+/// - E.164 and its digits alone: `+447700900123`, `447700900123`;
+/// - grouped as the phone metadata formats it internationally, and that grouping without the
+///   country code: `+44 7700 900123`, `7700 900123`;
+/// - with `default_region`'s international prefix instead of `+`: `00447700900123`,
+///   `0044 7700 900123`, `00 44 7700 900123`;
+/// - for a number of `default_region`'s country, its national format and its national
+///   digits with the trunk prefix: `07700 900123`, `07700900123` (`(650) 555-1234` in `US`);
+/// - the national significant number alone: `7700900123`.
+///
+/// Empty when `e164` is not an E.164 number.
+pub fn written_forms(e164: &str, default_region: &str) -> Vec<String> {
+    let Some((code, national)) = split_e164(e164) else {
+        return Vec::new();
+    };
+    let digits = &e164[1..];
+    let mut forms = vec![e164.to_string(), digits.to_string()];
+    // The library's grouping, only when it reads the number as we do (it may not for a
+    // number of an unassigned range).
+    let parsed = phonenumber::parse(None, e164)
+        .ok()
+        .filter(|n| n.code().value() == code && n.format().mode(Mode::E164).to_string() == e164);
+    let international = parsed
+        .as_ref()
+        .map(|n| n.format().mode(Mode::International).to_string());
+    if let Some(grouped) = &international {
+        forms.push(grouped.clone());
+        if let Some(rest) = grouped.strip_prefix(&format!("+{code} ")) {
+            forms.push(rest.to_string());
+        }
+    }
+    let region = DATABASE.by_id(default_region.trim().to_ascii_uppercase().as_str());
+    if let Some(idd) = region.and_then(dialling_prefix) {
+        forms.push(format!("{idd}{digits}"));
+        if let Some(grouped) = &international {
+            forms.push(format!("{idd}{}", &grouped[1..]));
+            forms.push(format!("{idd} {}", &grouped[1..]));
+        }
+    }
+    if let Some(region) = region.filter(|m| m.country_code() == code) {
+        if let Some(n) = &parsed {
+            forms.push(n.format().mode(Mode::National).to_string());
+        }
+        if let Some(trunk) = region.national_prefix() {
+            forms.push(format!("{trunk}{national}"));
+        }
+    }
+    forms.push(national.to_string());
+    let mut seen = std::collections::HashSet::new();
+    forms.retain(|f| seen.insert(f.clone()));
+    forms
+}
+
+/// The digits a person in this region dials before a country code (`00`, `011`), when the
+/// metadata names one.
+fn dialling_prefix(meta: &Metadata) -> Option<&str> {
+    meta.preferred_international_prefix().or_else(|| {
+        meta.international_prefix()
+            .map(|p| p.as_str())
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// The E.164 form of a number a CRM keeps as free text: as [`normalise`] reads it, else, when
+/// no number of `default_region` is written that way, read as digits that start with their
+/// country code (`447700900123` in `US`).
+pub fn normalise_stored(raw: &str, default_region: &str) -> Option<String> {
+    normalise(raw, default_region).or_else(|| {
+        let raw = raw.trim();
+        if raw.is_empty()
+            || raw.len() > MAX_RAW_CHARS
+            || !raw
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.' | '/'))
+        {
+            return None;
+        }
+        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+        international(&digits)
+    })
+}
+
+/// True when `raw` (a number as a person wrote it in a CRM) is the number `e164`.
+pub fn is_same_number(raw: &str, e164: &str, default_region: &str) -> bool {
+    normalise_stored(raw, default_region).is_some_and(|n| n == e164)
 }
 
 /// True when `region` is a region the phone metadata knows (`US`, `GB`, `DE`, ...).
@@ -235,6 +339,125 @@ mod tests {
         assert_eq!(from_wa_id("abc"), None);
         assert_eq!(from_wa_id(""), None);
         assert_eq!(from_wa_id("123"), None);
+    }
+
+    /// SPEC 8.1: the records people really type find the customer.
+    #[test]
+    fn numbers_as_people_type_them() {
+        for (raw, region, e164) in [
+            ("+44 7700 900123", "GB", "+447700900123"),
+            ("0044 7700 900123", "GB", "+447700900123"),
+            ("07700 900123", "GB", "+447700900123"),
+            ("+44 7700 900123", "US", "+447700900123"),
+            ("(650) 555-1234", "US", "+16505551234"),
+            ("650-555-1234", "US", "+16505551234"),
+            ("+1 650-555-1234", "GB", "+16505551234"),
+        ] {
+            assert_eq!(
+                normalise(raw, region).as_deref(),
+                Some(e164),
+                "{raw} in {region}"
+            );
+            assert!(is_same_number(raw, e164, region), "{raw} in {region}");
+        }
+        // The region only reads numbers written without their country code.
+        assert!(!is_same_number("07700 900123", "+447700900123", "US"));
+        assert!(!is_same_number("(650) 555-1234", "+16505551234", "GB"));
+        assert!(!is_same_number("+1 7700 900123", "+447700900123", "GB"));
+    }
+
+    #[test]
+    fn e164_splits_into_country_code_and_national_number() {
+        assert_eq!(split_e164("+447700900123"), Some((44, "7700900123")));
+        assert_eq!(split_e164("+16505551234"), Some((1, "6505551234")));
+        assert_eq!(split_e164("+390612345678"), Some((39, "0612345678")));
+        for bad in ["447700900123", "+", "+44", "+44 7700", "+9991234567", ""] {
+            assert_eq!(split_e164(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn written_forms_of_a_number_of_the_default_region() {
+        assert_eq!(
+            written_forms("+447700900123", "GB"),
+            vec![
+                "+447700900123",
+                "447700900123",
+                "+44 7700 900123",
+                "7700 900123",
+                "00447700900123",
+                "0044 7700 900123",
+                "00 44 7700 900123",
+                "07700 900123",
+                "07700900123",
+                "7700900123",
+            ]
+        );
+        assert_eq!(
+            written_forms("+16505551234", "US"),
+            vec![
+                "+16505551234",
+                "16505551234",
+                "+1 650-555-1234",
+                "650-555-1234",
+                "01116505551234",
+                "0111 650-555-1234",
+                "011 1 650-555-1234",
+                "(650) 555-1234",
+                "6505551234",
+            ]
+        );
+    }
+
+    #[test]
+    fn written_forms_of_a_foreign_number_have_no_national_format() {
+        let forms = written_forms("+447700900123", "US");
+        assert!(
+            forms.contains(&"011 44 7700 900123".to_string()),
+            "{forms:?}"
+        );
+        assert!(!forms.iter().any(|f| f.starts_with("07700")), "{forms:?}");
+        assert!(!forms.iter().any(|f| f.starts_with("00")), "{forms:?}");
+    }
+
+    #[test]
+    fn a_stored_number_without_its_plus_is_read_with_its_country_code() {
+        assert_eq!(
+            normalise_stored("447700900123", "US").as_deref(),
+            Some("+447700900123")
+        );
+        assert_eq!(normalise("447700900123", "US"), None, "typed: refused");
+        // A reading in the region comes first.
+        assert_eq!(
+            normalise_stored("6505551234", "US").as_deref(),
+            Some("+16505551234")
+        );
+        assert_eq!(normalise_stored("call me", "US"), None);
+        assert_eq!(normalise_stored("+44 7700 900123 x", "US"), None);
+    }
+
+    #[test]
+    fn every_written_form_reads_back_as_the_number() {
+        for (e164, region) in [
+            ("+447700900123", "GB"),
+            ("+16505551234", "US"),
+            ("+4930123456", "DE"),
+            ("+447700900123", "US"),
+        ] {
+            let forms = written_forms(e164, region);
+            assert!(forms.len() >= 5, "{e164}: {forms:?}");
+            for form in &forms {
+                // The national number alone is a tail to look for, not a whole number.
+                if split_e164(e164).is_some_and(|(_, n)| n == form.replace([' ', '-'], "")) {
+                    continue;
+                }
+                assert!(
+                    is_same_number(form, e164, region),
+                    "{form} in {region} is {e164}"
+                );
+            }
+        }
+        assert!(written_forms("not a number", "US").is_empty());
     }
 
     #[test]

@@ -1,16 +1,16 @@
-//! `/contacts`: the built-in CRM (numbers in E.164, several per contact). Agent and up.
-//! A contact's call logs are `GET /activities?contact_id=`.
+//! `/contacts`: the configured CRM's contacts (the built-in CRM, or Dynamics 365 through its
+//! connector), numbers in E.164. Agent and up. A contact's call logs are
+//! `GET /activities?contact_id=`.
 
 use super::roles::AnyUser;
-use super::{check_len, double_option, Data};
+use super::{check_len, Data};
 use crate::auth::AuthUser;
-use crate::crm::builtin::Search;
-use crate::crm::{Contact, NewContact};
+use crate::crm::{Contact, ContactId, ContactSearch, NewContact};
+pub use crate::crm::{ContactPage, ContactPatch};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::contacts;
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -32,77 +32,15 @@ pub struct ContactQuery {
     /// Contacts with this number, in any common format (`+1 (650) 555-1234`, `16505551234`);
     /// a number without a country code is read in `crm.default_region`.
     pub phone: Option<String>,
-    /// Words, each found in a name, the e-mail, the company or (3+ digits) a number.
+    /// Words, each found in a name, the e-mail, the company or (3+ digits) a number; a `q`
+    /// that is a whole phone number (`07700 900123`) also finds the contacts with that number.
+    /// (Dynamics 365: names, e-mail and numbers.)
     pub q: Option<String>,
     /// 1 to 200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContactPage {
-    /// Most recently updated first.
-    pub items: Vec<Contact>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
-/// Only the fields given change; `null` clears a field. `phones` replaces the list.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct ContactPatch {
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub first_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub last_name: Option<Option<String>>,
-    #[schema(max_items = 10)]
-    pub phones: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub company: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub notes: Option<Option<String>>,
-}
-
-impl ContactPatch {
-    /// The contact as it will be: `old` with the given fields changed.
-    fn applied_to(&self, old: &Contact) -> NewContact {
-        let pick = |new: &Option<Option<String>>, old: &Option<String>| match new {
-            Some(v) => v.clone(),
-            None => old.clone(),
-        };
-        NewContact {
-            first_name: pick(&self.first_name, &old.first_name),
-            last_name: pick(&self.last_name, &old.last_name),
-            phones: self.phones.clone().unwrap_or_else(|| old.phones.clone()),
-            email: pick(&self.email, &old.email),
-            company: pick(&self.company, &old.company),
-            notes: pick(&self.notes, &old.notes),
-        }
-    }
-}
-
-/// `updated_at.id` of the last contact of a page.
-fn cursor_of(c: &Contact) -> Option<String> {
-    c.id.local().map(|id| format!("{}.{id}", c.updated_at))
-}
-
-fn parse_cursor(cursor: Option<&str>) -> Result<Option<(i64, i64)>, ApiError> {
-    let Some(cursor) = cursor.filter(|c| !c.is_empty()) else {
-        return Ok(None);
-    };
-    cursor
-        .split_once('.')
-        .and_then(|(u, id)| Some((u.parse().ok()?, id.parse().ok()?)))
-        .map(Some)
-        .ok_or_else(|| ApiError::bad(ErrorCode::InvalidCursor, "cursor is not one we gave"))
 }
 
 #[utoipa::path(
@@ -112,6 +50,7 @@ fn parse_cursor(cursor: Option<&str>) -> Result<Option<(i64, i64)>, ApiError> {
         (status = 200, description = "A page of contacts, most recently updated first", body = ContactPage),
         (status = 400, description = "`invalid_phone`, `invalid_input`, `invalid_cursor`, `invalid_query`", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 503, description = "`crm_unavailable`, `crm_rejected`, `crm_auth_failed` (Dynamics 365)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn list(
@@ -122,7 +61,6 @@ pub async fn list(
     let q = query.into_inner();
     let limit = q.limit.unwrap_or(50);
     super::check_range("limit", limit, 1, 200)?;
-    let after = parse_cursor(q.cursor.as_deref())?;
     let phone = match q.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(raw) => Some(state.crm.normalise(raw).ok_or_else(|| {
             ApiError::bad(
@@ -140,45 +78,54 @@ pub async fn list(
     if let Some(t) = &text {
         check_len("q", t, 1, 200)?;
     }
-    let search = Search {
-        phone,
-        text,
-        limit: limit + 1,
-        after,
-    };
-    let mut items = state
-        .store
-        .read(move |db| contacts::search(db, &search))
+    let mut page = state
+        .crm
+        .search(ContactSearch {
+            phone,
+            text,
+            limit,
+            cursor: q.cursor.filter(|c| !c.is_empty()),
+        })
         .await?;
-    let more = items.len() as i64 > limit;
-    items.truncate(limit as usize);
-    let next_cursor = if more {
-        items.last().and_then(cursor_of)
-    } else {
-        None
-    };
-    mask_for(&user, &state, items.iter_mut());
-    Ok(HttpResponse::Ok().json(ContactPage { items, next_cursor }))
+    mask_for(&user, &state, page.items.iter_mut());
+    Ok(HttpResponse::Ok().json(page))
 }
+
+/// The path's contact id, as the configured CRM names its contacts.
+fn contact_id(state: &Data, raw: &str) -> Result<ContactId, ApiError> {
+    state.crm.parse_id(raw).ok_or_else(|| {
+        ApiError::bad(
+            ErrorCode::InvalidPath,
+            format!("a contact id is {} here", state.crm.id_shape()),
+        )
+    })
+}
+
+/// An integer for the built-in CRM, a GUID with Dynamics 365.
+const ID_PARAM: &str = "Contact id: an integer (built-in CRM) or a GUID (Dynamics 365)";
 
 #[utoipa::path(
     get, path = "/api/v1/contacts/{id}", operation_id = "get_contact", tag = "contacts", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Contact id")),
+    params(("id" = String, Path, description = ID_PARAM)),
     responses(
         (status = 200, body = Contact),
-        (status = 400, description = "`invalid_path` (the id is not an integer)", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_path` (not an id of the configured CRM)", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
+        (status = 503, description = "`crm_unavailable`, `crm_rejected`, `crm_auth_failed` (Dynamics 365)", body = super::openapi::ErrorResponse),
     )
 )]
-pub async fn get(user: AnyUser, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let contact = state
-        .store
-        .read(move |db| contacts::load(db, id))
+pub async fn get(
+    user: AnyUser,
+    state: Data,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = contact_id(&state, &id)?;
+    let mut contact = state
+        .crm
+        .get(&id)
         .await?
         .ok_or(ApiError::NotFound("contact"))?;
-    let mut contact = contact;
     mask_for(&user, &state, std::iter::once(&mut contact));
     Ok(HttpResponse::Ok().json(contact))
 }
@@ -199,7 +146,9 @@ fn mask_for<'a>(user: &AuthUser, state: &Data, contacts: impl Iterator<Item = &'
         (status = 201, description = "Created; `phones` in E.164", body = Contact),
         (status = 400, description = "`invalid_input`, `invalid_phone`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
+        (status = 409, description = "`crm_unsupported`: more than Dynamics 365 keeps (3 numbers, 1 WhatsApp user id)", body = super::openapi::ErrorResponse),
         (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
+        (status = 503, description = "`crm_unavailable`, `crm_rejected`, `crm_auth_failed` (Dynamics 365)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn create(
@@ -207,124 +156,52 @@ pub async fn create(
     state: Data,
     body: super::Json<NewContact>,
 ) -> Result<HttpResponse, ApiError> {
-    let valid = body.validate(state.crm.default_region())?;
-    let contact = state
-        .store
-        .write(move |db| {
-            let id = contacts::insert(db, &valid)?;
-            contacts::load(db, id)
-        })
-        .await?
-        .ok_or(ApiError::NotFound("contact"))?;
+    let contact = state.crm.create(body.into_inner()).await?;
     Ok(HttpResponse::Created().json(contact))
 }
 
 #[utoipa::path(
     patch, path = "/api/v1/contacts/{id}", operation_id = "update_contact", tag = "contacts", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Contact id")),
+    params(("id" = String, Path, description = ID_PARAM)),
     request_body = ContactPatch,
     responses(
         (status = 200, description = "Updated", body = Contact),
         (status = 400, description = "`invalid_input`, `invalid_phone`, `invalid_path`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
+        (status = 409, description = "`crm_unsupported`: more than Dynamics 365 keeps (3 numbers, 1 WhatsApp user id)", body = super::openapi::ErrorResponse),
         (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
+        (status = 503, description = "`crm_unavailable`, `crm_rejected`, `crm_auth_failed` (Dynamics 365)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn update(
     _user: AnyUser,
     state: Data,
-    id: web::Path<i64>,
+    id: web::Path<String>,
     body: super::Json<ContactPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let patch = body.into_inner();
-    let region = state.crm.default_region().to_string();
-    let contact = state
-        .store
-        .write(move |db| {
-            let old = contacts::load(db, id)?.ok_or(ApiError::NotFound("contact"))?;
-            let valid = patch.applied_to(&old).validate(&region)?;
-            contacts::replace(db, id, &valid, patch.phones.is_some())?;
-            Ok::<_, ApiError>(contacts::load(db, id)?)
-        })
-        .await?
-        .ok_or(ApiError::NotFound("contact"))?;
+    let id = contact_id(&state, &id)?;
+    let contact = state.crm.update(&id, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(contact))
 }
 
 #[utoipa::path(
     delete, path = "/api/v1/contacts/{id}", operation_id = "delete_contact", tag = "contacts", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Contact id")),
+    params(("id" = String, Path, description = ID_PARAM)),
     responses(
-        (status = 204, description = "Deleted (its call logs stay)"),
-        (status = 400, description = "`invalid_path` (the id is not an integer)", body = super::openapi::ErrorResponse),
+        (status = 204, description = "Deleted: no longer found, its call logs stay (Dynamics 365: deactivated)"),
+        (status = 400, description = "`invalid_path` (not an id of the configured CRM)", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
+        (status = 503, description = "`crm_unavailable`, `crm_rejected`, `crm_auth_failed` (Dynamics 365)", body = super::openapi::ErrorResponse),
     )
 )]
 pub async fn delete(
     _user: AnyUser,
     state: Data,
-    id: web::Path<i64>,
+    id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let deleted = state
-        .store
-        .write(move |db| contacts::soft_delete(db, id))
-        .await?;
-    if !deleted {
-        return Err(ApiError::NotFound("contact"));
-    }
+    let id = contact_id(&state, &id)?;
+    state.crm.delete(&id).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::crm::ContactId;
-
-    #[test]
-    fn cursors_round_trip() {
-        let c = Contact {
-            id: ContactId::Local(7),
-            first_name: None,
-            last_name: Some("X".into()),
-            phones: vec![],
-            email: None,
-            company: None,
-            notes: None,
-            updated_at: 1_700_000_000_000,
-        };
-        let cursor = cursor_of(&c).unwrap();
-        assert_eq!(
-            parse_cursor(Some(&cursor)).unwrap(),
-            Some((1_700_000_000_000, 7))
-        );
-        assert!(parse_cursor(Some("nope")).is_err());
-        assert!(parse_cursor(Some("1.x")).is_err());
-        assert_eq!(parse_cursor(Some("")).unwrap(), None);
-    }
-
-    #[test]
-    fn a_patch_changes_only_what_it_names() {
-        let old = Contact {
-            id: ContactId::Local(1),
-            first_name: Some("Ann".into()),
-            last_name: Some("Lee".into()),
-            phones: vec!["+11234567890".into()],
-            email: Some("ann@example.com".into()),
-            company: Some("Acme".into()),
-            notes: None,
-            updated_at: 0,
-        };
-        let patch: ContactPatch =
-            serde_json::from_str(r#"{"last_name": null, "company": "Initech"}"#).unwrap();
-        let new = patch.applied_to(&old);
-        assert_eq!(new.first_name.as_deref(), Some("Ann"));
-        assert_eq!(new.last_name, None);
-        assert_eq!(new.company.as_deref(), Some("Initech"));
-        assert_eq!(new.phones, old.phones);
-        assert_eq!(new.email, old.email);
-    }
 }

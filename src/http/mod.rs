@@ -126,14 +126,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for MapOnly<D> {
     }
 }
 
-/// For PATCH bodies: tells "absent" (`None`) from "null" (`Some(None)`).
-pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
+pub(crate) use crate::domain::input::double_option;
 
 /// Checks a text field's length in characters: `min..=max`.
 pub(crate) fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), ApiError> {

@@ -552,7 +552,10 @@ mod tests {
             panic!("a username customer")
         };
         assert_eq!(username, "ann.b");
-        assert!(crate::domain::customer::is_bsuid(user_id), "{user_id}");
+        assert!(
+            crate::domain::contact::is_whatsapp_user_id(user_id),
+            "{user_id}"
+        );
         assert_eq!(a, SimCustomer::parse("@ann.b").unwrap());
         assert_ne!(a, SimCustomer::parse("@bob").unwrap());
         let m = message_value("text", "wamid.X", &a, "1", "hi");

@@ -52,6 +52,8 @@ impl NewActivity {
             wrapped_up_at: self.wrapped_up_at,
             disposition: self.disposition.clone(),
             transcript: self.transcript.iter().map(TranscriptLine::from).collect(),
+            // Every conversation so far starts with the customer's message.
+            outbound: false,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The built-in CRM's contacts (`contacts`, `contact_phones`), found by E.164 number or words.
-//! A deleted contact stays, marked deleted: past call logs still name it.
+//! The built-in CRM's contacts (`contacts`, `contact_phones`, `contact_user_ids`), found by
+//! E.164 number, WhatsApp user id (BSUID) or words. A deleted contact stays, marked deleted:
+//! past call logs still name it.
 
 use super::{Db, StoreResult};
 pub use crate::domain::contact::{Contact, ContactId, ValidContact};
@@ -9,14 +10,21 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 /// Most words of a `?q=` search that are used.
 const MAX_SEARCH_WORDS: usize = 5;
+/// Most WhatsApp user ids kept per contact: adding one more forgets the oldest.
+pub const MAX_USER_IDS: usize = 10;
 
 /// A page of the contact list: filters, and where the previous page ended.
 #[derive(Debug, Clone, Default)]
 pub struct Search {
     /// E.164: contacts with this number.
     pub phone: Option<String>,
+    /// A BSUID: contacts with this WhatsApp user id.
+    pub user_id: Option<String>,
     /// Words, each found in a name, the e-mail, the company or (digits) a number.
     pub text: Option<String>,
+    /// E.164 of `text` when the whole text is a phone number (`07700 900123`): contacts with
+    /// this number match the text too.
+    pub text_phone: Option<String>,
     pub limit: i64,
     /// `(updated_at, id)` of the last contact of the previous page.
     pub after: Option<(i64, i64)>,
@@ -40,17 +48,20 @@ pub fn insert(db: &Db, contact: &ValidContact) -> StoreResult<i64> {
     )?;
     let id = c.last_insert_rowid();
     insert_phones(c, id, &contact.phones)?;
+    insert_user_ids(c, id, &contact.whatsapp_user_ids)?;
     Ok(id)
 }
 
-/// Replaces the fields of a live contact, and its numbers when `replace_phones` (else the
-/// numbers stay as they were written); false when there is no such contact.
-pub fn replace(
-    db: &Db,
-    id: i64,
-    contact: &ValidContact,
-    replace_phones: bool,
-) -> StoreResult<bool> {
+/// Which lists [`replace`] replaces (a list not named stays as it was written).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lists {
+    pub phones: bool,
+    pub user_ids: bool,
+}
+
+/// Replaces the fields of a live contact, and its numbers and user ids when `lists` names
+/// them; false when there is no such contact.
+pub fn replace(db: &Db, id: i64, contact: &ValidContact, lists: Lists) -> StoreResult<bool> {
     let c = db.0;
     let changed = c.execute(
         "UPDATE contacts SET first_name = ?2, last_name = ?3, email = ?4, company = ?5, \
@@ -68,9 +79,47 @@ pub fn replace(
     if changed == 0 {
         return Ok(false);
     }
-    if replace_phones {
+    if lists.phones {
         c.execute("DELETE FROM contact_phones WHERE contact_id = ?1", [id])?;
         insert_phones(c, id, &contact.phones)?;
+    }
+    if lists.user_ids {
+        c.execute("DELETE FROM contact_user_ids WHERE contact_id = ?1", [id])?;
+        insert_user_ids(c, id, &contact.whatsapp_user_ids)?;
+    }
+    Ok(true)
+}
+
+/// Adds a WhatsApp user id to a live contact (nothing when it has it already), keeping its
+/// newest [`MAX_USER_IDS`]; false when there is no such contact.
+pub fn add_user_id(db: &Db, id: i64, user_id: &str) -> StoreResult<bool> {
+    let c = db.0;
+    let live: Option<i64> = c
+        .query_row(
+            "SELECT id FROM contacts WHERE id = ?1 AND deleted = 0",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if live.is_none() {
+        return Ok(false);
+    }
+    let added = c.execute(
+        "INSERT OR IGNORE INTO contact_user_ids (contact_id, user_id, position) \
+         SELECT ?1, ?2, COALESCE(MAX(position) + 1, 0) FROM contact_user_ids WHERE contact_id = ?1",
+        params![id, user_id],
+    )?;
+    if added > 0 {
+        c.execute(
+            "DELETE FROM contact_user_ids WHERE contact_id = ?1 AND user_id NOT IN \
+             (SELECT user_id FROM contact_user_ids WHERE contact_id = ?1 \
+              ORDER BY position DESC LIMIT ?2)",
+            params![id, MAX_USER_IDS as i64],
+        )?;
+        c.execute(
+            "UPDATE contacts SET updated_at = MAX(?2, updated_at + 1) WHERE id = ?1",
+            params![id, now_ms()],
+        )?;
     }
     Ok(true)
 }
@@ -95,6 +144,17 @@ fn insert_phones(c: &Connection, id: i64, phones: &[(String, String)]) -> rusqli
     Ok(())
 }
 
+fn insert_user_ids(c: &Connection, id: i64, user_ids: &[String]) -> rusqlite::Result<()> {
+    let mut stmt = c.prepare_cached(
+        "INSERT OR IGNORE INTO contact_user_ids (contact_id, user_id, position) \
+         VALUES (?1, ?2, ?3)",
+    )?;
+    for (position, user_id) in user_ids.iter().enumerate() {
+        stmt.execute(params![id, user_id, position as i64])?;
+    }
+    Ok(())
+}
+
 /// A live contact (not deleted).
 pub fn load(db: &Db, id: i64) -> StoreResult<Option<Contact>> {
     let c = db.0;
@@ -108,6 +168,7 @@ pub fn load(db: &Db, id: i64) -> StoreResult<Option<Contact>> {
     match contact {
         Some(mut contact) => {
             contact.phones = phones(c, id)?;
+            contact.whatsapp_user_ids = user_ids(c, id)?;
             Ok(Some(contact))
         }
         None => Ok(None),
@@ -122,6 +183,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
         first_name: r.get(1)?,
         last_name: r.get(2)?,
         phones: Vec::new(),
+        whatsapp_user_ids: Vec::new(),
         email: r.get(3)?,
         company: r.get(4)?,
         notes: r.get(5)?,
@@ -132,6 +194,14 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
 fn phones(c: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {
     let mut stmt = c.prepare_cached(
         "SELECT e164 FROM contact_phones WHERE contact_id = ?1 ORDER BY position, e164",
+    )?;
+    let rows = stmt.query_map([id], |r| r.get(0))?;
+    rows.collect()
+}
+
+fn user_ids(c: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT user_id FROM contact_user_ids WHERE contact_id = ?1 ORDER BY position, user_id",
     )?;
     let rows = stmt.query_map([id], |r| r.get(0))?;
     rows.collect()
@@ -152,7 +222,14 @@ pub fn search(db: &Db, search: &Search) -> StoreResult<Vec<Contact>> {
             " AND id IN (SELECT contact_id FROM contact_phones WHERE e164 = {p})"
         ));
     }
+    if let Some(user_id) = &search.user_id {
+        let u = arg(&mut args, Value::Text(user_id.clone()));
+        sql.push_str(&format!(
+            " AND id IN (SELECT contact_id FROM contact_user_ids WHERE user_id = {u})"
+        ));
+    }
     if let Some(text) = &search.text {
+        let mut words = Vec::new();
         for word in text.split_whitespace().take(MAX_SEARCH_WORDS) {
             let like = arg(&mut args, Value::Text(format!("%{}%", escape_like(word))));
             let mut any = format!(
@@ -166,6 +243,16 @@ pub fn search(db: &Db, search: &Search) -> StoreResult<Vec<Contact>> {
                     " OR id IN (SELECT contact_id FROM contact_phones WHERE e164 LIKE {d})"
                 ));
             }
+            words.push(format!("({any})"));
+        }
+        let mut any = words.join(" AND ");
+        if let Some(e164) = &search.text_phone {
+            let p = arg(&mut args, Value::Text(e164.clone()));
+            any = format!(
+                "({any}) OR id IN (SELECT contact_id FROM contact_phones WHERE e164 = {p})"
+            );
+        }
+        if !any.is_empty() {
             sql.push_str(&format!(" AND ({any})"));
         }
     }
@@ -185,6 +272,7 @@ pub fn search(db: &Db, search: &Search) -> StoreResult<Vec<Contact>> {
     for contact in &mut contacts {
         if let ContactId::Local(id) = contact.id {
             contact.phones = phones(c, id)?;
+            contact.whatsapp_user_ids = user_ids(c, id)?;
         }
     }
     Ok(contacts)

@@ -101,6 +101,8 @@ fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("../../migrations/0008_offer_log.sql")),
         M::up(include_str!("../../migrations/0009_customers.sql")),
+        // 0010 (media) comes from another branch and goes here.
+        M::up(include_str!("../../migrations/0011_contact_user_ids.sql")),
         M::up(include_str!("../../migrations/0012_replies_reactions.sql")),
     ])
 }

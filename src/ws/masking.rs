@@ -4,7 +4,7 @@
 //! decides what in it is customer data.
 
 use super::protocol::{Author, Customer, Interaction, Message, Offer, ServerEvent, StatusInfo};
-use crate::domain::customer::is_bsuid;
+use crate::domain::contact::is_whatsapp_user_id;
 use crate::domain::masking::{mask_email, mask_name, mask_phone, mask_text};
 use crate::domain::AuthorKind;
 
@@ -110,7 +110,7 @@ fn mask_author(author: &mut Author) {
     match author.kind {
         AuthorKind::Customer => {
             author.name = mask_name(&author.name);
-            if let Some(id) = author.id.as_mut().filter(|id| !is_bsuid(id)) {
+            if let Some(id) = author.id.as_mut().filter(|id| !is_whatsapp_user_id(id)) {
                 *id = mask_phone(id);
             }
         }
@@ -160,7 +160,7 @@ fn mask_author_json(author: &mut serde_json::Value) {
         *name = mask_name(name);
     }
     if let Some(serde_json::Value::String(id)) = author.get_mut("id") {
-        if !is_bsuid(id) {
+        if !is_whatsapp_user_id(id) {
             *id = mask_phone(id);
         }
     }
@@ -452,6 +452,7 @@ mod tests {
             first_name: Some(PHONE.into()),
             last_name: Some(format!("Jones {EMAIL}")),
             phones: vec![PHONE.into(), "+1 415 555 2671".into()],
+            whatsapp_user_ids: vec![],
             email: Some(EMAIL.into()),
             company: Some(format!("Acme, iban {IBAN}")),
             notes: Some(everything()),

@@ -407,3 +407,249 @@ async fn contacts_need_a_login() {
     assert!(doc["paths"]["/api/v1/contacts"]["get"].is_object());
     assert!(doc["components"]["schemas"]["Contact"].is_object());
 }
+
+/// SPEC 8.1: a contact stored the way people type numbers matches the customer's E.164
+/// number, by `?phone=` and by a search for the number as typed.
+#[tokio::test]
+async fn numbers_typed_every_common_way_match_the_customer() {
+    let app = TestApp::spawn_with(|c| {
+        c.set("crm.default_region", "GB");
+    })
+    .await;
+    let t = app.admin_token.clone();
+    let mut uk = Vec::new();
+    for typed in ["+44 7700 900123", "0044 7700 900123", "07700 900123"] {
+        let c = create_contact(&app, &t, json!({"last_name": typed, "phones": [typed]})).await;
+        assert_eq!(c["phones"], json!(["+447700900123"]), "{typed}");
+        uk.push(c["id"].as_i64().unwrap());
+    }
+    let us = create_contact(
+        &app,
+        &t,
+        json!({"last_name": "Us", "phones": ["+1 (650) 555-1234"]}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    uk.reverse();
+    for query in [
+        "?phone=%2B447700900123",
+        "?phone=07700900123",
+        "?q=07700%20900123",
+        "?q=%2B44%207700%20900123",
+    ] {
+        assert_eq!(ids(&list(&app, &t, query).await), uk, "{query}");
+    }
+    assert_eq!(
+        ids(&list(&app, &t, "?phone=%2B16505551234").await),
+        vec![us]
+    );
+}
+
+#[tokio::test]
+async fn contacts_keep_whatsapp_user_ids() {
+    let app = TestApp::spawn().await;
+    let agent = app.new_agent(&[], json!({})).await;
+    let t = agent.token.as_str();
+    let c = create_contact(
+        &app,
+        t,
+        json!({"first_name": "Ann", "whatsapp_user_ids": ["US.13491208655302741918"]}),
+    )
+    .await;
+    assert_eq!(c["whatsapp_user_ids"], json!(["US.13491208655302741918"]));
+    let path = format!("/api/v1/contacts/{}", c["id"]);
+    let got = json_ok(app.get(&path, Some(t)).await, "get").await;
+    assert_eq!(got["whatsapp_user_ids"], json!(["US.13491208655302741918"]));
+
+    let resp = app
+        .patch(&path, Some(t), &json!({"notes": "Has a username"}))
+        .await;
+    let kept = json_ok(resp, "patch notes").await;
+    assert_eq!(
+        kept["whatsapp_user_ids"],
+        json!(["US.13491208655302741918"]),
+        "not named: kept"
+    );
+    let resp = app
+        .patch(
+            &path,
+            Some(t),
+            &json!({"whatsapp_user_ids": ["US.ENT.11815799212886844830"]}),
+        )
+        .await;
+    let replaced = json_ok(resp, "patch ids").await;
+    assert_eq!(
+        replaced["whatsapp_user_ids"],
+        json!(["US.ENT.11815799212886844830"])
+    );
+
+    for bad in [json!(["+16505551234"]), json!(["US"]), json!("US.1")] {
+        let resp = app
+            .patch(&path, Some(t), &json!({"whatsapp_user_ids": bad}))
+            .await;
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(status, 400, "{bad}: {v}");
+        assert!(
+            ["invalid_input", "invalid_json"].contains(&v["error"]["code"].as_str().unwrap()),
+            "{v}"
+        );
+    }
+    let doc = app.admin_get("/openapi.json").await;
+    assert!(doc["components"]["schemas"]["Contact"]["properties"]["whatsapp_user_ids"].is_object());
+}
+
+const GUID_A: &str = "0a1b2c3d-0000-4000-8000-00000000000a";
+
+fn dynamics_contact(first: &str, phone: &str) -> Value {
+    json!({
+        "contactid": GUID_A, "firstname": first, "lastname": "Nelson",
+        "emailaddress1": null, "telephone1": phone, "mobilephone": null, "telephone2": null,
+        "description": null, "modifiedon": "2024-05-02T10:00:00Z", "statecode": 0,
+        "new_whatsappuserid": "US.13491208655302741918"
+    })
+}
+
+async fn dynamics_app(crm: &wiremock::MockServer) -> TestApp {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": "tok"
+        })))
+        .mount(crm)
+        .await;
+    let uri = crm.uri();
+    TestApp::spawn_with(move |c| {
+        c.set("crm.connector", "dynamics365")
+            .set("crm.dynamics.base_url", uri.clone())
+            .set("crm.dynamics.token_url", format!("{uri}/token"))
+            .set("crm.dynamics.client_id", "client")
+            .set("crm.dynamics.client_secret", "secret")
+            .set("crm.dynamics.user_id_field", "new_whatsappuserid")
+            .set("crm.retry_attempts", 1);
+    })
+    .await
+}
+
+/// With Dynamics 365 configured, the contacts API (and the admin page on it) lists, creates,
+/// reads, changes and deletes Dynamics contacts, never the built-in store's.
+#[tokio::test]
+async fn with_dynamics_the_contacts_api_works_on_dynamics_contacts() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let crm = wiremock::MockServer::start().await;
+    let contacts = "/api/data/v9.2/contacts";
+    let one = format!("{contacts}({GUID_A})");
+    Mock::given(method("GET"))
+        .and(path(contacts))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "value": [dynamics_contact("Sheena", "(650) 555-1234")]
+        })))
+        .mount(&crm)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(contacts))
+        .respond_with(ResponseTemplate::new(204).insert_header(
+            "OData-EntityId",
+            format!("https://org.crm.dynamics.com{one}").as_str(),
+        ))
+        .mount(&crm)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(one.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(dynamics_contact("Sheena", "(650) 555-1234")),
+        )
+        .mount(&crm)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(one.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(dynamics_contact("Shona", "(650) 555-1234")),
+        )
+        .mount(&crm)
+        .await;
+    let app = dynamics_app(&crm).await;
+    let agent = app.new_agent(&[], json!({})).await;
+    let t = agent.token.as_str();
+
+    let page = list(&app, t, "?q=sheena").await;
+    assert_eq!(page["items"][0]["id"], GUID_A, "a Dynamics GUID");
+    assert_eq!(page["items"][0]["phones"], json!(["+16505551234"]));
+    assert_eq!(
+        page["items"][0]["whatsapp_user_ids"],
+        json!(["US.13491208655302741918"])
+    );
+
+    let created = create_contact(
+        &app,
+        t,
+        json!({"first_name": "Sheena", "phones": ["(650) 555-1234"],
+               "whatsapp_user_ids": ["US.13491208655302741918"]}),
+    )
+    .await;
+    assert_eq!(created["id"], GUID_A);
+    let path_one = format!("/api/v1/contacts/{GUID_A}");
+    let got = json_ok(app.get(&path_one, Some(t)).await, "get").await;
+    assert_eq!(got["first_name"], "Sheena");
+    let resp = app
+        .patch(&path_one, Some(t), &json!({"first_name": "Shona"}))
+        .await;
+    assert_eq!(json_ok(resp, "patch").await["first_name"], "Shona");
+    let resp = app.delete(&path_one, Some(t)).await;
+    assert_eq!(resp.status().as_u16(), 204);
+
+    let requests = crm.received_requests().await.unwrap_or_default();
+    let body_of = |m: &str, p: &str| -> Vec<Value> {
+        requests
+            .iter()
+            .filter(|r| r.method.as_str() == m && r.url.path() == p)
+            .map(|r| r.body_json::<Value>().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        body_of("POST", contacts),
+        vec![json!({"firstname": "Sheena", "telephone1": "+16505551234",
+                    "new_whatsappuserid": "US.13491208655302741918"})]
+    );
+    assert_eq!(
+        body_of("PATCH", &one),
+        vec![
+            json!({"firstname": "Shona"}),
+            json!({"statecode": 1, "statuscode": 2}),
+        ],
+        "the change, then the delete (a deactivation)"
+    );
+
+    // What Dynamics cannot do is said plainly.
+    let resp = app
+        .post(
+            "/api/v1/contacts",
+            Some(t),
+            &json!({"first_name": "A", "phones": ["+16505550001", "+16505550002",
+                                                  "+16505550003", "+16505550004"]}),
+        )
+        .await;
+    assert_eq!(assert_error(resp, 409).await, "crm_unsupported");
+    let resp = app.get("/api/v1/contacts/42", Some(t)).await;
+    assert_eq!(assert_error(resp, 400).await, "invalid_path");
+}
+
+#[tokio::test]
+async fn with_dynamics_down_the_contacts_api_says_the_crm_is_unavailable() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let crm = wiremock::MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/data/v9.2/contacts"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&crm)
+        .await;
+    let app = dynamics_app(&crm).await;
+    let t = app.admin_token.clone();
+    let resp = app.get("/api/v1/contacts", Some(&t)).await;
+    assert_eq!(assert_error(resp, 503).await, "crm_unavailable");
+}

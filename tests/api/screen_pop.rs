@@ -376,3 +376,64 @@ async fn a_wrapped_up_conversation_is_pushed_to_dynamics_as_a_call_log() {
         .unwrap()
         .contains("+447700900001"));
 }
+
+/// R21: a customer with no number is a BSUID: the screen pop finds contacts by it, and a
+/// contact created or linked from such a conversation learns it.
+#[tokio::test]
+async fn a_customer_without_a_number_is_popped_by_bsuid_and_contacts_learn_it() {
+    const BSUID: &str = "GB.77001122334455";
+    let app = TestApp::spawn().await;
+    let b = app.setup_basic(1, json!({"wrap_up_secs": 0})).await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let username_says = |text: &'static str| {
+        identity_delivery(None, Some(BSUID), Some("kay"), "Kay", &new_wamid(), text)
+    };
+
+    // No contact knows the BSUID yet: new contact, created with it.
+    assert_eq!(app.post_webhook(&username_says("hi")).await.status(), 200);
+    let offer = a.wait_for("offer", EVENT_TIMEOUT).await;
+    let id = offer["interaction_id"].as_i64().unwrap();
+    assert_eq!(offer["contact_matches"], 0);
+    a.accept(id).await;
+    let pop = a.wait_for("screen_pop", EVENT_TIMEOUT).await;
+    assert_eq!(pop["action"], "new_contact");
+    a.ok(json!({"type": "create_contact", "interaction_id": id,
+                "contact": {"first_name": "Kay", "last_name": "Lee"}}))
+        .await;
+    let pop = a.wait_for("screen_pop", EVENT_TIMEOUT).await;
+    assert_eq!(pop["action"], "pop");
+    assert_eq!(pop["contact"]["whatsapp_user_ids"], json!([BSUID]));
+    assert_eq!(pop["contact"]["phones"], json!([]));
+    assert_eq!(pop["matches"].as_array().unwrap().len(), 1);
+    a.end(id).await;
+
+    // The next conversation from the same customer pops that contact by BSUID.
+    assert_eq!(
+        app.post_webhook(&username_says("again")).await.status(),
+        200
+    );
+    let offer = a
+        .wait_for_where("offer", EVENT_TIMEOUT, |e| e["interaction_id"] != json!(id))
+        .await;
+    assert_eq!(offer["contact_matches"], 1, "{offer}");
+    let second = offer["interaction_id"].as_i64().unwrap();
+    a.accept(second).await;
+    let pop = a
+        .wait_for_where("screen_pop", EVENT_TIMEOUT, |e| {
+            e["interaction_id"] == json!(second)
+        })
+        .await;
+    assert_eq!(pop["action"], "pop");
+    assert_eq!(pop["contact"]["first_name"], "Kay");
+
+    // Linking an existing contact from a BSUID conversation adds the BSUID to it.
+    let other = contact(
+        &app,
+        json!({"first_name": "Old", "phones": ["+16505550999"]}),
+    )
+    .await;
+    a.ok(json!({"type": "link_contact", "interaction_id": second, "contact_id": other}))
+        .await;
+    let linked = app.admin_get(&format!("/api/v1/contacts/{other}")).await;
+    assert_eq!(linked["whatsapp_user_ids"], json!([BSUID]), "{linked}");
+}

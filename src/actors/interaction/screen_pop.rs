@@ -94,6 +94,7 @@ impl Handler<LinkContact> for InteractionActor {
         let id = msg.contact_id;
         let agent_id = msg.agent_id;
         let me = ctx.address();
+        let user_id = self.d.customer.user_id.clone();
         // The CRM is asked outside the mailbox; the link itself is one atomic step after it.
         Box::pin(async move {
             let contact = match crm.get(&id).await {
@@ -105,6 +106,20 @@ impl Handler<LinkContact> for InteractionActor {
                     ))
                 }
                 Err(e) => return Err(crm_error(e)),
+            };
+            // R21: the contact learns the customer's BSUID, so the screen pop finds it when
+            // the number is withheld. The link does not depend on it.
+            let contact = match user_id {
+                Some(u) if crm.keeps_user_ids() && !contact.whatsapp_user_ids.contains(&u) => {
+                    match crm.add_user_id(&contact.id, &u).await {
+                        Ok(updated) => updated,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the contact did not take the customer's user id");
+                            contact
+                        }
+                    }
+                }
+                _ => contact,
             };
             me.send(Link {
                 agent_id,
@@ -134,6 +149,12 @@ impl Handler<CreateContact> for InteractionActor {
         // The customer's number and WhatsApp profile name are the defaults.
         if new.phones.is_empty() {
             new.phones.extend(self.d.customer.e164());
+        }
+        // R21: and the customer's BSUID, where the CRM keeps one.
+        if let Some(u) = &self.d.customer.user_id {
+            if self.registry.crm.keeps_user_ids() && !new.whatsapp_user_ids.contains(u) {
+                new.whatsapp_user_ids.push(u.clone());
+            }
         }
         let blank = |s: &Option<String>| s.as_deref().is_none_or(|v| v.trim().is_empty());
         let profile = self.d.customer_name.trim();
@@ -186,8 +207,13 @@ impl Handler<Link> for InteractionActor {
                 .phone
                 .as_deref()
                 .and_then(crate::domain::phone::from_wa_id);
-            if let (Some(Ok(matches)), Some(e164)) = (&mut self.contacts, &e164) {
-                if msg.contact.phones.contains(e164) {
+            let user_id = self.d.customer.user_id.as_ref();
+            if let Some(Ok(matches)) = &mut self.contacts {
+                let by_phone = e164
+                    .as_ref()
+                    .is_some_and(|p| msg.contact.phones.contains(p));
+                let by_user = user_id.is_some_and(|u| msg.contact.whatsapp_user_ids.contains(u));
+                if by_phone || by_user {
                     matches.insert(0, msg.contact.clone());
                 }
             }
@@ -219,15 +245,17 @@ impl InteractionActor {
             .phone
             .as_deref()
             .and_then(crate::domain::phone::from_wa_id);
+        // R21: by number when known, else by the business-scoped user id.
+        let user_id = self.d.customer.user_id.clone();
         let lookup = async move {
-            let Some(e164) = e164 else {
+            if e164.is_none() && user_id.is_none() {
                 return Ok(Vec::new());
+            }
+            let asked = crm.lookup_customer(e164.as_deref(), user_id.as_deref());
+            let found = match tokio::time::timeout(CRM_LOOKUP_TIMEOUT, asked).await {
+                Ok(found) => found.map_err(|e| format!("CRM lookup failed: {e}")),
+                Err(_) => Err("CRM lookup failed: no answer in time".to_string()),
             };
-            let found =
-                match tokio::time::timeout(CRM_LOOKUP_TIMEOUT, crm.lookup_by_phone(&e164)).await {
-                    Ok(found) => found.map_err(|e| format!("CRM lookup failed: {e}")),
-                    Err(_) => Err("CRM lookup failed: no answer in time".to_string()),
-                };
             match &found {
                 Ok(_) => breaker.succeeded(),
                 Err(e) => breaker.failed(e),
