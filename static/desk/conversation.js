@@ -1,7 +1,7 @@
 // The conversation (center pane): header with the actions, message bubbles with delivery
 // ticks, and the composer (4096 characters, the 24-hour customer service window).
 
-import { h, replace, avatar, clock, dateTime, STATUS_LABEL, tick, toast, icon, kindBadge } from '../common.js';
+import { h, replace, avatar, clock, dateTime, STATUS_LABEL, tick, toast, icon, kindBadge, customerId, customerIdKind, customerName } from '../common.js';
 import { S, el, now, myPart } from './state.js';
 import { cmd, fail } from './socket.js';
 import { stateChips } from './list.js';
@@ -103,6 +103,7 @@ function fillHead(it) {
   const p = myPart(it);
   const owner = isOwner(it);
   const activeMe = p && !p.wrap_up_deadline && d.state === 'active';
+  const name = customerName(d.customer);
   const actions = [];
   if (it.wrap) {
     actions.push(h('button', { class: 'btn primary', type: 'button', text: 'Wrap up', on: { click: () => openWrapUp(it) } }));
@@ -118,15 +119,18 @@ function fillHead(it) {
       actions.push(h('button', { class: 'btn', type: 'button', text: 'Leave conference', on: { click: () => cmd('leave_conference', { interaction_id: d.id }).catch(fail) } }));
     }
     if (owner) {
-      actions.push(h('button', { class: 'btn danger', type: 'button', text: 'End', 'aria-label': `End the conversation with ${d.customer.name}`, on: { click: () => cmd('end', { interaction_id: d.id }).catch(fail) } }));
+      actions.push(h('button', { class: 'btn danger', type: 'button', text: 'End', 'aria-label': `End the conversation with ${name}`, on: { click: () => cmd('end', { interaction_id: d.id }).catch(fail) } }));
     }
   }
   replace(centerParts.head,
-    avatar(d.customer.name),
+    avatar(name),
     h('div', { class: 'title' },
-      h('div', { class: 'nm', id: 'conv-name', text: d.customer.name }),
+      h('div', { class: 'nm', id: 'conv-name', text: name }),
       h('div', { class: 'sub' },
-        h('span', { id: 'conv-phone', text: d.customer.phone }),
+        h('span', {
+          id: 'conv-phone', dataset: { identity: customerIdKind(d.customer) }, text: customerId(d.customer),
+          title: d.customer.phone ? 'Phone number' : d.customer.username ? 'WhatsApp username (the number is withheld)' : 'WhatsApp user id (the number is withheld)',
+        }),
         h('span', { text: '·' }),
         h('span', { text: d.queue.name }))),
     h('div', { class: 'conv-actions', role: 'toolbar', 'aria-label': 'Conversation actions' }, actions),
