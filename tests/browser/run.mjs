@@ -123,11 +123,12 @@ let openapiDoc = null;
  */
 async function backendHas(feature) {
   if (!openapiDoc) openapiDoc = await (await fetch(`${base}/openapi.json`)).json();
-  const paths = openapiDoc.paths || {};
+  const paths = Object.keys(openapiDoc.paths || {});
+  const has = (re) => paths.some((p) => re.test(p)); // whatever the path parameter is named
   const message = (openapiDoc.components?.schemas || {}).Message || {};
   switch (feature) {
-    case 'media': return !!paths['/api/v1/media/{id}'];
-    case 'attachments': return !!paths['/api/v1/interactions/{id}/attachments'];
+    case 'media': return has(/^\/api\/v1\/media\/\{[^}]+\}$/);
+    case 'attachments': return has(/^\/api\/v1\/interactions\/\{[^}]+\}\/attachments$/);
     case 'reply_to': return !!(message.properties && message.properties.reply_to);
     default: throw new Error(`unknown feature ${feature}`);
   }
