@@ -191,12 +191,55 @@ export function dateTime(iso) {
   return d.toLocaleString([], { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
+/** 1536 → "1.5 KB", 5242880 → "5 MB". */
+export function bytes(n) {
+  if (n === null || n === undefined || Number.isNaN(Number(n))) return '';
+  n = Number(n);
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i += 1; }
+  return `${v >= 10 || Number.isInteger(v) ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+/**
+ * Who the customer is, where a number shows (R21): the number, else `@username`, else the
+ * business-scoped user id.
+ */
+export function customerId(c) {
+  if (!c) return '';
+  if (c.phone) return c.phone;
+  if (c.username) return `@${String(c.username).replace(/^@/, '')}`;
+  return c.user_id || '';
+}
+
+/** Which of the three `customerId` shows: `phone`, `username` or `user_id`. */
+export function customerIdKind(c) {
+  if (c && c.phone) return 'phone';
+  if (c && c.username) return 'username';
+  return 'user_id';
+}
+
+/** The customer's name, else what identifies them. */
+export function customerName(c) {
+  return (c && c.name) || customerId(c) || 'Customer';
+}
+
 export const STATUS_LABEL = {
   available: 'Available',
   on_break: 'On Break',
   offline: 'Offline',
   rona: 'RONA',
 };
+
+/**
+ * The transcript text the server writes for a media message without a caption (`[image]`,
+ * `[document: invoice.pdf]`): shown as the media itself, not as text, when the media is there.
+ */
+export function isMediaPlaceholder(text) {
+  return /^\[(image|video|audio|voice message|sticker|document)(: [^\]]*)?\]$/.test(String(text || ''));
+}
 
 export const KIND_LABEL = {
   image: 'Image',
@@ -218,6 +261,14 @@ const ICONS = {
   location: 'M12 22s7-7.5 7-12a7 7 0 0 0-14 0c0 4.5 7 12 7 12z M12 12.5a2.5 2.5 0 1 0 0-5 2.5 2.5 0 0 0 0 5z',
   refresh: 'M20 11a8 8 0 1 0-2.3 5.7 M20 4v7h-7',
   user: 'M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8z M4 21a8 8 0 0 1 16 0',
+  paperclip: 'M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9',
+  reply: 'M10 8V4l-7 7 7 7v-4c5 0 8.5 1.5 11 6-1-6-4.5-11-11-12z',
+  smile: 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z M8.5 14.5a4.5 4.5 0 0 0 7 0 M9 9.5h.01 M15 9.5h.01',
+  download: 'M12 3v12 M7 10l5 5 5-5 M5 21h14',
+  video: 'M3 6h12v12H3z M15 10l6-3v10l-6-3',
+  audio: 'M9 18V5l12-2v13 M9 18a3 3 0 1 1-6 0 3 3 0 0 1 6 0z M21 16a3 3 0 1 1-6 0 3 3 0 0 1 6 0z',
+  sticker: 'M4 4h16v9l-7 7H4z M13 20v-7h7',
+  close: 'M6 6l12 12 M18 6L6 18',
 };
 
 /** A small stroke icon (SVG built with the DOM, no markup strings). */
@@ -240,7 +291,8 @@ export function icon(name, size = 16) {
 }
 
 export function kindBadge(kind) {
-  const name = ['image', 'video', 'sticker'].includes(kind) ? 'image' : kind === 'location' ? 'location' : kind === 'contacts' ? 'user' : 'document';
+  const name = kind === 'image' || kind === 'video' || kind === 'audio' || kind === 'sticker' ? kind
+    : kind === 'location' ? 'location' : kind === 'contacts' ? 'user' : 'document';
   return h('span', { class: 'kind', dataset: { kind } }, icon(name, 13), KIND_LABEL[kind] || kind);
 }
 

@@ -1,13 +1,16 @@
-// The customer simulator (sandbox mode): play a WhatsApp customer. Messages go through the
-// real webhook path (signed like Meta signs them, by /api/v1/simulator/messages); the
-// agents' replies show with their delivery status. No login needed.
+// The customer simulator (sandbox mode): play a WhatsApp customer, known by a phone number
+// or, with the number withheld, by @username (R21). Messages go through the real webhook
+// path (signed like Meta signs them, by /api/v1/simulator/messages); the agents' replies
+// show with their delivery status, and with their attachments and quotes when the server
+// tells them. No login needed.
 
-import { h, $, replace, avatar, clock, dateTime, tick, toast, kindBadge, icon } from './common.js';
+import { h, $, replace, avatar, clock, dateTime, tick, toast, kindBadge, icon, bytes, isMediaPlaceholder, KIND_LABEL } from './common.js';
 
 const root = $('#root');
 const STORE = 'switchboard.simulator';
 const FIRST = ['Maria', 'James', 'Aiko', 'Omar', 'Lena', 'Diego', 'Priya', 'Tom', 'Chloé', 'Kwame'];
 const LAST = ['Lopez', 'Smith', 'Tanaka', 'Haddad', 'Fischer', 'García', 'Patel', 'Brown', 'Martin', 'Mensah'];
+const USERNAME = /^@[A-Za-z0-9._]{3,35}$/;
 
 let channels = [];
 let cur = loadSaved();
@@ -23,10 +26,29 @@ function loadSaved() {
   return randomCustomer();
 }
 
-function randomCustomer() {
+function randomCustomer(withUsername = false) {
   const pick = (a) => a[Math.floor(Math.random() * a.length)];
+  const first = pick(FIRST);
+  const last = pick(LAST);
+  if (withUsername) {
+    const plain = (w) => w.normalize('NFD').replace(/[^A-Za-z]/g, '').toLowerCase();
+    return { name: `${first} ${last}`, from: `@${plain(first)}.${plain(last)}${Math.floor(10 + Math.random() * 90)}`, phone_number_id: null };
+  }
   const digits = String(Math.floor(1e8 + Math.random() * 9e8));
-  return { name: `${pick(FIRST)} ${pick(LAST)}`, from: `4477${digits}`, phone_number_id: null };
+  return { name: `${first} ${last}`, from: `4477${digits}`, phone_number_id: null };
+}
+
+/** The number's digits, or `@username` in lower case; null when it is neither. */
+function parseFrom(value) {
+  const v = value.trim();
+  if (v.startsWith('@')) return USERNAME.test(v) ? v.toLowerCase() : null;
+  const digits = v.replace(/[\s+().-]/g, '');
+  return /^\d{6,15}$/.test(digits) ? digits : null;
+}
+
+/** How the customer shows: +digits, or @username. */
+function label(from) {
+  return from.startsWith('@') ? from : `+${from}`;
 }
 
 function save() { localStorage.setItem(STORE, JSON.stringify(cur)); }
@@ -50,18 +72,20 @@ async function call(method, path, body) {
 
 const channelSel = h('select', { id: 'sim-channel' });
 const nameIn = h('input', { type: 'text', id: 'sim-name', autocomplete: 'off', maxlength: '100' });
-const numberIn = h('input', { type: 'tel', id: 'sim-number', autocomplete: 'off', inputmode: 'tel' });
+const numberIn = h('input', { type: 'text', id: 'sim-number', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'sim-number-hint' });
 const applyBtn = h('button', { type: 'button', class: 'btn primary', id: 'sim-apply', text: 'Use this customer' });
-const randomBtn = h('button', { type: 'button', class: 'btn', id: 'sim-random', text: 'Random customer' });
+const randomBtn = h('button', { type: 'button', class: 'btn small', id: 'sim-random', text: 'Random number', title: 'A random customer known by a phone number' });
+const randomUserBtn = h('button', { type: 'button', class: 'btn small', id: 'sim-random-username', text: 'Random @username', title: 'A random customer who withholds the number' });
 const autoRead = h('input', { type: 'checkbox', id: 'sim-autoread', checked: true });
+const readBtn = h('button', { type: 'button', class: 'btn small', id: 'sim-read', text: 'Mark replies as read', disabled: true });
 const headName = h('div', { id: 'phone-business' });
 const headAvatar = h('span');
 const headSub = h('div', { class: 'sub', id: 'phone-sub' });
 const msgs = h('div', { class: 'phone-msgs', id: 'sim-messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
 const text = h('textarea', { id: 'sim-text', rows: '1', 'aria-label': 'Message as the customer', placeholder: 'Write as the customer — Enter to send' });
 const sendBtn = h('button', { type: 'button', class: 'btn primary', id: 'sim-send', text: 'Send' });
-const attach = (kind, label) => h('button', {
-  type: 'button', class: 'icon-btn', title: `Send ${label.toLowerCase()}`, 'aria-label': `Send ${label.toLowerCase()}`,
+const attach = (kind, what) => h('button', {
+  type: 'button', class: 'icon-btn', title: `Send ${what} (the text becomes its caption)`, 'aria-label': `Send ${what}`,
   dataset: { kind }, on: { click: () => sendMessage(kind) },
 }, icon(kind));
 const who = h('div', { class: 'muted small', id: 'sim-who' });
@@ -80,18 +104,21 @@ replace(root,
         h('div', { class: 'card-body' },
           h('div', { class: 'field' }, h('label', { for: 'sim-channel', text: 'Business number' }), channelSel),
           h('div', { class: 'field' }, h('label', { for: 'sim-name', text: 'Your WhatsApp name' }), nameIn),
-          h('div', { class: 'field' }, h('label', { for: 'sim-number', text: 'Your phone number' }), numberIn,
-            h('div', { class: 'hint', text: 'Digits with country code, e.g. 447700900123.' })),
-          h('div', { class: 'row wrap' }, applyBtn, randomBtn))),
+          h('div', { class: 'field' }, h('label', { for: 'sim-number', text: 'Your phone number or @username' }), numberIn,
+            h('div', { class: 'hint', id: 'sim-number-hint', text: 'Digits with country code (447700900123), or @username for a customer who withholds the number.' })),
+          h('div', { class: 'row wrap' }, applyBtn, h('div', { class: 'row' }, randomBtn, randomUserBtn)))),
       h('div', { class: 'card' },
         h('div', { class: 'card-body' },
           h('label', { class: 'check', for: 'sim-autoread' }, autoRead, 'Send read receipts when replies arrive'),
-          h('p', { class: 'muted small', text: 'Messages are signed with the channel\u2019s app secret and delivered to /webhooks/whatsapp, exactly like Meta\u2019s deliveries. Replies are delivered here instead of WhatsApp (sandbox mode).' }),
+          h('div', { class: 'row', id: 'sim-read-row' }, readBtn),
+          h('p', { class: 'muted small', text: 'Messages are signed with the channel\u2019s app secret and delivered to /webhooks/whatsapp, like Meta\u2019s deliveries; replies come back here (sandbox mode). Images, documents and stickers are sample files.' }),
           who))),
     h('section', { class: 'phone', 'aria-label': 'Phone' },
       h('div', { class: 'phone-head' }, headAvatar, h('div', {}, headName, headSub)),
       msgs,
-      h('div', { class: 'phone-compose' }, attach('image', 'Image'), attach('location', 'Location'), attach('document', 'Document'), text, sendBtn))));
+      h('div', { class: 'phone-compose' },
+        attach('image', 'an image'), attach('document', 'a document'), attach('sticker', 'a sticker'), attach('location', 'a location'),
+        text, sendBtn))));
 
 // ---------------------------------------------------------------- behaviour
 
@@ -102,13 +129,19 @@ function fillForm() {
   const ch = channels.find((c) => c.phone_number_id === channelSel.value);
   headName.textContent = ch ? ch.name : 'No channel';
   replace(headAvatar, avatar(ch ? ch.name : '?'));
-  headSub.textContent = ch ? `${ch.display_phone_number} · chatting as ${cur.name} (+${cur.from})` : '';
-  who.textContent = `Chatting as ${cur.name}, +${cur.from}.`;
+  headSub.textContent = ch ? `${ch.display_phone_number} · chatting as ${cur.name} (${label(cur.from)})` : '';
+  who.textContent = cur.from.startsWith('@')
+    ? `Chatting as ${cur.name}, ${cur.from}: the number is withheld.`
+    : `Chatting as ${cur.name}, ${label(cur.from)}.`;
 }
 
 function applyForm() {
-  const from = numberIn.value.replace(/[\s+().-]/g, '');
-  if (!/^\d{6,15}$/.test(from)) { toast('The phone number must have 6 to 15 digits.', 'error'); numberIn.focus(); return false; }
+  const from = parseFrom(numberIn.value);
+  if (!from) {
+    toast('Enter a phone number of 6 to 15 digits, or @username (3 to 35 letters, digits, . or _).', 'error');
+    numberIn.focus();
+    return false;
+  }
   const name = nameIn.value.trim();
   if (!name) { toast('Enter a name.', 'error'); nameIn.focus(); return false; }
   const changed = from !== cur.from || channelSel.value !== cur.phone_number_id;
@@ -121,12 +154,15 @@ function applyForm() {
 }
 
 applyBtn.addEventListener('click', applyForm);
-randomBtn.addEventListener('click', () => {
-  const r = randomCustomer();
-  nameIn.value = r.name;
-  numberIn.value = r.from;
-  applyForm();
-});
+for (const [btn, withUsername] of [[randomBtn, false], [randomUserBtn, true]]) {
+  btn.addEventListener('click', () => {
+    const r = randomCustomer(withUsername);
+    nameIn.value = r.name;
+    numberIn.value = r.from;
+    applyForm();
+  });
+}
+readBtn.addEventListener('click', () => markRead(true));
 channelSel.addEventListener('change', applyForm);
 text.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage('text'); }
@@ -134,7 +170,7 @@ text.addEventListener('keydown', (e) => {
 sendBtn.addEventListener('click', () => sendMessage('text'));
 
 async function sendMessage(kind) {
-  if ((nameIn.value.trim() !== cur.name || numberIn.value.replace(/[\s+().-]/g, '') !== cur.from) && !applyForm()) return;
+  if ((nameIn.value.trim() !== cur.name || parseFrom(numberIn.value) !== cur.from) && !applyForm()) return;
   const body = text.value;
   if (kind === 'text' && !body.trim()) return;
   sendBtn.disabled = true;
@@ -152,8 +188,20 @@ async function sendMessage(kind) {
   }
 }
 
+/** An attachment as the phone shows it: what it is (the file itself needs an agent's token). */
+function mediaInfo(m) {
+  const md = m.media;
+  const facts = [md.mime_type, md.size ? bytes(md.size) : null].filter(Boolean).join(' · ');
+  const state = md.state === 'pending' ? 'on its way…' : md.state === 'failed' ? `not delivered: ${md.error || 'failed'}` : null;
+  return h('div', { class: 'wa-media', dataset: { kind: m.kind, mediaState: md.state || '' } },
+    icon(['image', 'video', 'audio', 'sticker'].includes(m.kind) ? m.kind : 'document', 20),
+    h('div', {},
+      h('div', { class: 'nm', text: md.filename || KIND_LABEL[m.kind] || 'File' }),
+      facts || state ? h('div', { class: 'small', text: [facts, state].filter(Boolean).join(' · ') }) : null));
+}
+
 function render(list) {
-  const key = list.map((m) => `${m.id}:${m.status}`).join(',');
+  const key = JSON.stringify(list);
   if (key === lastKey) return;
   lastKey = key;
   const atBottom = msgs.scrollHeight - msgs.scrollTop - msgs.clientHeight < 60;
@@ -169,17 +217,37 @@ function render(list) {
     }
     lastInteraction = m.interaction_id;
     const mine = m.direction === 'in';
-    out.push(h('div', { class: `wa ${mine ? 'mine' : 'theirs'}`, dataset: { mid: m.id, status: m.status || '' } },
-      m.kind !== 'text' ? h('div', {}, kindBadge(m.kind)) : null,
-      m.text ? h('div', { class: 'text', text: m.text }) : null,
+    const quoted = m.reply_to ? list.find((x) => x.id === m.reply_to.message_id) : null;
+    const body = m.deleted ? 'You deleted this message' : m.media && isMediaPlaceholder(m.text) ? (m.media.caption || '') : m.text;
+    out.push(h('div', { class: `wa ${mine ? 'mine' : 'theirs'}${m.deleted ? ' deleted' : ''}`, dataset: { mid: m.id, status: m.status || '' } },
+      m.reply_to ? h('div', { class: 'wa-quote' },
+        h('div', { class: 'nm', text: quoted && quoted.direction === 'in' ? 'You' : headName.textContent }),
+        h('div', { class: 'q', text: m.reply_to.text || (quoted && quoted.text) || 'An earlier message' })) : null,
+      m.media ? mediaInfo(m) : m.kind !== 'text' ? h('div', {}, kindBadge(m.kind)) : null,
+      body ? h('div', { class: 'text', text: body }) : null,
+      Array.isArray(m.reactions) && m.reactions.length
+        ? h('div', { class: 'wa-reactions', role: 'img', 'aria-label': `Reactions: ${m.reactions.map((r) => r.emoji).join(' ')}` },
+          m.reactions.map((r) => h('span', { text: r.emoji, title: (r.author && r.author.name) || '' }))) : null,
       h('div', { class: 'meta' },
+        m.edited ? h('span', { text: 'edited' }) : null,
         h('time', { datetime: m.sent_at, title: dateTime(m.sent_at), text: clock(m.sent_at) }),
-        mine ? null : tick(m.status)),
+        // The customer's own messages show ticks when the server gives them a status.
+        tick(m.status)),
       !mine && m.status === 'failed' ? h('div', { class: 'error-text', text: `Not delivered: ${m.error || 'failed'}` }) : null));
   }
   replace(msgs, out);
   if (atBottom || msgs.dataset.seen !== cur.from) msgs.scrollTop = msgs.scrollHeight;
   msgs.dataset.seen = cur.from;
+}
+
+/** The customer has seen the replies: they get read ticks on the agents' side. */
+function markRead(byHand) {
+  if (readInFlight) return;
+  readInFlight = true;
+  readBtn.disabled = true;
+  call('POST', '/api/v1/simulator/read', { from: cur.from, phone_number_id: cur.phone_number_id || undefined })
+    .then(() => { if (byHand) poll(); }, (e) => { if (byHand) toast(`Not marked as read: ${e.message}`, 'error'); })
+    .finally(() => { readInFlight = false; });
 }
 
 async function poll() {
@@ -190,12 +258,8 @@ async function poll() {
     const r = await call('GET', `/api/v1/simulator/messages?${qs}`);
     render(r.messages);
     const unread = r.messages.some((m) => m.direction === 'out' && (m.status === 'sent' || m.status === 'delivered'));
-    if (unread && autoRead.checked && !document.hidden && !readInFlight) {
-      readInFlight = true;
-      call('POST', '/api/v1/simulator/read', { from: cur.from, phone_number_id: cur.phone_number_id || undefined })
-        .catch(() => {})
-        .finally(() => { readInFlight = false; });
-    }
+    readBtn.disabled = !unread || readInFlight;
+    if (unread && autoRead.checked && !document.hidden) markRead(false);
   } catch (e) {
     if (e.status === 404) {
       replace(msgs, h('div', { class: 'sysmsg', text: 'The simulator is only available in sandbox mode (whatsapp.sandbox = true).' }));

@@ -14,10 +14,13 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{http::header, web, HttpMessage, HttpRequest};
 
-/// No inline script or style, nothing from other sites, never framed.
+/// No inline script or style, nothing from other sites, never framed. `blob:` images and
+/// media: the desktop fetches a conversation's media with its bearer token (an `<img src>`
+/// cannot send it) and shows the file from an object URL.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+     style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
+     connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
 
 /// Headers added to every response that does not set them itself.
 pub fn headers() -> DefaultHeaders {

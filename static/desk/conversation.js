@@ -1,23 +1,35 @@
-// The conversation (center pane): header with the actions, message bubbles with delivery
-// ticks, and the composer (4096 characters, the 24-hour customer service window).
+// The conversation (center pane): header with the actions, the message bubbles (delivery
+// ticks, media, the quoted message of a reply, reactions, edited and deleted messages, each
+// with Reply and React), and the composer (composer.js). Sends `read` while the agent looks
+// at a conversation with new customer messages.
+//
+// Bubbles are kept per message and rebuilt only when their message changes, so a playing
+// video or a focused button survives the next message.
 
-import { h, replace, avatar, clock, dateTime, STATUS_LABEL, tick, toast, icon, kindBadge } from '../common.js';
-import { S, el, now, myPart } from './state.js';
-import { cmd, fail } from './socket.js';
+import {
+  h, replace, avatar, clock, dateTime, STATUS_LABEL, tick, icon, kindBadge, KIND_LABEL,
+  customerId, customerIdKind, customerName, isMediaPlaceholder,
+} from '../common.js';
+import { S, el, myPart, newestInbound } from './state.js';
+import { cmd, fail, quiet } from './socket.js';
 import { stateChips } from './list.js';
 import { openTargets } from './transfer.js';
 import { openWrapUp } from './wrap_up.js';
-
-const MAX_CHARS = 4096;
+import { mediaEl } from './media.js';
+import { reactionsEl, openPicker } from './reactions.js';
+import { buildComposer, fillComposer, composerBlock, shownBlock, startReply, putBack } from './composer.js';
 
 let centerFor = null; // id the center was built for
 let centerParts = null;
+
+const FOCUSABLE = 'button, a[href], video, audio';
 
 export function renderCenter(update = false) {
   if (!S || !el.center) return;
   const it = S.selected ? S.interactions.get(S.selected) : null;
   if (!it) {
     centerFor = null;
+    centerParts = null;
     const st = S.status ? S.status.status : 'offline';
     const hint = st === 'available'
       ? (S.status.stop_new ? 'New requests are stopped. Press Resume to receive requests.' : 'You are Available. New requests will pop up here.')
@@ -33,67 +45,24 @@ export function renderCenter(update = false) {
   fillHead(it);
   fillMessages(it);
   fillComposer(it);
+  markRead(it);
 }
 
 function buildCenter(it) {
   centerFor = it.data.id;
   const head = h('div', { class: 'pane-head conv-head' });
-  const msgs = h('div', { class: 'pane-body messages', id: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages' });
-  const notice = h('div', { class: 'notice', id: 'composer-notice', role: 'status', hidden: true });
-  const ta = h('textarea', {
-    id: 'composer', 'aria-label': 'Message', rows: '3',
-    placeholder: 'Type a message — Enter to send, Shift+Enter for a new line',
-    'aria-describedby': 'char-counter composer-notice',
+  const msgs = h('div', {
+    class: 'pane-body messages', id: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages',
+    'aria-describedby': 'messages-help',
   });
-  const counter = h('span', { class: 'counter', id: 'char-counter', 'aria-live': 'off' });
-  const sendBtn = h('button', { class: 'btn primary', type: 'button', id: 'send-btn', text: 'Send' });
-  const composer = h('div', { class: 'composer' }, notice, ta,
-    h('div', { class: 'bar' }, h('span', { class: 'muted small', text: 'Enter to send · Shift+Enter for a new line' }), h('span', { class: 'spacer' }), counter, sendBtn));
-  ta.value = it.draft || '';
-  ta.addEventListener('input', () => {
-    const cur = S.interactions.get(centerFor);
-    if (cur) cur.draft = ta.value;
-    updateCounter();
+  const help = h('p', { class: 'visually-hidden', id: 'messages-help', text: 'Arrow up and down move between messages; each has Reply and React buttons.' });
+  msgs.addEventListener('focusin', (e) => {
+    const row = e.target.closest('.msg');
+    if (row && centerParts && centerParts.activeMid !== row.dataset.mid) { centerParts.activeMid = row.dataset.mid; rove(); }
   });
-  ta.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-      e.preventDefault();
-      sendCurrent();
-    }
-  });
-  sendBtn.addEventListener('click', sendCurrent);
-  replace(el.center, head, msgs, composer);
-  centerParts = { head, msgs, notice, ta, counter, sendBtn, renderedKey: '' };
-}
-
-function charCount(s) { return Array.from(s).length; }
-
-function updateCounter() {
-  const { ta, counter, sendBtn } = centerParts;
-  const n = charCount(ta.value);
-  counter.textContent = `${n} / ${MAX_CHARS}`;
-  counter.classList.toggle('over', n > MAX_CHARS);
-  counter.setAttribute('aria-label', `${n} of ${MAX_CHARS} characters`);
-  sendBtn.disabled = ta.disabled || n === 0 || n > MAX_CHARS || !ta.value.trim();
-}
-
-async function sendCurrent() {
-  const it = S.interactions.get(centerFor);
-  if (!it || !centerParts) return;
-  const { ta } = centerParts;
-  const text = ta.value;
-  const n = charCount(text);
-  if (ta.disabled || !text.trim()) return;
-  if (n > MAX_CHARS) { toast(`A message can have at most ${MAX_CHARS} characters.`, 'error'); return; }
-  ta.value = '';
-  it.draft = '';
-  updateCounter();
-  try {
-    await cmd('send', { interaction_id: it.data.id, text });
-  } catch (e) {
-    fail(e);
-    if (!ta.value) { ta.value = text; it.draft = text; updateCounter(); }
-  }
+  msgs.addEventListener('keydown', onLogKey);
+  replace(el.center, head, msgs, help, buildComposer(it));
+  centerParts = { head, msgs, nodes: new Map(), activeMid: null };
 }
 
 function isOwner(it) { return it.data.owner_agent_id === S.me?.id; }
@@ -103,6 +72,7 @@ function fillHead(it) {
   const p = myPart(it);
   const owner = isOwner(it);
   const activeMe = p && !p.wrap_up_deadline && d.state === 'active';
+  const name = customerName(d.customer);
   const actions = [];
   if (it.wrap) {
     actions.push(h('button', { class: 'btn primary', type: 'button', text: 'Wrap up', on: { click: () => openWrapUp(it) } }));
@@ -118,87 +88,252 @@ function fillHead(it) {
       actions.push(h('button', { class: 'btn', type: 'button', text: 'Leave conference', on: { click: () => cmd('leave_conference', { interaction_id: d.id }).catch(fail) } }));
     }
     if (owner) {
-      actions.push(h('button', { class: 'btn danger', type: 'button', text: 'End', 'aria-label': `End the conversation with ${d.customer.name}`, on: { click: () => cmd('end', { interaction_id: d.id }).catch(fail) } }));
+      actions.push(h('button', { class: 'btn danger', type: 'button', text: 'End', 'aria-label': `End the conversation with ${name}`, on: { click: () => cmd('end', { interaction_id: d.id }).catch(fail) } }));
     }
   }
   replace(centerParts.head,
-    avatar(d.customer.name),
+    avatar(name),
     h('div', { class: 'title' },
-      h('div', { class: 'nm', id: 'conv-name', text: d.customer.name }),
+      h('div', { class: 'nm', id: 'conv-name', text: name }),
       h('div', { class: 'sub' },
-        h('span', { id: 'conv-phone', text: d.customer.phone }),
+        h('span', {
+          id: 'conv-phone', dataset: { identity: customerIdKind(d.customer) }, text: customerId(d.customer),
+          title: d.customer.phone ? 'Phone number' : d.customer.username ? 'WhatsApp username (the number is withheld)' : 'WhatsApp user id (the number is withheld)',
+        }),
         h('span', { text: '·' }),
         h('span', { text: d.queue.name }))),
     h('div', { class: 'conv-actions', role: 'toolbar', 'aria-label': 'Conversation actions' }, actions),
     h('div', { class: 'conv-chips' }, stateChips(it)));
 }
 
+// ---------------------------------------------------------------- the messages
+
+/** Who wrote `m`, as the desk names them. */
+export function authorLabel(m) {
+  if (m.direction === 'in') return (m.author && m.author.name) || 'the customer';
+  if (m.direction === 'out') {
+    if (m.author && m.author.id && m.author.id === String(S.me?.id)) return 'you';
+    return (m.author && m.author.name) || 'an agent';
+  }
+  return 'the system';
+}
+
+/** What a message says, in a line (for quotes and the reply bar). */
+export function excerpt(m) {
+  if (m.deleted) return 'Deleted message';
+  const caption = m.media ? mediaCaption(m) : (m.text || '');
+  const kind = m.kind && m.kind !== 'text' ? KIND_LABEL[m.kind] || m.kind : '';
+  const text = caption || (kind ? '' : m.text || '');
+  const line = [kind && (m.media?.filename ? `${kind}: ${m.media.filename}` : kind), text].filter(Boolean).join(' · ');
+  return line.length > 140 ? `${line.slice(0, 139)}…` : line || 'Message';
+}
+
+function mediaCaption(m) {
+  const c = (m.media && m.media.caption) || m.text || '';
+  return isMediaPlaceholder(c) ? '' : c;
+}
+
 function fillMessages(it) {
   const box = centerParts.msgs;
   const d = it.data;
-  const key = d.messages.map((m) => `${m.id}:${m.status || ''}:${m.error || ''}`).join(',') + `|${d.conference_state}`;
-  if (key === centerParts.renderedKey) return;
-  centerParts.renderedKey = key;
-  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
   const showNames = d.conference_state !== 'none' || d.messages.some((m) => m.direction === 'out' && m.author && m.author.id && m.author.id !== String(S.me?.id));
-  replace(box, d.messages.length ? d.messages.map((m) => messageEl(m, showNames)) : h('div', { class: 'sysmsg', text: 'No messages yet.' }));
+  const canAct = !composerBlock(it);
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+  if (!d.messages.length) {
+    centerParts.nodes.clear();
+    replace(box, h('div', { class: 'sysmsg', text: 'No messages yet.' }));
+    return;
+  }
+  // Focus inside a bubble that is rebuilt goes back to the same control of the new one.
+  const focused = box.contains(document.activeElement) ? document.activeElement : null;
+  const focusRow = focused && focused.closest('.msg');
+  const focusAct = focused && (focused.dataset.act || (focused.classList.contains('reaction') ? `reaction:${focused.dataset.emoji}` : null));
+  const nodes = centerParts.nodes;
+  const seen = new Set();
+  let changed = false;
+  const want = d.messages.map((m) => {
+    const key = JSON.stringify(m) + (m.reply_to ? JSON.stringify(quoted(it, m.reply_to.message_id)) : '') + `|${showNames}|${canAct}`;
+    seen.add(m.id);
+    let n = nodes.get(m.id);
+    if (!n || n.key !== key) {
+      n = { key, el: messageEl(it, m, showNames, canAct) };
+      nodes.set(m.id, n);
+      changed = true;
+    }
+    return n.el;
+  });
+  for (const id of [...nodes.keys()]) if (!seen.has(id)) nodes.delete(id);
+  // Remove what goes first, then put the rest in order, moving as few nodes as possible.
+  const keep = new Set(want);
+  for (const child of [...box.children]) if (!keep.has(child)) { box.removeChild(child); changed = true; }
+  let cursor = box.firstChild;
+  for (const node of want) {
+    if (cursor === node) { cursor = cursor.nextSibling; continue; }
+    box.insertBefore(node, cursor);
+    changed = true;
+  }
+  if (!changed) return;
+  rove();
+  if (focusRow && !focusRow.isConnected) {
+    const row = box.querySelector(`.msg[data-mid="${CSS.escape(focusRow.dataset.mid)}"]`);
+    const target = row && ((focusAct && (focusAct.startsWith('reaction:')
+      ? row.querySelector(`.reaction[data-emoji="${CSS.escape(focusAct.slice(9))}"]`)
+      : row.querySelector(`[data-act="${focusAct}"]`))) || row.querySelector(FOCUSABLE));
+    if (target) target.focus({ preventScroll: true });
+  }
   if (atBottom || !box.dataset.seen) box.scrollTop = box.scrollHeight;
   box.dataset.seen = '1';
 }
 
-function messageEl(m, showNames) {
+/** What a quote shows of the message it names (part of the bubble's key). */
+function quoted(it, id) {
+  const m = it.data.messages.find((x) => x.id === id);
+  return m ? [m.deleted, m.text, m.media && m.media.caption] : null;
+}
+
+/** Only the messages' current row is in the Tab order; arrows move between rows. */
+function rove() {
+  const rows = [...centerParts.msgs.querySelectorAll(':scope > .msg')];
+  if (!rows.length) return;
+  const active = rows.find((r) => r.dataset.mid === centerParts.activeMid && r.querySelector(FOCUSABLE))
+    || [...rows].reverse().find((r) => r.querySelector(FOCUSABLE));
+  for (const r of rows) {
+    for (const f of r.querySelectorAll(FOCUSABLE)) f.tabIndex = r === active ? 0 : -1;
+  }
+}
+
+function onLogKey(e) {
+  if (!['ArrowUp', 'ArrowDown', 'Home', 'End'].includes(e.key) || e.altKey || e.ctrlKey || e.metaKey) return;
+  const t = e.target;
+  if (t.tagName === 'VIDEO' || t.tagName === 'AUDIO' || t.closest('.react-picker')) return;
+  const row = t.closest('.msg');
+  if (!row) return;
+  const rows = [...centerParts.msgs.querySelectorAll(':scope > .msg')].filter((r) => r.querySelector(FOCUSABLE));
+  const i = rows.indexOf(row);
+  const j = e.key === 'Home' ? 0 : e.key === 'End' ? rows.length - 1 : e.key === 'ArrowUp' ? i - 1 : i + 1;
+  if (j < 0 || j >= rows.length || j === i) { e.preventDefault(); return; }
+  e.preventDefault();
+  const next = rows[j];
+  const act = t.dataset.act;
+  const target = (act && next.querySelector(`[data-act="${act}"]`)) || next.querySelector(FOCUSABLE);
+  centerParts.activeMid = next.dataset.mid;
+  rove();
+  target.focus();
+  target.scrollIntoView({ block: 'nearest' });
+}
+
+/** Scrolls to a quoted message and lights it up for a moment. */
+function showMessage(id) {
+  const row = centerParts && centerParts.msgs.querySelector(`.msg[data-mid="${CSS.escape(String(id))}"]`);
+  if (!row) return;
+  row.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  row.classList.remove('flash');
+  void row.offsetWidth;
+  row.classList.add('flash');
+  const target = row.querySelector(FOCUSABLE);
+  if (target) { centerParts.activeMid = row.dataset.mid; rove(); target.focus({ preventScroll: true }); }
+}
+
+function quoteEl(it, rt) {
+  const orig = it.data.messages.find((x) => x.id === rt.message_id) || null;
+  const who = orig ? authorLabel(orig) : '';
+  const text = orig && orig.deleted ? 'Deleted message' : (rt.text || (orig ? excerpt(orig) : '') || 'An earlier message');
+  const parts = [
+    who ? h('span', { class: 'q-who', text: who === 'you' ? 'You' : who }) : null,
+    h('span', { class: 'q-text', text }),
+  ];
+  if (!orig) return h('div', { class: 'quote' }, parts);
+  return h('button', {
+    type: 'button', class: 'quote', dataset: { act: 'quote' },
+    'aria-label': `Reply to ${who}: ${text}. Show that message`,
+    on: { click: () => showMessage(orig.id) },
+  }, parts);
+}
+
+function actionsEl(it, m, host) {
+  const what = `${authorLabel(m) === 'you' ? 'your message' : `${authorLabel(m)}'s message`}: ${excerpt(m)}`;
+  const reactBtn = h('button', {
+    type: 'button', class: 'act', dataset: { act: 'react' }, title: 'React',
+    'aria-label': `React to ${what}`, 'aria-haspopup': 'true', 'aria-expanded': 'false',
+  }, icon('smile', 15));
+  reactBtn.addEventListener('click', () => openPicker(it, m, reactBtn, host));
+  return h('div', { class: 'msg-actions', role: 'group', 'aria-label': 'Message actions' },
+    h('button', {
+      type: 'button', class: 'act', dataset: { act: 'reply' }, title: 'Reply',
+      'aria-label': `Reply to ${what}`, on: { click: () => startReply(it, m) },
+    }, icon('reply', 15)),
+    reactBtn);
+}
+
+function messageEl(it, m, showNames, canAct) {
   const time = h('time', { datetime: m.sent_at, title: dateTime(m.sent_at), text: clock(m.sent_at) });
   if (m.direction === 'system') {
     return h('div', { class: 'sysmsg', dataset: { mid: m.id } }, m.text, ' · ', time);
   }
-  const kind = m.kind && m.kind !== 'text'
-    ? h('div', {}, kindBadge(m.kind)) : null;
-  const text = m.text ? h('div', { class: 'text', text: m.text }) : null;
+  let content;
+  if (m.deleted) {
+    content = [h('div', { class: 'text deleted-text' }, h('span', { 'aria-hidden': 'true', text: '⊘ ' }), 'This message was deleted by the customer')];
+  } else {
+    const media = mediaEl(m, it.data.id);
+    const kind = !media && m.kind && m.kind !== 'text' ? h('div', {}, kindBadge(m.kind)) : null;
+    const body = media ? mediaCaption(m) : m.text;
+    content = [
+      m.reply_to ? quoteEl(it, m.reply_to) : null,
+      media, kind,
+      body ? h('div', { class: 'text', text: body }) : null,
+    ];
+  }
+  const edited = m.edited && !m.deleted ? h('span', { class: 'edited', title: 'The customer edited this message', text: 'edited' }) : null;
+  const reactions = m.deleted ? null : reactionsEl(it, m, canAct);
+  const row = h('div', { class: `msg ${m.direction === 'in' ? 'in' : 'out'}${m.deleted ? ' deleted' : ''}`, dataset: { mid: m.id } });
+  const actions = canAct && !m.deleted ? actionsEl(it, m, row) : null;
   if (m.direction === 'in') {
     const name = (m.author && m.author.name) || 'Customer';
-    return h('div', { class: 'msg in', dataset: { mid: m.id } },
-      avatar(name),
-      h('div', {},
-        h('div', { class: 'bubble', 'aria-label': `${name} wrote` }, kind, text),
-        h('div', { class: 'meta' }, time)));
+    row.append(avatar(name), h('div', { class: 'col' },
+      h('div', { class: 'bubble', 'aria-label': `${name} wrote` }, content),
+      reactions,
+      h('div', { class: 'meta' }, time, edited)));
+    if (actions) row.append(actions);
+    return row;
   }
   const mine = m.author && m.author.id === String(S.me?.id);
   const name = (m.author && m.author.name) || 'Agent';
   const failed = m.status === 'failed';
-  return h('div', { class: `msg out${failed ? ' failed' : ''}`, dataset: { mid: m.id, status: m.status || '' } },
-    h('div', {},
-      h('div', { class: 'bubble' },
-        showNames ? h('div', { class: 'author', text: mine ? `${name} (you)` : name }) : null, kind, text),
-      h('div', { class: 'meta' }, time, tick(m.status)),
-      failed ? h('div', { class: 'failure', role: 'alert' },
-        h('span', { text: `Not delivered: ${m.error || 'the WhatsApp API refused it'}.` }),
-        h('span', { text: 'Check the reason, then send it again.' }),
-        h('button', {
-          class: 'btn small', type: 'button', text: 'Retry',
-          'aria-label': 'Put the failed message back in the composer to send it again',
-          on: { click: () => { if (centerParts && !centerParts.ta.disabled) { centerParts.ta.value = m.text; updateCounter(); centerParts.ta.focus(); } } },
-        })) : null));
+  row.classList.toggle('failed', failed);
+  row.dataset.status = m.status || '';
+  row.append(h('div', { class: 'col' },
+    h('div', { class: 'bubble' },
+      showNames ? h('div', { class: 'author', text: mine ? `${name} (you)` : name }) : null, content),
+    reactions,
+    h('div', { class: 'meta' }, time, edited, tick(m.status)),
+    failed ? h('div', { class: 'failure', role: 'alert' },
+      h('span', { text: `Not delivered: ${m.error || 'the WhatsApp API refused it'}.` }),
+      m.media
+        ? h('span', { text: 'Check the reason, then attach the file again.' })
+        : [h('span', { text: 'Check the reason, then send it again.' }),
+          h('button', {
+            class: 'btn small', type: 'button', text: 'Retry',
+            'aria-label': 'Put the failed message back in the composer to send it again',
+            on: { click: () => putBack(m.text) },
+          })]) : null));
+  if (actions) row.append(actions);
+  return row;
 }
 
-function composerBlock(it) {
-  const d = it.data;
+// ---------------------------------------------------------------- read receipts
+
+/**
+ * The agent is looking at this conversation: its newest customer message is marked read at
+ * WhatsApp (once per message; again when a new one arrives while it is on screen).
+ */
+export function markRead(it) {
+  if (!it || S.selected !== it.data.id || document.visibilityState !== 'visible') return;
   const p = myPart(it);
-  if (it.wrap || (p && p.wrap_up_deadline)) return 'This conversation has ended for you. Wrap it up to free your capacity.';
-  if (d.interrupted) return `This conversation was interrupted (${d.interrupted}). You can no longer send messages: end it and wrap up.`;
-  if (d.state !== 'active' || !p) return 'You cannot write in this conversation.';
-  if (d.window_expires_at && Date.parse(d.window_expires_at) <= now()) {
-    return `The 24-hour customer service window closed at ${dateTime(d.window_expires_at)}. WhatsApp only allows replies within 24 hours of the customer's last message: you can write again when the customer does.`;
-  }
-  return null;
-}
-
-function fillComposer(it) {
-  const block = composerBlock(it);
-  const { notice, ta } = centerParts;
-  notice.hidden = !block;
-  notice.textContent = block || '';
-  ta.disabled = !!block;
-  updateCounter();
+  if (!p || p.wrap_up_deadline || it.wrap || it.data.state !== 'active') return;
+  const newest = newestInbound(it);
+  if (!newest || newest.id <= it.readUpTo) return;
+  it.readUpTo = newest.id;
+  quiet('read', { interaction_id: it.data.id });
 }
 
 /** The 24-hour window may close while the conversation is open: checked every second. */
@@ -206,6 +341,6 @@ export function recheckWindow() {
   const it = S.selected ? S.interactions.get(S.selected) : null;
   if (it && centerParts && centerFor === it.data.id) {
     const block = composerBlock(it);
-    if ((block || '') !== centerParts.notice.textContent) fillComposer(it);
+    if ((block || '') !== shownBlock()) renderCenter(true);
   }
 }

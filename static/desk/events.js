@@ -1,6 +1,6 @@
 // The server's events: each goes to the pane that owns it. The events about the
-// interaction records themselves (hello, interaction, message, delivery status,
-// interruption) are handled here.
+// interaction records themselves (hello, interaction, message, delivery status, media,
+// reactions, edits and deletions, interruption) are handled here.
 
 import { toast } from '../common.js';
 import { S, newRecord, deriveWrap } from './state.js';
@@ -13,6 +13,8 @@ import { renderList, select, onAlert } from './list.js';
 import { renderCenter } from './conversation.js';
 import { renderPop, onScreenPop } from './screen_pop.js';
 import { onWrapUpStarted, onWrapUpDone } from './wrap_up.js';
+import { forgetMedia } from './media.js';
+import { applyReaction } from './reactions.js';
 
 /** Dispatches one event from /ws/agent. */
 export function handle(ev) {
@@ -24,6 +26,9 @@ export function handle(ev) {
     case 'interaction': return onInteraction(ev);
     case 'message': return onMessage(ev);
     case 'message_status': return onMessageStatus(ev);
+    case 'message_media': return onMessageMedia(ev);
+    case 'message_changed': return onMessageChanged(ev);
+    case 'reaction': return onReaction(ev);
     case 'screen_pop': return onScreenPop(ev);
     case 'wrap_up_started': return onWrapUpStarted(ev);
     case 'wrap_up_done': return onWrapUpDone(ev);
@@ -58,6 +63,7 @@ function onHello(ev) {
   S.status = ev.status;
   S.offsetMs = Date.parse(ev.server_time) - Date.now();
   S.attempt = 0;
+  S.unsupported.clear(); // a new connection may be to a newer server
   const old = S.interactions;
   S.interactions = new Map();
   for (const data of ev.interactions) {
@@ -108,6 +114,7 @@ function onInteraction(ev) {
 /** The interaction left this desk (closed, wrapped up, or no longer ours). */
 export function removeInteraction(id) {
   S.interactions.delete(id);
+  forgetMedia(id);
   if (S.wrapDialog && S.wrapDialog.id === id) S.wrapDialog.close();
   if (S.selected === id) {
     S.selected = S.interactions.size ? [...S.interactions.keys()][0] : null;
@@ -118,18 +125,62 @@ export function removeInteraction(id) {
   renderBanners();
 }
 
+/**
+ * A message joins the transcript or replaces the one with its id (the `message` event, and
+ * the 202 of an attachment, whichever comes first).
+ */
+export function upsertMessage(it, message) {
+  const msgs = it.data.messages;
+  const i = msgs.findIndex((m) => m.id === message.id);
+  if (i >= 0) msgs[i] = message;
+  else {
+    msgs.push(message);
+    // Ids grow with time; an answer that overtook an event still lands in its place.
+    if (msgs.length > 1 && msgs[msgs.length - 2].id > message.id) msgs.sort((a, b) => a.id - b.id);
+  }
+  renderList();
+  if (S.selected === it.data.id) renderCenter(true);
+  return i < 0;
+}
+
 function onMessage(ev) {
   const it = S.interactions.get(ev.interaction_id);
   if (!it) return;
-  const msgs = it.data.messages;
-  const i = msgs.findIndex((m) => m.id === ev.message.id);
-  if (i >= 0) msgs[i] = ev.message; else msgs.push(ev.message);
-  if (ev.message.direction === 'in') {
+  const isNew = !it.data.messages.some((m) => m.id === ev.message.id);
+  if (ev.message.direction === 'in' && isNew) {
     it.data.last_customer_message_at = ev.message.sent_at;
     it.data.window_expires_at = new Date(Date.parse(ev.message.sent_at) + 24 * 3600 * 1000).toISOString();
     if (S.selected !== it.data.id || document.hidden) it.unread += 1;
   }
-  renderList();
+  upsertMessage(it, ev.message);
+}
+
+function findMessage(ev) {
+  const it = S.interactions.get(ev.interaction_id);
+  const id = ev.message_id ?? (ev.message && ev.message.id);
+  const m = it ? it.data.messages.find((x) => x.id === id) : null;
+  return { it, m };
+}
+
+/** A file finished downloading (or failed): the bubble shows it. */
+function onMessageMedia(ev) {
+  const { it, m } = findMessage(ev);
+  if (!m) return;
+  m.media = ev.media;
+  if (S.selected === it.data.id) renderCenter(true);
+}
+
+/** The customer edited or deleted a message: its bubble is replaced. */
+function onMessageChanged(ev) {
+  const { it, m } = findMessage(ev);
+  if (!m) return;
+  upsertMessage(it, ev.message);
+}
+
+function onReaction(ev) {
+  const { it, m } = findMessage(ev);
+  if (!m) return;
+  applyReaction(m, ev.emoji || '', ev.author);
   if (S.selected === it.data.id) renderCenter(true);
 }
 

@@ -1,7 +1,7 @@
 // The conversations list (left pane): one item per interaction held, with its unread count,
 // state chips and reply-alert colour; selecting one shows it in the other panes.
 
-import { h, replace, avatar, duration, KIND_LABEL, icon } from '../common.js';
+import { h, replace, avatar, duration, KIND_LABEL, icon, customerId, customerName, isMediaPlaceholder } from '../common.js';
 import { S, el, now } from './state.js';
 import { renderCenter } from './conversation.js';
 import { renderPop } from './screen_pop.js';
@@ -30,10 +30,12 @@ export function stateChips(it) {
 
 function preview(m) {
   if (!m) return '';
-  const kind = m.kind && m.kind !== 'text' ? `${KIND_LABEL[m.kind] || m.kind} ` : '';
   const mine = m.author && m.author.id === String(S.me?.id);
   const who = m.direction === 'out' ? (mine ? 'You: ' : `${(m.author && m.author.name) || 'Agent'}: `) : '';
-  return who + kind + (m.text || '');
+  if (m.deleted) return `${who}Message deleted`;
+  const kind = m.kind && m.kind !== 'text' ? `${KIND_LABEL[m.kind] || m.kind} ` : '';
+  const text = m.media && isMediaPlaceholder(m.text) ? (m.media.caption || m.media.filename || '') : (m.text || '');
+  return who + kind + text;
 }
 
 export function renderList() {
@@ -51,18 +53,20 @@ export function renderList() {
   replace(el.list, items.map((it) => {
     const d = it.data;
     const last = [...d.messages].reverse().find((m) => m.direction !== 'system');
-    const label = [`${d.customer.name}`, it.unread ? `${it.unread} unread` : null,
+    const name = customerName(d.customer);
+    const ident = customerId(d.customer);
+    const label = [name, ident && ident !== name ? ident : null, it.unread ? `${it.unread} unread` : null,
       it.wrap ? 'in wrap-up' : d.state, d.alert && d.alert !== 'none' ? `${d.alert} alert` : null,
       d.interrupted ? 'interrupted' : null].filter(Boolean).join(', ');
     const btn = h('button', {
       class: `item alert-${d.alert || 'none'}`, type: 'button', 'aria-current': String(S.selected === d.id),
-      'aria-label': label, dataset: { iid: d.id },
+      'aria-label': label, title: ident && ident !== name ? `${name} · ${ident}` : name, dataset: { iid: d.id },
       on: { click: () => select(d.id) },
     },
-    avatar(d.customer.name, { badge: it.unread || null, unread: true }),
+    avatar(name, { badge: it.unread || null, unread: true }),
     h('div', { class: 'body' },
       h('div', { class: 'line1' },
-        h('span', { class: 'nm', text: d.customer.name }),
+        h('span', { class: 'nm', text: name }),
         h('span', { class: 't', title: 'Time since the conversation started', dataset: { elapsedFrom: Date.parse(d.created_at) } }, duration((now() - Date.parse(d.created_at)) / 1000))),
       h('div', { class: 'preview', text: preview(last) }),
       h('div', { class: 'line3' }, stateChips(it))));

@@ -10,7 +10,7 @@ import { S, setDesk, now } from './state.js';
 import { connect, cmd } from './socket.js';
 import { root, buildShell } from './shell.js';
 import { unlockAudio } from './offer.js';
-import { recheckWindow } from './conversation.js';
+import { recheckWindow, markRead } from './conversation.js';
 
 let timerStarted = false;
 
@@ -65,12 +65,17 @@ function boot(user) {
     wrapDialog: null,
     targetsDialog: null,
     loggingOut: false,
+    unsupported: new Set(), // command types this server refused as unknown
   });
   buildShell();
   connect();
   if (!timerStarted) {
     timerStarted = true;
     setInterval(everySecond, 1000);
+    // Back to the tab: the conversation on screen is read now.
+    document.addEventListener('visibilitychange', () => {
+      if (S && S.selected) markRead(S.interactions.get(S.selected));
+    });
   }
 }
 

@@ -1,7 +1,7 @@
 // Incoming requests (new conversation, transfer, conference): the popups with Accept /
 // Reject and their timers, the ring, and the desktop notification when the tab is hidden.
 
-import { h, replace, avatar, duration, toast, icon } from '../common.js';
+import { h, replace, avatar, duration, toast, icon, customerId, customerIdKind, customerName } from '../common.js';
 import { S, el, now } from './state.js';
 import { cmd, fail } from './socket.js';
 import { renderTitle } from './shell.js';
@@ -43,7 +43,7 @@ function notifyOffer(offer) {
   if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return;
   try {
     const n = new Notification(offerTitle(offer), {
-      body: `${offer.customer.name} (${offer.customer.phone}) · ${offer.queue.name}`,
+      body: `${customerName(offer.customer)} (${customerId(offer.customer)}) · ${offer.queue.name}`,
       tag: `offer-${offer.interaction_id}`,
       requireInteraction: true,
     });
@@ -84,9 +84,12 @@ export function onOfferRevoked(ev) {
   renderOffers();
   renderTitle();
   if (offer && ev.reason !== 'rejected') {
-    toast(`The request from ${offer.customer.name} ${REVOKE_TEXT[ev.reason] || 'was withdrawn'}.`);
+    toast(`The request from ${customerName(offer.customer)} ${REVOKE_TEXT[ev.reason] || 'was withdrawn'}.`);
   }
 }
+
+/** What the customer is known by, where the number shows (R21: it may be withheld). */
+const ID_LABEL = { phone: 'Customer number', username: 'WhatsApp username', user_id: 'WhatsApp user id' };
 
 function offerTitle(o) {
   if (o.kind === 'transfer') return 'Transfer request';
@@ -155,12 +158,13 @@ function offerCard(o) {
       h('span', { class: 'countdown', 'aria-label': 'Time left to accept', dataset: { countTo: expires } }, duration((expires - now()) / 1000))),
     h('div', { class: 'ob' },
       h('div', { class: 'cust' },
-        avatar(o.customer.name, { badge: o.contact_matches || null }),
+        avatar(customerName(o.customer), { badge: o.contact_matches || null }),
         h('div', {},
-          h('div', { class: 'nm offer-name', text: o.customer.name }),
+          h('div', { class: 'nm offer-name', text: customerName(o.customer) }),
           h('div', { class: 'muted small', text: o.contact_matches ? `${o.contact_matches} matching contact${o.contact_matches > 1 ? 's' : ''}` : 'No matching contact' }))),
       h('dl', {},
-        h('dt', { text: 'Customer number' }), h('dd', { class: 'offer-phone', text: o.customer.phone }),
+        h('dt', { text: ID_LABEL[customerIdKind(o.customer)] }),
+        h('dd', { class: 'offer-phone', dataset: { identity: customerIdKind(o.customer) }, text: customerId(o.customer) }),
         h('dt', { text: 'Source number' }), h('dd', { class: 'offer-source', text: o.source_number }),
         h('dt', { text: 'Queue' }), h('dd', { class: 'offer-queue', text: o.queue.name }),
         o.from_agent ? [h('dt', { text: o.kind === 'conference' ? 'Invited by' : 'From' }), h('dd', { text: o.from_agent.display_name })] : null,

@@ -1,7 +1,7 @@
 // The customer record (right pane): the CRM screen pop, the picker when several contacts
 // match, the new-contact form, and the contact's past conversations.
 
-import { h, replace, api, avatar, dateTime, toast } from '../common.js';
+import { h, replace, api, avatar, dateTime, toast, customerId, customerName } from '../common.js';
 import { S, el } from './state.js';
 import { cmd, fail } from './socket.js';
 
@@ -28,23 +28,27 @@ export function renderPop() {
     'aria-label': count ? `${count} matching contact${count > 1 ? 's' : ''}: choose which to link` : 'No matching contact',
     'aria-disabled': String(!(matches.length > 1)),
     on: { click: () => { if (matches.length > 1) { it.showPicker = !it.showPicker; renderPop(); } } },
-  }, avatar(contact ? contactName(contact) : d.customer.name, { large: true, badge: count || null }));
+  }, avatar(contact ? contactName(contact) : customerName(d.customer), { large: true, badge: count || null }));
   avatarBtn.style.height = 'auto';
   avatarBtn.style.padding = '4px';
   parts.push(h('div', { class: 'who' }, avatarBtn,
-    h('div', { class: 'nm', id: 'pop-name', text: contact ? contactName(contact) : d.customer.name }),
+    h('div', { class: 'nm', id: 'pop-name', text: contact ? contactName(contact) : customerName(d.customer) }),
     h('div', { class: 'muted small', id: 'pop-matches', text: count === null || count === undefined ? 'CRM lookup when accepted' : count ? `${count} matching contact${count === 1 ? '' : 's'}` : 'No matching contact' })));
 
   if (contact) {
     parts.push(h('dl', {},
-      h('dt', { text: 'Phone' }), h('dd', { text: (contact.phones || []).join(', ') || d.customer.phone }),
+      h('dt', { text: 'Phone' }), h('dd', { text: (contact.phones || []).join(', ') || customerId(d.customer) }),
+      !d.customer.phone && d.customer.username ? [h('dt', { text: 'WhatsApp' }), h('dd', { text: customerId(d.customer) })] : null,
       contact.email ? [h('dt', { text: 'Email' }), h('dd', { text: contact.email })] : null,
       contact.company ? [h('dt', { text: 'Company' }), h('dd', { text: contact.company })] : null,
       contact.notes ? [h('dt', { text: 'Notes' }), h('dd', { text: contact.notes })] : null));
   } else {
     parts.push(h('dl', {},
-      h('dt', { text: 'Number' }), h('dd', { id: 'pop-phone', text: d.customer.phone }),
-      h('dt', { text: 'WhatsApp' }), h('dd', { text: d.customer.name }),
+      h('dt', { text: d.customer.phone ? 'Number' : d.customer.username ? 'Username' : 'User id' }),
+      h('dd', { id: 'pop-phone', text: customerId(d.customer) }),
+      h('dt', { text: 'WhatsApp' }), h('dd', { text: customerName(d.customer) }),
+      !d.customer.phone && d.customer.username && d.customer.user_id
+        ? [h('dt', { text: 'User id', title: 'Business-scoped user id' }), h('dd', { class: 'small', text: d.customer.user_id })] : null,
       h('dt', { text: 'Source' }), h('dd', { text: d.source_number }),
       h('dt', { text: 'Queue' }), h('dd', { text: d.queue.name })));
   }
@@ -76,13 +80,15 @@ function newContactForm(it) {
   const d = it.data;
   const f = (id, label, type = 'text', value = '') => h('div', { class: 'field' },
     h('label', { for: `nc-${id}`, text: label }), h('input', { type, id: `nc-${id}`, name: id, value }));
-  const parts = d.customer.name.split(/\s+/);
-  const looksLikeNumber = /^[+\d\s()*-]+$/.test(d.customer.name);
+  const nm = customerName(d.customer);
+  const parts = nm.split(/\s+/);
+  // No profile name: the name is the number, @username or user id, not a person's name.
+  const looksLikeNumber = /^[+\d\s()*-]+$/.test(nm) || nm.startsWith('@') || nm === d.customer.user_id;
   const form = h('form', { 'aria-label': 'New contact' },
     h('div', { class: 'grid2' },
       f('first_name', 'First name', 'text', looksLikeNumber ? '' : parts[0] || ''),
       f('last_name', 'Last name', 'text', looksLikeNumber ? '' : parts.slice(1).join(' '))),
-    f('phone', 'Phone', 'tel', d.customer.phone),
+    f('phone', 'Phone', 'tel', d.customer.phone || ''),
     f('email', 'Email', 'email'),
     f('company', 'Company'),
     h('div', { class: 'field' }, h('label', { for: 'nc-notes', text: 'Notes' }), h('textarea', { id: 'nc-notes', name: 'notes', rows: '2' })),
@@ -101,7 +107,7 @@ function newContactForm(it) {
       renderPop();
     } catch (ex) { fail(ex); }
   });
-  return h('section', {}, h('h3', { text: 'New contact' }), h('p', { class: 'muted small', text: 'No contact matches this number. Save the customer as a new contact:' }), form);
+  return h('section', {}, h('h3', { text: 'New contact' }), h('p', { class: 'muted small', text: `No contact matches this ${d.customer.phone ? 'number' : 'customer'}. Save the customer as a new contact:` }), form);
 }
 
 async function linkContact(it, c) {

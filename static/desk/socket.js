@@ -87,6 +87,23 @@ export function fail(e) {
   toast(e && e.message ? e.message : 'Something went wrong.', 'error');
 }
 
+/** A server that does not know a command type answers `bad_request` naming the variant. */
+export function isUnknownCommand(e) {
+  return !!e && e.code === 'bad_request' && /unknown variant/.test(e.message || '');
+}
+
+/**
+ * A command the agent did not ask for in so many words (`read`, `typing`): never a toast.
+ * A server that does not know the command is not asked again in this session.
+ */
+export function quiet(type, fields) {
+  if (!S || S.unsupported.has(type)) return Promise.resolve(false);
+  return cmd(type, fields).then(() => true, (e) => {
+    if (isUnknownCommand(e)) S.unsupported.add(type);
+    return false;
+  });
+}
+
 /** The indicator in the top bar; `replaced` sticks until the agent takes the desk back. */
 export function setConn(state) {
   if (!S) return;

@@ -12,9 +12,25 @@ export const el = {};
 /** The server's clock (hello's `server_time`): deadlines and timers count from it. */
 export function now() { return Date.now() + (S ? S.offsetMs : 0); }
 
-/** What the desk keeps per interaction: the server's data and what only this tab knows. */
+/**
+ * What the desk keeps per interaction: the server's data and what only this tab knows
+ * (the draft, the message being replied to, uploads in flight, the newest inbound message
+ * already marked read, when `typing` was last sent).
+ */
 export function newRecord(data) {
-  return { data, unread: 0, wrap: null, pop: null, draft: '', logs: null, logsFor: null, matches: null };
+  return {
+    data, unread: 0, wrap: null, pop: null, draft: '', logs: null, logsFor: null, matches: null,
+    replyTo: null, uploads: [], readUpTo: 0, typingAt: 0,
+  };
+}
+
+/** The newest message the customer wrote (not deleted), or null. */
+export function newestInbound(it) {
+  const msgs = it.data.messages;
+  for (let i = msgs.length - 1; i >= 0; i -= 1) {
+    if (msgs[i].direction === 'in' && !msgs[i].deleted) return msgs[i];
+  }
+  return null;
 }
 
 export function myPart(it) {
