@@ -47,7 +47,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(conversation))
                 .route(web::post().to(send)),
         )
-        .service(web::resource("/simulator/read").route(web::post().to(read)));
+        .service(web::resource("/simulator/read").route(web::post().to(read)))
+        .service(web::resource("/simulator/reactions").route(web::post().to(react)));
 }
 
 fn sandbox_only(state: &Data) -> Result<(), ApiError> {
@@ -225,6 +226,9 @@ pub struct SimMessage {
     #[serde(default)]
     #[schema(pattern = "^(text|image|document|location|sticker)$")]
     kind: Option<String>,
+    /// The id (from `GET /api/v1/simulator/messages`) of a message this one quotes.
+    #[serde(default)]
+    reply_to: Option<i64>,
 }
 
 /// The `messages[0]` of a Meta delivery for a simulated customer message.
@@ -317,13 +321,97 @@ pub async fn send(
         .unwrap_or_else(|| from.label());
     super::check_len("name", &name, 1, MAX_NAME_CHARS)?;
     let channel = pick_channel(&state, body.phone_number_id.as_deref())?;
+    let quoted = match body.reply_to {
+        Some(id) => Some(message_wamid(&state, &channel, &from, id).await?),
+        None => None,
+    };
 
     let wamid = format!("wamid.SIM{:032x}", rand::random::<u128>());
     let ts = (now_ms() / 1000).to_string();
+    let mut message = message_value(kind, &wamid, &from, &ts, &text);
+    if let Some(quoted) = quoted {
+        message["context"] = json!({"from": channel.display_phone_number, "id": quoted});
+    }
     let value = json!({
         "contacts": [from.contact(&name)],
-        "messages": [message_value(kind, &wamid, &from, &ts, &text)],
+        "messages": [message],
     });
+    post_to_webhook(&state, &req, &channel, envelope(&channel, value)).await?;
+    Ok(HttpResponse::Ok().json(SimSent {
+        wamid,
+        channel_id: channel.id,
+        from: match &from {
+            SimCustomer::Phone(p) => p.clone(),
+            SimCustomer::Username { .. } => from.label(),
+        },
+    }))
+}
+
+/// The wamid of a message of this customer's conversations on the channel, by its id.
+async fn message_wamid(
+    state: &Data,
+    channel: &ChannelRecord,
+    from: &SimCustomer,
+    message_id: i64,
+) -> Result<String, ApiError> {
+    let (channel_id, key) = (channel.id, from.key());
+    state
+        .store
+        .read(move |db| history::customer_message_wamid(db, channel_id, &key, message_id))
+        .await?
+        .ok_or_else(|| ApiError::invalid("no message of this conversation has that id"))
+}
+
+/// The customer reacts to a message (an empty emoji takes the reaction back).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReactBody {
+    #[serde(default)]
+    phone_number_id: Option<String>,
+    #[schema(pattern = "^([+ ().-]*([0-9][+ ().-]*){6,15}|@[A-Za-z0-9._]{3,35})$")]
+    from: String,
+    /// The id of the message (from `GET /api/v1/simulator/messages`).
+    message_id: i64,
+    #[schema(max_length = 10)]
+    emoji: String,
+}
+
+/// Sends the customer's reaction to a message through a signed `reaction` delivery (R24).
+#[utoipa::path(
+    post, path = "/api/v1/simulator/reactions", tag = "simulator",
+    request_body = ReactBody,
+    responses(
+        (status = 200, description = "Signed and accepted by `POST /webhooks/whatsapp` (committed)", body = SimSent),
+        (status = 400, description = "`invalid_input` (no such message, not one emoji), `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 404, description = "`not_found`: not in sandbox mode, or no such channel", body = super::openapi::ErrorResponse),
+        (status = 409, description = "`no_app_secret`: nothing to sign with", body = super::openapi::ErrorResponse),
+        (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
+        (status = 503, description = "`unavailable`: the webhook did not accept it", body = super::openapi::ErrorResponse),
+    )
+)]
+pub async fn react(
+    state: Data,
+    req: HttpRequest,
+    body: super::Json<ReactBody>,
+) -> Result<HttpResponse, ApiError> {
+    sandbox_only(&state)?;
+    let body = body.into_inner();
+    let from = SimCustomer::parse(&body.from)?;
+    let emoji = body.emoji.trim().to_string();
+    if emoji.chars().count() > 10 || emoji.chars().any(char::is_whitespace) {
+        return Err(ApiError::invalid(
+            "emoji must be one emoji, or empty to take the reaction back",
+        ));
+    }
+    let channel = pick_channel(&state, body.phone_number_id.as_deref())?;
+    let target = message_wamid(&state, &channel, &from, body.message_id).await?;
+    let wamid = format!("wamid.SIM{:032x}", rand::random::<u128>());
+    let mut message = json!({
+        "id": wamid, "timestamp": (now_ms() / 1000).to_string(), "type": "reaction",
+        "reaction": {"message_id": target, "emoji": emoji},
+    });
+    let (field, id) = from.sender();
+    message[field] = json!(id);
+    let value = json!({"contacts": [from.contact(&from.label())], "messages": [message]});
     post_to_webhook(&state, &req, &channel, envelope(&channel, value)).await?;
     Ok(HttpResponse::Ok().json(SimSent {
         wamid,
@@ -478,8 +566,28 @@ pub struct SimView {
     kind: String,
     text: String,
     sent_at: String,
+    /// Replies: `queued`, `sent`, `delivered`, `read`, `failed`. The customer's own messages:
+    /// `delivered`, or `read` once an agent looked at them (the blue ticks).
     status: Option<String>,
     error: Option<String>,
+    /// The quoted message: its id in this list (null when not in it) and text.
+    reply_to: Option<SimQuote>,
+    reactions: Vec<SimReaction>,
+    edited: bool,
+    deleted: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimQuote {
+    message_id: Option<i64>,
+    text: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimReaction {
+    emoji: String,
+    /// `customer` (the simulated customer) or `business` (an agent).
+    by: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -515,12 +623,29 @@ pub async fn conversation(
         .map(|m| SimView {
             id: m.id,
             interaction_id: m.interaction_id,
-            direction: m.direction,
             kind: m.kind,
-            text: m.text,
+            text: if m.deleted { String::new() } else { m.text },
             sent_at: to_rfc3339(m.sent_at),
-            status: m.status,
+            status: match (m.direction.as_str(), m.read_by_business) {
+                ("in", true) => Some("read".into()),
+                ("in", false) => Some("delivered".into()),
+                _ => m.status,
+            },
+            direction: m.direction,
             error: m.error,
+            reply_to: m
+                .reply_to
+                .map(|(message_id, text)| SimQuote { message_id, text }),
+            reactions: m
+                .reactions
+                .into_iter()
+                .map(|(emoji, by_customer)| SimReaction {
+                    emoji,
+                    by: if by_customer { "customer" } else { "business" },
+                })
+                .collect(),
+            edited: m.edited,
+            deleted: m.deleted,
         })
         .collect();
     Ok(HttpResponse::Ok().json(SimConversation {

@@ -341,6 +341,14 @@ pub struct CustomerMessage {
     pub sent_at: i64,
     pub status: Option<String>,
     pub error: Option<String>,
+    /// The customer's own message: the business marked it read (R24).
+    pub read_by_business: bool,
+    /// The quoted message, when it is one of this list's: (id, text).
+    pub reply_to: Option<(Option<i64>, String)>,
+    /// Reactions: (emoji, by the customer).
+    pub reactions: Vec<(String, bool)>,
+    pub edited: bool,
+    pub deleted: bool,
 }
 
 /// The latest `limit` messages between a customer and a channel, across its interactions,
@@ -354,8 +362,12 @@ pub fn customer_messages(
     let (phone, user_id) = key_columns(who);
     let mut stmt = db.0.prepare_cached(
         "SELECT * FROM (
-           SELECT m.id, m.interaction_id, m.direction, m.kind, m.text, m.sent_at, m.status, m.error
+           SELECT m.id, m.interaction_id, m.direction, m.kind, m.text, m.sent_at, m.status, m.error,
+                  m.read_sent_at IS NOT NULL, m.reply_to_id, m.reply_to_wamid,
+                  CASE WHEN q.deleted_at IS NULL THEN q.text ELSE '' END,
+                  m.edited_at IS NOT NULL, m.deleted_at IS NOT NULL
            FROM messages m JOIN interactions i ON i.id = m.interaction_id
+           LEFT JOIN messages q ON q.id = m.reply_to_id
            WHERE i.customer_id = (SELECT id FROM customers WHERE channel_id = ?1 AND phone = ?2
                                   UNION ALL
                                   SELECT customer_id FROM customer_user_ids
@@ -365,6 +377,8 @@ pub fn customer_messages(
          ORDER BY id",
     )?;
     let rows = stmt.query_map(params![channel_id, phone, user_id, limit], |r| {
+        let reply_to_id: Option<i64> = r.get(9)?;
+        let reply_to_wamid: Option<String> = r.get(10)?;
         Ok(CustomerMessage {
             id: r.get(0)?,
             interaction_id: r.get(1)?,
@@ -374,9 +388,55 @@ pub fn customer_messages(
             sent_at: r.get(5)?,
             status: r.get(6)?,
             error: r.get(7)?,
+            read_by_business: r.get(8)?,
+            reply_to: (reply_to_id.is_some() || reply_to_wamid.is_some())
+                .then(|| {
+                    Ok::<_, rusqlite::Error>((
+                        reply_to_id,
+                        r.get::<_, Option<String>>(11)?.unwrap_or_default(),
+                    ))
+                })
+                .transpose()?,
+            reactions: Vec::new(),
+            edited: r.get(12)?,
+            deleted: r.get(13)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut messages: Vec<CustomerMessage> = rows.collect::<Result<_, _>>()?;
+    let mut reactions = db.0.prepare_cached(
+        "SELECT emoji, author_kind = 'customer' FROM message_reactions
+          WHERE message_id = ?1 ORDER BY updated_at",
+    )?;
+    for m in &mut messages {
+        m.reactions = reactions
+            .query_map([m.id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(messages)
+}
+
+/// The wamid of one of the customer's conversation messages (to quote or react to it).
+pub fn customer_message_wamid(
+    db: &Db,
+    channel_id: i64,
+    who: &CustomerKey,
+    message_id: i64,
+) -> StoreResult<Option<String>> {
+    let (phone, user_id) = key_columns(who);
+    Ok(db
+        .0
+        .prepare_cached(
+            "SELECT m.wamid FROM messages m JOIN interactions i ON i.id = m.interaction_id
+              WHERE m.id = ?4 AND m.wamid IS NOT NULL
+                AND i.customer_id = (SELECT id FROM customers WHERE channel_id = ?1 AND phone = ?2
+                                     UNION ALL
+                                     SELECT customer_id FROM customer_user_ids
+                                      WHERE channel_id = ?1 AND user_id = ?3 LIMIT 1)",
+        )?
+        .query_row(params![channel_id, phone, user_id, message_id], |r| {
+            r.get(0)
+        })
+        .optional()?)
 }
 
 /// The wamids of the replies a customer has not read yet (sent or delivered), oldest first.

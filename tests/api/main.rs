@@ -23,6 +23,7 @@ mod replies;
 mod routing;
 mod screen_pop;
 mod session;
+mod simulator;
 mod soak;
 mod transfer;
 mod webhook;

@@ -1,0 +1,102 @@
+//! The customer simulator (sandbox mode): a customer known by @username (R21) who reacts,
+//! quotes and sees the read ticks of their messages (R24), through the real webhook path.
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+
+async fn sim(app: &TestApp, path: &str, body: Value) -> Value {
+    let resp = app.post(path, None, &body).await;
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    assert_eq!(status, 200, "{path}: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn sim_view(app: &TestApp, from: &str) -> Vec<Value> {
+    let resp = app
+        .get(
+            &format!("/api/v1/simulator/messages?from=%40{}", &from[1..]),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.unwrap();
+    v["messages"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_username_customer_quotes_reacts_and_sees_read_ticks() {
+    let app = TestApp::spawn_with(|c| {
+        c.set("whatsapp.sandbox", true);
+    })
+    .await;
+    let b = app.setup_basic(1, json!({})).await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let me = "@kim.sim";
+
+    sim(
+        &app,
+        "/api/v1/simulator/messages",
+        json!({"from": me, "name": "Kim", "text": "hello"}),
+    )
+    .await;
+    let offer = a.wait_for("offer", EVENT_TIMEOUT).await;
+    assert_eq!(offer["customer"]["username"], "kim.sim");
+    assert_eq!(offer["customer"]["phone"], Value::Null);
+    let id = offer["interaction_id"].as_i64().unwrap();
+    a.accept_active(id).await;
+    a.send_message(id, "Hi Kim").await.expect("send");
+
+    // The customer sees the reply, and their own message is not read yet.
+    let view = sim_view(&app, me).await;
+    assert_eq!(view.len(), 2, "{view:?}");
+    assert_eq!(view[0]["status"], "delivered");
+    let reply_id = view[1]["id"].as_i64().unwrap();
+    assert_eq!(view[1]["text"], "Hi Kim");
+
+    // The agent looks: blue ticks on the customer's side.
+    a.ok(json!({"type": "read", "interaction_id": id})).await;
+    assert_eq!(sim_view(&app, me).await[0]["status"], "read");
+
+    // The customer reacts to the reply, then quotes it.
+    sim(
+        &app,
+        "/api/v1/simulator/reactions",
+        json!({"from": me, "message_id": reply_id, "emoji": "🙏"}),
+    )
+    .await;
+    let ev = a.wait_for("reaction", EVENT_TIMEOUT).await;
+    assert_eq!(ev["emoji"], "🙏");
+    assert_eq!(ev["author"]["kind"], "customer");
+    sim(
+        &app,
+        "/api/v1/simulator/messages",
+        json!({"from": me, "text": "about that", "reply_to": reply_id}),
+    )
+    .await;
+    let ev = a
+        .wait_for_where("message", EVENT_TIMEOUT, |e| {
+            e["message"]["text"] == "about that"
+        })
+        .await;
+    assert_eq!(ev["message"]["reply_to"]["message_id"], json!(reply_id));
+    let view = sim_view(&app, me).await;
+    assert_eq!(
+        view[1]["reactions"],
+        json!([{"emoji": "🙏", "by": "customer"}])
+    );
+    assert_eq!(
+        view[2]["reply_to"],
+        json!({"message_id": reply_id, "text": "Hi Kim"})
+    );
+
+    // A message that is not theirs cannot be quoted or reacted to.
+    let resp = app
+        .post(
+            "/api/v1/simulator/reactions",
+            None,
+            &json!({"from": "@someone.else", "message_id": reply_id, "emoji": "👍"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 400);
+}
