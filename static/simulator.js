@@ -17,6 +17,8 @@ let cur = loadSaved();
 let lastKey = '';
 let readInFlight = false;
 let pollTimer = null;
+/** The message the customer is answering (quoted), or null. */
+let replyTo = null;
 
 function loadSaved() {
   try {
@@ -84,6 +86,10 @@ const headSub = h('div', { class: 'sub', id: 'phone-sub' });
 const msgs = h('div', { class: 'phone-msgs', id: 'sim-messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
 const text = h('textarea', { id: 'sim-text', rows: '1', 'aria-label': 'Message as the customer', placeholder: 'Write as the customer — Enter to send' });
 const sendBtn = h('button', { type: 'button', class: 'btn primary', id: 'sim-send', text: 'Send' });
+const replyText = h('div', { class: 'q' });
+const replyCancel = h('button', { type: 'button', class: 'btn small', id: 'sim-reply-cancel', text: '×', 'aria-label': 'Cancel the reply' });
+const replyBar = h('div', { class: 'wa-quote sim-replying', id: 'sim-replying', hidden: true },
+  h('div', { class: 'nm', text: 'Replying to' }), replyText, replyCancel);
 const attach = (kind, what) => h('button', {
   type: 'button', class: 'icon-btn', title: `Send ${what} (the text becomes its caption)`, 'aria-label': `Send ${what}`,
   dataset: { kind }, on: { click: () => sendMessage(kind) },
@@ -116,6 +122,7 @@ replace(root,
     h('section', { class: 'phone', 'aria-label': 'Phone' },
       h('div', { class: 'phone-head' }, headAvatar, h('div', {}, headName, headSub)),
       msgs,
+      replyBar,
       h('div', { class: 'phone-compose' },
         attach('image', 'an image'), attach('document', 'a document'), attach('sticker', 'a sticker'), attach('location', 'a location'),
         text, sendBtn))));
@@ -177,8 +184,10 @@ async function sendMessage(kind) {
   try {
     await call('POST', '/api/v1/simulator/messages', {
       phone_number_id: cur.phone_number_id || undefined, from: cur.from, name: cur.name, text: kind === 'text' ? body : body.trim(), kind,
+      reply_to: replyTo ? replyTo.id : undefined,
     });
     text.value = '';
+    setReply(null);
     await poll();
   } catch (e) {
     toast(`Not sent: ${e.message}`, 'error');
@@ -198,6 +207,29 @@ function mediaInfo(m) {
     h('div', {},
       h('div', { class: 'nm', text: md.filename || KIND_LABEL[m.kind] || 'File' }),
       facts || state ? h('div', { class: 'small', text: [facts, state].filter(Boolean).join(' · ') }) : null));
+}
+
+/** Quote `m` in the next message (null: none). */
+function setReply(m) {
+  replyTo = m;
+  replyBar.hidden = !m;
+  replyText.textContent = m ? (m.text || 'A message') : '';
+  if (m) text.focus();
+}
+replyCancel.addEventListener('click', () => setReply(null));
+text.addEventListener('keydown', (e) => { if (e.key === 'Escape' && replyTo) setReply(null); });
+
+/** The customer reacts 👍 to a message, or takes their reaction back. */
+async function react(m) {
+  const mineNow = (m.reactions || []).some((r) => r.by === 'customer');
+  try {
+    await call('POST', '/api/v1/simulator/reactions', {
+      phone_number_id: cur.phone_number_id || undefined, from: cur.from, message_id: m.id, emoji: mineNow ? '' : '👍',
+    });
+    await poll();
+  } catch (e) {
+    toast(`Not sent: ${e.message}`, 'error');
+  }
 }
 
 function render(list) {
@@ -233,7 +265,10 @@ function render(list) {
         h('time', { datetime: m.sent_at, title: dateTime(m.sent_at), text: clock(m.sent_at) }),
         // The customer's own messages show ticks when the server gives them a status.
         tick(m.status)),
-      !mine && m.status === 'failed' ? h('div', { class: 'error-text', text: `Not delivered: ${m.error || 'failed'}` }) : null));
+      !mine && m.status === 'failed' ? h('div', { class: 'error-text', text: `Not delivered: ${m.error || 'failed'}` }) : null,
+      m.deleted ? null : h('div', { class: 'wa-actions' },
+        h('button', { type: 'button', class: 'btn small sim-reply', text: 'Reply', 'aria-label': 'Reply to this message', on: { click: () => setReply(m) } }),
+        h('button', { type: 'button', class: 'btn small sim-react', text: (m.reactions || []).some((r) => r.by === 'customer') ? 'Undo 👍' : '👍', 'aria-label': 'React with thumbs up', on: { click: () => react(m) } }))));
   }
   replace(msgs, out);
   if (atBottom || msgs.dataset.seen !== cur.from) msgs.scrollTop = msgs.scrollHeight;

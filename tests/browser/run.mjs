@@ -724,6 +724,16 @@ test('a customer who withholds the number shows as @username (offer, conversatio
   await alice.locator('.msg.out .tick[data-status=read]').waitFor();
   await simSay(sim, 'My parcel says delivered, but it is not here.');
   await alice.locator('.msg.in .text', { hasText: 'not here' }).waitFor();
+  // The customer quotes the agent's reply and reacts to it from the phone (R24).
+  const theirReply = sim.locator('.wa.theirs', { hasText: 'How can I help you today?' });
+  await theirReply.hover();
+  await theirReply.locator('button.sim-reply').click();
+  await sim.locator('#sim-replying:not([hidden])').waitFor();
+  await simSay(sim, 'About my parcel, see above.');
+  await alice.locator('.msg.in', { hasText: 'see above' }).locator('.quote', { hasText: 'How can I help you today?' }).waitFor();
+  await theirReply.locator('button.sim-react').click();
+  await alice.locator('.msg.out', { hasText: 'How can I help you today?' }).locator('.reaction', { hasText: '👍' }).waitFor();
+  await sim.locator('.wa.theirs', { hasText: 'How can I help you today?' }).locator('.wa-reactions', { hasText: '👍' }).waitFor();
   assert.match(await sim.locator('#phone-sub').textContent(), /@ann\.baker/);
   assert.match(await sim.locator('#sim-who').textContent(), /number is withheld/);
   await shot(sim, 'simulator-username');
