@@ -10,6 +10,9 @@ CREATE TABLE customers (
     user_id    TEXT,
     username   TEXT,
     name       TEXT    NOT NULL DEFAULT '',
+    -- Set when this row turned out to be the same person as another: it keeps no number
+    -- or BSUID, and conversations still naming it belong to that one.
+    merged_into INTEGER,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );

@@ -136,7 +136,8 @@ fn update(
 }
 
 /// `gone` is the same person as `kept`: its conversations and BSUIDs move over, and its
-/// number too when `kept` has none. Answers `kept`.
+/// number too when `kept` has none. `gone` stays as a marker (`merged_into`), so that a
+/// conversation actor still holding its id keeps a valid reference. Answers `kept`.
 fn merge(db: &Db, kept: i64, gone: i64, now: i64) -> StoreResult<i64> {
     let c = db.0;
     let phone: Option<String> = c
@@ -148,8 +149,11 @@ fn merge(db: &Db, kept: i64, gone: i64, now: i64) -> StoreResult<i64> {
         .execute(params![kept, gone])?;
     c.prepare_cached("UPDATE customer_user_ids SET customer_id = ?1 WHERE customer_id = ?2")?
         .execute(params![kept, gone])?;
-    c.prepare_cached("DELETE FROM customers WHERE id = ?1")?
-        .execute([gone])?;
+    c.prepare_cached(
+        "UPDATE customers SET phone = NULL, user_id = NULL, merged_into = ?2, updated_at = ?3
+          WHERE id = ?1",
+    )?
+    .execute(params![gone, kept, now])?;
     c.prepare_cached(
         "UPDATE customers SET phone = COALESCE(phone, ?2), updated_at = ?3 WHERE id = ?1",
     )?
@@ -275,7 +279,13 @@ mod tests {
         .unwrap();
         let merged = resolve(&db, 1, &who(Some("1650"), Some("US.1")), None, 2).unwrap();
         assert_eq!(merged, by_user, "the BSUID's customer is kept");
-        assert!(load(&db, by_phone).unwrap().is_none());
+        let gone = load(&db, by_phone).unwrap().unwrap();
+        assert_eq!(
+            gone.identity,
+            who(None, None),
+            "the merged row keeps no key"
+        );
+        assert!(gone.user_ids.is_empty());
         let moved: i64 = c
             .query_row(
                 "SELECT customer_id FROM interactions WHERE id = 7",

@@ -314,3 +314,60 @@ async fn usernames_and_bsuids_are_not_masked() {
         "number masked"
     );
 }
+
+#[tokio::test]
+async fn two_open_conversations_that_turn_out_to_be_one_person_both_go_on() {
+    let app = TestApp::spawn().await;
+    app.cloud_api_accepts_all().await;
+    let b = app.setup_basic(2, json!({"wrap_up_secs": 0})).await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let mut c = app.agent_online(&b.agents[1]).await;
+
+    // The same person twice: once by number, once by BSUID only.
+    app.customer_says(PHONE, "Eve", "by number").await;
+    deliver(
+        &app,
+        &identity_delivery(None, Some(BSUID), None, "Eve", &new_wamid(), "by username"),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for agent in [&mut a, &mut c] {
+        let offer = agent.wait_for("offer", EVENT_TIMEOUT).await;
+        let id = offer["interaction_id"].as_i64().unwrap();
+        agent.accept_active(id).await;
+        ids.push((id, offer["customer"]["user_id"].is_string()));
+    }
+    let by_user = ids.iter().find(|(_, u)| *u).unwrap().0;
+    let by_number = ids.iter().find(|(_, u)| !*u).unwrap().0;
+
+    // A delivery with both: one customer now; the message goes to the BSUID's conversation.
+    deliver(
+        &app,
+        &identity_delivery(Some(PHONE), Some(BSUID), None, "Eve", &new_wamid(), "both"),
+    )
+    .await;
+    let views = [
+        app.get_interaction(by_user).await,
+        app.get_interaction(by_number).await,
+    ];
+    assert!(views[0].to_string().contains("\"both\""), "{}", views[0]);
+    // The other conversation is still worked and closed normally.
+    let (agent, other) = if ids[0].0 == by_number {
+        (&mut a, by_number)
+    } else {
+        (&mut c, by_number)
+    };
+    agent.send_message(other, "still here").await.expect("send");
+    agent.end(other).await;
+    app.wait_interaction(other, "closed", |v| v["state"] == "closed")
+        .await;
+    let c_db = rusqlite::Connection::open(&app.db_path).unwrap();
+    let live: i64 = c_db
+        .query_row(
+            "SELECT COUNT(*) FROM customers WHERE merged_into IS NULL AND (phone = ?1 OR user_id = ?2)",
+            [PHONE, BSUID],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(live, 1, "one customer");
+}
