@@ -33,6 +33,10 @@ pub enum ApiError {
     TooManyRequests,
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A refusal of the rules (the WebSocket's command errors, the domain's refusals) answered
+    /// over HTTP: the status is its code's.
+    #[error("{1}")]
+    Refused(ErrorCode, String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -56,7 +60,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest(code, _)
             | ApiError::Unauthorized(code, _)
-            | ApiError::Conflict(code, _) => *code,
+            | ApiError::Conflict(code, _)
+            | ApiError::Refused(code, _) => *code,
             ApiError::Unauthenticated => ErrorCode::Unauthenticated,
             ApiError::Forbidden => ErrorCode::Forbidden,
             ApiError::NotFound(_) => ErrorCode::NotFound,
@@ -113,6 +118,12 @@ impl From<crate::store::StoreError> for ApiError {
             crate::store::StoreError::Pool(e) => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(anyhow::Error::new(other)),
         }
+    }
+}
+
+impl From<crate::domain::interaction::Refusal> for ApiError {
+    fn from(r: crate::domain::interaction::Refusal) -> Self {
+        ApiError::Refused(r.code, r.message)
     }
 }
 
@@ -241,6 +252,7 @@ mod tests {
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Refused(code, _) => code.status(),
         }
     }
 
@@ -261,6 +273,8 @@ mod tests {
             ApiError::TooManyRequests,
             ApiError::Unavailable("x".into()),
             ApiError::Internal(anyhow::anyhow!("x")),
+            ApiError::Refused(ErrorCode::WindowClosed, "x".into()),
+            ApiError::Refused(ErrorCode::UnsupportedMediaType, "x".into()),
         ];
         for e in errors {
             assert_eq!(e.status_code(), variant_status(&e), "{}", e.code());

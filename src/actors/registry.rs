@@ -5,17 +5,21 @@
 use super::agent::{self, AgentActor};
 use super::interaction::screen_pop::LookupBreaker;
 use super::interaction::{
-    Inbound, InboundOutcome, InteractionActor, MessageStatusChanged, ResourceDeleted,
+    Inbound, InboundOutcome, InteractionActor, MediaChanged, MessageStatusChanged,
+    ResourceDeleted,
 };
 use super::queue::{self, QueueActor};
 use crate::configuration::RuntimeSettings;
 use crate::configuration::Settings;
 use crate::crm::Crm;
+use crate::domain::media::Media;
 use crate::domain::MessageStatus;
+use crate::media_files::MediaHealth;
 use crate::store::channels::{self, ChannelRecord};
 use crate::store::queues::{self, QueueRecord};
 use crate::store::users::{self, AgentRecord};
 use crate::store::{interactions, Store, StoreError};
+use crate::whatsapp::media::{self as media_fetch, MediaFetcher};
 use crate::whatsapp::outbox::{Kick, Outbox};
 use crate::whatsapp::payload::{Delivery, InboundMessage};
 use actix::prelude::*;
@@ -31,9 +35,12 @@ pub struct Registry {
     pub crm: Arc<Crm>,
     /// Remembers a CRM outage for every conversation's screen pop lookup (R20).
     pub crm_lookups: Arc<LookupBreaker>,
+    /// Whether media files can be stored (R22), for `/readyz`.
+    pub media_health: Arc<MediaHealth>,
     arbiter: ArbiterHandle,
     inner: Mutex<Inner>,
     outbox: OnceLock<Addr<Outbox>>,
+    media: OnceLock<Addr<MediaFetcher>>,
     me: Weak<Registry>,
 }
 
@@ -65,9 +72,11 @@ impl Registry {
             runtime,
             crm,
             crm_lookups: Arc::default(),
+            media_health: Arc::default(),
             arbiter,
             inner: Mutex::new(Inner::default()),
             outbox: OnceLock::new(),
+            media: OnceLock::new(),
             me: me.clone(),
         });
 
@@ -128,6 +137,20 @@ impl Registry {
             Outbox::new(outbox_store, outbox_settings, notify)
         });
         let _ = registry.outbox.set(outbox);
+
+        let weak = Arc::downgrade(&registry);
+        let media_notify: media_fetch::MediaNotify =
+            Arc::new(move |interaction_id, message_id, media| {
+                if let Some(r) = weak.upgrade() {
+                    r.media_changed(interaction_id, message_id, media);
+                }
+            });
+        let (fetch_store, fetch_settings) = (store.clone(), settings.clone());
+        let health = registry.media_health.clone();
+        let fetcher = MediaFetcher::start_in_arbiter(&registry.arbiter, move |_| {
+            MediaFetcher::new(fetch_store, fetch_settings, health, media_notify)
+        });
+        let _ = registry.media.set(fetcher);
         Ok(registry)
     }
 
@@ -294,6 +317,20 @@ impl Registry {
                 status,
                 error,
             });
+        }
+    }
+
+    /// A message's media became `ready` or `failed` (R22): its conversation tells its agents.
+    pub fn media_changed(&self, interaction_id: i64, message_id: i64, media: Media) {
+        if let Some(addr) = self.interaction(interaction_id) {
+            addr.do_send(MediaChanged { message_id, media });
+        }
+    }
+
+    /// New media download jobs were committed.
+    pub fn kick_media(&self) {
+        if let Some(m) = self.media.get() {
+            m.do_send(media_fetch::Kick);
         }
     }
 

@@ -1,5 +1,6 @@
 //! A transcript message as agents see it: the customer's, an agent's or a system note.
 
+use super::media::Media;
 use super::time::rfc3339;
 use super::{AuthorKind, Direction, MessageKind, MessageStatus};
 use serde::Serialize;
@@ -34,4 +35,7 @@ pub struct Message {
     pub status: Option<MessageStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The file of an image, video, audio, document or sticker (R22), either way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<Media>,
 }

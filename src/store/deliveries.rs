@@ -121,6 +121,8 @@ pub(crate) mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(include_str!("../../migrations/0001_core.sql"))
             .unwrap();
+        conn.execute_batch(include_str!("../../migrations/0010_media.sql"))
+            .unwrap();
         conn.execute_batch(
             "INSERT INTO queues(id, name, offer_timeout_secs, wrap_up_secs, created_at, updated_at)
                  VALUES (1, 'Support', 30, 60, 0, 0);

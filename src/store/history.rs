@@ -384,6 +384,8 @@ mod tests {
         let c = Connection::open_in_memory().unwrap();
         c.execute_batch(include_str!("../../migrations/0001_core.sql"))
             .unwrap();
+        c.execute_batch(include_str!("../../migrations/0010_media.sql"))
+            .unwrap();
         c.execute_batch(
             "INSERT INTO users(id, username, display_name, role, password_hash, status_since, created_at, updated_at)
                  VALUES (5, 'ann', 'Ann', 'agent', 'x', 0, 0, 0);

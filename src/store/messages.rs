@@ -1,7 +1,7 @@
 //! The `messages` table: the transcripts. Customer messages (R1, R12), agent messages queued
 //! for the WhatsApp outbox (R6) and system notes; one row mapper for every reader.
 
-use super::{Db, StoreResult};
+use super::{media, Db, StoreResult};
 use crate::domain::message::{Author, Message};
 use crate::domain::{AuthorKind, Direction, MessageKind, MessageStatus};
 use rusqlite::params;
@@ -63,6 +63,7 @@ pub fn insert_customer(
         sent_at: m.sent_at,
         status: None,
         error: None,
+        media: None,
     })
 }
 
@@ -76,15 +77,38 @@ pub fn insert_agent_text(
     text: &str,
     now: i64,
 ) -> StoreResult<Message> {
+    insert_agent(
+        db,
+        interaction_id,
+        agent_id,
+        author_name,
+        MessageKind::Text,
+        text,
+        now,
+    )
+}
+
+/// Appends an agent's message of `kind` as `queued` (R6): text, or an attachment whose
+/// `text` is its caption or description (R22; the caller adds its `message_media` row).
+pub fn insert_agent(
+    db: &Db,
+    interaction_id: i64,
+    agent_id: i64,
+    author_name: &str,
+    kind: MessageKind,
+    text: &str,
+    now: i64,
+) -> StoreResult<Message> {
     db.0.prepare_cached(
         "INSERT INTO messages (interaction_id, direction, author_kind, author_id, author_name,
             kind, text, status, sent_at, created_at, updated_at)
-         VALUES (?1, 'out', 'agent', ?2, ?3, 'text', ?4, 'queued', ?5, ?5, ?5)",
+         VALUES (?1, 'out', 'agent', ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6)",
     )?
     .execute(params![
         interaction_id,
         agent_id.to_string(),
         author_name,
+        kind,
         text,
         now
     ])?;
@@ -98,11 +122,12 @@ pub fn insert_agent_text(
             name: author_name.to_string(),
         },
         text: text.to_string(),
-        kind: MessageKind::Text,
+        kind,
         media_id: None,
         sent_at: now,
         status: Some(MessageStatus::Queued),
         error: None,
+        media: None,
     })
 }
 
@@ -128,16 +153,20 @@ pub fn insert_system(db: &Db, interaction_id: i64, text: String, now: i64) -> St
         sent_at: now,
         status: None,
         error: None,
+        media: None,
     })
 }
 
 /// The transcript of an interaction, oldest first.
 pub fn for_interaction(db: &Db, interaction_id: i64) -> StoreResult<Vec<Message>> {
-    let mut stmt = db.0.prepare_cached(
-        "SELECT id, direction, author_kind, author_id, author_name, text, kind, media_id,
-                sent_at, status, error
-         FROM messages WHERE interaction_id = ?1 ORDER BY id",
-    )?;
+    let sql = format!(
+        "SELECT m.id, m.direction, m.author_kind, m.author_id, m.author_name, m.text, m.kind,
+                m.media_id, m.sent_at, m.status, m.error, {}
+         FROM messages m LEFT JOIN message_media mm ON mm.message_id = m.id
+         WHERE m.interaction_id = ?1 ORDER BY m.id",
+        media::COLUMNS
+    );
+    let mut stmt = db.0.prepare_cached(&sql)?;
     let rows = stmt.query_map([interaction_id], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -163,5 +192,6 @@ pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         sent_at: r.get(8)?,
         status: status.as_deref().and_then(MessageStatus::parse),
         error: r.get(10)?,
+        media: media::from_row(r, 11)?,
     })
 }

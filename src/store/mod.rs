@@ -22,6 +22,8 @@ pub mod deliveries;
 pub mod health;
 pub mod history;
 pub mod interactions;
+pub mod media;
+pub mod media_downloads;
 pub mod messages;
 pub mod metrics;
 pub mod offer_log;
@@ -98,6 +100,7 @@ fn migrations() -> Migrations<'static> {
             "../../migrations/0004_participant_wrap_up.sql"
         )),
         M::up(include_str!("../../migrations/0008_offer_log.sql")),
+        M::up(include_str!("../../migrations/0010_media.sql")),
     ])
 }
 
