@@ -16,6 +16,7 @@ mod health_config;
 mod helpers;
 mod interruption;
 mod masking;
+mod media;
 mod operations;
 mod recovery;
 mod routing;
