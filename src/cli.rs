@@ -220,8 +220,14 @@ fn restore_media(settings: &Settings, source: &Path) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let done = crate::media_files::copy_named(&names, &folder, &settings.media.path)
-        .with_context(|| format!("restoring media files into {}", settings.media.path.display()))?;
+    let done = crate::media_files::copy_named(&names, &folder, &settings.media.path).with_context(
+        || {
+            format!(
+                "restoring media files into {}",
+                settings.media.path.display()
+            )
+        },
+    )?;
     println!(
         "media: {} files restored into {} ({} already there)",
         done.copied,

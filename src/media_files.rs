@@ -31,10 +31,8 @@ impl MediaFiles {
     /// name that would leave the folder.
     pub fn resolve(&self, relative: &str) -> Option<PathBuf> {
         let rel = Path::new(relative);
-        let plain = !relative.is_empty()
-            && rel
-                .components()
-                .all(|c| matches!(c, Component::Normal(_)));
+        let plain =
+            !relative.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
         plain.then(|| self.root.join(rel))
     }
 
@@ -159,11 +157,7 @@ impl Incoming {
         file.sync_all().await?;
         drop(file);
         let when = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
-        let relative = format!(
-            "{}/{:032x}",
-            when.format("%Y/%m"),
-            rand::random::<u128>()
-        );
+        let relative = format!("{}/{:032x}", when.format("%Y/%m"), rand::random::<u128>());
         let target = self.root.join(&relative);
         if let Some(dir) = target.parent() {
             tokio::fs::create_dir_all(dir).await?;
@@ -283,15 +277,24 @@ mod tests {
         assert_eq!(f.head(), b"hello world");
         let stored = f.finish(1_764_000_000_000).await.unwrap();
         assert!(stored.file.starts_with("2025/11/"), "{}", stored.file);
-        assert_eq!(hex::encode(stored.sha256), hex::encode(Sha256::digest(b"hello world")));
+        assert_eq!(
+            hex::encode(stored.sha256),
+            hex::encode(Sha256::digest(b"hello world"))
+        );
         let path = files.resolve(&stored.file).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"hello world");
-        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
         // An unfinished file leaves nothing behind.
         let mut g = files.incoming().await.unwrap();
         g.write(b"partial").await.unwrap();
         drop(g);
-        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
         files.remove(&stored.file).unwrap();
         files.remove(&stored.file).unwrap();
         assert!(!path.exists());
@@ -304,7 +307,11 @@ mod tests {
         let to = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(from.path().join("2026/01")).unwrap();
         std::fs::write(from.path().join("2026/01/a"), b"aaa").unwrap();
-        let names = vec!["2026/01/a".to_string(), "2026/01/gone".into(), "../x".into()];
+        let names = vec![
+            "2026/01/a".to_string(),
+            "2026/01/gone".into(),
+            "../x".into(),
+        ];
         let first = copy_named(&names, from.path(), to.path()).unwrap();
         assert_eq!((first.copied, first.present, first.missing), (1, 0, 1));
         assert_eq!(std::fs::read(to.path().join("2026/01/a")).unwrap(), b"aaa");

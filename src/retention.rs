@@ -3,8 +3,8 @@
 //! the writer is never held for long. Open conversations are never touched.
 
 use crate::configuration::RetentionSettings;
-use crate::media_files::MediaFiles;
 use crate::domain::time::now_ms;
+use crate::media_files::MediaFiles;
 use crate::store::{retention, Store, StoreResult};
 use std::time::Duration;
 

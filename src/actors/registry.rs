@@ -5,8 +5,7 @@
 use super::agent::{self, AgentActor};
 use super::interaction::screen_pop::LookupBreaker;
 use super::interaction::{
-    Inbound, InboundOutcome, InteractionActor, MediaChanged, MessageStatusChanged,
-    ResourceDeleted,
+    Inbound, InboundOutcome, InteractionActor, MediaChanged, MessageStatusChanged, ResourceDeleted,
 };
 use super::queue::{self, QueueActor};
 use crate::configuration::RuntimeSettings;

@@ -884,12 +884,18 @@ mod tests {
     fn an_attachment_is_refused_like_a_text_and_its_caption_is_optional() {
         let r = active();
         assert_eq!(r.check_send_attachment(OWNER, None, 4096, NOW), Ok(()));
-        assert_eq!(r.check_send_attachment(OWNER, Some("box"), 4096, NOW), Ok(()));
+        assert_eq!(
+            r.check_send_attachment(OWNER, Some("box"), 4096, NOW),
+            Ok(())
+        );
         assert_eq!(
             code(r.check_send_attachment(OWNER, Some(&"x".repeat(1025)), 4096, NOW)),
             "message_too_long"
         );
-        assert_eq!(code(r.check_send_attachment(OWNER, Some(" "), 4096, NOW)), "empty_message");
+        assert_eq!(
+            code(r.check_send_attachment(OWNER, Some(" "), 4096, NOW)),
+            "empty_message"
+        );
         assert_eq!(
             code(r.check_send_attachment(OTHER, None, 4096, NOW)),
             "not_participant"

@@ -165,7 +165,8 @@ pub fn classify_upload(
         "application/pdf" => UploadType::new(Document, "application/pdf", DOC),
         "application/msword" => UploadType::new(Document, "application/msword", DOC),
         "application/vnd.ms-excel" => UploadType::new(Document, "application/vnd.ms-excel", DOC),
-        "application/vnd.ms-powerpoint" | "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        "application/vnd.ms-powerpoint"
+        | "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
         | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         | "application/vnd.openxmlformats-officedocument.presentationml.presentation" => {
             // The sniffer's names are the ones `office` gives for the extensions.
@@ -238,9 +239,9 @@ pub fn check_upload_size(t: &UploadType, size: u64) -> Result<(), Refusal> {
 }
 
 fn human_size(bytes: u64) -> String {
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
-    } else if bytes >= KIB && bytes % KIB == 0 {
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
         format!("{} KiB", bytes / KIB)
     } else {
         format!("{bytes} bytes")
@@ -309,11 +310,7 @@ fn valid_mime(m: &str) -> bool {
 /// component, without control characters, at most 200 characters; `None` when nothing is left.
 pub fn clean_filename(name: &str) -> Option<String> {
     let last = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = last
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
+    let cleaned: String = last.chars().filter(|c| !c.is_control()).take(200).collect();
     let cleaned = cleaned.trim().trim_start_matches('.').trim().to_string();
     (!cleaned.is_empty()).then_some(cleaned)
 }
@@ -409,7 +406,12 @@ mod tests {
             (&opus, None, Audio, "audio/ogg"),
             (&amr, None, Audio, "audio/amr"),
             (&pdf, None, Document, "application/pdf"),
-            (b"Order 1234, two boxes\n", Some("notes.txt"), Document, "text/plain"),
+            (
+                b"Order 1234, two boxes\n",
+                Some("notes.txt"),
+                Document,
+                "text/plain",
+            ),
             (
                 b"PK\x03\x04\x14\0\0\0\x08\0",
                 Some("Report.DOCX"),
@@ -423,8 +425,14 @@ mod tests {
         }
         // The client's name never makes HTML (or an unknown or unwanted type) acceptable.
         for (bytes, name) in [
-            (&b"<!DOCTYPE html><html><script>alert(1)</script>"[..], Some("photo.jpg")),
-            (b"  <svg xmlns='http://www.w3.org/2000/svg'/>", Some("a.txt")),
+            (
+                &b"<!DOCTYPE html><html><script>alert(1)</script>"[..],
+                Some("photo.jpg"),
+            ),
+            (
+                b"  <svg xmlns='http://www.w3.org/2000/svg'/>",
+                Some("a.txt"),
+            ),
             (b"<?xml version='1.0'?><a/>", None),
             (b"GIF89a\x01\0\x01\0", Some("a.gif")),
             (&vorbis, None),
@@ -477,7 +485,10 @@ mod tests {
         assert_eq!(s("audio/ogg; codecs=opus").content_type, "audio/ogg");
         assert!(s("VIDEO/MP4").inline);
         let pdf = s("application/pdf");
-        assert_eq!((pdf.content_type.as_str(), pdf.inline), ("application/pdf", false));
+        assert_eq!(
+            (pdf.content_type.as_str(), pdf.inline),
+            ("application/pdf", false)
+        );
         assert!(!s("text/plain").inline);
         for active in [
             "text/html",
@@ -507,7 +518,10 @@ mod tests {
 
     #[test]
     fn file_names_are_cleaned() {
-        assert_eq!(clean_filename("invoice.pdf").as_deref(), Some("invoice.pdf"));
+        assert_eq!(
+            clean_filename("invoice.pdf").as_deref(),
+            Some("invoice.pdf")
+        );
         assert_eq!(
             clean_filename("../../etc/passwd").as_deref(),
             Some("passwd")
@@ -524,7 +538,10 @@ mod tests {
     #[test]
     fn attachments_are_described_in_the_transcript() {
         use MessageKind::*;
-        assert_eq!(attachment_text(Image, Some("Broken box"), None), "Broken box");
+        assert_eq!(
+            attachment_text(Image, Some("Broken box"), None),
+            "Broken box"
+        );
         assert_eq!(attachment_text(Image, Some("  "), None), "[image]");
         assert_eq!(
             attachment_text(Document, None, Some("invoice.pdf")),

@@ -327,9 +327,11 @@ async fn read_form(
                 form.caption = (!text.is_empty()).then_some(text);
             }
             // Anything else is read past.
-            _ => while let Some(chunk) = field.next().await {
-                chunk.map_err(multipart_error)?;
-            },
+            _ => {
+                while let Some(chunk) = field.next().await {
+                    chunk.map_err(multipart_error)?;
+                }
+            }
         }
     }
     Ok(form)
@@ -348,7 +350,11 @@ async fn read_file(field: &mut Field, files: &MediaFiles) -> Result<Upload, ApiE
         .map_err(|e| ApiError::Unavailable(format!("the file could not be stored: {e}")))?;
     let judge = |file: &Incoming| {
         let head = file.head();
-        classify_upload(infer::get(head).map(|t| t.mime_type()), head, filename.as_deref())
+        classify_upload(
+            infer::get(head).map(|t| t.mime_type()),
+            head,
+            filename.as_deref(),
+        )
     };
     let mut kind = None;
     let mut refusal = None;
@@ -409,10 +415,18 @@ mod tests {
         let d = disposition(true, "photo.jpg").to_string();
         assert_eq!(d, "inline; filename=\"photo.jpg\"");
         let d = disposition(false, "facture d\u{e9}c.pdf").to_string();
-        assert!(d.starts_with("attachment; filename=\"facture d_c.pdf\"; filename*=UTF-8''"), "{d}");
+        assert!(
+            d.starts_with("attachment; filename=\"facture d_c.pdf\"; filename*=UTF-8''"),
+            "{d}"
+        );
         let d = disposition(false, "a\"b.pdf").to_string();
         assert!(d.contains("filename=\"a_b.pdf\""), "{d}");
         assert_eq!(default_name(7, "image/png"), "media-7.png");
-        assert_eq!(default_name(7, "application/octet-stream").split('.').next(), Some("media-7"));
+        assert_eq!(
+            default_name(7, "application/octet-stream")
+                .split('.')
+                .next(),
+            Some("media-7")
+        );
     }
 }

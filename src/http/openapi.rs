@@ -2,8 +2,8 @@
 //! Endpoints served elsewhere (webhook, WebSocket) are described by stubs here.
 
 use super::{
-    activities, agents, auth, channels, contacts, health, interactions, media, metrics, queues, reports,
-    settings, simulator, stats,
+    activities, agents, auth, channels, contacts, health, interactions, media, metrics, queues,
+    reports, settings, simulator, stats,
 };
 use actix_web::{web, HttpResponse};
 use serde::Serialize;

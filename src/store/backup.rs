@@ -54,7 +54,8 @@ pub fn media_files_named(db: &Path) -> anyhow::Result<Vec<String>> {
     if !has_media {
         return Ok(Vec::new());
     }
-    let mut stmt = c.prepare("SELECT file FROM message_media WHERE file IS NOT NULL ORDER BY id")?;
+    let mut stmt =
+        c.prepare("SELECT file FROM message_media WHERE file IS NOT NULL ORDER BY id")?;
     let files = stmt
         .query_map([], |r| r.get(0))?
         .collect::<Result<Vec<String>, _>>()?;

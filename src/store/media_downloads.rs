@@ -99,7 +99,15 @@ pub fn settle(db: &Db, media_id: i64, fetched: &Fetched, now: i64) -> StoreResul
             sha256_hex,
             mime_type,
         } => {
-            media::mark_ready(db, media_id, file, *size, sha256_hex, mime_type.as_deref(), now)?;
+            media::mark_ready(
+                db,
+                media_id,
+                file,
+                *size,
+                sha256_hex,
+                mime_type.as_deref(),
+                now,
+            )?;
             remove(db)?;
         }
         Fetched::Failed(error) => {
@@ -121,11 +129,10 @@ pub fn settle(db: &Db, media_id: i64, fetched: &Fetched, now: i64) -> StoreResul
             return Ok(None);
         }
     }
-    let message_id: Option<i64> = db
-        .0
-        .prepare_cached("SELECT message_id FROM message_media WHERE id = ?1")?
-        .query_row([media_id], |r| r.get(0))
-        .ok();
+    let message_id: Option<i64> =
+        db.0.prepare_cached("SELECT message_id FROM message_media WHERE id = ?1")?
+            .query_row([media_id], |r| r.get(0))
+            .ok();
     match message_id {
         Some(message_id) => media::for_message(db, message_id),
         None => Ok(None),
@@ -134,10 +141,10 @@ pub fn settle(db: &Db, media_id: i64, fetched: &Fetched, now: i64) -> StoreResul
 
 /// Files waiting to be fetched, and the oldest one's age in ms (for metrics and readiness).
 pub fn backlog(db: &Db, now: i64) -> StoreResult<(i64, i64)> {
-    Ok(db.0.prepare_cached(
-        "SELECT COUNT(*), COALESCE(?1 - MIN(created_at), 0) FROM media_downloads",
-    )?
-    .query_row([now], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    Ok(db
+        .0
+        .prepare_cached("SELECT COUNT(*), COALESCE(?1 - MIN(created_at), 0) FROM media_downloads")?
+        .query_row([now], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
 
 #[cfg(test)]
@@ -176,20 +183,34 @@ mod tests {
         let due_now = due(&db, 10, 10).unwrap();
         assert_eq!(due_now.len(), 1);
         let job = &due_now[0];
-        assert_eq!((job.message_id, job.wa_media_id.as_str()), (message_id, "M1"));
+        assert_eq!(
+            (job.message_id, job.wa_media_id.as_str()),
+            (message_id, "M1")
+        );
         assert_eq!(job.access_token.as_deref(), Some("token"));
         assert_eq!(job.sha256.as_deref(), Some("aGVsbG8="));
 
         // A failed try waits; a full disk does not use up a try.
-        let retry = Fetched::Retry { reason: "HTTP 500".into(), counts: true, retry_at: 500 };
+        let retry = Fetched::Retry {
+            reason: "HTTP 500".into(),
+            counts: true,
+            retry_at: 500,
+        };
         assert_eq!(settle(&db, pending.id, &retry, 20).unwrap(), None);
-        let disk = Fetched::Retry { reason: "disk full".into(), counts: false, retry_at: 900 };
+        let disk = Fetched::Retry {
+            reason: "disk full".into(),
+            counts: false,
+            retry_at: 900,
+        };
         assert_eq!(settle(&db, pending.id, &disk, 30).unwrap(), None);
         assert!(due(&db, 899, 10).unwrap().is_empty());
         assert_eq!(due(&db, 900, 10).unwrap()[0].attempts, 1);
         let shown = messages::for_interaction(&db, 7).unwrap();
         let m = shown[0].media.as_ref().unwrap();
-        assert_eq!((m.state, m.url.as_deref(), m.error.as_deref()), (MediaState::Pending, None, Some("disk full")));
+        assert_eq!(
+            (m.state, m.url.as_deref(), m.error.as_deref()),
+            (MediaState::Pending, None, Some("disk full"))
+        );
 
         let stored = Fetched::Stored {
             file: "2026/01/abc".into(),
@@ -201,10 +222,19 @@ mod tests {
         assert_eq!(ready.state, MediaState::Ready);
         assert_eq!(ready.url, Some(format!("/api/v1/media/{}", pending.id)));
         assert_eq!((ready.size, ready.error), (Some(5), None));
-        assert!(due(&db, i64::MAX, 10).unwrap().is_empty(), "the job is gone");
+        assert!(
+            due(&db, i64::MAX, 10).unwrap().is_empty(),
+            "the job is gone"
+        );
         let (file, _) = media::load(&db, pending.id).unwrap().unwrap();
-        assert_eq!((file.interaction_id, file.file.as_deref()), (7, Some("2026/01/abc")));
-        assert_eq!(media::delete_for_interaction(&db, 7).unwrap(), vec!["2026/01/abc".to_string()]);
+        assert_eq!(
+            (file.interaction_id, file.file.as_deref()),
+            (7, Some("2026/01/abc"))
+        );
+        assert_eq!(
+            media::delete_for_interaction(&db, 7).unwrap(),
+            vec!["2026/01/abc".to_string()]
+        );
         assert!(media::load(&db, pending.id).unwrap().is_none());
     }
 }

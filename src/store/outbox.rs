@@ -273,11 +273,17 @@ mod tests {
         let media = crate::store::media::insert_outbound(&db, &row, 0).unwrap();
         let job = &due(&db, 10, 10).unwrap()[0];
         let m = job.media.clone().expect("the file");
-        assert_eq!((m.kind, m.file.as_str(), m.filename.as_deref()), (MessageKind::Document, "2026/01/f", Some("a.pdf")));
+        assert_eq!(
+            (m.kind, m.file.as_str(), m.filename.as_deref()),
+            (MessageKind::Document, "2026/01/f", Some("a.pdf"))
+        );
         assert_eq!(m.wa_media_id, None);
         crate::store::media::record_upload(&db, media.id, "WA1", 5).unwrap();
         let job = &due(&db, 10, 10).unwrap()[0];
-        assert_eq!(job.media.as_ref().unwrap().wa_media_id.as_deref(), Some("WA1"));
+        assert_eq!(
+            job.media.as_ref().unwrap().wa_media_id.as_deref(),
+            Some("WA1")
+        );
     }
 
     #[test]

@@ -229,7 +229,12 @@ impl MediaFetcher {
 
     fn backoff(&self, attempts: u32) -> u64 {
         let m = &self.settings.media;
-        backoff_ms(attempts, m.retry_base_ms, m.retry_max_ms, rand::random::<f64>())
+        backoff_ms(
+            attempts,
+            m.retry_base_ms,
+            m.retry_max_ms,
+            rand::random::<f64>(),
+        )
     }
 }
 

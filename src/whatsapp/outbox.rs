@@ -5,11 +5,11 @@
 //! message. Rows left from before a crash are sent on start (at least once).
 
 use crate::configuration::Settings;
-use crate::domain::{time::now_ms, MessageStatus};
-pub use crate::store::outbox::Finish;
 use crate::domain::media::takes_caption;
 use crate::domain::MessageKind;
+use crate::domain::{time::now_ms, MessageStatus};
 use crate::media_files::MediaFiles;
+pub use crate::store::outbox::Finish;
 use crate::store::outbox::{self as queued, DueMessage, DueState, OutboundMedia};
 use crate::store::Store;
 use crate::whatsapp::payload::ApiErrorDetail;
@@ -300,7 +300,11 @@ impl<'a> SendText<'a> {
 /// A media message (R22): the text message's envelope, recipient and all, with the media
 /// object in place of `text`: `{"type": "image", "image": {"id", "caption"}}`, a document
 /// with its `filename`, audio and stickers without a caption.
-fn with_media(mut body: serde_json::Value, media: &OutboundMedia, wa_media_id: &str) -> serde_json::Value {
+fn with_media(
+    mut body: serde_json::Value,
+    media: &OutboundMedia,
+    wa_media_id: &str,
+) -> serde_json::Value {
     let kind = media.kind.as_str();
     let mut object = serde_json::json!({ "id": wa_media_id });
     if let Some(caption) = media
@@ -310,7 +314,11 @@ fn with_media(mut body: serde_json::Value, media: &OutboundMedia, wa_media_id: &
     {
         object["caption"] = caption.into();
     }
-    if let Some(name) = media.filename.as_deref().filter(|_| media.kind == MessageKind::Document) {
+    if let Some(name) = media
+        .filename
+        .as_deref()
+        .filter(|_| media.kind == MessageKind::Document)
+    {
         object["filename"] = name.into();
     }
     if let Some(map) = body.as_object_mut() {
@@ -414,11 +422,10 @@ impl Upload {
             .await
             .map_err(|e| Finish::Retry(format!("upload failed: {e}")))?;
         let status = answer.status().as_u16();
-        let bytes = answer
-            .body()
-            .limit(MAX_ANSWER_BYTES)
-            .await
-            .map_err(|e| Finish::Retry(format!("upload: HTTP {status}, answer unreadable: {e}")))?;
+        let bytes =
+            answer.body().limit(MAX_ANSWER_BYTES).await.map_err(|e| {
+                Finish::Retry(format!("upload: HTTP {status}, answer unreadable: {e}"))
+            })?;
         uploaded_id(status, &bytes)
     }
 }
@@ -573,7 +580,11 @@ mod tests {
     #[test]
     fn a_media_body_keeps_the_text_bodys_recipient() {
         let text = serde_json::to_value(SendText::new("447700900001", "Broken box")).unwrap();
-        let body = with_media(text.clone(), &outbound(MessageKind::Image, Some("Broken box"), None), "M1");
+        let body = with_media(
+            text.clone(),
+            &outbound(MessageKind::Image, Some("Broken box"), None),
+            "M1",
+        );
         assert_eq!(
             body,
             serde_json::json!({"messaging_product": "whatsapp", "recipient_type": "individual",
@@ -581,7 +592,11 @@ mod tests {
         );
         let doc = with_media(
             text.clone(),
-            &outbound(MessageKind::Document, Some("Your invoice"), Some("invoice.pdf")),
+            &outbound(
+                MessageKind::Document,
+                Some("Your invoice"),
+                Some("invoice.pdf"),
+            ),
             "M2",
         );
         assert_eq!(
@@ -589,15 +604,25 @@ mod tests {
             serde_json::json!({"id": "M2", "caption": "Your invoice", "filename": "invoice.pdf"})
         );
         // Audio and stickers take no caption; only documents carry a file name.
-        let audio = with_media(text.clone(), &outbound(MessageKind::Audio, Some("x"), Some("a.mp3")), "M3");
+        let audio = with_media(
+            text.clone(),
+            &outbound(MessageKind::Audio, Some("x"), Some("a.mp3")),
+            "M3",
+        );
         assert_eq!(audio["audio"], serde_json::json!({"id": "M3"}));
         let sticker = with_media(text, &outbound(MessageKind::Sticker, None, None), "M4");
-        assert_eq!((sticker["type"].as_str(), sticker.get("text")), (Some("sticker"), None));
+        assert_eq!(
+            (sticker["type"].as_str(), sticker.get("text")),
+            (Some("sticker"), None)
+        );
     }
 
     #[test]
     fn upload_answers_are_classified() {
-        assert_eq!(uploaded_id(200, br#"{"id":"1013859600285441"}"#), Ok("1013859600285441".into()));
+        assert_eq!(
+            uploaded_id(200, br#"{"id":"1013859600285441"}"#),
+            Ok("1013859600285441".into())
+        );
         assert_eq!(uploaded_id(200, br#"{"id":42}"#), Ok("42".into()));
         assert!(matches!(uploaded_id(200, b"{}"), Err(Finish::Retry(_))));
         assert!(matches!(uploaded_id(500, b""), Err(Finish::Retry(_))));

@@ -410,7 +410,10 @@ fn describe(kind: &str, m: &RawMessage) -> (MessageKind, String, Option<InboundM
                 caption: caption.clone(),
             })
         });
-        let text = match (&caption, media.as_ref().and_then(|x| non_empty(x.filename.clone()))) {
+        let text = match (
+            &caption,
+            media.as_ref().and_then(|x| non_empty(x.filename.clone())),
+        ) {
             (Some(c), _) => c.clone(),
             (None, Some(f)) if label == "document" => format!("[document: {f}]"),
             (None, _) => format!("[{label}]"),
@@ -665,10 +668,19 @@ mod tests {
         );
         let m = &parse(&json)[0].messages;
         let sticker = m[0].media.as_ref().expect("a numeric id is read");
-        assert_eq!((sticker.id.as_str(), sticker.sha256.as_deref()), ("55", Some("aGk=")));
-        assert_eq!((m[1].kind, m[1].text.as_str(), m[1].media.is_none()), (MessageKind::Image, "no id", true));
+        assert_eq!(
+            (sticker.id.as_str(), sticker.sha256.as_deref()),
+            ("55", Some("aGk="))
+        );
+        assert_eq!(
+            (m[1].kind, m[1].text.as_str(), m[1].media.is_none()),
+            (MessageKind::Image, "no id", true)
+        );
         // A field of the wrong type spoils the media object: the message stays, without a file.
-        assert_eq!((m[2].kind, m[2].text.as_str()), (MessageKind::Document, "[document]"));
+        assert_eq!(
+            (m[2].kind, m[2].text.as_str()),
+            (MessageKind::Document, "[document]")
+        );
         assert!(m[2].media.is_none());
     }
 

@@ -156,8 +156,12 @@ async fn a_download_that_fails_once_is_retried_and_becomes_ready() {
         .mount(&app.cloud_api)
         .await;
     app.cloud_media("FLAKY", &image, "image/jpeg").await;
-    app.customer_sends_media(CUSTOMER, "image", json!({"id": "FLAKY", "mime_type": "image/jpeg"}))
-        .await;
+    app.customer_sends_media(
+        CUSTOMER,
+        "image",
+        json!({"id": "FLAKY", "mime_type": "image/jpeg"}),
+    )
+    .await;
     let m = media_message(&mut a, id, "image").await;
     let e = media_event(&mut a, m["id"].as_i64().unwrap()).await;
     assert_eq!(e["media"]["state"], "ready", "{e}");
@@ -177,15 +181,26 @@ async fn an_expired_download_url_is_replaced_by_a_fresh_one_on_the_next_try() {
         .mount(&app.cloud_api)
         .await;
     let lookups = app.cloud_media("OLDURL", &video, "video/mp4").await;
-    app.customer_sends_media(CUSTOMER, "video", json!({"id": "OLDURL", "mime_type": "video/mp4"}))
-        .await;
+    app.customer_sends_media(
+        CUSTOMER,
+        "video",
+        json!({"id": "OLDURL", "mime_type": "video/mp4"}),
+    )
+    .await;
     let m = media_message(&mut a, id, "video").await;
     let e = media_event(&mut a, m["id"].as_i64().unwrap()).await;
     assert_eq!(e["media"]["state"], "ready", "{e}");
-    assert_eq!(lookups.load(std::sync::atomic::Ordering::SeqCst), 2, "a fresh URL was asked for");
+    assert_eq!(
+        lookups.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "a fresh URL was asked for"
+    );
     assert_eq!(
         app.media_downloads("OLDURL").await,
-        vec!["/download/OLDURL/1".to_string(), "/download/OLDURL/2".into()]
+        vec![
+            "/download/OLDURL/1".to_string(),
+            "/download/OLDURL/2".into()
+        ]
     );
 }
 
@@ -200,8 +215,12 @@ async fn a_sha256_mismatch_fails_after_the_tries_with_the_reason_shown() {
     let lookups = app
         .cloud_media_declaring("BAD", &image, "image/jpeg", &sha256_hex(b"another file"))
         .await;
-    app.customer_sends_media(CUSTOMER, "image", json!({"id": "BAD", "mime_type": "image/jpeg"}))
-        .await;
+    app.customer_sends_media(
+        CUSTOMER,
+        "image",
+        json!({"id": "BAD", "mime_type": "image/jpeg"}),
+    )
+    .await;
     let m = media_message(&mut a, id, "image").await;
     let message_id = m["id"].as_i64().unwrap();
     let e = media_event(&mut a, message_id).await;
@@ -216,7 +235,10 @@ async fn a_sha256_mismatch_fails_after_the_tries_with_the_reason_shown() {
     assert!(files_under(&app.media_path).is_empty());
     let shown = app.wait_media_state(id, message_id, "failed").await;
     let resp = app
-        .get(&format!("/api/v1/media/{}", shown["media"]["id"]), Some(&b.agents[0].token))
+        .get(
+            &format!("/api/v1/media/{}", shown["media"]["id"]),
+            Some(&b.agents[0].token),
+        )
         .await;
     assert_eq!(assert_error(resp, 409).await, "media_not_ready");
 }
@@ -251,7 +273,10 @@ async fn a_repeated_delivery_while_the_download_is_pending_neither_blocks_nor_du
     // Meta delivers it again while the download runs: answered at once, nothing added.
     let started = std::time::Instant::now();
     assert_eq!(app.post_webhook(&delivery).await.status(), 200);
-    assert!(started.elapsed() < Duration::from_millis(1000), "the redelivery waited");
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "the redelivery waited"
+    );
     let e = media_event(&mut a, m["id"].as_i64().unwrap()).await;
     assert_eq!(e["media"]["state"], "ready");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -263,7 +288,11 @@ async fn a_repeated_delivery_while_the_download_is_pending_neither_blocks_nor_du
         .filter(|m| m["kind"] == "image")
         .collect();
     assert_eq!(images.len(), 1, "one message");
-    assert_eq!(lookups.load(std::sync::atomic::Ordering::SeqCst), 1, "one download job");
+    assert_eq!(
+        lookups.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one download job"
+    );
     assert_eq!(app.media_downloads("SLOW").await.len(), 1);
     a.expect_no("message", Duration::from_millis(200)).await;
 }
@@ -279,8 +308,12 @@ async fn a_download_pending_at_kill_9_finishes_after_the_restart() {
         .respond_with(ResponseTemplate::new(503))
         .mount(&app.cloud_api)
         .await;
-    app.customer_sends_media(CUSTOMER, "image", json!({"id": "LATER", "mime_type": "image/jpeg"}))
-        .await;
+    app.customer_sends_media(
+        CUSTOMER,
+        "image",
+        json!({"id": "LATER", "mime_type": "image/jpeg"}),
+    )
+    .await;
     let id = app.list_interactions("").await[0]["id"].as_i64().unwrap();
     let i = app.get_interaction(id).await;
     let message_id = i["messages"][0]["id"].as_i64().unwrap();
@@ -312,8 +345,14 @@ async fn media_is_served_to_participants_supervisors_and_admins_only_and_safely(
     let mut urls = Vec::new();
     for (kind, media) in [
         ("image", json!({"id": "PIC", "mime_type": "image/jpeg"})),
-        ("document", json!({"id": "PAGE", "mime_type": "text/html", "filename": "page.html"})),
-        ("document", json!({"id": "PDF", "mime_type": "application/pdf", "filename": "facture déc.pdf"})),
+        (
+            "document",
+            json!({"id": "PAGE", "mime_type": "text/html", "filename": "page.html"}),
+        ),
+        (
+            "document",
+            json!({"id": "PDF", "mime_type": "application/pdf", "filename": "facture déc.pdf"}),
+        ),
     ] {
         app.customer_sends_media(CUSTOMER, kind, media).await;
         let m = media_message(&mut a, id, kind).await;
@@ -333,14 +372,33 @@ async fn media_is_served_to_participants_supervisors_and_admins_only_and_safely(
     };
     let outsider = &b.agents[1].token;
     for url in &urls {
-        assert_eq!(app.get(url, Some(&b.agents[0].token)).await.status(), 200, "{url}");
+        assert_eq!(
+            app.get(url, Some(&b.agents[0].token)).await.status(),
+            200,
+            "{url}"
+        );
         assert_eq!(app.get(url, Some(&supervisor)).await.status(), 200, "{url}");
-        assert_eq!(app.get(url, Some(&app.admin_token)).await.status(), 200, "{url}");
-        assert_eq!(assert_error(app.get(url, Some(outsider)).await, 403).await, "forbidden");
-        assert_eq!(assert_error(app.get(url, None).await, 401).await, "unauthenticated");
+        assert_eq!(
+            app.get(url, Some(&app.admin_token)).await.status(),
+            200,
+            "{url}"
+        );
+        assert_eq!(
+            assert_error(app.get(url, Some(outsider)).await, 403).await,
+            "forbidden"
+        );
+        assert_eq!(
+            assert_error(app.get(url, None).await, 401).await,
+            "unauthenticated"
+        );
     }
     assert_eq!(
-        assert_error(app.get("/api/v1/media/999999", Some(&app.admin_token)).await, 404).await,
+        assert_error(
+            app.get("/api/v1/media/999999", Some(&app.admin_token))
+                .await,
+            404
+        )
+        .await,
         "not_found"
     );
 
@@ -353,12 +411,19 @@ async fn media_is_served_to_participants_supervisors_and_admins_only_and_safely(
     // An image: inline, its own type.
     let r = app.get(&urls[0], Some(&b.agents[0].token)).await;
     assert_eq!(headers(&r, "content-type"), "image/jpeg");
-    assert!(headers(&r, "content-disposition").starts_with("inline"), "{:?}", r.headers());
+    assert!(
+        headers(&r, "content-disposition").starts_with("inline"),
+        "{:?}",
+        r.headers()
+    );
     assert_eq!(headers(&r, "x-content-type-options"), "nosniff");
     // HTML from a customer: never as HTML, never inline.
     let r = app.get(&urls[1], Some(&b.agents[0].token)).await;
     assert_eq!(headers(&r, "content-type"), "application/octet-stream");
-    assert_eq!(headers(&r, "content-disposition"), "attachment; filename=\"page.html\"");
+    assert_eq!(
+        headers(&r, "content-disposition"),
+        "attachment; filename=\"page.html\""
+    );
     assert_eq!(headers(&r, "x-content-type-options"), "nosniff");
     assert!(headers(&r, "content-security-policy").contains("sandbox"));
     assert_eq!(r.bytes().await.unwrap().to_vec(), html);
@@ -366,7 +431,10 @@ async fn media_is_served_to_participants_supervisors_and_admins_only_and_safely(
     let r = app.get(&urls[2], Some(&b.agents[0].token)).await;
     assert_eq!(headers(&r, "content-type"), "application/pdf");
     let d = headers(&r, "content-disposition");
-    assert!(d.starts_with("attachment; filename=\"facture d_c.pdf\"; filename*=UTF-8''"), "{d}");
+    assert!(
+        d.starts_with("attachment; filename=\"facture d_c.pdf\"; filename*=UTF-8''"),
+        "{d}"
+    );
 }
 
 /// (interaction, agent token, agent socket) with uploads and sends accepted by the mock.
@@ -386,25 +454,81 @@ async fn sent_bodies(app: &TestApp) -> Vec<Value> {
         .collect()
 }
 
+/// An attachment sent: (bytes, file name, client's type, caption, kind, type Meta gets).
+type Case = (
+    Vec<u8>,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+);
+
 #[tokio::test]
 async fn an_agent_sends_each_kind_of_attachment() {
     let app = TestApp::spawn().await;
     let (id, token, mut a, _b) = ready_to_attach(&app).await;
-    let cases: Vec<(Vec<u8>, &str, &str, Option<&str>, &str, &str)> = vec![
-        (jpeg_bytes(10_000), "photo.jpg", "image/jpeg", Some("Your parcel"), "image", "image/jpeg"),
-        (pdf_bytes(), "invoice.pdf", "application/pdf", Some("Your invoice"), "document", "application/pdf"),
-        (mp3_bytes(), "note.mp3", "audio/mpeg", None, "audio", "audio/mpeg"),
-        (mp4_bytes(), "clip.mp4", "video/mp4", Some("How to open it"), "video", "video/mp4"),
+    let cases: Vec<Case> = vec![
+        (
+            jpeg_bytes(10_000),
+            "photo.jpg",
+            "image/jpeg",
+            Some("Your parcel"),
+            "image",
+            "image/jpeg",
+        ),
+        (
+            pdf_bytes(),
+            "invoice.pdf",
+            "application/pdf",
+            Some("Your invoice"),
+            "document",
+            "application/pdf",
+        ),
+        (
+            mp3_bytes(),
+            "note.mp3",
+            "audio/mpeg",
+            None,
+            "audio",
+            "audio/mpeg",
+        ),
+        (
+            mp4_bytes(),
+            "clip.mp4",
+            "video/mp4",
+            Some("How to open it"),
+            "video",
+            "video/mp4",
+        ),
         // The client's type is not trusted: the bytes say WebP.
-        (webp_bytes(), "smile.webp", "application/octet-stream", None, "sticker", "image/webp"),
+        (
+            webp_bytes(),
+            "smile.webp",
+            "application/octet-stream",
+            None,
+            "sticker",
+            "image/webp",
+        ),
     ];
     for (i, (bytes, name, ct, caption, kind, mime)) in cases.iter().enumerate() {
-        let resp = app.attach(&token, id, bytes.clone(), name, ct, *caption).await;
-        assert_eq!(resp.status(), 202, "{name}: {}", resp.text().await.unwrap_or_default());
+        let resp = app
+            .attach(&token, id, bytes.clone(), name, ct, *caption)
+            .await;
+        assert_eq!(
+            resp.status(),
+            202,
+            "{name}: {}",
+            resp.text().await.unwrap_or_default()
+        );
         let body: Value = resp.json().await.unwrap();
         let m = &body["message"];
         assert_eq!(body["interaction_id"], json!(id));
-        assert_eq!((m["kind"].as_str(), m["status"].as_str()), (Some(*kind), Some("queued")), "{m}");
+        assert_eq!(
+            (m["kind"].as_str(), m["status"].as_str()),
+            (Some(*kind), Some("queued")),
+            "{m}"
+        );
         assert_eq!(m["direction"], "out");
         assert_eq!(m["media"]["state"], "ready");
         assert_eq!(m["media"]["mime_type"], json!(mime));
@@ -430,23 +554,46 @@ async fn an_agent_sends_each_kind_of_attachment() {
         }
         // The file the agent sent is served back as it was.
         let url = m["media"]["url"].as_str().unwrap();
-        let got = app.get(url, Some(&token)).await.bytes().await.unwrap().to_vec();
+        let got = app
+            .get(url, Some(&token))
+            .await
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec();
         assert_eq!(&got, bytes);
     }
     let uploads = app.cloud_api_uploads().await;
     assert_eq!(uploads.len(), 5);
     for (upload, (bytes, _, _, _, _, mime)) in uploads.iter().zip(&cases) {
         assert_eq!(
-            upload.headers.get("authorization").unwrap().to_str().unwrap(),
+            upload
+                .headers
+                .get("authorization")
+                .unwrap()
+                .to_str()
+                .unwrap(),
             format!("Bearer {ACCESS_TOKEN}")
         );
         let fields = multipart_fields(upload);
-        assert!(fields.contains(&("messaging_product".into(), "whatsapp".into())), "{fields:?}");
-        assert!(fields.contains(&("type".into(), mime.to_string())), "{fields:?}");
-        assert!(fields.contains(&("file".into(), format!("{} bytes", bytes.len()))), "{fields:?}");
+        assert!(
+            fields.contains(&("messaging_product".into(), "whatsapp".into())),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&("type".into(), mime.to_string())),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&("file".into(), format!("{} bytes", bytes.len()))),
+            "{fields:?}"
+        );
     }
     // Each was sent once and went `sent`.
-    for m in app.get_interaction(id).await["messages"].as_array().unwrap() {
+    for m in app.get_interaction(id).await["messages"]
+        .as_array()
+        .unwrap()
+    {
         if m["direction"] == "out" {
             let mid = m["id"].as_i64().unwrap();
             a.wait_for_where("message_status", EVENT_TIMEOUT, |e| {
@@ -464,18 +611,28 @@ async fn attachments_of_other_types_too_large_or_out_of_turn_are_refused() {
     let (id, token, _a, b) = ready_to_attach(&app).await;
     // HTML, even named and typed as an image.
     let page = b"<!DOCTYPE html><html><script>alert(1)</script></html>".to_vec();
-    let r = app.attach(&token, id, page, "photo.jpg", "image/jpeg", None).await;
+    let r = app
+        .attach(&token, id, page, "photo.jpg", "image/jpeg", None)
+        .await;
     assert_eq!(assert_error(r, 415).await, "unsupported_media_type");
     let gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00".to_vec();
-    let r = app.attach(&token, id, gif, "a.gif", "image/gif", None).await;
+    let r = app
+        .attach(&token, id, gif, "a.gif", "image/gif", None)
+        .await;
     assert_eq!(assert_error(r, 415).await, "unsupported_media_type");
     // Over the image limit (5 MiB).
     let big = jpeg_bytes(5 * 1024 * 1024 + 1);
-    let r = app.attach(&token, id, big, "big.jpg", "image/jpeg", None).await;
+    let r = app
+        .attach(&token, id, big, "big.jpg", "image/jpeg", None)
+        .await;
     assert_eq!(assert_error(r, 413).await, "payload_too_large");
     // Not a form.
     let r = app
-        .post(&format!("/api/v1/interactions/{id}/attachments"), Some(&token), &json!({"file": "x"}))
+        .post(
+            &format!("/api/v1/interactions/{id}/attachments"),
+            Some(&token),
+            &json!({"file": "x"}),
+        )
         .await;
     assert_eq!(assert_error(r, 415).await, "unsupported_media_type");
     // No file, a caption too long.
@@ -490,19 +647,51 @@ async fn attachments_of_other_types_too_large_or_out_of_turn_are_refused() {
         .unwrap();
     assert_eq!(assert_error(r, 400).await, "invalid_input");
     let long = "x".repeat(1025);
-    let r = app.attach(&token, id, pdf_bytes(), "a.pdf", "application/pdf", Some(&long)).await;
+    let r = app
+        .attach(
+            &token,
+            id,
+            pdf_bytes(),
+            "a.pdf",
+            "application/pdf",
+            Some(&long),
+        )
+        .await;
     assert_eq!(assert_error(r, 400).await, "message_too_long");
     // Another agent, no token, an unknown conversation.
-    let r = app.attach(&b.agents[1].token, id, pdf_bytes(), "a.pdf", "application/pdf", None).await;
+    let r = app
+        .attach(
+            &b.agents[1].token,
+            id,
+            pdf_bytes(),
+            "a.pdf",
+            "application/pdf",
+            None,
+        )
+        .await;
     assert_eq!(assert_error(r, 403).await, "not_participant");
-    let r = app.attach("nope", id, pdf_bytes(), "a.pdf", "application/pdf", None).await;
+    let r = app
+        .attach("nope", id, pdf_bytes(), "a.pdf", "application/pdf", None)
+        .await;
     assert_eq!(assert_error(r, 401).await, "unauthenticated");
-    let r = app.attach(&token, 999_999, pdf_bytes(), "a.pdf", "application/pdf", None).await;
+    let r = app
+        .attach(
+            &token,
+            999_999,
+            pdf_bytes(),
+            "a.pdf",
+            "application/pdf",
+            None,
+        )
+        .await;
     assert_eq!(assert_error(r, 404).await, "not_found");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(app.cloud_api_uploads().await.is_empty());
     assert!(app.cloud_api_requests().await.is_empty());
-    assert!(files_under(&app.media_path).is_empty(), "a refused file is not kept");
+    assert!(
+        files_under(&app.media_path).is_empty(),
+        "a refused file is not kept"
+    );
 }
 
 #[tokio::test]
@@ -518,7 +707,14 @@ async fn an_attachment_after_the_24h_window_is_refused_with_window_closed() {
         .unwrap();
     a.accept(id).await;
     let r = app
-        .attach(&b.agents[0].token, id, jpeg_bytes(500), "a.jpg", "image/jpeg", None)
+        .attach(
+            &b.agents[0].token,
+            id,
+            jpeg_bytes(500),
+            "a.jpg",
+            "image/jpeg",
+            None,
+        )
         .await;
     assert_eq!(assert_error(r, 409).await, "window_closed");
     assert!(app.cloud_api_uploads().await.is_empty());
@@ -529,18 +725,37 @@ async fn an_attachment_keeps_its_place_among_the_texts() {
     let app = TestApp::spawn().await;
     let (id, token, mut a, _b) = ready_to_attach(&app).await;
     a.send_message(id, "Here is the label:").await.unwrap();
-    let r = app.attach(&token, id, pdf_bytes(), "label.pdf", "application/pdf", None).await;
+    let r = app
+        .attach(
+            &token,
+            id,
+            pdf_bytes(),
+            "label.pdf",
+            "application/pdf",
+            None,
+        )
+        .await;
     assert_eq!(r.status(), 202);
-    a.send_message(id, "Print it and stick it on the box.").await.unwrap();
+    a.send_message(id, "Print it and stick it on the box.")
+        .await
+        .unwrap();
     let requests = app.wait_cloud_api_requests(3).await;
     let kinds: Vec<String> = requests
         .iter()
-        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["type"].as_str().unwrap().to_string())
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(kinds, ["text", "document", "text"]);
     let bodies = sent_bodies(&app).await;
     assert_eq!(bodies[0]["text"]["body"], "Here is the label:");
-    assert_eq!(bodies[2]["text"]["body"], "Print it and stick it on the box.");
+    assert_eq!(
+        bodies[2]["text"]["body"],
+        "Print it and stick it on the box."
+    );
 }
 
 #[tokio::test]
@@ -563,10 +778,19 @@ async fn an_upload_that_fails_is_retried_and_the_message_is_sent_once() {
         .await;
     let (id, token, mut a, _b) = ready_to_attach(&app).await;
     let r = app
-        .attach(&token, id, jpeg_bytes(4_000), "a.jpg", "image/jpeg", Some("Look"))
+        .attach(
+            &token,
+            id,
+            jpeg_bytes(4_000),
+            "a.jpg",
+            "image/jpeg",
+            Some("Look"),
+        )
         .await;
     assert_eq!(r.status(), 202);
-    let mid = r.json::<Value>().await.unwrap()["message"]["id"].as_i64().unwrap();
+    let mid = r.json::<Value>().await.unwrap()["message"]["id"]
+        .as_i64()
+        .unwrap();
     a.wait_for_where("message_status", EVENT_TIMEOUT, |e| {
         e["message_id"] == json!(mid) && e["status"] == "sent"
     })
@@ -581,7 +805,13 @@ async fn an_upload_that_fails_is_retried_and_the_message_is_sent_once() {
         assert_eq!(body["image"]["id"], "uploaded-1", "{body}");
     }
     let i = app.get_interaction(id).await;
-    let m = i["messages"].as_array().unwrap().iter().find(|m| m["id"] == json!(mid)).unwrap().clone();
+    let m = i["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == json!(mid))
+        .unwrap()
+        .clone();
     assert_eq!(m["status"], "sent");
 }
 
@@ -596,26 +826,40 @@ async fn retention_deletes_the_media_files_with_their_conversation() {
     let _ = b;
     let image = jpeg_bytes(2_000);
     app.cloud_media("OLD", &image, "image/jpeg").await;
-    app.customer_sends_media(CUSTOMER, "image", json!({"id": "OLD", "mime_type": "image/jpeg"}))
-        .await;
+    app.customer_sends_media(
+        CUSTOMER,
+        "image",
+        json!({"id": "OLD", "mime_type": "image/jpeg"}),
+    )
+    .await;
     let m = media_message(&mut a, id, "image").await;
     media_event(&mut a, m["id"].as_i64().unwrap()).await;
     let files = files_under(&app.media_path);
     assert_eq!(files.len(), 1);
     a.end(id).await;
     a.wrap_up(id, Some("resolved")).await.unwrap();
-    app.wait_interaction(id, "closed", |i| i["state"] == "closed").await;
+    app.wait_interaction(id, "closed", |i| i["state"] == "closed")
+        .await;
     // Forty days later (as the database sees it).
     let old = now_ms() - 40 * 24 * 3600 * 1000;
     let c = rusqlite::Connection::open(&app.db_path).unwrap();
     c.busy_timeout(Duration::from_secs(5)).unwrap();
-    c.execute("UPDATE interactions SET closed_at = ?1, updated_at = ?1 WHERE id = ?2", rusqlite::params![old, id])
-        .unwrap();
-    c.execute("UPDATE activities SET wrapped_up_at = ?1 WHERE interaction_id = ?2", rusqlite::params![old, id])
-        .unwrap();
+    c.execute(
+        "UPDATE interactions SET closed_at = ?1, updated_at = ?1 WHERE id = ?2",
+        rusqlite::params![old, id],
+    )
+    .unwrap();
+    c.execute(
+        "UPDATE activities SET wrapped_up_at = ?1 WHERE interaction_id = ?2",
+        rusqlite::params![old, id],
+    )
+    .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while files[0].exists() {
-        assert!(std::time::Instant::now() < deadline, "the media file was not deleted");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the media file was not deleted"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let rows: i64 = c
@@ -648,8 +892,12 @@ async fn a_backup_carries_the_media_files_and_a_restore_brings_them_back() {
     let (_b, mut a, id) = accepted(&app).await;
     let image = jpeg_bytes(6_000);
     app.cloud_media("KEEP", &image, "image/jpeg").await;
-    app.customer_sends_media(CUSTOMER, "image", json!({"id": "KEEP", "mime_type": "image/jpeg"}))
-        .await;
+    app.customer_sends_media(
+        CUSTOMER,
+        "image",
+        json!({"id": "KEEP", "mime_type": "image/jpeg"}),
+    )
+    .await;
     let m = media_message(&mut a, id, "image").await;
     let url = media_event(&mut a, m["id"].as_i64().unwrap()).await["media"]["url"]
         .as_str()
@@ -658,9 +906,18 @@ async fn a_backup_carries_the_media_files_and_a_restore_brings_them_back() {
 
     let dir = tempfile::tempdir().unwrap();
     let backup = dir.path().join("backups/sb.db");
-    let out = cli(&["backup", backup.to_str().unwrap()], &app.db_path, &app.media_path).await;
+    let out = cli(
+        &["backup", backup.to_str().unwrap()],
+        &app.db_path,
+        &app.media_path,
+    )
+    .await;
     let said = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(said.contains("media: 1 files"), "{said}");
     let copies = files_under(&dir.path().join("backups/sb.db.media"));
     assert_eq!(copies.len(), 1);
@@ -671,7 +928,11 @@ async fn a_backup_carries_the_media_files_and_a_restore_brings_them_back() {
     let target = dir.path().join("restored/sb.db");
     let media = dir.path().join("restored/media");
     let out = cli(&["restore", backup.to_str().unwrap()], &target, &media).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(files_under(&media).len(), 1);
     let (t, m) = (target.display().to_string(), media.display().to_string());
     let restored = TestApp::spawn_with(|c| {
@@ -681,4 +942,53 @@ async fn a_backup_carries_the_media_files_and_a_restore_brings_them_back() {
     let resp = restored.get(&url, Some(&restored.admin_token)).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.bytes().await.unwrap().to_vec(), image);
+}
+
+#[tokio::test]
+async fn captions_and_file_names_are_masked_for_agents_but_sent_as_written() {
+    let app = TestApp::spawn_with(|c| {
+        c.set("masking.enabled", true);
+    })
+    .await;
+    let (id, token, mut a, _b) = ready_to_attach(&app).await;
+    let pdf = pdf_bytes();
+    app.cloud_media("MASKED", &pdf, "application/pdf").await;
+    app.customer_sends_media(
+        CUSTOMER,
+        "document",
+        json!({"id": "MASKED", "mime_type": "application/pdf",
+               "caption": "my card 4111 1111 1111 1111", "filename": "melissa@gmail.com.pdf"}),
+    )
+    .await;
+    let m = media_message(&mut a, id, "document").await;
+    let shown = m.to_string();
+    for leak in ["4111 1111 1111 1111", "melissa"] {
+        assert!(!shown.contains(leak), "{leak} shown to the agent: {shown}");
+    }
+    assert!(
+        m["media"]["caption"].as_str().unwrap().ends_with("1111"),
+        "{m}"
+    );
+    let e = media_event(&mut a, m["id"].as_i64().unwrap()).await;
+    assert_eq!(e["media"]["state"], "ready");
+    assert!(!e.to_string().contains("melissa"), "{e}");
+
+    // The agent's own caption: masked in what the agent reads back, sent as written.
+    let r = app
+        .attach(
+            &token,
+            id,
+            jpeg_bytes(800),
+            "a.jpg",
+            "image/jpeg",
+            Some("call +447966197542"),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["message"]["media"]["caption"], "call *********7542");
+    assert_eq!(body["message"]["text"], "call *********7542");
+    let requests = app.wait_cloud_api_requests(1).await;
+    let sent: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(sent["image"]["caption"], "call +447966197542");
 }

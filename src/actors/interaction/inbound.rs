@@ -3,9 +3,9 @@
 //! `pending` and the file's download job, in the same transaction; the fetch comes after.
 
 use super::{reply, InteractionActor, Reply};
+use crate::domain::media::{clean_filename, is_media_kind};
 use crate::domain::time::now_ms;
 use crate::domain::InteractionState;
-use crate::domain::media::{clean_filename, is_media_kind};
 use crate::store::messages::{self, CustomerMessage};
 use crate::store::{interactions, media, media_downloads, StoreResult};
 use crate::whatsapp::payload::InboundMessage;

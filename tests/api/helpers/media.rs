@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{header, method, path, path_regex};
 use wiremock::{Mock, Request, Respond, ResponseTemplate};
 
-use super::{
-    envelope, new_wamid, now_secs, TestApp, ACCESS_TOKEN, EVENT_TIMEOUT, PHONE_NUMBER_ID,
-};
+use super::{envelope, new_wamid, now_secs, TestApp, ACCESS_TOKEN, EVENT_TIMEOUT, PHONE_NUMBER_ID};
 
 /// Hex sha256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -27,7 +25,9 @@ pub fn sha256_base64(bytes: &[u8]) -> String {
 
 /// The smallest files each kind is recognised by (their first bytes).
 pub fn jpeg_bytes(len: usize) -> Vec<u8> {
-    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00];
+    let mut b = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
+    ];
     b.resize(len.max(b.len()), 0x42);
     b
 }
@@ -187,7 +187,9 @@ impl TestApp {
             form = form.text("caption", c.to_string());
         }
         self.client
-            .post(self.url(&format!("/api/v1/interactions/{interaction_id}/attachments")))
+            .post(self.url(&format!(
+                "/api/v1/interactions/{interaction_id}/attachments"
+            )))
             .bearer_auth(token)
             .multipart(form)
             .send()
@@ -196,7 +198,12 @@ impl TestApp {
     }
 
     /// Polls the admin view until the message with `media` of `message_id` has `state`.
-    pub async fn wait_media_state(&self, interaction_id: i64, message_id: i64, state: &str) -> Value {
+    pub async fn wait_media_state(
+        &self,
+        interaction_id: i64,
+        message_id: i64,
+        state: &str,
+    ) -> Value {
         let deadline = Instant::now() + EVENT_TIMEOUT;
         loop {
             let i = self.get_interaction(interaction_id).await;
@@ -256,7 +263,9 @@ pub fn multipart_fields(request: &Request) -> Vec<(String, String)> {
         if rest.starts_with(b"--") {
             break;
         }
-        let Some(head_end) = find(rest, b"\r\n\r\n") else { break };
+        let Some(head_end) = find(rest, b"\r\n\r\n") else {
+            break;
+        };
         let head = String::from_utf8_lossy(&rest[..head_end]).to_string();
         let content = &rest[head_end + 4..];
         let end = find(content, &delimiter).unwrap_or(content.len());
