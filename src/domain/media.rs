@@ -118,6 +118,28 @@ fn extension(filename: Option<&str>) -> Option<String> {
     Some(ext.to_ascii_lowercase())
 }
 
+/// The Office formats WhatsApp takes as documents: (extension, MIME type, OOXML).
+const OFFICE: &[(&str, &str, bool)] = &[
+    ("doc", "application/msword", false),
+    ("xls", "application/vnd.ms-excel", false),
+    ("ppt", "application/vnd.ms-powerpoint", false),
+    (
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        true,
+    ),
+    (
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        true,
+    ),
+    (
+        "pptx",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        true,
+    ),
+];
+
 /// The kind and type of an attachment, from its first bytes (`head`, at least the first few
 /// KiB) and the type a magic-number sniffer found in them (`sniffed`); the client's
 /// Content-Type is not trusted. `filename` only tells the Office formats apart when the
@@ -133,17 +155,6 @@ pub fn classify_upload(
     if is_3gpp(head) {
         return Ok(UploadType::new(Video, "video/3gpp", AV));
     }
-    let office = |ext: Option<String>| -> Option<&'static str> {
-        Some(match ext.as_deref()? {
-            "doc" => "application/msword",
-            "xls" => "application/vnd.ms-excel",
-            "ppt" => "application/vnd.ms-powerpoint",
-            "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-            _ => return None,
-        })
-    };
     let Some(sniffed) = sniffed else {
         return if looks_like_plain_text(head) {
             Ok(UploadType::new(Document, "text/plain", DOC))
@@ -163,35 +174,20 @@ pub fn classify_upload(
         "audio/opus" => UploadType::new(Audio, "audio/ogg", AV),
         "audio/ogg" => return Err(unsupported("OGG audio that is not Opus")),
         "application/pdf" => UploadType::new(Document, "application/pdf", DOC),
-        "application/msword" => UploadType::new(Document, "application/msword", DOC),
-        "application/vnd.ms-excel" => UploadType::new(Document, "application/vnd.ms-excel", DOC),
-        "application/vnd.ms-powerpoint"
-        | "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-        | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        | "application/vnd.openxmlformats-officedocument.presentationml.presentation" => {
-            // The sniffer's names are the ones `office` gives for the extensions.
-            let ext = match sniffed {
-                "application/vnd.ms-powerpoint" => "ppt",
-                s if s.contains("wordprocessingml") => "docx",
-                s if s.contains("spreadsheetml") => "xlsx",
-                _ => "pptx",
-            };
-            let mime = office(Some(ext.to_string())).unwrap_or("application/octet-stream");
-            UploadType::new(Document, mime, DOC)
-        }
-        // Office files whose container is all the sniffer recognised.
+        // Office files whose container is all the sniffer recognised: the name's extension
+        // says which, if it fits the container (OOXML in a ZIP, the old formats in OLE).
         "application/zip" | "application/x-ole-storage" => {
-            let ext = extension(filename);
-            let zip = sniffed == "application/zip";
-            match (office(ext.clone()), ext.as_deref()) {
-                (Some(mime), Some("docx" | "xlsx" | "pptx")) if zip => {
-                    UploadType::new(Document, mime, DOC)
-                }
-                (Some(mime), Some("doc" | "xls" | "ppt")) if !zip => {
+            let ext = extension(filename).unwrap_or_default();
+            match OFFICE.iter().find(|(e, ..)| *e == ext) {
+                Some((_, mime, ooxml)) if *ooxml == (sniffed == "application/zip") => {
                     UploadType::new(Document, mime, DOC)
                 }
                 _ => return Err(unsupported(&format!("a file of type {sniffed}"))),
             }
+        }
+        office if OFFICE.iter().any(|(_, m, _)| *m == office) => {
+            let (_, mime, _) = OFFICE.iter().find(|(_, m, _)| *m == office).expect("found");
+            UploadType::new(Document, mime, DOC)
         }
         other => return Err(unsupported(&format!("a file of type {other}"))),
     })
@@ -444,6 +440,24 @@ mod tests {
             let r = classify(bytes, name).unwrap_err();
             assert_eq!(r.code, ErrorCode::UnsupportedMediaType, "{bytes:?}");
         }
+        // The old Office formats in their OLE container, by name; a sniffed one as sniffed.
+        let ole = |name| {
+            classify_upload(
+                Some("application/x-ole-storage"),
+                b"\xd0\xcf\x11\xe0",
+                Some(name),
+            )
+        };
+        assert_eq!(
+            ole("Budget.XLS").unwrap().mime_type,
+            "application/vnd.ms-excel"
+        );
+        assert!(ole("budget.docx").is_err() && ole("budget").is_err());
+        let xls = classify_upload(Some("application/vnd.ms-excel"), b"\xd0\xcf", None).unwrap();
+        assert_eq!(
+            (xls.kind, xls.mime_type),
+            (Document, "application/vnd.ms-excel")
+        );
         // Text cut in the middle of a character is still text.
         let mut text = "café ".repeat(10).into_bytes();
         text.push(0xC3);

@@ -992,3 +992,34 @@ async fn captions_and_file_names_are_masked_for_agents_but_sent_as_written() {
     let sent: Value = serde_json::from_slice(&requests[0].body).unwrap();
     assert_eq!(sent["image"]["caption"], "call +447966197542");
 }
+
+#[tokio::test]
+async fn a_file_over_the_size_limit_fails_at_once_with_the_reason() {
+    let app = TestApp::spawn_with(|c| {
+        c.set("limits.max_media_bytes", 1000);
+    })
+    .await;
+    let (_b, mut a, id) = accepted(&app).await;
+    let image = jpeg_bytes(5_000);
+    let lookups = app.cloud_media("HUGE", &image, "image/jpeg").await;
+    app.customer_sends_media(
+        CUSTOMER,
+        "image",
+        json!({"id": "HUGE", "mime_type": "image/jpeg"}),
+    )
+    .await;
+    let m = media_message(&mut a, id, "image").await;
+    let e = media_event(&mut a, m["id"].as_i64().unwrap()).await;
+    assert_eq!(e["media"]["state"], "failed", "{e}");
+    let error = e["media"]["error"].as_str().unwrap();
+    assert!(error.contains("limits.max_media_bytes"), "{error}");
+    assert_eq!(
+        lookups.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "no retry"
+    );
+    assert!(
+        app.media_downloads("HUGE").await.is_empty(),
+        "not downloaded"
+    );
+}
