@@ -34,12 +34,14 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Copy the database to PATH with SQLite's online backup; safe while the server runs.
+    /// Copy the database to PATH with SQLite's online backup, and the media files it names to
+    /// PATH.media/; safe while the server runs.
     Backup {
         /// The backup file to write (replaced if it exists).
         path: PathBuf,
     },
-    /// Replace the database with the backup at PATH. Stop the server first.
+    /// Replace the database with the backup at PATH (and bring back the media files of
+    /// PATH.media/). Stop the server first.
     Restore {
         /// A file written by `switchboard backup`.
         path: PathBuf,
@@ -82,7 +84,7 @@ pub fn run(command: Command, config: Option<&Path>) -> anyhow::Result<()> {
                 settings.database.path.display(),
                 path.display()
             );
-            Ok(())
+            backup_media(&settings, &path)
         }
         Command::Restore { path } => restore(&settings, &path),
         Command::CheckConfig => check_config(&settings),
@@ -169,6 +171,79 @@ pub fn backup(db: &Path, target: &Path) -> anyhow::Result<i32> {
     copies::backup(db, target)
 }
 
+/// The folder beside a backup file that holds its media files: `PATH.media`.
+pub fn media_folder_of(backup: &Path) -> PathBuf {
+    with_suffix(backup, ".media")
+}
+
+/// Copies the media files the backup at `target` names into `target.media/` (hard links when
+/// on the same filesystem). The database copy came first: every file it names was complete
+/// before its row was committed, so it is there (unless retention deleted it since).
+fn backup_media(settings: &Settings, target: &Path) -> anyhow::Result<()> {
+    let names = copies::media_files_named(target)?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    let folder = media_folder_of(target);
+    let done = crate::media_files::copy_named(&names, &settings.media.path, &folder)
+        .with_context(|| format!("copying media files to {}", folder.display()))?;
+    println!(
+        "media: {} files in {} ({} copied, {} already there)",
+        done.copied + done.present,
+        folder.display(),
+        done.copied,
+        done.present
+    );
+    if done.missing > 0 {
+        eprintln!(
+            "warning: {} media files named by the database were not in {} (deleted since?)",
+            done.missing,
+            settings.media.path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Brings back the media files of `source.media/` that the restored database names into
+/// `media.path` (files already there are kept).
+fn restore_media(settings: &Settings, source: &Path) -> anyhow::Result<()> {
+    let names = copies::media_files_named(&settings.database.path)?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    let folder = media_folder_of(source);
+    if !folder.is_dir() {
+        eprintln!(
+            "warning: the database names {} media files but {} does not exist",
+            names.len(),
+            folder.display()
+        );
+        return Ok(());
+    }
+    let done = crate::media_files::copy_named(&names, &folder, &settings.media.path).with_context(
+        || {
+            format!(
+                "restoring media files into {}",
+                settings.media.path.display()
+            )
+        },
+    )?;
+    println!(
+        "media: {} files restored into {} ({} already there)",
+        done.copied,
+        settings.media.path.display(),
+        done.present
+    );
+    if done.missing > 0 {
+        eprintln!(
+            "warning: {} media files named by the database are not in {}",
+            done.missing,
+            folder.display()
+        );
+    }
+    Ok(())
+}
+
 /// Replaces the configured database with `source` (checked first), keeping the database it
 /// replaces beside it as `<name>.before-restore-<time>`, then brings the schema up to date.
 fn restore(settings: &Settings, source: &Path) -> anyhow::Result<()> {
@@ -185,7 +260,7 @@ fn restore(settings: &Settings, source: &Path) -> anyhow::Result<()> {
     copies::restore_into(source, db)?;
     open_store(settings).context("upgrading the restored database")?;
     println!("{} restored from {}", db.display(), source.display());
-    Ok(())
+    restore_media(settings, source)
 }
 
 fn check_config(s: &Settings) -> anyhow::Result<()> {

@@ -23,6 +23,7 @@ pub struct Settings {
     pub crm: CrmSettings,
     pub metrics: MetricsSettings,
     pub retention: RetentionSettings,
+    pub media: MediaSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,6 +95,13 @@ pub struct LimitSettings {
     /// times in that span, so a live client always answers in time.
     #[serde(default = "default_ws_client_timeout_secs")]
     pub ws_client_timeout_secs: u64,
+    /// Largest inbound media file fetched from WhatsApp (R22); a larger one fails.
+    #[serde(default = "default_max_media_bytes")]
+    pub max_media_bytes: u64,
+}
+
+fn default_max_media_bytes() -> u64 {
+    100 * 1024 * 1024
 }
 
 fn default_ws_max_pending_events() -> usize {
@@ -169,6 +177,20 @@ pub struct RetentionSettings {
     pub interval_secs: u64,
 }
 
+/// Media files of messages (R22): where they are kept and how fetching them is retried.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MediaSettings {
+    /// Folder of the files (created with its parents); relative to the working directory.
+    pub path: PathBuf,
+    /// Backoff of a failed fetch of inbound media: first delay, doubling up to the maximum.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    /// Tries of one inbound file before it is marked failed. A full disk does not count.
+    pub max_attempts: u32,
+    /// Inbound files fetched at once.
+    pub max_in_flight: usize,
+}
+
 /// Loads the layered settings. `explicit` is `--config PATH` (or `SWITCHBOARD_CONFIG`).
 pub fn load(explicit: Option<&Path>) -> Result<Settings, config::ConfigError> {
     let mut builder = config::Config::builder()
@@ -218,6 +240,12 @@ impl Settings {
             "token" if self.metrics.token.as_deref().is_some_and(|t| !t.is_empty()) => {}
             "token" => return bad("metrics.access = \"token\" needs metrics.token"),
             _ => return bad("metrics.access must be `open`, `token` or `off`"),
+        }
+        if self.media.max_attempts == 0 || self.media.max_in_flight == 0 {
+            return bad("media.max_attempts and media.max_in_flight must be at least 1");
+        }
+        if self.media.path.as_os_str().is_empty() {
+            return bad("media.path cannot be empty");
         }
         if self.retention.batch == 0 || self.retention.interval_secs == 0 {
             return bad("retention.batch and retention.interval_secs must be at least 1");
@@ -352,6 +380,8 @@ mod tests {
         assert_eq!(s.crm.connector, "builtin");
         assert_eq!(s.crm.default_region, "US");
         assert_eq!(s.crm.dynamics.activity_entity, "phonecalls");
+        assert_eq!(s.media.path, std::path::Path::new("data/media"));
+        assert_eq!(s.limits.max_media_bytes, 100 * 1024 * 1024);
         // SPEC section 5: pings every 10 s, a client silent for 30 s is disconnected.
         let (every, timeout) = s.limits.ws_heartbeat();
         assert_eq!((every.as_secs(), timeout.as_secs()), (10, 30));

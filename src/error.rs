@@ -36,6 +36,10 @@ pub enum ApiError {
     /// A service Switchboard relies on (the configured CRM) failed; the code says how.
     #[error("{1}")]
     Upstream(ErrorCode, String),
+    /// A refusal of the rules (the WebSocket's command errors, the domain's refusals) answered
+    /// over HTTP: the status is its code's.
+    #[error("{1}")]
+    Refused(ErrorCode, String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -61,6 +65,7 @@ impl ApiError {
             | ApiError::Unauthorized(code, _)
             | ApiError::Conflict(code, _)
             | ApiError::Upstream(code, _) => *code,
+            ApiError::Refused(code, _) => *code,
             ApiError::Unauthenticated => ErrorCode::Unauthenticated,
             ApiError::Forbidden => ErrorCode::Forbidden,
             ApiError::NotFound(_) => ErrorCode::NotFound,
@@ -117,6 +122,12 @@ impl From<crate::store::StoreError> for ApiError {
             crate::store::StoreError::Pool(e) => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(anyhow::Error::new(other)),
         }
+    }
+}
+
+impl From<crate::domain::interaction::Refusal> for ApiError {
+    fn from(r: crate::domain::interaction::Refusal) -> Self {
+        ApiError::Refused(r.code, r.message)
     }
 }
 
@@ -245,6 +256,7 @@ mod tests {
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) | ApiError::Upstream(..) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Refused(code, _) => code.status(),
         }
     }
 
@@ -269,6 +281,8 @@ mod tests {
             ApiError::Upstream(ErrorCode::CrmAuthFailed, "x".into()),
             ApiError::conflict(ErrorCode::CrmUnsupported, "x"),
             ApiError::Internal(anyhow::anyhow!("x")),
+            ApiError::Refused(ErrorCode::WindowClosed, "x".into()),
+            ApiError::Refused(ErrorCode::UnsupportedMediaType, "x".into()),
         ];
         for e in errors {
             assert_eq!(e.status_code(), variant_status(&e), "{}", e.code());

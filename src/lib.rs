@@ -15,6 +15,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod media_files;
 pub mod metrics;
 pub mod retention;
 pub mod startup;

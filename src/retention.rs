@@ -1,9 +1,10 @@
-//! Retention: closed conversations (with their transcripts) and call logs older than
-//! `retention.days` are deleted in the background, a small batch per transaction so the
-//! writer is never held for long. Open conversations are never touched.
+//! Retention: closed conversations (with their transcripts and media files) and call logs
+//! older than `retention.days` are deleted in the background, a small batch per transaction so
+//! the writer is never held for long. Open conversations are never touched.
 
 use crate::configuration::RetentionSettings;
 use crate::domain::time::now_ms;
+use crate::media_files::MediaFiles;
 use crate::store::{retention, Store, StoreResult};
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ pub struct Swept {
 }
 
 /// Starts the periodic sweep (nothing when `days` is 0). Needs a running actix/tokio runtime.
-pub fn start(store: Store, settings: RetentionSettings) {
+pub fn start(store: Store, settings: RetentionSettings, files: MediaFiles) {
     if settings.days == 0 {
         return;
     }
@@ -28,7 +29,7 @@ pub fn start(store: Store, settings: RetentionSettings) {
         loop {
             tick.tick().await;
             let cutoff = now_ms() - i64::from(settings.days) * DAY_MS;
-            match sweep(&store, cutoff, settings.batch).await {
+            match sweep(&store, cutoff, settings.batch, &files).await {
                 Ok(s) if s != Swept::default() => tracing::info!(
                     activities = s.activities,
                     interactions = s.interactions,
@@ -42,8 +43,14 @@ pub fn start(store: Store, settings: RetentionSettings) {
     });
 }
 
-/// Deletes everything older than `cutoff` (ms since the epoch), `batch` rows at a time.
-pub async fn sweep(store: &Store, cutoff: i64, batch: u32) -> StoreResult<Swept> {
+/// Deletes everything older than `cutoff` (ms since the epoch), `batch` rows at a time; the
+/// media files of a deleted conversation go once its deletion is committed.
+pub async fn sweep(
+    store: &Store,
+    cutoff: i64,
+    batch: u32,
+    files: &MediaFiles,
+) -> StoreResult<Swept> {
     let mut total = Swept::default();
     loop {
         let n = store
@@ -57,9 +64,14 @@ pub async fn sweep(store: &Store, cutoff: i64, batch: u32) -> StoreResult<Swept>
         tokio::time::sleep(BATCH_PAUSE).await;
     }
     loop {
-        let n = store
+        let (n, gone) = store
             .write(move |db| retention::delete_interactions(db, cutoff, batch))
             .await?;
+        for file in gone {
+            if let Err(e) = files.remove(&file) {
+                tracing::warn!(%file, error = %e, "retention: a media file could not be deleted");
+            }
+        }
         total.interactions += n;
         crate::metrics::retention_deleted("interactions", n);
         if n < u64::from(batch) {

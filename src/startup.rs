@@ -49,7 +49,11 @@ impl Application {
         .await
         .context("starting actors")?;
 
-        crate::retention::start(store.clone(), settings.retention.clone());
+        crate::retention::start(
+            store.clone(),
+            settings.retention.clone(),
+            crate::media_files::MediaFiles::new(&settings.media.path),
+        );
 
         let board = actix::Actor::start(crate::actors::board::Board::reading(store.clone()));
         let state = AppState {

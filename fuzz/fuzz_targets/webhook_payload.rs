@@ -1,10 +1,11 @@
 //! A WhatsApp webhook delivery body, as `POST /webhooks/whatsapp` reads it: parsed, split into
 //! per-channel events, and the customer data in them handled as the actors do (the sender's
-//! WhatsApp id read as a phone number, texts and names masked).
+//! WhatsApp id read as a phone number, texts and names masked, a media file's declared sha256
+//! read as hex or base64 and its name cleaned, R22).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use switchboard::domain::{masking, phone};
+use switchboard::domain::{masking, media, phone};
 use switchboard::whatsapp::payload;
 
 fuzz_target!(|body: &[u8]| {
@@ -31,6 +32,20 @@ fuzz_target!(|body: &[u8]| {
             let _ = m.customer.label();
             let _ = m.customer.recipient();
             let _ = masking::mask_text(&m.text);
+            if let Some(file) = &m.media {
+                assert!(!file.id.trim().is_empty(), "{m:?}");
+                assert!(media::is_media_kind(m.kind), "{m:?}");
+                if let Some(sha) = &file.sha256 {
+                    let _ = media::decode_sha256(sha);
+                }
+                if let Some(name) = file.filename.as_deref().and_then(media::clean_filename) {
+                    assert!(!name.contains('/') && !name.contains('\\'), "{name:?}");
+                    let _ = masking::mask_text(&name);
+                }
+                if let Some(caption) = &file.caption {
+                    let _ = masking::mask_text(caption);
+                }
+            }
             if let Some(name) = &m.profile_name {
                 assert!(!name.trim().is_empty());
                 let _ = masking::mask_name(name);

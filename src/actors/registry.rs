@@ -5,7 +5,7 @@
 use super::agent::{self, AgentActor};
 use super::interaction::screen_pop::LookupBreaker;
 use super::interaction::{
-    CustomerChanged, CustomerUpdate, Inbound, InboundOutcome, InteractionActor,
+    CustomerChanged, CustomerUpdate, Inbound, InboundOutcome, InteractionActor, MediaChanged,
     MessageStatusChanged, ResourceDeleted,
 };
 use super::queue::{self, QueueActor};
@@ -13,12 +13,15 @@ use crate::configuration::RuntimeSettings;
 use crate::configuration::Settings;
 use crate::crm::Crm;
 use crate::domain::customer::{CustomerIdentity, CustomerKey};
+use crate::domain::media::Media;
 use crate::domain::message::Author;
 use crate::domain::{AuthorKind, MessageStatus};
+use crate::media_files::MediaHealth;
 use crate::store::channels::{self, ChannelRecord};
 use crate::store::queues::{self, QueueRecord};
 use crate::store::users::{self, AgentRecord};
 use crate::store::{customers, interactions, messages, Store, StoreError};
+use crate::whatsapp::media::{self as media_fetch, MediaFetcher};
 use crate::whatsapp::outbox::{Kick, Outbox};
 use crate::whatsapp::payload::{Delivery, IdentityChange, InboundMessage, MessageUpdate};
 use crate::whatsapp::signals::{KickSignals, SignalSender};
@@ -35,10 +38,13 @@ pub struct Registry {
     pub crm: Arc<Crm>,
     /// Remembers a CRM outage for every conversation's screen pop lookup (R20).
     pub crm_lookups: Arc<LookupBreaker>,
+    /// Whether media files can be stored (R22), for `/readyz`.
+    pub media_health: Arc<MediaHealth>,
     arbiter: ArbiterHandle,
     inner: Mutex<Inner>,
     outbox: OnceLock<Addr<Outbox>>,
     signals: OnceLock<Addr<SignalSender>>,
+    media: OnceLock<Addr<MediaFetcher>>,
     me: Weak<Registry>,
 }
 
@@ -101,10 +107,12 @@ impl Registry {
             runtime,
             crm,
             crm_lookups: Arc::default(),
+            media_health: Arc::default(),
             arbiter,
             inner: Mutex::new(Inner::default()),
             outbox: OnceLock::new(),
             signals: OnceLock::new(),
+            media: OnceLock::new(),
             me: me.clone(),
         });
 
@@ -171,6 +179,20 @@ impl Registry {
             SignalSender::new(signal_store, signal_settings)
         });
         let _ = registry.signals.set(signals);
+
+        let weak = Arc::downgrade(&registry);
+        let media_notify: media_fetch::MediaNotify =
+            Arc::new(move |interaction_id, message_id, media| {
+                if let Some(r) = weak.upgrade() {
+                    r.media_changed(interaction_id, message_id, media);
+                }
+            });
+        let (fetch_store, fetch_settings) = (store.clone(), settings.clone());
+        let health = registry.media_health.clone();
+        let fetcher = MediaFetcher::start_in_arbiter(&registry.arbiter, move |_| {
+            MediaFetcher::new(fetch_store, fetch_settings, health, media_notify)
+        });
+        let _ = registry.media.set(fetcher);
         Ok(registry)
     }
 
@@ -438,6 +460,20 @@ impl Registry {
     pub fn kick_signals(&self) {
         if let Some(s) = self.signals.get() {
             s.do_send(KickSignals);
+        }
+    }
+
+    /// A message's media became `ready` or `failed` (R22): its conversation tells its agents.
+    pub fn media_changed(&self, interaction_id: i64, message_id: i64, media: Media) {
+        if let Some(addr) = self.interaction(interaction_id) {
+            addr.do_send(MediaChanged { message_id, media });
+        }
+    }
+
+    /// New media download jobs were committed.
+    pub fn kick_media(&self) {
+        if let Some(m) = self.media.get() {
+            m.do_send(media_fetch::Kick);
         }
     }
 

@@ -13,6 +13,7 @@ mod status {
     pub const METHOD_NOT_ALLOWED: u16 = 405;
     pub const CONFLICT: u16 = 409;
     pub const PAYLOAD_TOO_LARGE: u16 = 413;
+    pub const UNSUPPORTED_MEDIA_TYPE: u16 = 415;
     pub const TOO_MANY_REQUESTS: u16 = 429;
     pub const INTERNAL_SERVER_ERROR: u16 = 500;
     pub const SERVICE_UNAVAILABLE: u16 = 503;
@@ -65,7 +66,6 @@ error_codes! {
     InvalidPhone = "invalid_phone", BAD_REQUEST;
     /// A webhook delivery that is JSON but not Meta's shape.
     InvalidBody = "invalid_body", BAD_REQUEST;
-    UnsupportedMediaType = "unsupported_media_type", BAD_REQUEST;
     NotAWebsocket = "not_a_websocket", BAD_REQUEST;
     UnknownQueue = "unknown_queue", BAD_REQUEST;
     UnknownAgent = "unknown_agent", BAD_REQUEST;
@@ -111,7 +111,13 @@ error_codes! {
     /// The configured CRM cannot do this (contacts live in Dynamics 365, which has no place
     /// for it); the message says what.
     CrmUnsupported = "crm_unsupported", CONFLICT;
+    /// A media file not fetched (yet, or ever): its message's `media.state` says which.
+    MediaNotReady = "media_not_ready", CONFLICT;
+    /// A body too large: a webhook delivery over 3 MB, an attachment over its kind's limit.
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE;
+    /// A body of a type the endpoint does not take: not JSON where JSON is read, an
+    /// attachment that is not one of WhatsApp's media types (R22).
+    UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
     TooManyRequests = "too_many_requests", TOO_MANY_REQUESTS;
     InternalError = "internal_error", INTERNAL_SERVER_ERROR;
     Unavailable = "unavailable", SERVICE_UNAVAILABLE;

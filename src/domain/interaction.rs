@@ -300,6 +300,30 @@ impl InteractionRecord {
         max_chars: usize,
         now: i64,
     ) -> Result<(), Refusal> {
+        self.check_can_send(agent_id, Some((text, max_chars)), now)
+    }
+
+    /// R22: may `agent_id` send an attachment now (with `caption`, when it has one)? The same
+    /// refusals as a text (R6, R14, R15); a caption is optional, at most
+    /// [`super::media::MAX_CAPTION_CHARS`] (or `max_chars`, if less).
+    pub fn check_send_attachment(
+        &self,
+        agent_id: i64,
+        caption: Option<&str>,
+        max_chars: usize,
+        now: i64,
+    ) -> Result<(), Refusal> {
+        let max = max_chars.min(super::media::MAX_CAPTION_CHARS);
+        self.check_can_send(agent_id, caption.map(|c| (c, max)), now)
+    }
+
+    /// Participant, not interrupted, the text (if any) valid, the window open: in this order.
+    fn check_can_send(
+        &self,
+        agent_id: i64,
+        text: Option<(&str, usize)>,
+        now: i64,
+    ) -> Result<(), Refusal> {
         self.check_active_participant(agent_id)?;
         if let Some(reason) = &self.interrupted {
             return Err(Refusal::new(
@@ -307,8 +331,10 @@ impl InteractionRecord {
                 format!("the conversation was interrupted: {reason}"),
             ));
         }
-        super::validate_message_text(text, max_chars)
-            .map_err(|(code, message)| Refusal::new(code, message))?;
+        if let Some((text, max_chars)) = text {
+            super::validate_message_text(text, max_chars)
+                .map_err(|(code, message)| Refusal::new(code, message))?;
+        }
         let window_open = self
             .last_customer_message_at
             .is_some_and(|t| now - t <= super::CUSTOMER_WINDOW_MS);
@@ -866,6 +892,41 @@ mod tests {
         interrupted.interrupted = Some("the channel was deleted".into());
         assert_eq!(
             code(interrupted.check_send(OWNER, "hello", 10, NOW)),
+            "interrupted"
+        );
+    }
+
+    // R22: an attachment is refused as a text would be; its caption is optional.
+
+    #[test]
+    fn an_attachment_is_refused_like_a_text_and_its_caption_is_optional() {
+        let r = active();
+        assert_eq!(r.check_send_attachment(OWNER, None, 4096, NOW), Ok(()));
+        assert_eq!(
+            r.check_send_attachment(OWNER, Some("box"), 4096, NOW),
+            Ok(())
+        );
+        assert_eq!(
+            code(r.check_send_attachment(OWNER, Some(&"x".repeat(1025)), 4096, NOW)),
+            "message_too_long"
+        );
+        assert_eq!(
+            code(r.check_send_attachment(OWNER, Some(" "), 4096, NOW)),
+            "empty_message"
+        );
+        assert_eq!(
+            code(r.check_send_attachment(OTHER, None, 4096, NOW)),
+            "not_participant"
+        );
+        let late = r.last_customer_message_at.unwrap() + crate::domain::CUSTOMER_WINDOW_MS + 1;
+        assert_eq!(
+            code(r.check_send_attachment(OWNER, None, 4096, late)),
+            "window_closed"
+        );
+        let mut interrupted = r.clone();
+        interrupted.interrupted = Some("the queue was deleted".into());
+        assert_eq!(
+            code(interrupted.check_send_attachment(OWNER, None, 4096, NOW)),
             "interrupted"
         );
     }

@@ -1,5 +1,6 @@
 //! A transcript message as agents see it: the customer's, an agent's or a system note.
 
+use super::media::Media;
 use super::time::rfc3339;
 use super::{AuthorKind, Direction, MessageKind, MessageStatus};
 use serde::Serialize;
@@ -34,6 +35,9 @@ pub struct Message {
     pub status: Option<MessageStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The file of an image, video, audio, document or sticker (R22), either way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<Media>,
     /// The message this one answers (R24), when it quotes one.
     pub reply_to: Option<ReplyTo>,
     /// Reactions, one per author (R24).
@@ -125,6 +129,7 @@ impl Message {
             sent_at,
             status,
             error: None,
+            media: None,
             reply_to: None,
             reactions: Vec::new(),
             edited: false,
@@ -173,6 +178,7 @@ impl Message {
             self.original_text = Some(std::mem::take(&mut self.text));
         }
         self.text.clear();
+        self.media = None;
         self.deleted = true;
     }
 

@@ -8,6 +8,7 @@ pub mod error_code;
 pub mod input;
 pub mod interaction;
 pub mod masking;
+pub mod media;
 pub mod message;
 pub mod phone;
 pub mod routing;
@@ -116,6 +117,12 @@ string_enum!(
 
 string_enum!(
     AlertLevel { None => "none", Warn => "warn", Critical => "critical" }
+);
+
+string_enum!(
+    /// A message's media file (R22): `pending` until fetched (inbound), `ready` once stored,
+    /// `failed` when it could not be fetched (the reason is kept).
+    MediaState { Pending => "pending", Ready => "ready", Failed => "failed" }
 );
 
 impl MessageStatus {

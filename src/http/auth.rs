@@ -58,7 +58,8 @@ pub async fn preferences(user: AnyUser, state: Data) -> Result<HttpResponse, Api
     request_body = PreferencesPatch,
     responses(
         (status = 200, description = "Saved; takes effect on the next accept", body = Preferences),
-        (status = 400, description = "`invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 415, description = "`unsupported_media_type` (not `application/json`)", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
     )
@@ -108,7 +109,8 @@ const MAX_CREDENTIAL_CHARS: usize = 1024;
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
-        (status = 400, description = "`invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 415, description = "`unsupported_media_type` (not `application/json`)", body = super::openapi::ErrorResponse),
         (status = 401, description = "`invalid_credentials` (unknown user or wrong password)", body = super::openapi::ErrorResponse),
         (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
         (status = 429, description = "`too_many_requests`", body = super::openapi::ErrorResponse),

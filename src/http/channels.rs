@@ -175,7 +175,8 @@ pub async fn get(_admin: Admin, state: Data, id: web::Path<i64>) -> Result<HttpR
     request_body = NewChannel,
     responses(
         (status = 201, description = "Created", body = Channel),
-        (status = 400, description = "`invalid_input`, `unknown_queue`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `unknown_queue`, `invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 415, description = "`unsupported_media_type` (not `application/json`)", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 409, description = "`phone_number_id_taken`", body = super::openapi::ErrorResponse),
@@ -202,7 +203,8 @@ pub async fn create(
     request_body = ChannelPatch,
     responses(
         (status = 200, description = "Updated", body = Channel),
-        (status = 400, description = "`invalid_input`, `unknown_queue`, `invalid_path`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `unknown_queue`, `invalid_path`, `invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 415, description = "`unsupported_media_type` (not `application/json`)", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),

@@ -144,7 +144,8 @@ fn mask_for<'a>(user: &AuthUser, state: &Data, contacts: impl Iterator<Item = &'
     request_body = NewContact,
     responses(
         (status = 201, description = "Created; `phones` in E.164", body = Contact),
-        (status = 400, description = "`invalid_input`, `invalid_phone`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `invalid_phone`, `invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 415, description = "`unsupported_media_type` (not `application/json`)", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 409, description = "`crm_unsupported`: more than Dynamics 365 keeps (3 numbers, 1 WhatsApp user id)", body = super::openapi::ErrorResponse),
         (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
@@ -166,7 +167,8 @@ pub async fn create(
     request_body = ContactPatch,
     responses(
         (status = 200, description = "Updated", body = Contact),
-        (status = 400, description = "`invalid_input`, `invalid_phone`, `invalid_path`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `invalid_phone`, `invalid_path`, `invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 415, description = "`unsupported_media_type` (not `application/json`)", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),
         (status = 409, description = "`crm_unsupported`: more than Dynamics 365 keeps (3 numbers, 1 WhatsApp user id)", body = super::openapi::ErrorResponse),

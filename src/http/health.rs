@@ -37,6 +37,11 @@ pub struct Readiness {
     pub database: String,
     /// `ok` once the agent, queue and interaction actors run.
     pub actors: String,
+    /// `ok`, or why media files cannot be stored under `media.path` (a full or read-only
+    /// disk): customers' files then wait, and are fetched once it can take them again (R22).
+    pub media: String,
+    /// Customers' media files waiting to be fetched.
+    pub media_waiting: i64,
     pub agents: usize,
     pub queues: usize,
 }
@@ -65,11 +70,20 @@ pub async fn readyz(state: Data) -> HttpResponse {
     // The registry exists only once every actor was started and open work restored.
     let (agents, queues) = (state.registry.agents().len(), state.registry.queues().len());
     let actors = "ok".to_string();
-    let ready = database == "ok" && actors == "ok";
+    let media = media_check(&state).await;
+    let media_waiting = state
+        .store
+        .read(move |db| crate::store::media_downloads::backlog(db, now))
+        .await
+        .map(|(n, _)| n)
+        .unwrap_or(0);
+    let ready = database == "ok" && actors == "ok" && media == "ok";
     let body = Readiness {
         status: if ready { "ready" } else { "not_ready" },
         database,
         actors,
+        media,
+        media_waiting,
         agents,
         queues,
     };
@@ -77,5 +91,23 @@ pub async fn readyz(state: Data) -> HttpResponse {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Can a media file be written now? A small synced write under `media.path`, and the media
+/// fetcher's last word (a file it could not store because the disk is full says so until one
+/// is stored).
+async fn media_check(state: &Data) -> String {
+    let files = crate::media_files::MediaFiles::new(&state.settings.media.path);
+    let probe = tokio::task::spawn_blocking(move || files.probe());
+    match tokio::time::timeout(READY_TIMEOUT, probe).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => return format!("media files cannot be written: {e}"),
+        Ok(Err(e)) => return e.to_string(),
+        Err(_) => return format!("no media write within {} s", READY_TIMEOUT.as_secs()),
+    }
+    match state.registry.media_health.problem() {
+        Some(reason) => format!("a media file could not be stored: {reason}"),
+        None => "ok".to_string(),
     }
 }

@@ -7,6 +7,7 @@ pub mod channels;
 pub mod contacts;
 pub mod health;
 pub mod interactions;
+pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod queues;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(contacts::configure)
             .configure(settings::configure)
             .configure(interactions::configure)
+            .configure(media::configure)
             .configure(activities::configure)
             .configure(stats::configure)
             .configure(reports::configure)

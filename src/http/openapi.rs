@@ -2,8 +2,8 @@
 //! Endpoints served elsewhere (webhook, WebSocket) are described by stubs here.
 
 use super::{
-    activities, agents, auth, channels, contacts, health, interactions, metrics, queues, reports,
-    settings, simulator, stats,
+    activities, agents, auth, channels, contacts, health, interactions, media, metrics, queues,
+    reports, settings, simulator, stats,
 };
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -118,6 +118,7 @@ impl Modify for BearerAuth {
         channels::list, channels::create, channels::get, channels::update, channels::delete,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete,
         interactions::list, interactions::get,
+        media::get, media::attach,
         activities::list, activities::get,
         settings::get, settings::update, settings::audit,
         stats::realtime, reports::queues, reports::agents,
@@ -130,6 +131,7 @@ impl Modify for BearerAuth {
         crate::ws::protocol::Customer, crate::ws::protocol::QueueRef,
         crate::domain::message::Author, crate::domain::message::Message,
         crate::ws::protocol::Participant, crate::ws::protocol::Interaction,
+        crate::domain::media::Media, media::AttachmentForm, media::Attached,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -137,6 +139,7 @@ impl Modify for BearerAuth {
         (name = "queues", description = "Admin only"), (name = "channels", description = "Admin only"),
         (name = "contacts", description = "The CRM, agent and up"),
         (name = "interactions", description = "Supervisor and up; agents see their own"),
+        (name = "media", description = "Files of media messages (R22): agents in the conversation, supervisors, admins"),
         (name = "activities", description = "Call logs, agent and up"),
         (name = "settings", description = "Admin only"), (name = "stats", description = "Supervisor and up"),
         (name = "health"), (name = "whatsapp", description = "Meta's webhook"),
@@ -160,6 +163,8 @@ mod tests {
             "/api/v1/settings",
             "/api/v1/contacts",
             "/api/v1/contacts/{id}",
+            "/api/v1/media/{id}",
+            "/api/v1/interactions/{id}/attachments",
             "/webhooks/whatsapp",
             "/ws/agent",
             "/healthz",
@@ -168,6 +173,7 @@ mod tests {
         }
         assert!(doc["components"]["schemas"]["Interaction"].is_object());
         assert!(doc["components"]["schemas"]["Contact"].is_object());
+        assert!(doc["components"]["schemas"]["Media"].is_object());
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     }
 

@@ -189,7 +189,8 @@ pub async fn get(_admin: Admin, state: Data, id: web::Path<i64>) -> Result<HttpR
     request_body = NewQueue,
     responses(
         (status = 201, description = "Created", body = Queue),
-        (status = 400, description = "`invalid_input`, `unknown_agent`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `unknown_agent`, `invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 415, description = "`unsupported_media_type` (not `application/json`)", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
@@ -217,7 +218,8 @@ pub async fn create(
     request_body = QueuePatch,
     responses(
         (status = 200, description = "Updated", body = Queue),
-        (status = 400, description = "`invalid_input`, `unknown_agent`, `invalid_path`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `unknown_agent`, `invalid_path`, `invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 415, description = "`unsupported_media_type` (not `application/json`)", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`", body = super::openapi::ErrorResponse),

@@ -77,7 +77,8 @@ pub async fn get(_admin: Admin, state: Data) -> Result<HttpResponse, ApiError> {
     request_body = SettingsPatch,
     responses(
         (status = 200, description = "The settings after the change", body = Settings),
-        (status = 400, description = "`invalid_input`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 415, description = "`unsupported_media_type` (not `application/json`)", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
         (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),

@@ -284,7 +284,8 @@ pub struct SimSent {
     request_body = SimMessage,
     responses(
         (status = 200, description = "Signed and accepted by `POST /webhooks/whatsapp` (committed)", body = SimSent),
-        (status = 400, description = "`invalid_input`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 415, description = "`unsupported_media_type` (not `application/json`)", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`: not in sandbox mode, or no such channel", body = super::openapi::ErrorResponse),
         (status = 409, description = "`no_app_secret`: nothing to sign with", body = super::openapi::ErrorResponse),
         (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
@@ -444,7 +445,8 @@ pub struct SimRead {
     request_body = ReadBody,
     responses(
         (status = 200, description = "A signed `read` status delivery was accepted by the webhook", body = SimRead),
-        (status = 400, description = "`invalid_input`, `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 415, description = "`unsupported_media_type` (not `application/json`)", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`: not in sandbox mode, or no such channel", body = super::openapi::ErrorResponse),
         (status = 409, description = "`no_app_secret`: nothing to sign with", body = super::openapi::ErrorResponse),
         (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),

@@ -41,6 +41,27 @@ pub fn backup(db: &Path, target: &Path) -> anyhow::Result<i32> {
     Ok(pages)
 }
 
+/// The media files (relative to `media.path`) that the database at `db` names (R22): what a
+/// backup of it must carry beside it.
+pub fn media_files_named(db: &Path) -> anyhow::Result<Vec<String>> {
+    let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| format!("opening {}", db.display()))?;
+    let has_media: bool = c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'message_media')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_media {
+        return Ok(Vec::new());
+    }
+    let mut stmt =
+        c.prepare("SELECT file FROM message_media WHERE file IS NOT NULL ORDER BY id")?;
+    let files = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(files)
+}
+
 /// Checks that `source` is an intact Switchboard database, before a restore.
 pub fn check_restorable(source: &Path) -> anyhow::Result<()> {
     let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)

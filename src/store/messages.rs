@@ -1,7 +1,7 @@
 //! The `messages` table: the transcripts. Customer messages (R1, R12), agent messages queued
 //! for the WhatsApp outbox (R6) and system notes; one row mapper for every reader.
 
-use super::{Db, StoreResult};
+use super::{media, Db, StoreResult};
 use crate::domain::message::{Author, CustomerChange, Message, Reaction, ReplyTo};
 use crate::domain::{AuthorKind, Direction, MessageKind, MessageStatus};
 use rusqlite::{params, OptionalExtension};
@@ -129,15 +129,42 @@ pub fn insert_agent_text(
     reply_to: Option<ReplyTo>,
     now: i64,
 ) -> StoreResult<Message> {
+    insert_agent(
+        db,
+        interaction_id,
+        agent_id,
+        author_name,
+        MessageKind::Text,
+        text,
+        reply_to,
+        now,
+    )
+}
+
+/// Appends an agent's message of `kind` as `queued` (R6): text, or an attachment whose
+/// `text` is its caption or description (R22; the caller adds its `message_media` row),
+/// quoting `reply_to` (R24) when given.
+#[allow(clippy::too_many_arguments)]
+pub fn insert_agent(
+    db: &Db,
+    interaction_id: i64,
+    agent_id: i64,
+    author_name: &str,
+    kind: MessageKind,
+    text: &str,
+    reply_to: Option<ReplyTo>,
+    now: i64,
+) -> StoreResult<Message> {
     db.0.prepare_cached(
         "INSERT INTO messages (interaction_id, direction, author_kind, author_id, author_name,
             kind, text, status, sent_at, created_at, updated_at, reply_to_id)
-         VALUES (?1, 'out', 'agent', ?2, ?3, 'text', ?4, 'queued', ?5, ?5, ?5, ?6)",
+         VALUES (?1, 'out', 'agent', ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6, ?7)",
     )?
     .execute(params![
         interaction_id,
         agent_id.to_string(),
         author_name,
+        kind,
         text,
         now,
         reply_to.as_ref().and_then(|r| r.message_id),
@@ -151,7 +178,7 @@ pub fn insert_agent_text(
             name: author_name.to_string(),
         },
         text.to_string(),
-        MessageKind::Text,
+        kind,
         None,
         now,
         Some(MessageStatus::Queued),
@@ -187,9 +214,11 @@ pub fn insert_system(db: &Db, interaction_id: i64, text: String, now: i64) -> St
 /// The transcript of an interaction, oldest first, with replies and reactions.
 pub fn for_interaction(db: &Db, interaction_id: i64) -> StoreResult<Vec<Message>> {
     let mut stmt = db.0.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages m
+        "SELECT {MESSAGE_COLUMNS}, {} FROM messages m
            LEFT JOIN messages q ON q.id = m.reply_to_id
-          WHERE m.interaction_id = ?1 ORDER BY m.id"
+           LEFT JOIN message_media mm ON mm.message_id = m.id
+          WHERE m.interaction_id = ?1 ORDER BY m.id",
+        media::COLUMNS
     ))?;
     let rows = stmt.query_map([interaction_id], from_row)?;
     let mut messages: Vec<Message> = rows.collect::<Result<_, _>>()?;
@@ -256,6 +285,7 @@ pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         status.as_deref().and_then(MessageStatus::parse),
     );
     m.error = r.get(10)?;
+    m.media = media::from_row(r, 17)?;
     if reply_to_id.is_some() || reply_to_wamid.is_some() {
         m.reply_to = Some(ReplyTo {
             message_id: reply_to_id,
@@ -269,6 +299,7 @@ pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
             m.original_text = Some(std::mem::take(&mut m.text));
         }
         m.text.clear();
+        m.media = None;
         m.deleted = true;
     }
     Ok(m)

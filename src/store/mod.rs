@@ -23,6 +23,8 @@ pub mod deliveries;
 pub mod health;
 pub mod history;
 pub mod interactions;
+pub mod media;
+pub mod media_downloads;
 pub mod messages;
 pub mod metrics;
 pub mod offer_log;
@@ -101,7 +103,7 @@ fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("../../migrations/0008_offer_log.sql")),
         M::up(include_str!("../../migrations/0009_customers.sql")),
-        // 0010 (media) comes from another branch and goes here.
+        M::up(include_str!("../../migrations/0010_media.sql")),
         M::up(include_str!("../../migrations/0011_contact_user_ids.sql")),
         M::up(include_str!("../../migrations/0012_replies_reactions.sql")),
     ])

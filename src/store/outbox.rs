@@ -4,7 +4,7 @@
 use super::deliveries;
 use super::{Db, StoreResult};
 use crate::domain::customer::{CustomerIdentity, Recipient};
-use crate::domain::MessageStatus;
+use crate::domain::{MessageKind, MessageStatus};
 use rusqlite::params;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,22 @@ pub struct DueMessage {
     pub state: DueState,
     /// The wamid of the message this one answers (R24 `context`), when it has one.
     pub reply_to_wamid: Option<String>,
+    /// An agent's attachment (R22): uploaded to Meta first, then sent by its media id.
+    pub media: Option<OutboundMedia>,
+}
+
+/// The file of an outbound media message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundMedia {
+    pub media_id: i64,
+    pub kind: MessageKind,
+    pub mime_type: String,
+    /// Relative to `media.path`.
+    pub file: String,
+    pub filename: Option<String>,
+    pub caption: Option<String>,
+    /// Meta's id once uploaded: a retried send does not upload again.
+    pub wa_media_id: Option<String>,
 }
 
 /// How a send ended, as far as the outbox is concerned.
@@ -65,13 +81,15 @@ pub fn due(db: &Db, now: i64, limit: i64) -> StoreResult<Vec<DueMessage>> {
         "WITH heads AS (SELECT MIN(message_id) AS message_id FROM outbox GROUP BY interaction_id)
          SELECT o.message_id, o.interaction_id, o.attempts, m.id, m.text, m.status,
                 i.customer_phone, c.phone_number_id, c.access_token, c.deleted, i.customer_user_id,
-                q.wamid
+                q.wamid,
+                mm.id, mm.kind, mm.mime_type, mm.file, mm.filename, mm.caption, mm.wa_media_id
            FROM heads h
            JOIN outbox o ON o.message_id = h.message_id
            LEFT JOIN messages m ON m.id = o.message_id
            LEFT JOIN messages q ON q.id = m.reply_to_id
            LEFT JOIN interactions i ON i.id = o.interaction_id
            LEFT JOIN channels c ON c.id = i.channel_id
+           LEFT JOIN message_media mm ON mm.message_id = o.message_id AND mm.direction = 'out'
           WHERE o.next_attempt_at <= ?1
           ORDER BY o.message_id
           LIMIT ?2",
@@ -103,6 +121,21 @@ pub fn due(db: &Db, now: i64, limit: i64) -> StoreResult<Vec<DueMessage>> {
             access_token: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
             state,
             reply_to_wamid: r.get(11)?,
+            media: match r.get::<_, Option<i64>>(12)? {
+                Some(media_id) => Some(OutboundMedia {
+                    media_id,
+                    kind: MessageKind::parse(&r.get::<_, String>(13)?)
+                        .unwrap_or(MessageKind::Document),
+                    mime_type: r
+                        .get::<_, Option<String>>(14)?
+                        .unwrap_or_else(|| "application/octet-stream".into()),
+                    file: r.get::<_, Option<String>>(15)?.unwrap_or_default(),
+                    filename: r.get(16)?,
+                    caption: r.get(17)?,
+                    wa_media_id: r.get(18)?,
+                }),
+                None => None,
+            },
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -238,6 +271,38 @@ mod tests {
 
         conn.execute("UPDATE channels SET deleted = 1", []).unwrap();
         assert_eq!(due(&db, 5_000, 10).unwrap()[0].state, DueState::ChannelGone);
+    }
+
+    #[test]
+    fn an_attachment_comes_with_its_file_and_its_upload_once_done() {
+        let conn = db_with_outbound(&[]);
+        let db = Db(&conn);
+        let id = queue_outbound(&conn, "[document: a.pdf]", 0);
+        let row = crate::store::media::NewOutbound {
+            message_id: id,
+            interaction_id: 7,
+            kind: MessageKind::Document,
+            mime_type: "application/pdf",
+            size: 3,
+            sha256: "abc",
+            filename: Some("a.pdf"),
+            caption: None,
+            file: "2026/01/f",
+        };
+        let media = crate::store::media::insert_outbound(&db, &row, 0).unwrap();
+        let job = &due(&db, 10, 10).unwrap()[0];
+        let m = job.media.clone().expect("the file");
+        assert_eq!(
+            (m.kind, m.file.as_str(), m.filename.as_deref()),
+            (MessageKind::Document, "2026/01/f", Some("a.pdf"))
+        );
+        assert_eq!(m.wa_media_id, None);
+        crate::store::media::record_upload(&db, media.id, "WA1", 5).unwrap();
+        let job = &due(&db, 10, 10).unwrap()[0];
+        assert_eq!(
+            job.media.as_ref().unwrap().wa_media_id.as_deref(),
+            Some("WA1")
+        );
     }
 
     #[test]

@@ -21,8 +21,9 @@ pub fn delete_activities(db: &Db, cutoff: i64, batch: u32) -> StoreResult<u64> {
 }
 
 /// Deletes up to `batch` conversations closed before `cutoff` whose call log is gone, with
-/// their transcript, participants, outbox rows and offer log.
-pub fn delete_interactions(db: &Db, cutoff: i64, batch: u32) -> StoreResult<u64> {
+/// their transcript, media rows (R22), participants, outbox rows and offer log. Returns how
+/// many, and the media files their rows named: the caller deletes those once this commits.
+pub fn delete_interactions(db: &Db, cutoff: i64, batch: u32) -> StoreResult<(u64, Vec<String>)> {
     let ids = ids(
         db,
         "SELECT i.id FROM interactions i
@@ -32,13 +33,18 @@ pub fn delete_interactions(db: &Db, cutoff: i64, batch: u32) -> StoreResult<u64>
         cutoff,
         batch,
     )?;
+    let mut files = Vec::new();
     for id in &ids {
         let customer: Option<i64> =
             db.0.prepare_cached("SELECT customer_id FROM interactions WHERE id = ?1")?
                 .query_row([id], |r| r.get(0))?;
+        files.extend(super::media::delete_for_interaction(db, *id)?);
         for sql in [
             "DELETE FROM outbox WHERE interaction_id = ?1",
             "DELETE FROM offer_log WHERE interaction_id = ?1",
+            "DELETE FROM signals WHERE interaction_id = ?1",
+            "DELETE FROM message_reactions
+              WHERE message_id IN (SELECT id FROM messages WHERE interaction_id = ?1)",
             "DELETE FROM messages WHERE interaction_id = ?1",
             "DELETE FROM interaction_participants WHERE interaction_id = ?1",
             "DELETE FROM interactions WHERE id = ?1",
@@ -50,7 +56,7 @@ pub fn delete_interactions(db: &Db, cutoff: i64, batch: u32) -> StoreResult<u64>
             super::customers::delete_if_unreferenced(db, customer)?;
         }
     }
-    Ok(ids.len() as u64)
+    Ok((ids.len() as u64, files))
 }
 
 fn ids(db: &Db, sql: &str, cutoff: i64, batch: u32) -> StoreResult<Vec<i64>> {

@@ -1,5 +1,6 @@
 //! The WhatsApp Business Cloud API channel: webhook, signatures, outbound client.
 
+pub mod media;
 pub mod outbox;
 pub mod payload;
 pub mod signals;

@@ -6,12 +6,16 @@
 
 use crate::configuration::Settings;
 use crate::domain::customer::Recipient;
+use crate::domain::media::takes_caption;
+use crate::domain::MessageKind;
 use crate::domain::{time::now_ms, MessageStatus};
+use crate::media_files::MediaFiles;
 pub use crate::store::outbox::Finish;
-use crate::store::outbox::{self as queued, DueMessage, DueState};
+use crate::store::outbox::{self as queued, DueMessage, DueState, OutboundMedia};
 use crate::store::Store;
 use crate::whatsapp::payload::ApiErrorDetail;
 use actix::prelude::*;
+use actix_web::web;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -119,11 +123,13 @@ impl Outbox {
             .client
             .get_or_insert_with(|| build_client(&self.settings))
             .clone();
-        let url = format!(
-            "{}/{}/messages",
-            self.settings.whatsapp.graph_base_url.trim_end_matches('/'),
-            job.phone_number_id
-        );
+        let base = self
+            .settings
+            .whatsapp
+            .graph_base_url
+            .trim_end_matches('/')
+            .to_string();
+        let url = format!("{base}/{}/messages", job.phone_number_id);
         let Some(to) = job.to.as_ref() else {
             let reason = "the customer has neither a phone number nor a user id".to_string();
             return self.settle(job, Finish::Failed(reason), ctx);
@@ -133,13 +139,31 @@ impl Outbox {
             .reply_to_wamid
             .as_deref()
             .map(|message_id| ReplyContext { message_id });
+        let text_body = serde_json::to_value(body).unwrap_or(serde_json::Value::Null);
         let timeout = Duration::from_millis(self.settings.whatsapp.request_timeout_ms);
-        let request = client
-            .post(url)
-            .bearer_auth(&job.access_token)
-            .timeout(timeout)
-            .send_json(&body);
+        let upload = job.media.clone().map(|media| Upload {
+            client: client.clone(),
+            url: format!("{base}/{}/media", job.phone_number_id),
+            token: job.access_token.clone(),
+            files: MediaFiles::new(&self.settings.media.path),
+            store: self.store.clone(),
+            timeout,
+            media,
+        });
+        let token = job.access_token.clone();
         let call = async move {
+            let body = match upload {
+                None => text_body,
+                Some(upload) => match upload.media_id().await {
+                    Ok(wa_media_id) => with_media(text_body, &upload.media, &wa_media_id),
+                    Err(finish) => return finish,
+                },
+            };
+            let request = client
+                .post(url)
+                .bearer_auth(&token)
+                .timeout(timeout)
+                .send_json(&body);
             match request.await {
                 Ok(mut answer) => {
                     let status = answer.status().as_u16();
@@ -240,7 +264,7 @@ impl Handler<Kick> for Outbox {
     }
 }
 
-fn build_client(settings: &Settings) -> awc::Client {
+pub(crate) fn build_client(settings: &Settings) -> awc::Client {
     // rustls needs a process-wide crypto provider before the first TLS config; losing a race
     // to another installer is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -303,6 +327,163 @@ fn addressed(to: &Recipient) -> (Option<String>, Option<String>) {
         Recipient::Phone(p) => (Some(format!("+{}", p.trim().trim_start_matches('+'))), None),
         Recipient::UserId(u) => (None, Some(u.clone())),
     }
+}
+
+/// A media message (R22): the text message's envelope, recipient and all, with the media
+/// object in place of `text`: `{"type": "image", "image": {"id", "caption"}}`, a document
+/// with its `filename`, audio and stickers without a caption.
+fn with_media(
+    mut body: serde_json::Value,
+    media: &OutboundMedia,
+    wa_media_id: &str,
+) -> serde_json::Value {
+    let kind = media.kind.as_str();
+    let mut object = serde_json::json!({ "id": wa_media_id });
+    if let Some(caption) = media
+        .caption
+        .as_deref()
+        .filter(|c| takes_caption(media.kind) && !c.trim().is_empty())
+    {
+        object["caption"] = caption.into();
+    }
+    if let Some(name) = media
+        .filename
+        .as_deref()
+        .filter(|_| media.kind == MessageKind::Document)
+    {
+        object["filename"] = name.into();
+    }
+    if let Some(map) = body.as_object_mut() {
+        map.remove("text");
+        map.insert("type".into(), kind.into());
+        map.insert(kind.into(), object);
+    }
+    body
+}
+
+/// Uploading an attachment to Meta (`POST {graph_base_url}/{phone_number_id}/media`, multipart
+/// `file`, `type`, `messaging_product`) before its message is sent.
+struct Upload {
+    client: awc::Client,
+    url: String,
+    token: String,
+    files: MediaFiles,
+    store: Store,
+    timeout: Duration,
+    media: OutboundMedia,
+}
+
+impl Upload {
+    /// Meta's id of the file: the one kept from an earlier try, or a new upload's (kept before
+    /// the send, so a retried send never uploads again).
+    async fn media_id(&self) -> Result<String, Finish> {
+        if let Some(id) = self.media.wa_media_id.clone().filter(|id| !id.is_empty()) {
+            return Ok(id);
+        }
+        let id = self.upload().await?;
+        let (media_id, kept) = (self.media.media_id, id.clone());
+        self.store
+            .write(move |db| crate::store::media::record_upload(db, media_id, &kept, now_ms()))
+            .await
+            .map_err(|e| Finish::Retry(format!("the upload's id could not be kept: {e}")))?;
+        Ok(id)
+    }
+
+    async fn upload(&self) -> Result<String, Finish> {
+        use actix_web::body::SizedStream;
+        use futures_util::StreamExt;
+        use tokio::io::AsyncReadExt;
+        let missing = || Finish::Failed("the attachment's file is missing".into());
+        let path = self.files.resolve(&self.media.file).ok_or_else(missing)?;
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
+            Err(e) => return Err(Finish::Retry(format!("reading the attachment: {e}"))),
+        };
+        let size = file
+            .metadata()
+            .await
+            .map_err(|e| Finish::Retry(format!("reading the attachment: {e}")))?
+            .len();
+        let boundary = format!("switchboard-{:032x}", rand::random::<u128>());
+        let name = self
+            .media
+            .filename
+            .as_deref()
+            .unwrap_or("file")
+            .replace(['"', '\\', '\r', '\n'], "_");
+        let head = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"messaging_product\"\r\n\r\nwhatsapp\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"type\"\r\n\r\n{mime}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: {mime}\r\n\r\n",
+            mime = self.media.mime_type,
+        );
+        let tail = format!("\r\n--{boundary}--\r\n");
+        let length = head.len() as u64 + size + tail.len() as u64;
+        let chunks = futures_util::stream::unfold(Some(file), |file| async move {
+            let mut file = file?;
+            let mut buf = vec![0u8; 64 * 1024];
+            match file.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(web::Bytes::from(buf)), Some(file)))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
+        });
+        let body = futures_util::stream::once(async move { Ok(web::Bytes::from(head)) })
+            .chain(chunks)
+            .chain(futures_util::stream::once(async move {
+                Ok::<_, std::io::Error>(web::Bytes::from(tail))
+            }));
+        // A large file gets time to travel: at least 256 KiB a second on top of the timeout.
+        let timeout = self.timeout + Duration::from_secs(size / (256 * 1024));
+        let answer = self
+            .client
+            .post(&self.url)
+            .bearer_auth(&self.token)
+            .timeout(timeout)
+            .insert_header((
+                actix_web::http::header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            ))
+            .send_body(SizedStream::new(length, body.boxed_local()));
+        let mut answer = answer
+            .await
+            .map_err(|e| Finish::Retry(format!("upload failed: {e}")))?;
+        let status = answer.status().as_u16();
+        let bytes =
+            answer.body().limit(MAX_ANSWER_BYTES).await.map_err(|e| {
+                Finish::Retry(format!("upload: HTTP {status}, answer unreadable: {e}"))
+            })?;
+        uploaded_id(status, &bytes)
+    }
+}
+
+/// Reads the Cloud API's answer to an upload: `{"id"}`, or an error classified like a send's.
+pub fn uploaded_id(status: u16, body: &[u8]) -> Result<String, Finish> {
+    if (200..300).contains(&status) {
+        #[derive(Deserialize)]
+        struct Uploaded {
+            id: Option<serde_json::Value>,
+        }
+        let id = serde_json::from_slice::<Uploaded>(body)
+            .ok()
+            .and_then(|u| u.id)
+            .and_then(|id| match id {
+                serde_json::Value::String(s) if !s.is_empty() => Some(s),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            });
+        return id.ok_or_else(|| Finish::Retry("the upload's answer had no id".into()));
+    }
+    Err(match classify(status, body) {
+        Finish::Failed(text) => Finish::Failed(format!("upload refused: {text}")),
+        Finish::Retry(text) => Finish::Retry(format!("upload: {text}")),
+        other => other,
+    })
 }
 
 /// Reads the Cloud API's answer to a send.
@@ -433,6 +614,75 @@ mod tests {
         assert_eq!(
             json,
             r#"{"messaging_product":"whatsapp","recipient_type":"individual","recipient":"US.13491208655302741918","type":"text","text":{"preview_url":false,"body":"Hi"}}"#
+        );
+    }
+
+    fn outbound(kind: MessageKind, caption: Option<&str>, filename: Option<&str>) -> OutboundMedia {
+        OutboundMedia {
+            media_id: 1,
+            kind,
+            mime_type: "application/pdf".into(),
+            file: "2026/01/x".into(),
+            filename: filename.map(str::to_string),
+            caption: caption.map(str::to_string),
+            wa_media_id: None,
+        }
+    }
+
+    #[test]
+    fn a_media_body_keeps_the_text_bodys_recipient() {
+        let text =
+            serde_json::to_value(SendText::new(&phone("447700900001"), "Broken box")).unwrap();
+        let body = with_media(
+            text.clone(),
+            &outbound(MessageKind::Image, Some("Broken box"), None),
+            "M1",
+        );
+        assert_eq!(
+            body,
+            serde_json::json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+                "to": "+447700900001", "type": "image", "image": {"id": "M1", "caption": "Broken box"}})
+        );
+        let doc = with_media(
+            text.clone(),
+            &outbound(
+                MessageKind::Document,
+                Some("Your invoice"),
+                Some("invoice.pdf"),
+            ),
+            "M2",
+        );
+        assert_eq!(
+            doc["document"],
+            serde_json::json!({"id": "M2", "caption": "Your invoice", "filename": "invoice.pdf"})
+        );
+        // Audio and stickers take no caption; only documents carry a file name.
+        let audio = with_media(
+            text.clone(),
+            &outbound(MessageKind::Audio, Some("x"), Some("a.mp3")),
+            "M3",
+        );
+        assert_eq!(audio["audio"], serde_json::json!({"id": "M3"}));
+        let sticker = with_media(text, &outbound(MessageKind::Sticker, None, None), "M4");
+        assert_eq!(
+            (sticker["type"].as_str(), sticker.get("text")),
+            (Some("sticker"), None)
+        );
+    }
+
+    #[test]
+    fn upload_answers_are_classified() {
+        assert_eq!(
+            uploaded_id(200, br#"{"id":"1013859600285441"}"#),
+            Ok("1013859600285441".into())
+        );
+        assert_eq!(uploaded_id(200, br#"{"id":42}"#), Ok("42".into()));
+        assert!(matches!(uploaded_id(200, b"{}"), Err(Finish::Retry(_))));
+        assert!(matches!(uploaded_id(500, b""), Err(Finish::Retry(_))));
+        assert!(matches!(uploaded_id(429, b""), Err(Finish::Retry(_))));
+        assert_eq!(
+            uploaded_id(400, br#"{"error":{"message":"(#100) Param file must be a file with one of the following types","code":100}}"#),
+            Err(Finish::Failed("upload refused: (#100) Param file must be a file with one of the following types".into()))
         );
     }
 }

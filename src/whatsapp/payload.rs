@@ -21,9 +21,22 @@ pub struct InboundMessage {
     pub kind: MessageKind,
     /// The body, the caption, or a short description (`[image]`, `📍 ...`) for the transcript.
     pub text: String,
-    pub media_id: Option<String>,
+    /// The file of an image, video, audio, document or sticker (R22).
+    pub media: Option<InboundMedia>,
     /// The wamid of the message it answers (`context.id`), when the customer quoted one.
     pub reply_to: Option<String>,
+}
+
+/// A customer's media file as the webhook describes it; the file itself is fetched later.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundMedia {
+    /// Meta's media id: `GET {graph_base_url}/{id}` gives a download URL (for 7 days).
+    pub id: String,
+    pub mime_type: Option<String>,
+    /// Base64 in webhooks (hex at the media endpoint): either is accepted.
+    pub sha256: Option<String>,
+    pub filename: Option<String>,
+    pub caption: Option<String>,
 }
 
 /// A reaction, an edit or a deletion of the message `target` by the customer (R24).
@@ -220,10 +233,13 @@ struct Text {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Media {
+    #[serde(deserialize_with = "string_or_number")]
     id: Option<String>,
     caption: Option<String>,
     filename: Option<String>,
     voice: Option<bool>,
+    mime_type: Option<String>,
+    sha256: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -473,7 +489,7 @@ fn inbound_message(raw: &Value, contacts: &[Contact], now_ms: i64) -> Option<Inb
         tracing::warn!(%wamid, "inbound message names no sender");
     }
     let profile_name = profile.and_then(|p| non_empty(p.name.clone()));
-    let (kind, text, media_id) = describe(parsed.kind.as_deref().unwrap_or(""), &parsed);
+    let (kind, text, media) = describe(parsed.kind.as_deref().unwrap_or(""), &parsed);
     let reply_to = parsed
         .context
         .as_ref()
@@ -485,17 +501,33 @@ fn inbound_message(raw: &Value, contacts: &[Contact], now_ms: i64) -> Option<Inb
         timestamp_ms: timestamp_ms(parsed.timestamp.as_deref(), now_ms),
         kind,
         text,
-        media_id,
+        media,
         reply_to,
     })
 }
 
-/// The message's kind, its transcript text and its media id.
-fn describe(kind: &str, m: &RawMessage) -> (MessageKind, String, Option<String>) {
-    let media = |media: &Option<Media>, label: &str| -> (String, Option<String>) {
-        let media_id = media.as_ref().and_then(|x| non_empty(x.id.clone()));
+/// The message's kind, its transcript text and its media file.
+fn describe(kind: &str, m: &RawMessage) -> (MessageKind, String, Option<InboundMedia>) {
+    let media = |media: &Option<Media>, label: &str| -> (String, Option<InboundMedia>) {
         let caption = media.as_ref().and_then(|x| non_empty(x.caption.clone()));
-        (caption.unwrap_or_else(|| format!("[{label}]")), media_id)
+        let file = media.as_ref().and_then(|x| {
+            Some(InboundMedia {
+                id: non_empty(x.id.clone())?,
+                mime_type: non_empty(x.mime_type.clone()),
+                sha256: non_empty(x.sha256.clone()),
+                filename: non_empty(x.filename.clone()),
+                caption: caption.clone(),
+            })
+        });
+        let text = match (
+            &caption,
+            media.as_ref().and_then(|x| non_empty(x.filename.clone())),
+        ) {
+            (Some(c), _) => c.clone(),
+            (None, Some(f)) if label == "document" => format!("[document: {f}]"),
+            (None, _) => format!("[{label}]"),
+        };
+        (text, file)
     };
     match kind {
         "text" => match m.text.as_ref().and_then(|t| t.body.clone()) {
@@ -524,16 +556,8 @@ fn describe(kind: &str, m: &RawMessage) -> (MessageKind, String, Option<String>)
             (MessageKind::Audio, text, id)
         }
         "document" => {
-            let doc = m.document.as_ref();
-            let media_id = doc.and_then(|d| non_empty(d.id.clone()));
-            let caption = doc.and_then(|d| non_empty(d.caption.clone()));
-            let filename = doc.and_then(|d| non_empty(d.filename.clone()));
-            let text = match (caption, filename) {
-                (Some(c), _) => c,
-                (None, Some(f)) => format!("[document: {f}]"),
-                (None, None) => "[document]".into(),
-            };
-            (MessageKind::Document, text, media_id)
+            let (text, file) = media(&m.document, "document");
+            (MessageKind::Document, text, file)
         }
         "location" => {
             let mut parts: Vec<String> = vec!["📍".into()];
@@ -758,7 +782,7 @@ mod tests {
                 timestamp_ms: 1_749_416_383_000,
                 kind: MessageKind::Text,
                 text: "Does it come in another color?".into(),
-                media_id: None,
+                media: None,
                 reply_to: None,
             }]
         );
@@ -786,17 +810,57 @@ mod tests {
             (m[0].kind, m[0].text.as_str()),
             (MessageKind::Image, "Broken box")
         );
-        assert_eq!(m[0].media_id.as_deref(), Some("1003383421387256"));
+        let image = m[0].media.as_ref().expect("image media");
+        assert_eq!(image.id, "1003383421387256");
+        assert_eq!(image.mime_type.as_deref(), Some("image/jpeg"));
+        assert_eq!(image.sha256.as_deref(), Some("abc"));
+        assert_eq!(image.caption.as_deref(), Some("Broken box"));
         assert_eq!(
             (m[1].kind, m[1].text.as_str()),
             (MessageKind::Video, "[video]")
         );
         assert_eq!(m[2].text, "[document: invoice.pdf]");
-        assert_eq!(m[2].media_id.as_deref(), Some("3333"));
+        let doc = m[2].media.as_ref().expect("document media");
+        assert_eq!(doc.id, "3333");
+        assert_eq!(doc.filename.as_deref(), Some("invoice.pdf"));
+        assert_eq!(doc.caption, None);
+        assert_eq!(m[3].media.as_ref().map(|x| x.id.as_str()), Some("4444"));
         assert_eq!(
             (m[3].kind, m[3].text.as_str()),
             (MessageKind::Audio, "[voice message]")
         );
+    }
+
+    #[test]
+    fn media_without_an_id_has_no_file_and_odd_fields_are_tolerated() {
+        let json = wrap(
+            r#"{"metadata":{"phone_number_id":"1"},
+                "contacts":[{"profile":{"name":"Sheena"},"wa_id":"16505551234"}],
+                "messages":[
+                  {"from":"16505551234","id":"wamid.s1","timestamp":"1","type":"sticker",
+                   "sticker":{"mime_type":"image/webp","sha256":"aGk=","id":55,"animated":false}},
+                  {"from":"16505551234","id":"wamid.s2","timestamp":"2","type":"image",
+                   "image":{"caption":"no id","mime_type":"image/png"}},
+                  {"from":"16505551234","id":"wamid.s3","timestamp":"3","type":"document",
+                   "document":{"id":"77","sha256":7,"filename":"  "}}
+                ]}"#,
+        );
+        let m = &parse(&json)[0].messages;
+        let sticker = m[0].media.as_ref().expect("a numeric id is read");
+        assert_eq!(
+            (sticker.id.as_str(), sticker.sha256.as_deref()),
+            ("55", Some("aGk="))
+        );
+        assert_eq!(
+            (m[1].kind, m[1].text.as_str(), m[1].media.is_none()),
+            (MessageKind::Image, "no id", true)
+        );
+        // A field of the wrong type spoils the media object: the message stays, without a file.
+        assert_eq!(
+            (m[2].kind, m[2].text.as_str()),
+            (MessageKind::Document, "[document]")
+        );
+        assert!(m[2].media.is_none());
     }
 
     #[test]
@@ -1113,6 +1177,12 @@ mod tests {
             Just("status".to_string()),
             Just("errors".to_string()),
             Just("image".to_string()),
+            Just("document".to_string()),
+            Just("sticker".to_string()),
+            Just("mime_type".to_string()),
+            Just("sha256".to_string()),
+            Just("caption".to_string()),
+            Just("filename".to_string()),
             Just("location".to_string()),
             "[a-z_]{1,8}",
         ];

@@ -6,6 +6,7 @@
 use super::protocol::{Author, Customer, Interaction, Message, Offer, ServerEvent, StatusInfo};
 use crate::domain::contact::is_whatsapp_user_id;
 use crate::domain::masking::{mask_email, mask_name, mask_phone, mask_text};
+use crate::domain::media::Media;
 use crate::domain::AuthorKind;
 
 /// Masks, in place, everything in `event` that can hold a customer's data.
@@ -32,6 +33,7 @@ pub fn mask_event(event: &mut ServerEvent) {
         ServerEvent::MessageChanged { message, .. } => mask_message(message),
         ServerEvent::Reaction { author, .. } => mask_author(author),
         ServerEvent::MessageStatus { error, .. } => mask_opt(error),
+        ServerEvent::MessageMedia { media, .. } => mask_media(media),
         ServerEvent::Interrupted { reason, .. } => mask_in_place(reason),
         ServerEvent::ScreenPop {
             contact,
@@ -93,7 +95,8 @@ pub fn mask_customer(customer: &mut Customer) {
     }
 }
 
-/// The text, the error, and a customer author's name and WhatsApp id (their number).
+/// The text, the error, the media's caption and name, and a customer author's name and
+/// WhatsApp id (their number).
 pub fn mask_message(message: &mut Message) {
     mask_in_place(&mut message.text);
     mask_opt(&mut message.error);
@@ -104,6 +107,16 @@ pub fn mask_message(message: &mut Message) {
     for reaction in &mut message.reactions {
         mask_author(&mut reaction.author);
     }
+    if let Some(media) = message.media.as_mut() {
+        mask_media(media);
+    }
+}
+
+/// A media file's caption, file name and error: free text like a message's (R13, R22).
+pub fn mask_media(media: &mut Media) {
+    mask_opt(&mut media.caption);
+    mask_opt(&mut media.filename);
+    mask_opt(&mut media.error);
 }
 
 fn mask_author(author: &mut Author) {
@@ -131,6 +144,13 @@ pub fn mask_transcript_json(transcript: &mut serde_json::Value) {
         for key in ["text", "error"] {
             if let Some(serde_json::Value::String(s)) = m.get_mut(key) {
                 mask_in_place(s);
+            }
+        }
+        if let Some(media) = m.get_mut("media") {
+            for key in ["caption", "filename", "error"] {
+                if let Some(serde_json::Value::String(s)) = media.get_mut(key) {
+                    mask_in_place(s);
+                }
             }
         }
         if let Some(serde_json::Value::String(s)) =
@@ -244,7 +264,7 @@ mod tests {
                 },
             },
             text: everything(),
-            kind: MessageKind::Text,
+            kind: MessageKind::Document,
             media_id: None,
             sent_at: 0,
             status: Some(MessageStatus::Failed),
@@ -264,6 +284,21 @@ mod tests {
             edited: false,
             deleted: false,
             original_text: None,
+            media: Some(media()),
+        }
+    }
+
+    fn media() -> Media {
+        Media {
+            id: 1,
+            mime_type: Some("application/pdf".into()),
+            size: Some(10),
+            filename: Some(format!("{EMAIL} {PHONE}.pdf")),
+            caption: Some(everything()),
+            sha256: None,
+            state: crate::domain::MediaState::Failed,
+            url: None,
+            error: Some(everything()),
         }
     }
 
@@ -383,6 +418,11 @@ mod tests {
                 emoji: "👍".into(),
                 author: message(AuthorKind::Customer).author,
             },
+            ServerEvent::MessageMedia {
+                interaction_id: 1,
+                message_id: 1,
+                media: media(),
+            },
             ServerEvent::WrapUpStarted {
                 interaction_id: 1,
                 deadline: 0,
@@ -474,6 +514,7 @@ mod tests {
             | ServerEvent::MessageStatus { .. }
             | ServerEvent::Reaction { .. }
             | ServerEvent::MessageChanged { .. }
+            | ServerEvent::MessageMedia { .. }
             | ServerEvent::WrapUpStarted { .. }
             | ServerEvent::WrapUpDone { .. }
             | ServerEvent::Interrupted { .. }
@@ -503,7 +544,7 @@ mod tests {
         assert_eq!(types.len(), events.len(), "one event per type");
         assert_eq!(
             types.len(),
-            19,
+            20,
             "every type (see every_variant_is_in_the_fixture)"
         );
         for mut event in events {

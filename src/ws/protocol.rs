@@ -328,6 +328,12 @@ pub enum ServerEvent {
         interaction_id: i64,
         message: Message,
     },
+    /// R22: a message's media file is `ready` (with its `url`) or `failed` (with `error`).
+    MessageMedia {
+        interaction_id: i64,
+        message_id: i64,
+        media: crate::domain::media::Media,
+    },
     WrapUpStarted {
         interaction_id: i64,
         #[serde(with = "rfc3339")]

@@ -133,7 +133,7 @@ async fn bad_http_bodies_get_a_clear_4xx_and_store_nothing() {
         .send()
         .await
         .unwrap();
-    assert_error(resp, 400).await;
+    assert_eq!(assert_error(resp, 415).await, "unsupported_media_type");
     assert_eq!(
         counts(&app).await,
         before,

@@ -523,3 +523,82 @@ async fn a_filesystem_gone_read_only_refuses_with_503_and_a_restart_after_repair
         refused.len()
     );
 }
+
+/// R22: the disk of `media.path` fills up while a customer's file is fetched. The message is
+/// committed all the same, the file waits (a full disk uses up no try), `/readyz` says why,
+/// and once there is space again the file is stored and `/readyz` is ready.
+#[tokio::test]
+async fn a_full_media_disk_keeps_customer_files_waiting_and_readyz_tells() {
+    if !can_mount("a_full_media_disk_keeps_customer_files_waiting_and_readyz_tells") {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let media_dir = base.path().join("media");
+    let mut mount = Mounted::tmpfs(&media_dir, "4M");
+    let media = media_dir.display().to_string();
+    let app = TestApp::spawn_with(|c| {
+        c.set("media.path", &media).set("media.max_attempts", 3);
+    })
+    .await;
+    app.setup_basic(1, json!({})).await;
+    let image = jpeg_bytes(500_000);
+    app.cloud_media("FULL", &image, "image/jpeg").await;
+    let filler = media_dir.join("filler");
+    fill(&filler);
+
+    app.customer_sends_media(
+        "447700900555",
+        "image",
+        json!({"id": "FULL", "mime_type": "image/jpeg"}),
+    )
+    .await;
+    let id = app.list_interactions("").await[0]["id"].as_i64().unwrap();
+    let message_id = app.get_interaction(id).await["messages"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    let readiness = loop {
+        let resp = app.get("/readyz", None).await;
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.unwrap();
+        if status == 503 && body["media"] != "ok" {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "readyz never told: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(readiness["database"], "ok", "{readiness}");
+    assert!(
+        readiness["media"].as_str().unwrap().contains("media"),
+        "{readiness}"
+    );
+    // Many tries later, still waiting: a full disk is not the file's fault.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let m = app.get_interaction(id).await["messages"][0].clone();
+    assert_eq!(m["media"]["state"], "pending", "{m}");
+    assert!(
+        m["media"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not be stored"),
+        "{m}"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    let ready = app.wait_media_state(id, message_id, "ready").await;
+    let url = ready["media"]["url"].as_str().unwrap();
+    let got = app
+        .get(url, Some(&app.admin_token))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(got.to_vec(), image);
+    let body = json_ok(app.get("/readyz", None).await, "readyz").await;
+    assert_eq!(
+        (body["status"].as_str(), body["media"].as_str()),
+        (Some("ready"), Some("ok"))
+    );
+    drop(app);
+    mount.unmount();
+}

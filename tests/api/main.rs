@@ -17,6 +17,7 @@ mod helpers;
 mod identity;
 mod interruption;
 mod masking;
+mod media;
 mod operations;
 mod recovery;
 mod replies;

@@ -1,11 +1,13 @@
 //! R1, R12: a customer message opens or continues the conversation; a webhook delivered
-//! twice (same `wamid`) adds nothing.
+//! twice (same `wamid`) adds nothing. R22: a media message is committed with its file
+//! `pending` and the file's download job, in the same transaction; the fetch comes after.
 
 use super::{reply, InteractionActor, Reply};
+use crate::domain::media::{clean_filename, is_media_kind};
 use crate::domain::time::now_ms;
 use crate::domain::InteractionState;
 use crate::store::messages::{self, CustomerMessage};
-use crate::store::{customers, interactions, StoreResult};
+use crate::store::{customers, interactions, media, media_downloads, StoreResult};
 use crate::whatsapp::payload::InboundMessage;
 use crate::ws::protocol::ServerEvent;
 use actix::prelude::*;
@@ -82,12 +84,28 @@ impl Handler<Inbound> for InteractionActor {
                     author_name: &author_name,
                     kind: m.kind,
                     text: &m.text,
-                    media_id: m.media_id.as_deref(),
+                    media_id: m.media.as_ref().map(|f| f.id.as_str()),
                     sent_at: m.timestamp_ms,
                     reply_to_wamid: m.reply_to.as_deref(),
                 };
-                let message = messages::insert_customer(db, interaction_id, &message, now)?;
-                Ok(Some((message, row.customer_id)))
+                let mut stored = messages::insert_customer(db, interaction_id, &message, now)?;
+                if let Some(file) = m.media.as_ref().filter(|_| is_media_kind(m.kind)) {
+                    let filename = file.filename.as_deref().and_then(clean_filename);
+                    let row = media::NewInbound {
+                        message_id: stored.id,
+                        interaction_id,
+                        kind: m.kind,
+                        wa_media_id: &file.id,
+                        mime_type: file.mime_type.as_deref(),
+                        sha256: file.sha256.as_deref(),
+                        filename: filename.as_deref(),
+                        caption: file.caption.as_deref(),
+                    };
+                    let pending = media::insert_inbound(db, &row, now)?;
+                    media_downloads::enqueue(db, pending.id, now)?;
+                    stored.media = Some(pending);
+                }
+                Ok(Some((stored, row.customer_id)))
             })
             .map(move |res, act, ctx| {
                 let Some((message, customer_id)) = res? else {
@@ -98,6 +116,9 @@ impl Handler<Inbound> for InteractionActor {
                 act.d.customer_id = customer_id;
                 act.persisted = true;
                 act.messages.push(message.clone());
+                if message.media.is_some() {
+                    act.registry.kick_media();
+                }
                 for agent_id in act.active_agents() {
                     act.push_to(
                         agent_id,

@@ -50,6 +50,8 @@ pub struct TestApp {
     /// The bootstrap admin's token (sessions survive restarts: they are in SQLite).
     pub admin_token: String,
     pub db_path: PathBuf,
+    /// `media.path`: where the server keeps media files (R22).
+    pub media_path: PathBuf,
     env: BTreeMap<String, String>,
     child: Option<Child>,
     stderr_tail: Arc<Mutex<String>>,
@@ -66,6 +68,7 @@ impl TestApp {
     pub async fn spawn_with(configure: impl FnOnce(&mut TestConfig)) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_path = dir.path().join("sb.db");
+        let media_path = dir.path().join("media");
         let cloud_api = MockServer::start().await;
 
         let mut cfg = TestConfig::default();
@@ -78,6 +81,9 @@ impl TestApp {
             .set("whatsapp.verify_token", VERIFY_TOKEN)
             .set("whatsapp.retry_base_ms", 50)
             .set("whatsapp.retry_max_ms", 200)
+            .set("media.path", media_path.display())
+            .set("media.retry_base_ms", 50)
+            .set("media.retry_max_ms", 200)
             .set("auth.bootstrap_admin_username", ADMIN_USERNAME)
             .set("auth.bootstrap_admin_password", ADMIN_PASSWORD)
             .set("routing.reconnect_grace_secs", 2);
@@ -88,6 +94,11 @@ impl TestApp {
             .get("SWITCHBOARD__DATABASE__PATH")
             .map(PathBuf::from)
             .unwrap_or(db_path);
+        let media_path = cfg
+            .env
+            .get("SWITCHBOARD__MEDIA__PATH")
+            .map(PathBuf::from)
+            .unwrap_or(media_path);
 
         let mut app = TestApp {
             address: String::new(),
@@ -99,6 +110,7 @@ impl TestApp {
                 .unwrap(),
             admin_token: String::new(),
             db_path,
+            media_path,
             env: cfg.env,
             child: None,
             stderr_tail: Arc::new(Mutex::new(String::new())),

@@ -5,6 +5,7 @@
 //! - `app`: the server process under test (`TestApp`), its configuration, plain HTTP and login
 //! - `admin`: queues, agents and channels set up through the admin API; interaction views
 //! - `whatsapp`: signed webhook deliveries and the Cloud API mock
+//! - `media`: the Cloud API's media endpoints (lookup, download, upload) and attachments
 //! - `agent`: the agent desktop's WebSocket client (`AgentClient`)
 //! - `assertions`: answer checks and waits on the admin views and on agent events
 //! - `json`, `clock`, `process`: small JSON, time and /proc helpers
@@ -16,6 +17,7 @@ mod app;
 mod assertions;
 mod clock;
 mod json;
+mod media;
 mod process;
 mod whatsapp;
 
@@ -25,6 +27,7 @@ pub use app::*;
 pub use assertions::*;
 pub use clock::*;
 pub use json::*;
+pub use media::*;
 pub use process::*;
 pub use whatsapp::*;
 
