@@ -197,9 +197,20 @@ async function sendMessage(kind) {
   }
 }
 
-/** An attachment as the phone shows it: what it is (the file itself needs an agent's token). */
+/** An attachment as the phone shows it: a picture, or a file to open (sandbox links). */
 function mediaInfo(m) {
   const md = m.media;
+  if (md.state === 'ready' && md.url && ['image', 'sticker'].includes(m.kind)) {
+    return h('a', { class: 'wa-media-img', href: md.url, target: '_blank', rel: 'noopener', dataset: { kind: m.kind, mediaState: md.state }, 'aria-label': `Open the ${KIND_LABEL[m.kind] || 'picture'}` },
+      h('img', { src: md.url, alt: md.caption || KIND_LABEL[m.kind] || 'Picture', loading: 'lazy' }));
+  }
+  if (md.state === 'ready' && md.url) {
+    return h('a', { class: 'wa-media', href: md.url, target: '_blank', rel: 'noopener', dataset: { kind: m.kind, mediaState: md.state } },
+      icon(['video', 'audio'].includes(m.kind) ? m.kind : 'document', 20),
+      h('div', {},
+        h('div', { class: 'nm', text: md.filename || KIND_LABEL[m.kind] || 'File' }),
+        h('div', { class: 'small', text: [md.mime_type, md.size ? bytes(md.size) : null].filter(Boolean).join(' · ') })));
+  }
   const facts = [md.mime_type, md.size ? bytes(md.size) : null].filter(Boolean).join(' · ');
   const state = md.state === 'pending' ? 'on its way…' : md.state === 'failed' ? `not delivered: ${md.error || 'failed'}` : null;
   return h('div', { class: 'wa-media', dataset: { kind: m.kind, mediaState: md.state || '' } },

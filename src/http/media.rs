@@ -67,6 +67,16 @@ pub async fn get(user: AnyUser, state: Data, id: web::Path<i64>) -> Result<HttpR
             return Err(ApiError::Forbidden);
         }
     }
+    serve(&state, id, file).await
+}
+
+/// The file of a media row, safely: images, audio and video inline, everything else as an
+/// attachment, `nosniff`, never an active type (R22). The caller decided who may see it.
+pub async fn serve(
+    state: &Data,
+    id: i64,
+    file: media::MediaFile,
+) -> Result<HttpResponse, ApiError> {
     if file.media.state != MediaState::Ready {
         let why = file.media.error.as_deref().unwrap_or("not fetched yet");
         return Err(ApiError::conflict(

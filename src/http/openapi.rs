@@ -123,7 +123,7 @@ impl Modify for BearerAuth {
         settings::get, settings::update, settings::audit,
         stats::realtime, reports::queues, reports::agents,
         health::healthz, health::readyz, metrics::metrics,
-        simulator::channels, simulator::conversation, simulator::send, simulator::read, simulator::react,
+        simulator::channels, simulator::conversation, simulator::send, simulator::read, simulator::react, simulator::media_file,
         webhook_verify, webhook_deliver, agent_websocket, supervisor_websocket,
     ),
     components(schemas(

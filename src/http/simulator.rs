@@ -23,7 +23,7 @@ use crate::domain::customer::CustomerKey;
 use crate::domain::time::{now_ms, to_rfc3339};
 use crate::error::{ApiError, ErrorCode};
 use crate::store::channels::ChannelRecord;
-use crate::store::history;
+use crate::store::{history, media, StoreError};
 use crate::whatsapp::signature;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -48,7 +48,45 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(send)),
         )
         .service(web::resource("/simulator/read").route(web::post().to(read)))
-        .service(web::resource("/simulator/reactions").route(web::post().to(react)));
+        .service(web::resource("/simulator/reactions").route(web::post().to(react)))
+        .service(web::resource("/simulator/media/{id}").route(web::get().to(media_file)));
+}
+
+/// The customer's phone opens a file of their conversation (an agent's attachment, or their
+/// own): sandbox only, like the rest of the simulator.
+#[utoipa::path(
+    get, path = "/api/v1/simulator/media/{id}", tag = "simulator",
+    params(("id" = i64, Path, description = "The media id of a message in `GET /api/v1/simulator/messages`"), ConversationQuery),
+    responses(
+        (status = 200, description = "The file, served as `GET /api/v1/media/{id}` serves it"),
+        (status = 400, description = "`invalid_input`, `invalid_query`", body = super::openapi::ErrorResponse),
+        (status = 404, description = "`not_found`: not in sandbox mode, no such file, or not this customer's", body = super::openapi::ErrorResponse),
+        (status = 409, description = "`media_not_ready`", body = super::openapi::ErrorResponse),
+    )
+)]
+pub async fn media_file(
+    state: Data,
+    id: web::Path<i64>,
+    query: web::Query<ConversationQuery>,
+) -> Result<HttpResponse, ApiError> {
+    sandbox_only(&state)?;
+    let id = id.into_inner();
+    let from = SimCustomer::parse(&query.from)?;
+    let channel = pick_channel(&state, query.phone_number_id.as_deref())?;
+    let (channel_id, key) = (channel.id, from.key());
+    let file = state
+        .store
+        .read(move |db| -> Result<_, StoreError> {
+            let Some((file, _)) = media::load(db, id)? else {
+                return Ok(None);
+            };
+            let theirs =
+                history::is_customers_interaction(db, channel_id, &key, file.interaction_id)?;
+            Ok(theirs.then_some(file))
+        })
+        .await?
+        .ok_or(ApiError::NotFound("media"))?;
+    super::media::serve(&state, id, file).await
 }
 
 fn sandbox_only(state: &Data) -> Result<(), ApiError> {
@@ -231,19 +269,62 @@ pub struct SimMessage {
     reply_to: Option<i64>,
 }
 
-/// The `messages[0]` of a Meta delivery for a simulated customer message.
-fn message_value(kind: &str, wamid: &str, from: &SimCustomer, ts: &str, text: &str) -> Value {
-    let media_id = format!("sim-media-{}", &wamid[wamid.len().saturating_sub(8)..]);
+/// The sample file a simulated customer sends for `kind`: (file name, MIME type).
+fn sample_for(kind: &str) -> Option<(&'static str, &'static str)> {
+    match kind {
+        "image" => Some(("photo.png", "image/png")),
+        "document" => Some(("invoice.pdf", "application/pdf")),
+        "sticker" => Some(("sticker.png", "image/png")),
+        _ => None,
+    }
+}
+
+/// The media id of a sample file in sandbox mode: the media fetcher reads the file from
+/// `{media.path}/sandbox/{id}` instead of asking Meta (R22).
+fn sample_media_id(wamid: &str) -> String {
+    format!("sim-{}", &wamid[wamid.len().saturating_sub(12)..])
+}
+
+/// Puts the sample file for `kind` where the sandbox media fetcher finds it; answers its
+/// sha256 in base64, as Meta's webhook gives it.
+fn stage_sample(state: &Data, kind: &str, media_id: &str) -> Result<Option<String>, ApiError> {
+    let Some((name, _)) = sample_for(kind) else {
+        return Ok(None);
+    };
+    let bytes = super::static_files::sample(name)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("sample {name} missing")))?;
+    let dir = std::path::Path::new(&state.settings.media.path).join("sandbox");
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::write(dir.join(media_id), &bytes))
+        .map_err(|e| ApiError::Unavailable(format!("the sample file could not be staged: {e}")))?;
+    use base64::Engine as _;
+    Ok(Some(
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes)),
+    ))
+}
+
+/// The `messages[0]` of a Meta delivery for a simulated customer message; `sha256` is the
+/// staged sample's, for media kinds.
+fn message_value(
+    kind: &str,
+    wamid: &str,
+    from: &SimCustomer,
+    ts: &str,
+    text: &str,
+    sha256: Option<&str>,
+) -> Value {
+    let media_id = sample_media_id(wamid);
     let mut m = json!({"id": wamid, "timestamp": ts, "type": kind});
     let (field, id) = from.sender();
     m[field] = json!(id);
+    let mime = sample_for(kind).map(|(_, mime)| mime);
     let body = match kind {
-        "image" => json!({"id": media_id, "mime_type": "image/jpeg", "caption": text}),
+        "image" => json!({"id": media_id, "mime_type": mime, "sha256": sha256, "caption": text}),
         "document" => json!({
-            "id": media_id, "mime_type": "application/pdf", "filename": "invoice.pdf",
+            "id": media_id, "mime_type": mime, "sha256": sha256, "filename": "invoice.pdf",
             "caption": text
         }),
-        "sticker" => json!({"id": media_id, "mime_type": "image/webp"}),
+        "sticker" => json!({"id": media_id, "mime_type": mime, "sha256": sha256}),
         "location" => json!({
             "latitude": 48.8584, "longitude": 2.2945,
             "name": if text.is_empty() { "Eiffel Tower" } else { text },
@@ -329,7 +410,8 @@ pub async fn send(
 
     let wamid = format!("wamid.SIM{:032x}", rand::random::<u128>());
     let ts = (now_ms() / 1000).to_string();
-    let mut message = message_value(kind, &wamid, &from, &ts, &text);
+    let sha256 = stage_sample(&state, kind, &sample_media_id(&wamid))?;
+    let mut message = message_value(kind, &wamid, &from, &ts, &text, sha256.as_deref());
     if let Some(quoted) = quoted {
         message["context"] = json!({"from": channel.display_phone_number, "id": quoted});
     }
@@ -577,6 +659,8 @@ pub struct SimView {
     reactions: Vec<SimReaction>,
     edited: bool,
     deleted: bool,
+    /// The file of a media message; `url` is the simulator's (`/api/v1/simulator/media/{id}`).
+    media: Option<crate::domain::media::Media>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -647,6 +731,20 @@ pub async fn conversation(
                 })
                 .collect(),
             edited: m.edited,
+            media: m.media.filter(|_| !m.deleted).map(|mut media| {
+                if media.url.is_some() {
+                    let mut params = vec![("from", query.from.as_str())];
+                    params.extend(
+                        query
+                            .phone_number_id
+                            .as_deref()
+                            .map(|p| ("phone_number_id", p)),
+                    );
+                    let qs = serde_urlencoded::to_string(&params).unwrap_or_default();
+                    media.url = Some(format!("/api/v1/simulator/media/{}?{qs}", media.id));
+                }
+                media
+            }),
             deleted: m.deleted,
         })
         .collect();
@@ -685,7 +783,7 @@ mod tests {
         );
         assert_eq!(a, SimCustomer::parse("@ann.b").unwrap());
         assert_ne!(a, SimCustomer::parse("@bob").unwrap());
-        let m = message_value("text", "wamid.X", &a, "1", "hi");
+        let m = message_value("text", "wamid.X", &a, "1", "hi", None);
         assert_eq!(m["from_user_id"], json!(user_id));
         assert!(m.get("from").is_none());
         assert_eq!(a.contact("Ann")["profile"]["username"], "ann.b");
@@ -696,13 +794,22 @@ mod tests {
     #[test]
     fn deliveries_look_like_meta() {
         let phone = SimCustomer::Phone("4477".into());
-        let m = message_value("text", "wamid.X", &phone, "1700000000", "hi");
+        let m = message_value("text", "wamid.X", &phone, "1700000000", "hi", None);
         assert_eq!(m["text"]["body"], "hi");
         assert_eq!(m["type"], "text");
         assert_eq!(m["from"], "4477");
-        let m = message_value("image", "wamid.ABCDEFGH12", &phone, "1", "look");
+        let m = message_value(
+            "image",
+            "wamid.SIM0123456789abcdef",
+            &phone,
+            "1",
+            "look",
+            Some("c2hh"),
+        );
         assert_eq!(m["image"]["caption"], "look");
-        assert_eq!(m["image"]["id"], "sim-media-CDEFGH12");
+        assert_eq!(m["image"]["id"], "sim-456789abcdef");
+        assert_eq!(m["image"]["sha256"], "c2hh");
+        assert_eq!(m["image"]["mime_type"], "image/png");
         let ch = ChannelRecord {
             id: 1,
             kind: "whatsapp".into(),

@@ -12,6 +12,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/{path:.*}", web::get().to(asset));
 }
 
+/// A sample file the customer simulator sends (`samples/photo.png`, ...), from the binary.
+pub fn sample(name: &str) -> Option<Vec<u8>> {
+    Assets::get(&format!("samples/{name}")).map(|f| f.data.into_owned())
+}
+
 async fn index() -> HttpResponse {
     serve("index.html")
 }

@@ -349,6 +349,8 @@ pub struct CustomerMessage {
     pub reactions: Vec<(String, bool)>,
     pub edited: bool,
     pub deleted: bool,
+    /// The file of a media message (R22).
+    pub media: Option<crate::domain::media::Media>,
 }
 
 /// The latest `limit` messages between a customer and a channel, across its interactions,
@@ -365,9 +367,11 @@ pub fn customer_messages(
            SELECT m.id, m.interaction_id, m.direction, m.kind, m.text, m.sent_at, m.status, m.error,
                   m.read_sent_at IS NOT NULL, m.reply_to_id, m.reply_to_wamid,
                   CASE WHEN q.deleted_at IS NULL THEN q.text ELSE '' END,
-                  m.edited_at IS NOT NULL, m.deleted_at IS NOT NULL
+                  m.edited_at IS NOT NULL, m.deleted_at IS NOT NULL,
+                  mm.id, mm.mime_type, mm.size, mm.filename, mm.caption, mm.sha256, mm.state, mm.error
            FROM messages m JOIN interactions i ON i.id = m.interaction_id
            LEFT JOIN messages q ON q.id = m.reply_to_id
+           LEFT JOIN message_media mm ON mm.message_id = m.id
            WHERE i.customer_id = (SELECT id FROM customers WHERE channel_id = ?1 AND phone = ?2
                                   UNION ALL
                                   SELECT customer_id FROM customer_user_ids
@@ -400,6 +404,7 @@ pub fn customer_messages(
             reactions: Vec::new(),
             edited: r.get(12)?,
             deleted: r.get(13)?,
+            media: super::media::from_row(r, 14)?,
         })
     })?;
     let mut messages: Vec<CustomerMessage> = rows.collect::<Result<_, _>>()?;
@@ -413,6 +418,29 @@ pub fn customer_messages(
             .collect::<Result<_, _>>()?;
     }
     Ok(messages)
+}
+
+/// True when the interaction is one of this customer's on the channel.
+pub fn is_customers_interaction(
+    db: &Db,
+    channel_id: i64,
+    who: &CustomerKey,
+    interaction_id: i64,
+) -> StoreResult<bool> {
+    let (phone, user_id) = key_columns(who);
+    Ok(db
+        .0
+        .prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM interactions i
+          WHERE i.id = ?4
+            AND i.customer_id = (SELECT id FROM customers WHERE channel_id = ?1 AND phone = ?2
+                                 UNION ALL
+                                 SELECT customer_id FROM customer_user_ids
+                                  WHERE channel_id = ?1 AND user_id = ?3 LIMIT 1))",
+        )?
+        .query_row(params![channel_id, phone, user_id, interaction_id], |r| {
+            r.get(0)
+        })?)
 }
 
 /// The wamid of one of the customer's conversation messages (to quote or react to it).

@@ -125,8 +125,16 @@ impl MediaFetcher {
 
     fn start(&mut self, job: DueDownload, ctx: &mut Context<Self>) {
         if self.settings.whatsapp.sandbox {
-            let why = "sandbox mode: media files are not fetched from WhatsApp";
-            return self.settle(job, Try::Never(why.into()), ctx);
+            // Nothing leaves the machine: the simulator staged the customer's file.
+            let files = self.files.clone();
+            let max_bytes = self.settings.limits.max_media_bytes;
+            let job_for_fetch = job.clone();
+            ctx.spawn(
+                async move { from_sandbox(&files, max_bytes, &job_for_fetch).await }
+                    .into_actor(self)
+                    .map(move |outcome, act, ctx| act.settle(job, outcome, ctx)),
+            );
+            return;
         }
         let Some(token) = job.access_token.clone() else {
             return self.settle(job, Try::Never("the channel is deleted".into()), ctx);
@@ -253,6 +261,56 @@ impl Handler<Kick> for MediaFetcher {
     type Result = ();
     fn handle(&mut self, _: Kick, ctx: &mut Self::Context) {
         self.pump(ctx);
+    }
+}
+
+/// Sandbox mode: the customer simulator's file, staged under `{media.path}/sandbox/{id}`,
+/// stored and checked like a download (size, sha256).
+async fn from_sandbox(files: &MediaFiles, max_bytes: u64, job: &DueDownload) -> Try {
+    let id = &job.wa_media_id;
+    let staged = id.starts_with("sim-")
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if !staged {
+        return Try::Never("sandbox mode: media files are not fetched from WhatsApp".into());
+    }
+    let path = files.root().join("sandbox").join(id);
+    let bytes = match tokio::fs::read(&path).await {
+        Ok(b) => b,
+        Err(e) => return Try::Never(format!("sandbox mode: the sample file is gone ({e})")),
+    };
+    if bytes.len() as u64 > max_bytes {
+        return Try::Never(format!(
+            "the file has {} bytes, more than limits.max_media_bytes ({max_bytes})",
+            bytes.len()
+        ));
+    }
+    let mut file = match files.incoming().await {
+        Ok(f) => f,
+        Err(e) => return Try::Storage(e.to_string()),
+    };
+    if let Err(e) = file.write(&bytes).await {
+        return Try::Storage(e.to_string());
+    }
+    let digest = file.digest();
+    if let Some(declared) = job.sha256.as_deref() {
+        if !sha256_matches(declared, &digest) {
+            return Try::Never(format!("sha256 mismatch: WhatsApp declared {declared}"));
+        }
+    }
+    let size = file.size();
+    match file.finish(now_ms()).await {
+        Ok(s) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            Try::Stored {
+                file: s.file,
+                size,
+                sha256_hex: hex::encode(s.sha256),
+                mime_type: job.mime_type.clone(),
+            }
+        }
+        Err(e) => Try::Storage(e.to_string()),
     }
 }
 

@@ -100,3 +100,72 @@ async fn a_username_customer_quotes_reacts_and_sees_read_ticks() {
         .await;
     assert_eq!(resp.status(), 400);
 }
+
+#[tokio::test]
+async fn the_simulated_customer_sends_and_receives_files() {
+    let app = TestApp::spawn_with(|c| {
+        c.set("whatsapp.sandbox", true);
+    })
+    .await;
+    let b = app.setup_basic(1, json!({})).await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    let me = "@lou.sim";
+
+    // The customer sends the sample photo: it is fetched (from the sandbox) and ready.
+    sim(
+        &app,
+        "/api/v1/simulator/messages",
+        json!({"from": me, "name": "Lou", "kind": "image", "text": "the box"}),
+    )
+    .await;
+    let offer = a.wait_for("offer", EVENT_TIMEOUT).await;
+    let id = offer["interaction_id"].as_i64().unwrap();
+    let active = a.accept_active(id).await;
+    let photo = active["messages"][0].clone();
+    assert_eq!(photo["kind"], "image");
+    let message_id = photo["id"].as_i64().unwrap();
+    let ready = app.wait_media_state(id, message_id, "ready").await;
+    assert_eq!(ready["media"]["mime_type"], "image/png");
+    let url = ready["media"]["url"].as_str().unwrap().to_string();
+    let file = app.get(&url, Some(&b.agents[0].token)).await;
+    assert_eq!(file.status(), 200);
+    let bytes = file.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "the sample photo");
+
+    // The agent sends a document: the customer's phone lists it and opens it.
+    let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n".to_vec();
+    let resp = app
+        .attach(
+            &b.agents[0].token,
+            id,
+            pdf.clone(),
+            "terms.pdf",
+            "application/pdf",
+            Some("our terms"),
+        )
+        .await;
+    assert_eq!(
+        resp.status(),
+        202,
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
+    let view = sim_view(&app, me).await;
+    let doc = view
+        .iter()
+        .find(|m| m["kind"] == "document")
+        .expect("the document")
+        .clone();
+    assert_eq!(doc["media"]["filename"], "terms.pdf");
+    let url = doc["media"]["url"]
+        .as_str()
+        .expect("a link for the phone")
+        .to_string();
+    assert!(url.starts_with("/api/v1/simulator/media/"), "{url}");
+    let file = app.get(&url, None).await;
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.bytes().await.unwrap().to_vec(), pdf);
+    // Another customer cannot open it.
+    let other = url.replace("lou.sim", "someone.else");
+    assert_eq!(app.get(&other, None).await.status(), 404);
+}
