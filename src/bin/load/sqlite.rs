@@ -95,6 +95,22 @@ pub fn seed(db: &Path, agents: usize, max_concurrent: u32) -> anyhow::Result<()>
     Ok(())
 }
 
+/// The column of the customer's number: `customer_phone` since customers gained business-scoped
+/// user ids (migration 0009), `customer_wa_id` before; the baseline runs against either
+/// server, so that builds from before and after can be compared with one generator.
+fn customer_column(c: &Connection) -> rusqlite::Result<&'static str> {
+    let has_phone: bool = c
+        .prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM pragma_table_info('interactions') WHERE name = 'customer_phone')",
+        )?
+        .query_row([], |r| r.get(0))?;
+    Ok(if has_phone {
+        "customer_phone"
+    } else {
+        "customer_wa_id"
+    })
+}
+
 /// Rows per second for the three ways of committing the rows of one inbound message.
 pub struct SqliteBaseline {
     pub single_row_commits: f64,
@@ -105,7 +121,13 @@ pub struct SqliteBaseline {
 
 /// The rows one inbound message writes (src/actors/interaction.rs, `Inbound`): the idempotency
 /// check by wamid, the interaction row (upsert), the message row.
-fn write_message(c: &Connection, n: i64, interaction: i64, now: i64) -> rusqlite::Result<()> {
+fn write_message(
+    c: &Connection,
+    customer_col: &str,
+    n: i64,
+    interaction: i64,
+    now: i64,
+) -> rusqlite::Result<()> {
     let wamid = format!("wamid.raw.{n}");
     let exists: bool = c
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM messages WHERE wamid = ?1)")?
@@ -113,13 +135,14 @@ fn write_message(c: &Connection, n: i64, interaction: i64, now: i64) -> rusqlite
     if exists {
         return Ok(());
     }
-    c.prepare_cached(
-        "INSERT INTO interactions (id, channel_id, queue_id, customer_phone, customer_name, source_number,
+    c.prepare_cached(&format!(
+        "INSERT INTO interactions (id, channel_id, queue_id, {}, customer_name, source_number,
             state, queue_position, created_at, last_customer_message_at, updated_at)
          VALUES (?1, 1, 1, ?2, 'Load Customer', '+1 555 010 0000', 'active', ?3, ?3, ?3, ?3)
          ON CONFLICT(id) DO UPDATE SET customer_name = excluded.customer_name, state = excluded.state,
             last_customer_message_at = excluded.last_customer_message_at, updated_at = excluded.updated_at",
-    )?
+        customer_col
+    ))?
     .execute(params![interaction, super::common::wa_id(interaction as usize), now])?;
     c.prepare_cached(
         "INSERT INTO messages (interaction_id, direction, author_kind, author_id, author_name,
@@ -147,6 +170,7 @@ pub fn baseline(
     seed(&db, 1, 1)?;
     let conn = Connection::open(&db)?;
     configure(&conn)?;
+    let customer_col = customer_column(&conn)?;
     let now = switchboard::domain::time::now_ms();
     let mut n: i64 = 0;
     let run = |batch: usize, savepoints: bool, n: &mut i64| -> anyhow::Result<f64> {
@@ -157,7 +181,7 @@ pub fn baseline(
                 *n += 1;
                 // Autocommit: one transaction (and one WAL append) per message.
                 conn.execute_batch("BEGIN")?;
-                write_message(&conn, *n, 1 + *n % 1000, now)?;
+                write_message(&conn, customer_col, *n, 1 + *n % 1000, now)?;
                 conn.execute_batch("COMMIT")?;
                 rows += 1;
                 continue;
@@ -169,10 +193,10 @@ pub fn baseline(
                     // As the store's writer: a savepoint per change, so one failure rolls
                     // back alone.
                     conn.prepare_cached("SAVEPOINT job")?.execute([])?;
-                    write_message(&conn, *n, 1 + *n % 1000, now)?;
+                    write_message(&conn, customer_col, *n, 1 + *n % 1000, now)?;
                     conn.prepare_cached("RELEASE job")?.execute([])?;
                 } else {
-                    write_message(&conn, *n, 1 + *n % 1000, now)?;
+                    write_message(&conn, customer_col, *n, 1 + *n % 1000, now)?;
                 }
             }
             conn.execute_batch("COMMIT")?;
