@@ -35,11 +35,13 @@ pub struct Message {
     pub status: Option<MessageStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The file of an image, video, audio, document or sticker (R22), either way.
+    /// The file of an image, video, audio, document or sticker (R22), either way. Boxed, like
+    /// `reply_to`: most messages have neither, and every open conversation keeps its
+    /// transcript in memory.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub media: Option<Media>,
+    pub media: Option<Box<Media>>,
     /// The message this one answers (R24), when it quotes one.
-    pub reply_to: Option<ReplyTo>,
+    pub reply_to: Option<Box<ReplyTo>>,
     /// Reactions, one per author (R24).
     pub reactions: Vec<Reaction>,
     /// The customer edited it: `text` is the latest text.

@@ -23,21 +23,69 @@ pub fn resolve(
         Some(p) => by_phone(db, channel_id, p)?,
         None => None,
     };
-    let id = match (by_user, by_phone) {
-        (Some(a), Some(b)) if a != b => merge(db, a, b, now)?,
-        (Some(a), _) => a,
-        (None, Some(b)) => b,
-        (None, None) => {
-            db.0.prepare_cached(
-                "INSERT INTO customers (channel_id, phone, user_id, username, name, created_at, updated_at)
-                 VALUES (?1, NULL, NULL, NULL, '', ?2, ?2)",
-            )?
-            .execute(params![channel_id, now])?;
-            db.0.last_insert_rowid()
+    let name = name.filter(|n| !n.trim().is_empty());
+    match (by_user, by_phone) {
+        // A new customer: one row (and its BSUID), nothing else to look at.
+        (None, None) => insert(db, channel_id, who, name, now),
+        (Some(a), Some(b)) if a != b => {
+            let id = merge(db, a, b, now)?;
+            update(db, id, channel_id, who, name, now)?;
+            Ok(id)
         }
-    };
-    update(db, id, channel_id, who, name, now)?;
+        (Some(id), _) | (None, Some(id)) => {
+            if learns(db, id, who, name)? {
+                update(db, id, channel_id, who, name, now)?;
+            }
+            Ok(id)
+        }
+    }
+}
+
+fn insert(
+    db: &Db,
+    channel_id: i64,
+    who: &CustomerIdentity,
+    name: Option<&str>,
+    now: i64,
+) -> StoreResult<i64> {
+    db.0.prepare_cached(
+        "INSERT INTO customers (channel_id, phone, user_id, username, name, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, COALESCE(?5, ''), ?6, ?6)",
+    )?
+    .execute(params![
+        channel_id,
+        who.phone,
+        who.user_id,
+        who.username,
+        name,
+        now
+    ])?;
+    let id = db.0.last_insert_rowid();
+    if let Some(u) = &who.user_id {
+        db.0.prepare_cached(
+            "INSERT INTO customer_user_ids (channel_id, user_id, customer_id) VALUES (?1, ?2, ?3)
+             ON CONFLICT(channel_id, user_id) DO UPDATE SET customer_id = excluded.customer_id",
+        )?
+        .execute(params![channel_id, u, id])?;
+    }
     Ok(id)
+}
+
+/// True when the delivery says something the customer's row does not hold yet.
+fn learns(db: &Db, id: i64, who: &CustomerIdentity, name: Option<&str>) -> StoreResult<bool> {
+    let (phone, user_id, username, stored_name): (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+    ) =
+        db.0.prepare_cached("SELECT phone, user_id, username, name FROM customers WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let new = |theirs: &Option<String>, mine: &Option<String>| theirs.is_some() && theirs != mine;
+    Ok(new(&who.phone, &phone)
+        || new(&who.user_id, &user_id)
+        || new(&who.username, &username)
+        || name.is_some_and(|n| n != stored_name))
 }
 
 /// A BSUID-change notice (`user_changed_user_id`, `user_changed_number`): the customer known

@@ -193,8 +193,10 @@ pub fn take_early(
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    c.prepare_cached("DELETE FROM early_statuses WHERE wamid = ?1")?
-        .execute([wamid])?;
+    if !rows.is_empty() {
+        c.prepare_cached("DELETE FROM early_statuses WHERE wamid = ?1")?
+            .execute([wamid])?;
+    }
     Ok(rows
         .into_iter()
         .filter_map(|(s, e, p)| Some((s?, e, p)))

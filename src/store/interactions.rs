@@ -178,6 +178,8 @@ pub fn load_open(db: &Db) -> StoreResult<Vec<(InteractionRecord, Vec<Message>)>>
                 disposition, auto, wrap_up_codes, wrap_up_required
          FROM interaction_participants WHERE interaction_id = ?1 ORDER BY joined_at",
     )?;
+    let ids: Vec<i64> = open.iter().map(|d| d.id).collect();
+    let mut transcripts = messages::for_open_interactions(db, &ids)?;
     let mut result = Vec::with_capacity(open.len());
     for mut d in open.drain(..) {
         d.participants = parts
@@ -199,7 +201,7 @@ pub fn load_open(db: &Db) -> StoreResult<Vec<(InteractionRecord, Vec<Message>)>>
                 })
             })?
             .collect::<Result<_, _>>()?;
-        let messages = messages::for_interaction(db, d.id)?;
+        let messages = transcripts.remove(&d.id).unwrap_or_default();
         result.push((d, messages));
     }
     Ok(result)

@@ -113,7 +113,7 @@ pub fn insert_customer(
         m.sent_at,
         None,
     );
-    message.reply_to = reply_to;
+    message.reply_to = reply_to.map(Box::new);
     Ok(message)
 }
 
@@ -183,7 +183,7 @@ pub fn insert_agent(
         now,
         Some(MessageStatus::Queued),
     );
-    message.reply_to = reply_to;
+    message.reply_to = reply_to.map(Box::new);
     Ok(message)
 }
 
@@ -213,6 +213,55 @@ pub fn insert_system(db: &Db, interaction_id: i64, text: String, now: i64) -> St
 
 /// The transcript of an interaction, oldest first, with replies and reactions.
 pub fn for_interaction(db: &Db, interaction_id: i64) -> StoreResult<Vec<Message>> {
+    let mut messages = rows_of(db, interaction_id)?;
+    let mut stmt = db.0.prepare_cached(
+        "SELECT r.message_id, r.author_kind, r.author_id, r.author_name, r.emoji
+           FROM message_reactions r JOIN messages m ON m.id = r.message_id
+          WHERE m.interaction_id = ?1 ORDER BY r.updated_at",
+    )?;
+    let found = stmt.query_map([interaction_id], reaction_row)?;
+    for row in found {
+        let (message_id, reaction) = row?;
+        if let Some(m) = messages.iter_mut().find(|m| m.id == message_id) {
+            m.reactions.push(reaction);
+        }
+    }
+    Ok(messages)
+}
+
+/// The transcripts of every open interaction, read after a restart (R10): one query for all
+/// their reactions rather than one per interaction.
+pub fn for_open_interactions(
+    db: &Db,
+    ids: &[i64],
+) -> StoreResult<std::collections::HashMap<i64, Vec<Message>>> {
+    let mut reactions: std::collections::HashMap<i64, Vec<Reaction>> = Default::default();
+    let mut stmt = db.0.prepare(
+        "SELECT r.message_id, r.author_kind, r.author_id, r.author_name, r.emoji
+           FROM message_reactions r JOIN messages m ON m.id = r.message_id
+           JOIN interactions i ON i.id = m.interaction_id
+          WHERE i.state <> 'closed' ORDER BY r.updated_at",
+    )?;
+    for row in stmt.query_map([], reaction_row)? {
+        let (message_id, reaction) = row?;
+        reactions.entry(message_id).or_default().push(reaction);
+    }
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for &id in ids {
+        let mut messages = rows_of(db, id)?;
+        if !reactions.is_empty() {
+            for m in &mut messages {
+                if let Some(r) = reactions.remove(&m.id) {
+                    m.reactions = r;
+                }
+            }
+        }
+        out.insert(id, messages);
+    }
+    Ok(out)
+}
+
+fn rows_of(db: &Db, interaction_id: i64) -> StoreResult<Vec<Message>> {
     let mut stmt = db.0.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS}, {} FROM messages m
            LEFT JOIN messages q ON q.id = m.reply_to_id
@@ -221,33 +270,22 @@ pub fn for_interaction(db: &Db, interaction_id: i64) -> StoreResult<Vec<Message>
         media::COLUMNS
     ))?;
     let rows = stmt.query_map([interaction_id], from_row)?;
-    let mut messages: Vec<Message> = rows.collect::<Result<_, _>>()?;
-    let mut reactions = db.0.prepare_cached(
-        "SELECT r.message_id, r.author_kind, r.author_id, r.author_name, r.emoji
-           FROM message_reactions r JOIN messages m ON m.id = r.message_id
-          WHERE m.interaction_id = ?1 ORDER BY r.updated_at",
-    )?;
-    let found = reactions.query_map([interaction_id], |r| {
-        let kind: String = r.get(1)?;
-        Ok((
-            r.get::<_, i64>(0)?,
-            Reaction {
-                emoji: r.get(4)?,
-                author: Author {
-                    kind: AuthorKind::parse(&kind).unwrap_or(AuthorKind::Customer),
-                    id: r.get(2)?,
-                    name: r.get(3)?,
-                },
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn reaction_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Reaction)> {
+    let kind: String = r.get(1)?;
+    Ok((
+        r.get::<_, i64>(0)?,
+        Reaction {
+            emoji: r.get(4)?,
+            author: Author {
+                kind: AuthorKind::parse(&kind).unwrap_or(AuthorKind::Customer),
+                id: r.get(2)?,
+                name: r.get(3)?,
             },
-        ))
-    })?;
-    for row in found {
-        let (message_id, reaction) = row?;
-        if let Some(m) = messages.iter_mut().find(|m| m.id == message_id) {
-            m.reactions.push(reaction);
-        }
-    }
-    Ok(messages)
+        },
+    ))
 }
 
 /// The columns [`from_row`] reads, from `messages m` left-joined to its quoted `messages q`.
@@ -285,12 +323,12 @@ pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         status.as_deref().and_then(MessageStatus::parse),
     );
     m.error = r.get(10)?;
-    m.media = media::from_row(r, 17)?;
+    m.media = media::from_row(r, 17)?.map(Box::new);
     if reply_to_id.is_some() || reply_to_wamid.is_some() {
-        m.reply_to = Some(ReplyTo {
+        m.reply_to = Some(Box::new(ReplyTo {
             message_id: reply_to_id,
             text: quoted_text.unwrap_or_default(),
-        });
+        }));
     }
     m.original_text = original_text;
     m.edited = edited_at.is_some();

@@ -39,8 +39,10 @@ pub struct DueSignal {
     pub kind: Option<SignalKind>,
     pub attempts: u32,
     pub emoji: String,
-    /// The wamid of the message it is about; None when that message has none (never sent).
+    /// The wamid of the message it is about; None while that message is not sent yet.
     pub wamid: Option<String>,
+    /// That message failed (or is gone): it will never have a wamid.
+    pub message_lost: bool,
     pub to: Option<Recipient>,
     pub phone_number_id: Option<String>,
     pub access_token: String,
@@ -78,7 +80,8 @@ pub fn due(db: &Db, now: i64, limit: i64) -> StoreResult<Vec<DueSignal>> {
     let mut stmt = db.0.prepare_cached(
         "SELECT s.id, s.kind, s.attempts, COALESCE(s.emoji, ''), m.wamid, i.customer_phone,
                 i.customer_user_id, c.phone_number_id, c.access_token, c.deleted,
-                s.expires_at IS NOT NULL AND s.expires_at < ?1
+                s.expires_at IS NOT NULL AND s.expires_at < ?1,
+                m.id IS NULL OR COALESCE(m.status, '') = 'failed'
            FROM signals s
            LEFT JOIN messages m ON m.id = s.message_id
            LEFT JOIN interactions i ON i.id = s.interaction_id
@@ -106,6 +109,7 @@ pub fn due(db: &Db, now: i64, limit: i64) -> StoreResult<Vec<DueSignal>> {
                 .filter(|_| deleted == Some(false)),
             access_token: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
             expired: r.get(10)?,
+            message_lost: r.get(11)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -76,6 +76,11 @@ impl SignalSender {
     }
 
     fn start(&mut self, s: DueSignal, ctx: &mut Context<Self>) {
+        if s.wamid.is_none() && !s.message_lost {
+            // A reaction to an agent's message still in the outbox: once it is sent.
+            let wait = Finish::Retry("the message is not sent yet".into());
+            return self.settle(s, wait, ctx);
+        }
         let (Some(kind), Some(wamid), Some(phone_number_id)) =
             (s.kind, s.wamid.clone(), s.phone_number_id.clone())
         else {

@@ -269,10 +269,10 @@ mod tests {
             sent_at: 0,
             status: Some(MessageStatus::Failed),
             error: Some(everything()),
-            reply_to: Some(crate::domain::message::ReplyTo {
+            reply_to: Some(Box::new(crate::domain::message::ReplyTo {
                 message_id: Some(1),
                 text: everything(),
-            }),
+            })),
             reactions: vec![crate::domain::message::Reaction {
                 emoji: "👍".into(),
                 author: Author {
@@ -284,7 +284,7 @@ mod tests {
             edited: false,
             deleted: false,
             original_text: None,
-            media: Some(media()),
+            media: Some(Box::new(media())),
         }
     }
 

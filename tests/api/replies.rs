@@ -471,3 +471,39 @@ async fn a_status_that_arrives_before_the_sends_answer_still_moves_the_tick() {
         .clone();
     assert_eq!(m["status"], "delivered");
 }
+
+#[tokio::test]
+async fn a_reaction_to_a_message_not_sent_yet_waits_for_its_wamid() {
+    let app = TestApp::spawn().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{PHONE_NUMBER_ID}/messages")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"messaging_product": "whatsapp", "messages": [{"id": "wamid.OUT-SLOW"}]}))
+                .set_delay(Duration::from_millis(800)),
+        )
+        .mount(&app.cloud_api)
+        .await;
+    let (mut a, id) = conversation(&app, &new_wamid()).await;
+    a.send_message(id, "on its way").await.expect("send");
+    let mine = message_id_of(&app.get_interaction(id).await, "on its way");
+    // Reacted to while the send is still waiting for the Cloud API's answer.
+    a.ok(json!({"type": "react", "interaction_id": id, "message_id": mine, "emoji": "🚚"}))
+        .await;
+    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+    loop {
+        let sent = bodies(&app).await;
+        if let Some(r) = sent.iter().find(|b| b["type"] == "reaction") {
+            assert_eq!(
+                r["reaction"],
+                json!({"message_id": "wamid.OUT-SLOW", "emoji": "🚚"})
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reaction sent: {sent:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -406,6 +406,8 @@ async fn a_customer_without_a_number_is_popped_by_bsuid_and_contacts_learn_it() 
     assert_eq!(pop["contact"]["phones"], json!([]));
     assert_eq!(pop["matches"].as_array().unwrap().len(), 1);
     a.end(id).await;
+    app.wait_interaction(id, "closed", |v| v["state"] == "closed")
+        .await;
 
     // The next conversation from the same customer pops that contact by BSUID.
     assert_eq!(

@@ -103,7 +103,7 @@ impl Handler<Inbound> for InteractionActor {
                     };
                     let pending = media::insert_inbound(db, &row, now)?;
                     media_downloads::enqueue(db, pending.id, now)?;
-                    stored.media = Some(pending);
+                    stored.media = Some(Box::new(pending));
                 }
                 Ok(Some((stored, row.customer_id)))
             })

@@ -24,7 +24,7 @@ impl Handler<MediaChanged> for InteractionActor {
 
     fn handle(&mut self, msg: MediaChanged, _ctx: &mut Self::Context) {
         if let Some(m) = self.messages.iter_mut().find(|m| m.id == msg.message_id) {
-            m.media = Some(msg.media.clone());
+            m.media = Some(Box::new(msg.media.clone()));
         }
         for agent_id in self.active_agents() {
             self.push_to(
@@ -123,7 +123,7 @@ impl Handler<SendAttachment> for InteractionActor {
                     caption: a.caption.as_deref(),
                     file: &a.file,
                 };
-                message.media = Some(media::insert_outbound(db, &row, now)?);
+                message.media = Some(Box::new(media::insert_outbound(db, &row, now)?));
                 outbox::enqueue(db, message.id, interaction_id, now)?;
                 Ok(message)
             })
