@@ -296,7 +296,14 @@ impl Registry {
             Some((id, inner.interactions.get(&id)?.clone()))
         });
         if let Some((id, addr)) = found {
-            inner.remember(id, channel.id, keys);
+            // Only a key this conversation was not known by yet (a number next to the BSUID).
+            let new_keys: Vec<CustomerKey> = keys
+                .into_iter()
+                .filter(|k| inner.open_by_customer.get(&(channel.id, k.clone())) != Some(&id))
+                .collect();
+            if !new_keys.is_empty() {
+                inner.remember(id, channel.id, new_keys);
+            }
             return (id, addr);
         }
         let id = inner.next_interaction_id;

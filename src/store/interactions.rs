@@ -24,8 +24,6 @@ pub fn save(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
             ?24, ?25, ?26)
          ON CONFLICT(id) DO UPDATE SET channel_id = excluded.channel_id, queue_id = excluded.queue_id,
-            customer_phone = excluded.customer_phone, customer_user_id = excluded.customer_user_id,
-            customer_username = excluded.customer_username, customer_id = excluded.customer_id,
             customer_name = excluded.customer_name, state = excluded.state,
             queue_position = excluded.queue_position, owner_agent_id = excluded.owner_agent_id,
             offer_agent_id = excluded.offer_agent_id, offer_kind = excluded.offer_kind,
@@ -92,6 +90,25 @@ pub fn save(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
             p.wrap_up_required,
         ])?;
     }
+    Ok(())
+}
+
+/// Writes who the customer is (R21) when a delivery taught the conversation something new;
+/// [`save`] writes it only with a new row, so the message path does not rewrite it (nor
+/// check its foreign key) with every message.
+pub fn set_customer(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
+    db.0.prepare_cached(
+        "UPDATE interactions SET customer_phone = ?2, customer_user_id = ?3,
+                customer_username = ?4, customer_id = ?5
+          WHERE id = ?1",
+    )?
+    .execute(params![
+        d.id,
+        d.customer.phone,
+        d.customer.user_id,
+        d.customer.username,
+        d.customer_id
+    ])?;
     Ok(())
 }
 

@@ -653,6 +653,13 @@ fn describe(kind: &str, m: &RawMessage) -> (MessageKind, String, Option<InboundM
 /// A reaction, an edit or a deletion naming the message it is about; None for a message of
 /// the transcript (a reaction or edit that names no message stays one, so nothing is lost).
 fn message_update(raw: &Value, m: &InboundMessage) -> Option<MessageUpdate> {
+    // Most messages are none of these: no second parse for them.
+    if !matches!(
+        raw.get("type").and_then(Value::as_str),
+        Some("reaction" | "edit" | "revoke")
+    ) {
+        return None;
+    }
     let parsed: RawMessage = serde_json::from_value(raw.clone()).ok()?;
     let (target, change) = match parsed.kind.as_deref()? {
         "reaction" => {

@@ -41,7 +41,7 @@ impl Handler<CustomerChanged> for InteractionActor {
                 )?;
                 if persisted {
                     row.customer_id = customer.or(row.customer_id);
-                    interactions::save(db, &row)?;
+                    interactions::set_customer(db, &row)?;
                 }
                 Ok(customer)
             })

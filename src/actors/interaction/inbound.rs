@@ -57,14 +57,15 @@ impl Handler<Inbound> for InteractionActor {
         let mut row = next.clone();
         let interaction_id = self.d.id;
         let author_name = next.customer_name.clone();
-        let resolve = creating || learned || row.customer_id.is_none();
+        let resolve =
+            !row.customer.is_empty() && (creating || learned || row.customer_id.is_none());
         let profile_name = m.profile_name.clone();
         AtomicResponse::new(Box::pin(
             self.persist(move |db| -> StoreResult<_> {
                 if messages::wamid_exists(db, &m.wamid)? {
                     return Ok(None);
                 }
-                if resolve && !row.customer.is_empty() {
+                if resolve {
                     row.customer_id = Some(customers::resolve(
                         db,
                         row.channel_id,
@@ -74,6 +75,9 @@ impl Handler<Inbound> for InteractionActor {
                     )?);
                 }
                 interactions::save(db, &row)?;
+                if resolve && !creating {
+                    interactions::set_customer(db, &row)?;
+                }
                 let message = CustomerMessage {
                     wamid: &m.wamid,
                     from: m
