@@ -125,8 +125,8 @@ pub fn record_pricing(db: &Db, message_id: i64, p: &Pricing) -> StoreResult<()> 
 }
 
 /// A status for a wamid that is not ours yet: the webhook outran the send's answer. Kept for
-/// [`EARLY_STATUS_TTL_MS`], at most [`EARLY_STATUS_MAX`] of them; a wamid of a customer message
-/// is not kept (it will never be ours).
+/// [`EARLY_STATUS_TTL_MS`], at most [`EARLY_STATUS_MAX`] of them (one INSERT; the old ones
+/// are swept every [`EARLY_STATUS_SWEEP`] inserts, so a busy webhook pays little for it).
 pub fn keep_early(
     db: &Db,
     wamid: &str,
@@ -136,18 +136,6 @@ pub fn keep_early(
     now: i64,
 ) -> StoreResult<bool> {
     let c = db.0;
-    let known: bool = c
-        .prepare_cached("SELECT EXISTS(SELECT 1 FROM messages WHERE wamid = ?1)")?
-        .query_row([wamid], |r| r.get(0))?;
-    if known {
-        return Ok(false);
-    }
-    c.prepare_cached("DELETE FROM early_statuses WHERE received_at < ?1")?
-        .execute([now - EARLY_STATUS_TTL_MS])?;
-    c.prepare_cached(
-        "DELETE FROM early_statuses WHERE id <= (SELECT MAX(id) FROM early_statuses) - ?1",
-    )?
-    .execute([EARLY_STATUS_MAX - 1])?;
     c.prepare_cached(
         "INSERT INTO early_statuses (wamid, status, error, pricing_billable, pricing_model,
             pricing_category, pricing_type, received_at)
@@ -163,8 +151,19 @@ pub fn keep_early(
         pricing.and_then(|p| p.kind.clone()),
         now
     ])?;
+    if c.last_insert_rowid() % EARLY_STATUS_SWEEP == 0 {
+        c.prepare_cached("DELETE FROM early_statuses WHERE received_at < ?1")?
+            .execute([now - EARLY_STATUS_TTL_MS])?;
+        c.prepare_cached(
+            "DELETE FROM early_statuses WHERE id <= (SELECT MAX(id) FROM early_statuses) - ?1",
+        )?
+        .execute([EARLY_STATUS_MAX])?;
+    }
     Ok(true)
 }
+
+/// How many early statuses are kept between two sweeps of the expired ones.
+pub const EARLY_STATUS_SWEEP: i64 = 256;
 
 /// The statuses that came for `wamid` before it was known, oldest first, removed from the
 /// waiting list; expired ones are not returned.
