@@ -464,10 +464,11 @@ pub struct ReactBody {
     request_body = ReactBody,
     responses(
         (status = 200, description = "Signed and accepted by `POST /webhooks/whatsapp` (committed)", body = SimSent),
-        (status = 400, description = "`invalid_input` (no such message, not one emoji), `invalid_json`, `unsupported_media_type`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input` (no such message, not one emoji), `invalid_json`", body = super::openapi::ErrorResponse),
         (status = 404, description = "`not_found`: not in sandbox mode, or no such channel", body = super::openapi::ErrorResponse),
         (status = 409, description = "`no_app_secret`: nothing to sign with", body = super::openapi::ErrorResponse),
         (status = 413, description = "`payload_too_large` (body over 1 MB)", body = super::openapi::ErrorResponse),
+        (status = 415, description = "`unsupported_media_type`: the body is not JSON", body = super::openapi::ErrorResponse),
         (status = 503, description = "`unavailable`: the webhook did not accept it", body = super::openapi::ErrorResponse),
     )
 )]
