@@ -139,3 +139,20 @@ impl Serialize for ErrorCode {
         s.serialize_str(self.as_str())
     }
 }
+
+/// Why a command is refused: a stable code (the WebSocket `error`'s) and a human message. Any
+/// rule of `domain` may refuse (an interaction's transitions, an attachment's type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+}

@@ -94,21 +94,7 @@ impl ParticipantRecord {
 /// At most this many agents in one conversation (R18).
 pub const MAX_AGENTS: usize = 5;
 
-/// Why a command is refused: a stable code (the WebSocket `error`'s) and a human message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-impl Refusal {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Refusal {
-            code,
-            message: message.into(),
-        }
-    }
-}
+pub use super::error_code::Refusal;
 
 /// Where a transfer or conference invitation goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

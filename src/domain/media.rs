@@ -4,7 +4,7 @@
 //! transcript names a media message.
 
 use super::error_code::ErrorCode;
-use super::interaction::Refusal;
+use super::error_code::Refusal;
 use super::{MediaState, MessageKind};
 use base64::Engine as _;
 use serde::Serialize;
