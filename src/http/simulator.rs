@@ -210,6 +210,14 @@ impl SimCustomer {
         }
     }
 
+    /// `from` as the simulator answers it: the number's digits, or `@username`.
+    fn shown(&self) -> String {
+        match self {
+            SimCustomer::Phone(p) => p.clone(),
+            SimCustomer::Username { .. } => self.label(),
+        }
+    }
+
     /// How the customer is shown: `+digits` or `@username`.
     fn label(&self) -> String {
         match self {
@@ -423,10 +431,7 @@ pub async fn send(
     Ok(HttpResponse::Ok().json(SimSent {
         wamid,
         channel_id: channel.id,
-        from: match &from {
-            SimCustomer::Phone(p) => p.clone(),
-            SimCustomer::Username { .. } => from.label(),
-        },
+        from: from.shown(),
     }))
 }
 
@@ -500,10 +505,7 @@ pub async fn react(
     Ok(HttpResponse::Ok().json(SimSent {
         wamid,
         channel_id: channel.id,
-        from: match &from {
-            SimCustomer::Phone(p) => p.clone(),
-            SimCustomer::Username { .. } => from.label(),
-        },
+        from: from.shown(),
     }))
 }
 
@@ -750,10 +752,7 @@ pub async fn conversation(
         })
         .collect();
     Ok(HttpResponse::Ok().json(SimConversation {
-        from: match &from {
-            SimCustomer::Phone(p) => p.clone(),
-            SimCustomer::Username { .. } => from.label(),
-        },
+        from: from.shown(),
         channel: channel.into(),
         messages,
     }))

@@ -159,23 +159,7 @@ impl Outbox {
                     Err(finish) => return finish,
                 },
             };
-            let request = client
-                .post(url)
-                .bearer_auth(&token)
-                .timeout(timeout)
-                .send_json(&body);
-            match request.await {
-                Ok(mut answer) => {
-                    let status = answer.status().as_u16();
-                    match answer.body().limit(MAX_ANSWER_BYTES).await {
-                        Ok(bytes) => classify(status, &bytes),
-                        // Accepted but unreadable: it was sent, never send it again.
-                        Err(_) if (200..300).contains(&status) => Finish::Sent(None),
-                        Err(e) => Finish::Retry(format!("HTTP {status}, answer unreadable: {e}")),
-                    }
-                }
-                Err(e) => Finish::Retry(format!("request failed: {e}")),
-            }
+            post(&client, &url, &token, timeout, &body).await
         };
         ctx.spawn(
             call.into_actor(self)
@@ -484,6 +468,33 @@ pub fn uploaded_id(status: u16, body: &[u8]) -> Result<String, Finish> {
         Finish::Retry(text) => Finish::Retry(format!("upload: {text}")),
         other => other,
     })
+}
+
+/// POSTs `body` to the Cloud API and reads the answer (messages, reactions, read receipts).
+pub(crate) async fn post(
+    client: &awc::Client,
+    url: &str,
+    token: &str,
+    timeout: Duration,
+    body: &impl Serialize,
+) -> Finish {
+    let request = client
+        .post(url)
+        .bearer_auth(token)
+        .timeout(timeout)
+        .send_json(body);
+    match request.await {
+        Ok(mut answer) => {
+            let status = answer.status().as_u16();
+            match answer.body().limit(MAX_ANSWER_BYTES).await {
+                Ok(bytes) => classify(status, &bytes),
+                // Accepted but unreadable: it was sent, never send it again.
+                Err(_) if (200..300).contains(&status) => Finish::Sent(None),
+                Err(e) => Finish::Retry(format!("HTTP {status}, answer unreadable: {e}")),
+            }
+        }
+        Err(e) => Finish::Retry(format!("request failed: {e}")),
+    }
 }
 
 /// Reads the Cloud API's answer to a send.

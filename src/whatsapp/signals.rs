@@ -8,7 +8,7 @@ use crate::domain::customer::Recipient;
 use crate::domain::time::now_ms;
 use crate::store::signals::{self, DueSignal, SignalKind};
 use crate::store::Store;
-use crate::whatsapp::outbox::{backoff_ms, classify, Finish};
+use crate::whatsapp::outbox::{backoff_ms, build_client, post, Finish};
 use actix::prelude::*;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const POLL_EVERY: Duration = Duration::from_secs(1);
-const MAX_ANSWER_BYTES: usize = 256 * 1024;
 /// A signal refused this many times is given up.
 const MAX_ATTEMPTS: u32 = 10;
 
@@ -104,29 +103,10 @@ impl SignalSender {
         let timeout = Duration::from_millis(settings.request_timeout_ms);
         let client = self
             .client
-            .get_or_insert_with(|| {
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                awc::Client::builder().timeout(timeout).finish()
-            })
+            .get_or_insert_with(|| build_client(&self.settings))
             .clone();
-        let request = client
-            .post(url)
-            .bearer_auth(&s.access_token)
-            .timeout(timeout)
-            .send_json(&body);
-        let call = async move {
-            match request.await {
-                Ok(mut answer) => {
-                    let status = answer.status().as_u16();
-                    match answer.body().limit(MAX_ANSWER_BYTES).await {
-                        Ok(bytes) => classify(status, &bytes),
-                        Err(_) if (200..300).contains(&status) => Finish::Sent(None),
-                        Err(e) => Finish::Retry(format!("HTTP {status}, answer unreadable: {e}")),
-                    }
-                }
-                Err(e) => Finish::Retry(format!("request failed: {e}")),
-            }
-        };
+        let token = s.access_token.clone();
+        let call = async move { post(&client, &url, &token, timeout, &body).await };
         ctx.spawn(
             call.into_actor(self)
                 .map(move |finish, act, ctx| act.settle(s, finish, ctx)),
