@@ -129,18 +129,7 @@ impl Handler<SendAttachment> for InteractionActor {
             })
             .map(move |res, act, ctx| {
                 let message = res?;
-                act.messages.push(message.clone());
-                for other in act.active_agents() {
-                    act.push_to(
-                        other,
-                        ServerEvent::Message {
-                            interaction_id: act.d.id,
-                            message: message.clone(),
-                        },
-                    );
-                }
-                act.registry.kick_outbox();
-                act.refresh_alert(ctx);
+                act.queued(message.clone(), ctx);
                 Ok(message)
             }),
         ))

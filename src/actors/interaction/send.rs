@@ -70,21 +70,33 @@ impl Handler<SendText> for InteractionActor {
             })
             .map(move |res, act, ctx| {
                 let message = res?;
-                act.messages.push(message.clone());
-                for other in act.active_agents() {
-                    act.push_to(
-                        other,
-                        ServerEvent::Message {
-                            interaction_id: act.d.id,
-                            message: message.clone(),
-                        },
-                    );
-                }
-                act.registry.kick_outbox();
-                act.refresh_alert(ctx);
+                act.queued(message, ctx);
                 Ok(())
             }),
         ))
+    }
+}
+
+impl InteractionActor {
+    /// An agent's message (text or attachment) is committed with its outbox row: the
+    /// transcript and the agents show it, the outbox sends it, the reply-time alert clears.
+    pub(super) fn queued(
+        &mut self,
+        message: crate::ws::protocol::Message,
+        ctx: &mut Context<Self>,
+    ) {
+        self.messages.push(message.clone());
+        for other in self.active_agents() {
+            self.push_to(
+                other,
+                ServerEvent::Message {
+                    interaction_id: self.d.id,
+                    message: message.clone(),
+                },
+            );
+        }
+        self.registry.kick_outbox();
+        self.refresh_alert(ctx);
     }
 }
 
