@@ -63,6 +63,18 @@ struct Inner {
 }
 
 impl Inner {
+    /// The open interaction found by the first of `keys` that names one (R1, R21).
+    fn find_open(
+        &self,
+        channel_id: i64,
+        keys: &[CustomerKey],
+    ) -> Option<(i64, Addr<InteractionActor>)> {
+        keys.iter().find_map(|k| {
+            let id = *self.open_by_customer.get(&(channel_id, k.clone()))?;
+            Some((id, self.interactions.get(&id)?.clone()))
+        })
+    }
+
     /// The interaction is found by these keys (those already there stay).
     fn remember(&mut self, id: i64, channel_id: i64, keys: Vec<CustomerKey>) {
         for key in keys {
@@ -291,11 +303,7 @@ impl Registry {
     ) -> (i64, Addr<InteractionActor>) {
         let mut inner = self.lock();
         let keys = customer.keys();
-        let found = keys.iter().find_map(|k| {
-            let id = *inner.open_by_customer.get(&(channel.id, k.clone()))?;
-            Some((id, inner.interactions.get(&id)?.clone()))
-        });
-        if let Some((id, addr)) = found {
+        if let Some((id, addr)) = inner.find_open(channel.id, &keys) {
             // Only a key this conversation was not known by yet (a number next to the BSUID).
             let new_keys: Vec<CustomerKey> = keys
                 .into_iter()
@@ -356,10 +364,9 @@ impl Registry {
     ) -> Result<(), StoreError> {
         let open = {
             let inner = self.lock();
-            update.customer.keys().iter().find_map(|k| {
-                let id = inner.open_by_customer.get(&(channel.id, k.clone()))?;
-                inner.interactions.get(id).cloned()
-            })
+            inner
+                .find_open(channel.id, &update.customer.keys())
+                .map(|(_, addr)| addr)
         };
         if let Some(addr) = open {
             let sent = addr
@@ -411,10 +418,7 @@ impl Registry {
             if let Some(previous) = &change.previous_user_id {
                 keys.insert(0, CustomerKey::UserId(previous.clone()));
             }
-            let found = keys.iter().find_map(|k| {
-                let id = *inner.open_by_customer.get(&(channel.id, k.clone()))?;
-                Some((id, inner.interactions.get(&id)?.clone()))
-            });
+            let found = inner.find_open(channel.id, &keys);
             if let Some((id, _)) = &found {
                 inner.remember(*id, channel.id, change.after.keys());
             }
