@@ -71,6 +71,21 @@ pub struct Preview {
     pub buttons: Vec<String>,
 }
 
+impl Preview {
+    /// As the transcript keeps it: header, body, footer and `[button]` labels, a line each.
+    pub fn text(&self) -> String {
+        let mut lines = Vec::new();
+        lines.extend(self.header.clone());
+        lines.push(self.body.clone());
+        lines.extend(self.footer.clone());
+        if !self.buttons.is_empty() {
+            let labels: Vec<String> = self.buttons.iter().map(|b| format!("[{b}]")).collect();
+            lines.push(labels.join(" "));
+        }
+        lines.join("\n")
+    }
+}
+
 /// The body values of a send: in order, or by name for a named template.
 #[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
@@ -442,6 +457,23 @@ impl Template {
             }));
         }
 
+        let shown = self.filled(&slots, &values.header, &body);
+        let text = shown.text();
+        let mut template = json!({
+            "name": self.name,
+            "language": {"code": self.language},
+        });
+        if !components.is_empty() {
+            template["components"] = Value::Array(components);
+        }
+        Ok(Prepared {
+            text,
+            payload: json!({"type": "template", "template": template}),
+        })
+    }
+
+    /// The preview with the send's values in place of the placeholders.
+    fn filled(&self, slots: &Slots, header: &[String], body: &[String]) -> Preview {
         let named = |slots: &[Slot], values: &[String]| -> Vec<(String, String)> {
             slots
                 .iter()
@@ -455,42 +487,30 @@ impl Template {
                 })
                 .collect()
         };
-        let preview = self.preview();
-        let mut lines = Vec::new();
-        if let Some(h) = &preview.header {
-            let header_values = if header_format.as_deref() == Some("text") {
-                // A text header's one placeholder is {{1}} (or its name).
-                named(&slots.header, &values.header)
-            } else {
-                Vec::new()
-            };
-            lines.push(fill(h, &header_values));
+        let mut preview = self.preview();
+        if self.header_format().as_deref() == Some("text") {
+            // A text header's one placeholder is {{1}} (or its name).
+            preview.header = preview
+                .header
+                .map(|h| fill(&h, &named(&slots.header, header)));
         }
-        lines.push(fill(&preview.body, &named(&slots.body, &body)));
-        if let Some(f) = preview.footer {
-            lines.push(f);
-        }
-        if !preview.buttons.is_empty() {
-            lines.push(
-                preview
-                    .buttons
-                    .iter()
-                    .map(|b| format!("[{b}]"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
-        }
-        let mut template = json!({
-            "name": self.name,
-            "language": {"code": self.language},
-        });
-        if !components.is_empty() {
-            template["components"] = Value::Array(components);
-        }
-        Ok(Prepared {
-            text: lines.join("\n"),
-            payload: json!({"type": "template", "template": template}),
-        })
+        preview.body = fill(&preview.body, &named(&slots.body, body));
+        preview
+    }
+
+    /// What the customer saw of a stored send of this template (`payload` as
+    /// [`Prepared::payload`]): header, body, footer and buttons with the send's values.
+    pub fn shown(&self, payload: &Value) -> Preview {
+        let values = |kind: &str| -> Vec<String> {
+            payload
+                .pointer("/template/components")
+                .and_then(Value::as_array)
+                .and_then(|all| all.iter().find(|c| c["type"] == kind))
+                .and_then(|c| c["parameters"].as_array())
+                .map(|ps| ps.iter().filter_map(|p| text_of(p, "text")).collect())
+                .unwrap_or_default()
+        };
+        self.filled(&self.slots(), &values("header"), &values("body"))
     }
 
     fn text_parameter(&self, slot: &Slot, value: &str) -> Value {
@@ -637,6 +657,23 @@ mod tests {
             p.text,
             "Order 778\nHi Ana, order 778 arrives Monday.\nReply STOP to opt out\n[Call us] [Track]"
         );
+    }
+
+    #[test]
+    fn a_stored_send_shows_as_the_customer_saw_it() {
+        let t = order_update();
+        let p = t
+            .prepare(&values(&["778"], &["Ana", "778", "Monday"], &["778-X"]))
+            .unwrap();
+        let shown = t.shown(&p.payload);
+        assert_eq!(shown.header.as_deref(), Some("Order 778"));
+        assert_eq!(shown.body, "Hi Ana, order 778 arrives Monday.");
+        assert_eq!(shown.footer.as_deref(), Some("Reply STOP to opt out"));
+        assert_eq!(shown.buttons, ["Call us", "Track"]);
+        assert_eq!(shown.text(), p.text);
+        let r = reminder();
+        let p = r.prepare(&values(&[], &["Bo", "Tuesday"], &[])).unwrap();
+        assert_eq!(r.shown(&p.payload).body, "Hello Bo, see you Tuesday.");
     }
 
     #[test]

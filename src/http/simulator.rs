@@ -722,12 +722,25 @@ pub struct SimView {
     deleted: bool,
     /// The file of a media message; `url` is the simulator's (`/api/v1/simulator/media/{id}`).
     media: Option<crate::domain::media::Media>,
-    /// A template message (R23): which one; `text` is what the customer sees.
-    template: Option<crate::domain::message::TemplateRef>,
+    /// A template message (R23): which one, and its parts as the phone shows them; `text` is
+    /// the same, a line each.
+    template: Option<SimTemplate>,
     /// An interactive list (R28's survey): what the customer can pick.
     interactive: Option<SimList>,
     /// For a list: the id of the row the customer picked, once they did.
     answered: Option<String>,
+}
+
+/// A template message as the customer's phone shows it. The parts are null when the template
+/// is no longer in the channel's list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimTemplate {
+    name: String,
+    language: String,
+    header: Option<String>,
+    body: Option<String>,
+    footer: Option<String>,
+    buttons: Vec<String>,
 }
 
 /// An interactive list message as the customer's phone shows it.
@@ -815,10 +828,31 @@ pub async fn conversation(
     let from = SimCustomer::parse(&query.from)?;
     let channel = pick_channel(&state, query.phone_number_id.as_deref())?;
     let (channel_id, key) = (channel.id, from.key());
-    let messages: Vec<SimView> = state
+    let (messages, templates) = state
         .store
-        .read(move |db| history::customer_messages(db, channel_id, &key, MAX_MESSAGES))
-        .await?
+        .read(move |db| -> Result<_, crate::store::StoreError> {
+            Ok((
+                history::customer_messages(db, channel_id, &key, MAX_MESSAGES)?,
+                crate::store::templates::list(db, channel_id)?,
+            ))
+        })
+        .await?;
+    let template_of = |payload: &Value| -> Option<SimTemplate> {
+        let r = crate::domain::message::TemplateRef::of_payload(payload)?;
+        let shown = templates
+            .iter()
+            .find(|t| t.name == r.name && t.language == r.language)
+            .map(|t| t.shown(payload));
+        Some(SimTemplate {
+            header: shown.as_ref().and_then(|s| s.header.clone()),
+            body: shown.as_ref().map(|s| s.body.clone()),
+            footer: shown.as_ref().and_then(|s| s.footer.clone()),
+            buttons: shown.map(|s| s.buttons).unwrap_or_default(),
+            name: r.name,
+            language: r.language,
+        })
+    };
+    let messages: Vec<SimView> = messages
         .into_iter()
         .map(|m| SimView {
             id: m.id,
@@ -860,10 +894,7 @@ pub async fn conversation(
                 media
             }),
             deleted: m.deleted,
-            template: m
-                .payload
-                .as_ref()
-                .and_then(crate::domain::message::TemplateRef::of_payload),
+            template: m.payload.as_ref().and_then(template_of),
             interactive: m.payload.as_ref().and_then(SimList::of_payload),
             answered: m
                 .survey_score

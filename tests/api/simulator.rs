@@ -212,7 +212,9 @@ async fn the_customer_sees_templates_and_taps_a_rating_in_the_survey() {
     let view = phone_view(&app).await;
     assert_eq!(
         view[0]["template"],
-        json!({"name": "appointment_reminder", "language": "en_US"})
+        json!({"name": "appointment_reminder", "language": "en_US", "header": null,
+               "body": "Hello Lea, this is a reminder of your appointment on Monday 10 am.",
+               "footer": null, "buttons": ["Confirm", "Reschedule"]})
     );
     assert_eq!(
         view[0]["text"],
