@@ -132,6 +132,13 @@ export function parametersFrom(t, fields, values) {
 
 function fieldKey(f) { return `${f.part}:${f.i}`; }
 
+/** Meta refuses a parameter longer than 1024 characters, or with more than 4 spaces in a row. */
+export function valueProblem(v) {
+  if (Array.from(v).length > 1024) return 'At most 1024 characters.';
+  if (/\s{5,}/.test(v) || /[\n\r\t]/.test(v)) return 'WhatsApp refuses new lines, tabs and more than 4 spaces in a row.';
+  return null;
+}
+
 // ---------------------------------------------------------------- preview
 
 /**
@@ -352,9 +359,15 @@ export function createPicker({ prefix = 'tpl', onChange = () => {} } = {}) {
             dataset: { part, index: f.i, ...(f.name ? { name: f.name } : {}) },
           });
           input.value = values.get(fieldKey(f)) || '';
+          const problem = h('div', { class: 'error-text small field-problem', id: `${id}-problem`, hidden: true });
           input.addEventListener('input', () => {
             values.set(fieldKey(f), input.value);
             input.classList.toggle('filled', !!input.value.trim());
+            const why = valueProblem(input.value);
+            problem.hidden = !why;
+            problem.textContent = why || '';
+            if (why) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
+            input.setAttribute('aria-describedby', [f.example ? `${id}-hint` : null, why ? `${id}-problem` : null].filter(Boolean).join(' ') || '');
             drawPreview();
             updateMissing();
             onChange();
@@ -362,7 +375,8 @@ export function createPicker({ prefix = 'tpl', onChange = () => {} } = {}) {
           return h('div', { class: 'field' },
             h('label', { for: id, text: f.label }),
             input,
-            f.example ? h('div', { class: 'hint', id: `${id}-hint`, text: `Example: ${f.example}` }) : null);
+            f.example ? h('div', { class: 'hint', id: `${id}-hint`, text: `Example: ${f.example}` }) : null,
+            problem);
         }));
     }));
     updateMissing();
@@ -380,9 +394,16 @@ export function createPicker({ prefix = 'tpl', onChange = () => {} } = {}) {
     return fields.filter((f) => !(values.get(fieldKey(f)) || '').trim()).length;
   }
 
+  function badCount() {
+    return fields.filter((f) => valueProblem(values.get(fieldKey(f)) || '')).length;
+  }
+
   function updateMissing() {
     const n = emptyCount();
-    missing.textContent = !chosen ? '' : n ? `Fill in ${n === 1 ? 'the last field' : `${n} more fields`} to send.` : 'Ready to send.';
+    const bad = badCount();
+    missing.textContent = !chosen ? ''
+      : n ? `Fill in ${n === 1 ? 'the last field' : `${n} more fields`} to send.`
+        : bad ? 'Correct the marked field to send.' : 'Ready to send.';
   }
 
   async function load(id) {
@@ -420,7 +441,7 @@ export function createPicker({ prefix = 'tpl', onChange = () => {} } = {}) {
     load,
     focus: () => search.focus(),
     selected: () => chosen,
-    complete: () => !!chosen && isApproved(chosen) && emptyCount() === 0,
+    complete: () => !!chosen && isApproved(chosen) && emptyCount() === 0 && badCount() === 0,
     payload: () => chosen && {
       name: chosen.name,
       language: chosen.language,
