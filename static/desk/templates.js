@@ -73,7 +73,7 @@ function templateKey(t) { return `${t.name}\u0000${t.language}`; }
 // ---------------------------------------------------------------- parameters
 
 const BUTTON_KIND = {
-  url: 'link',
+  url: 'end of the link',
   copy_code: 'coupon code',
   quick_reply: 'reply payload',
   flow: 'flow token',
@@ -93,19 +93,19 @@ export function paramFields(t) {
     fields.push({
       part: 'header', i, name: x.name || null, example: x.example ?? '', format,
       placeholder: ph,
-      label: format === 'text' ? `Header ${x.name || ph}` : `Header ${format} (link)`,
+      label: format === 'text' ? (x.name || ph) : `${format.charAt(0).toUpperCase()}${format.slice(1)} link`,
       type: format === 'text' ? 'text' : 'url',
     });
   });
   (p.body || []).forEach((x, i) => {
     const ph = x.name ? `{{${x.name}}}` : `{{${i + 1}}}`;
-    fields.push({ part: 'body', i, name: x.name || null, example: x.example ?? '', placeholder: ph, label: x.name ? x.name : `Body ${ph}`, type: 'text' });
+    fields.push({ part: 'body', i, name: x.name || null, example: x.example ?? '', placeholder: ph, label: x.name ? x.name : ph, type: 'text' });
   });
   (p.buttons || []).forEach((x, i) => {
     const kind = BUTTON_KIND[x.sub_type] || String(x.sub_type || 'button').replace(/_/g, ' ');
     fields.push({
       part: 'buttons', i, index: x.index ?? i, name: null, example: x.example ?? '', sub_type: x.sub_type,
-      label: x.text ? `Button “${x.text}”: ${kind}` : `Button ${(x.index ?? i) + 1}: ${kind}`, type: 'text',
+      label: x.text ? `${x.text} (${kind})` : `Button ${(x.index ?? i) + 1} (${kind})`, type: 'text',
     });
   });
   return fields;
@@ -372,10 +372,11 @@ export function createPicker({ prefix = 'tpl', onChange = () => {} } = {}) {
             updateMissing();
             onChange();
           });
-          return h('div', { class: 'field' },
-            h('label', { for: id, text: f.label }),
+          return h('div', { class: 'field tpl-field' },
+            h('div', { class: 'tpl-field-head' },
+              h('label', { for: id, class: f.part === 'buttons' || f.format && f.format !== 'text' ? null : 'code', text: f.label }),
+              f.example ? h('span', { class: 'eg', id: `${id}-hint`, title: 'Meta’s example', text: `e.g. ${f.example}` }) : null),
             input,
-            f.example ? h('div', { class: 'hint', id: `${id}-hint`, text: `Example: ${f.example}` }) : null,
             problem);
         }));
     }));
@@ -461,15 +462,16 @@ export function createPicker({ prefix = 'tpl', onChange = () => {} } = {}) {
 /** A refusal of a send or a start, as the agent should read it. */
 export function refusalText(e) {
   const msg = (e && e.message) || 'Something went wrong.';
-  switch (e && e.code) {
-    case 'template_not_approved': return `This template cannot be sent: it is not approved by WhatsApp (any more). ${msg}`;
-    case 'bad_template_parameters': return `The parameters do not fit this template: ${msg}`;
-    case 'conversation_open': return `This customer already has an open conversation on this channel: ${msg}`;
-    case 'invalid_phone': return `This is not a phone number WhatsApp can reach: ${msg}`;
-    case 'not_found': return `Not found: ${msg}`;
-    case 'window_closed': return msg;
-    default: return msg;
-  }
+  const lead = {
+    template_not_approved: ['not approved', 'This template cannot be sent: it is not approved by WhatsApp (any more).'],
+    bad_template_parameters: ['parameter', 'The parameters do not fit this template:'],
+    conversation_open: ['open conversation', 'This customer already has an open conversation on this channel.'],
+    invalid_phone: ['number', 'This is not a phone number WhatsApp can reach:'],
+    not_found: ['not found', 'Not found:'],
+  }[e && e.code];
+  // The server's message says it all when it already names the problem.
+  if (!lead || msg.toLowerCase().includes(lead[0])) return msg.charAt(0).toUpperCase() + msg.slice(1);
+  return `${lead[1]} ${msg}`;
 }
 
 // ---------------------------------------------------------------- dialogs
