@@ -512,11 +512,16 @@ export function openTemplateDialog({ channelId, customerName, send, onSent }) {
     }
   }
   sendBtn.addEventListener('click', go);
-  m.form.addEventListener('submit', go);
+  m.form.addEventListener('keydown', (e) => { if (enterSends(e)) { e.preventDefault(); go(); } });
   m.dialog.showModal();
   picker.focus();
   picker.load(channelId);
   return m;
+}
+
+/** Enter in a parameter field sends (or starts) once everything is filled in. */
+function enterSends(e) {
+  return e.key === 'Enter' && !e.isComposing && !e.shiftKey && e.target.matches('.tpl-params input');
 }
 
 const PHONE = /^\+?[\d\s().-]{6,24}$/;
@@ -627,7 +632,7 @@ export function openNewConversation({ channels, channelId, contact, to, onCreate
     }
   }
   start.addEventListener('click', go);
-  m.form.addEventListener('submit', go);
+  m.form.addEventListener('keydown', (e) => { if (enterSends(e)) { e.preventDefault(); go(); } });
   fillHint();
   m.dialog.showModal();
   if (!number.value) number.focus(); else picker.focus();
