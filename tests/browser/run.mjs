@@ -1361,8 +1361,8 @@ test('admin: channel templates with Sync, CSAT settings on a queue, a new conver
   await q.getByRole('button', { name: 'Save' }).click();
   await q.waitFor({ state: 'detached' });
   await admin.locator('tr[data-queue=Support] .csat-cell', { hasText: 'On · 12 h' }).waitFor();
-  const support = ((await call('GET', '/api/v1/queues')).items || []).find((x) => x.name === 'Support')
-    || (await call('GET', '/api/v1/queues')).find((x) => x.name === 'Support');
+  const queues = await call('GET', '/api/v1/queues');
+  const support = (queues.items || queues).find((x) => x.name === 'Support');
   assert.equal(support.csat_enabled, true);
   assert.equal(support.csat_question, 'How did we do today?');
   assert.equal(support.csat_timeout_hours, 12);
