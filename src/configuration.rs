@@ -70,6 +70,14 @@ pub struct WhatsAppSettings {
     pub retry_max_ms: u64,
     pub max_in_flight: usize,
     pub request_timeout_ms: u64,
+    /// Seconds between syncs of every channel's message templates with Meta (R23); 0 syncs
+    /// only at start and on demand.
+    #[serde(default = "default_template_sync_secs")]
+    pub template_sync_secs: u64,
+}
+
+fn default_template_sync_secs() -> u64 {
+    3600
 }
 
 #[derive(Debug, Clone, Deserialize)]

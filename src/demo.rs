@@ -16,6 +16,7 @@ pub const DEMO_AGENTS: [(&str, &str, &str); 2] = [
 ];
 pub const DEMO_PHONE_NUMBER_ID: &str = "100000000000001";
 pub const DEMO_APP_SECRET: &str = "demo-app-secret";
+pub const DEMO_WABA_ID: &str = "100000000000002";
 
 /// Seeds the demo data when the database has nothing but admins. No actor runs yet: they
 /// find the seeded records when they start.
@@ -60,6 +61,9 @@ pub async fn seed_if_empty(store: &Store, settings: &Settings) -> anyhow::Result
         strategy: Strategy::LongestIdle,
         alert_warn_secs: 60,
         alert_critical_secs: 180,
+        csat_enabled: true,
+        csat_question: crate::domain::csat::DEFAULT_QUESTION.into(),
+        csat_timeout_hours: 24,
     };
     let queue = queues::create(store, Actors::NotStarted, support, &agent_ids).await?;
     let app_secret = settings
@@ -77,6 +81,7 @@ pub async fn seed_if_empty(store: &Store, settings: &Settings) -> anyhow::Result
         access_token: "sandbox-token".into(),
         app_secret: Some(app_secret),
         verify_token: Some("demo-verify-token".into()),
+        waba_id: Some(DEMO_WABA_ID.into()),
     };
     channels::create(store, Actors::NotStarted, sandbox).await?;
     tracing::info!("demo data created");

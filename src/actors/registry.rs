@@ -6,13 +6,14 @@ use super::agent::{self, AgentActor};
 use super::interaction::screen_pop::LookupBreaker;
 use super::interaction::{
     CustomerChanged, CustomerUpdate, Inbound, InboundOutcome, InteractionActor, MediaChanged,
-    MessageStatusChanged, ResourceDeleted,
+    MessageStatusChanged, ResourceDeleted, StartOutbound,
 };
 use super::queue::{self, QueueActor};
 use crate::configuration::RuntimeSettings;
 use crate::configuration::Settings;
 use crate::crm::Crm;
 use crate::domain::customer::{CustomerIdentity, CustomerKey};
+use crate::domain::error_code::ErrorCode;
 use crate::domain::media::Media;
 use crate::domain::message::Author;
 use crate::domain::{AuthorKind, MessageStatus};
@@ -20,11 +21,13 @@ use crate::media_files::MediaHealth;
 use crate::store::channels::{self, ChannelRecord};
 use crate::store::queues::{self, QueueRecord};
 use crate::store::users::{self, AgentRecord};
-use crate::store::{customers, interactions, messages, Store, StoreError};
+use crate::store::{csat, customers, interactions, messages, Store, StoreError};
 use crate::whatsapp::media::{self as media_fetch, MediaFetcher};
 use crate::whatsapp::outbox::{Kick, Outbox};
 use crate::whatsapp::payload::{Delivery, IdentityChange, InboundMessage, MessageUpdate};
 use crate::whatsapp::signals::{KickSignals, SignalSender};
+use crate::whatsapp::templates::TemplateSync;
+use crate::ws::protocol::{self, CommandError};
 use actix::prelude::*;
 use actix::ArbiterHandle;
 use std::collections::HashMap;
@@ -191,6 +194,10 @@ impl Registry {
             SignalSender::new(signal_store, signal_settings)
         });
         let _ = registry.signals.set(signals);
+        let (sync_store, sync_settings) = (store.clone(), settings.clone());
+        TemplateSync::start_in_arbiter(&registry.arbiter, move |_| {
+            TemplateSync::new(sync_store, sync_settings)
+        });
 
         let weak = Arc::downgrade(&registry);
         let media_notify: media_fetch::MediaNotify =
@@ -314,6 +321,17 @@ impl Registry {
             }
             return (id, addr);
         }
+        self.spawn_interaction(&mut inner, channel, customer)
+    }
+
+    /// A new conversation (not yet persisted) of the customer on the channel, found by their
+    /// keys from now on.
+    fn spawn_interaction(
+        &self,
+        inner: &mut Inner,
+        channel: &ChannelRecord,
+        customer: &CustomerIdentity,
+    ) -> (i64, Addr<InteractionActor>) {
         let id = inner.next_interaction_id;
         inner.next_interaction_id += 1;
         let reg = self.arc();
@@ -323,8 +341,34 @@ impl Registry {
             InteractionActor::new_for_customer(reg, id, &channel_rec, &who)
         });
         inner.interactions.insert(id, addr.clone());
-        inner.remember(id, channel.id, keys);
+        inner.remember(id, channel.id, customer.keys());
         (id, addr)
+    }
+
+    /// R23: the business starts a conversation with the customer on the channel, owned by
+    /// the starting agent, with a template. Refused with `conversation_open` when the customer
+    /// has an open one there. Answers after the commit.
+    pub async fn start_outbound(
+        &self,
+        channel: &ChannelRecord,
+        customer: &CustomerIdentity,
+        start: StartOutbound,
+    ) -> Result<protocol::Interaction, CommandError> {
+        let addr = {
+            let mut inner = self.lock();
+            if let Some((id, _)) = inner.find_open(channel.id, &customer.keys()) {
+                return Err(CommandError::new(
+                    ErrorCode::ConversationOpen,
+                    format!(
+                        "the customer already has an open conversation on this channel (interaction {id})"
+                    ),
+                ));
+            }
+            self.spawn_interaction(&mut inner, channel, customer).1
+        };
+        addr.send(start)
+            .await
+            .unwrap_or_else(|e| Err(CommandError::new(ErrorCode::Unavailable, e.to_string())))
     }
 
     /// Stores a customer message in its conversation, opening one if needed (R1, R12).
@@ -334,6 +378,9 @@ impl Registry {
         channel: &ChannelRecord,
         msg: InboundMessage,
     ) -> Result<Delivery, StoreError> {
+        if let Some(answered) = self.survey_answer(channel, &msg).await? {
+            return Ok(answered);
+        }
         for _ in 0..3 {
             let (id, addr) = self.open_interaction_for(channel, &msg.customer);
             match addr.send(Inbound { msg: msg.clone() }).await {
@@ -352,6 +399,52 @@ impl Registry {
         Err(StoreError::Unavailable(
             "could not open a conversation for the message".into(),
         ))
+    }
+
+    /// R28: a pick in a satisfaction survey is stored on the survey and opens no
+    /// conversation; None when the message is not an answer to one of this customer's
+    /// surveys (or comes too late): it is an ordinary message then (R1).
+    async fn survey_answer(
+        &self,
+        channel: &ChannelRecord,
+        msg: &InboundMessage,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let Some((interaction_id, score)) = msg
+            .list_reply_id
+            .as_deref()
+            .and_then(crate::domain::csat::parse_answer)
+        else {
+            return Ok(None);
+        };
+        let (channel_id, customer, wamid) = (channel.id, msg.customer.clone(), msg.wamid.clone());
+        let answered_at = msg.timestamp_ms.min(crate::domain::time::now_ms());
+        let answer = self
+            .store
+            .write(move |db| {
+                csat::record_answer(
+                    db,
+                    channel_id,
+                    &customer,
+                    interaction_id,
+                    score,
+                    &wamid,
+                    answered_at,
+                )
+            })
+            .await?;
+        Ok(match answer {
+            csat::Answer::Recorded | csat::Answer::AlreadyAnswered => {
+                tracing::info!(
+                    interaction_id,
+                    score,
+                    ?answer,
+                    "satisfaction survey answered"
+                );
+                Some(Delivery::Stored)
+            }
+            csat::Answer::Duplicate => Some(Delivery::Duplicate),
+            csat::Answer::NotAnAnswer => None,
+        })
     }
 
     /// A customer's reaction, edit or deletion (R24): the open conversation shows it; with

@@ -1,7 +1,9 @@
 //! Channels: WhatsApp Business numbers and the queue each routes to.
 
 use super::Actors;
-use crate::domain::input::{parse_channel_kind, DisplayPhoneNumber, Name, PhoneNumberId, Secret};
+use crate::domain::input::{
+    parse_channel_kind, DisplayPhoneNumber, Name, PhoneNumberId, Secret, WabaId,
+};
 use crate::domain::time::now_ms;
 use crate::error::{ApiError, ErrorCode};
 use crate::store::channels::{self, ChannelRecord, ChannelSettings};
@@ -18,6 +20,7 @@ pub struct NewChannel {
     pub access_token: String,
     pub app_secret: Option<String>,
     pub verify_token: Option<String>,
+    pub waba_id: Option<String>,
 }
 
 /// The fields to change (`None`: kept; `Some(None)` clears an optional secret); unchecked.
@@ -31,6 +34,7 @@ pub struct ChannelPatch {
     pub access_token: Option<String>,
     pub app_secret: Option<Option<String>>,
     pub verify_token: Option<Option<String>>,
+    pub waba_id: Option<Option<String>>,
 }
 
 /// 400 `unknown_queue` unless `id` names a live queue.
@@ -79,6 +83,12 @@ pub async fn create(
         access_token: Secret::parse("access_token", &new.access_token)?.into_inner(),
         app_secret: optional_secret("app_secret", new.app_secret.as_deref())?,
         verify_token: optional_secret("verify_token", new.verify_token.as_deref())?,
+        waba_id: new
+            .waba_id
+            .as_deref()
+            .map(WabaId::parse)
+            .transpose()?
+            .map(WabaId::into_inner),
         kind: new.kind,
         queue_id: new.queue_id,
     };
@@ -130,6 +140,15 @@ pub async fn update(
         .verify_token
         .map(|t| optional_secret("verify_token", t.as_deref()))
         .transpose()?;
+    let waba_id = p
+        .waba_id
+        .map(|w| {
+            w.as_deref()
+                .map(WabaId::parse)
+                .transpose()
+                .map(|w| w.map(WabaId::into_inner))
+        })
+        .transpose()?;
 
     let channel = store
         .write(move |db| {
@@ -151,6 +170,7 @@ pub async fn update(
                 access_token: access_token.map_or(old.access_token, Secret::into_inner),
                 app_secret: app_secret.unwrap_or(old.app_secret),
                 verify_token: verify_token.unwrap_or(old.verify_token),
+                waba_id: waba_id.unwrap_or(old.waba_id),
             };
             channels::update(db, id, &settings, now_ms())?;
             loaded(db, id)

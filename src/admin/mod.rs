@@ -88,6 +88,9 @@ mod tests {
             strategy: Strategy::LongestIdle,
             alert_warn_secs: 60,
             alert_critical_secs: 180,
+            csat_enabled: false,
+            csat_question: "How did we do?".into(),
+            csat_timeout_hours: 24,
         }
     }
 
@@ -139,6 +142,7 @@ mod tests {
             access_token: "t".into(),
             app_secret: None,
             verify_token: None,
+            waba_id: None,
         };
         let channel = channels::create(&store, none, sandbox).await.unwrap();
         let in_use = queues::delete(&store, none, q.id).await;

@@ -1,6 +1,7 @@
 //! Queues: routing settings, disposition codes and members.
 
 use super::Actors;
+use crate::domain::csat::CsatSettings;
 use crate::domain::input::{
     changed_ids, check_disposition_codes, check_queue_timers, unique_ids, InvalidInput, Name,
 };
@@ -21,6 +22,9 @@ pub struct QueueFields {
     pub strategy: Strategy,
     pub alert_warn_secs: i64,
     pub alert_critical_secs: i64,
+    pub csat_enabled: bool,
+    pub csat_question: String,
+    pub csat_timeout_hours: i64,
 }
 
 /// The fields to change (`None`: kept); unchecked.
@@ -34,6 +38,9 @@ pub struct QueuePatch {
     pub strategy: Option<Strategy>,
     pub alert_warn_secs: Option<i64>,
     pub alert_critical_secs: Option<i64>,
+    pub csat_enabled: Option<bool>,
+    pub csat_question: Option<String>,
+    pub csat_timeout_hours: Option<i64>,
     pub members: Option<Vec<i64>>,
 }
 
@@ -56,6 +63,14 @@ impl QueueFields {
             alert_critical_secs: p
                 .alert_critical_secs
                 .unwrap_or(old.alert_critical_secs as i64),
+            csat_enabled: p.csat_enabled.unwrap_or(old.csat.enabled),
+            csat_question: p
+                .csat_question
+                .clone()
+                .unwrap_or_else(|| old.csat.question.clone()),
+            csat_timeout_hours: p
+                .csat_timeout_hours
+                .unwrap_or(i64::from(old.csat.timeout_hours)),
         }
     }
 
@@ -74,6 +89,11 @@ impl QueueFields {
                 "disposition_required needs at least one disposition code".into(),
             ));
         }
+        let csat = CsatSettings::checked(
+            self.csat_enabled,
+            &self.csat_question,
+            self.csat_timeout_hours,
+        )?;
         // In range (checked above): the casts cannot truncate.
         Ok(QueueSettings {
             name: name.into_inner(),
@@ -84,6 +104,7 @@ impl QueueFields {
             strategy: self.strategy,
             alert_warn_secs: self.alert_warn_secs as u32,
             alert_critical_secs: self.alert_critical_secs as u32,
+            csat,
         })
     }
 }
@@ -211,6 +232,9 @@ mod tests {
             strategy: Strategy::LongestIdle,
             alert_warn_secs: 60,
             alert_critical_secs: 180,
+            csat_enabled: false,
+            csat_question: "How did we do?".into(),
+            csat_timeout_hours: 24,
         }
     }
 

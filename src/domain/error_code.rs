@@ -79,6 +79,8 @@ error_codes! {
     InvalidTarget = "invalid_target", BAD_REQUEST;
     UnknownDisposition = "unknown_disposition", BAD_REQUEST;
     DispositionRequired = "disposition_required", BAD_REQUEST;
+    /// R23: the values of a template send do not fit the template (count, empty, new lines).
+    BadTemplateParameters = "bad_template_parameters", BAD_REQUEST;
     // 401: who is asking is not established.
     Unauthenticated = "unauthenticated", UNAUTHORIZED;
     InvalidCredentials = "invalid_credentials", UNAUTHORIZED;
@@ -107,6 +109,12 @@ error_codes! {
     /// WebSocket: the 24-hour customer service window is closed (R16).
     WindowClosed = "window_closed", CONFLICT;
     ConversationFull = "conversation_full", CONFLICT;
+    /// R23: a template whose status is not APPROVED.
+    TemplateNotApproved = "template_not_approved", CONFLICT;
+    /// R23: the customer already has an open interaction on the channel.
+    ConversationOpen = "conversation_open", CONFLICT;
+    /// R23: templates cannot be synced for a channel without its WhatsApp Business Account id.
+    NoWabaId = "no_waba_id", CONFLICT;
     TargetUnavailable = "target_unavailable", CONFLICT;
     /// The configured CRM cannot do this (contacts live in Dynamics 365, which has no place
     /// for it); the message says what.
@@ -126,6 +134,8 @@ error_codes! {
     CrmUnavailable = "crm_unavailable", SERVICE_UNAVAILABLE;
     CrmRejected = "crm_rejected", SERVICE_UNAVAILABLE;
     CrmAuthFailed = "crm_auth_failed", SERVICE_UNAVAILABLE;
+    /// Meta's Cloud API could not be asked, or refused (a template sync).
+    WhatsappUnavailable = "whatsapp_unavailable", SERVICE_UNAVAILABLE;
 }
 
 impl std::fmt::Display for ErrorCode {

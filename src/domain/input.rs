@@ -97,6 +97,10 @@ text_type!(
     DisplayPhoneNumber
 );
 text_type!(
+    /// A WhatsApp Business Account id (R23): 1 to 32 digits.
+    WabaId
+);
+text_type!(
     /// An access token, app secret or verify token: 1 to 4096 characters, not blank.
     Secret
 );
@@ -144,6 +148,16 @@ impl PhoneNumberId {
             return Err(InvalidInput("phone_number_id must be digits".into()));
         }
         Ok(PhoneNumberId(s.to_string()))
+    }
+}
+
+impl WabaId {
+    pub fn parse(s: &str) -> Result<WabaId, InvalidInput> {
+        check_len("waba_id", s, 1, 32)?;
+        if !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(InvalidInput("waba_id must be digits".into()));
+        }
+        Ok(WabaId(s.to_string()))
     }
 }
 

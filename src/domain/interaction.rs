@@ -1,7 +1,9 @@
 //! An interaction's record (one row of `interactions` plus its participants) and its
 //! transitions as pure functions: what a command or a timer changes, or why it is refused.
 
-use super::{ConferenceState, DispositionCode, InteractionState, OfferKind, ParticipantRole};
+use super::{
+    ConferenceState, DispositionCode, InteractionKind, InteractionState, OfferKind, ParticipantRole,
+};
 use crate::domain::contact::ContactId;
 use crate::domain::customer::CustomerIdentity;
 use crate::domain::error_code::ErrorCode;
@@ -12,6 +14,8 @@ pub struct InteractionRecord {
     pub id: i64,
     pub channel_id: i64,
     pub queue_id: i64,
+    /// Who started it: the customer, or the business with a template (R23).
+    pub kind: InteractionKind,
     /// Who the customer is (R21): number, BSUID, username, as far as known.
     pub customer: CustomerIdentity,
     /// The `customers` row, once the first message is committed.
@@ -327,10 +331,49 @@ impl InteractionRecord {
         if !window_open {
             return Err(Refusal::new(
                 ErrorCode::WindowClosed,
-                "more than 24 hours have passed since the customer's last message",
+                "more than 24 hours have passed since the customer's last message: send an approved template to write again",
             ));
         }
         Ok(())
+    }
+
+    /// R23: may `agent_id` send a template now? As for a message, except that the 24-hour
+    /// window does not matter: a template is how a business writes after it.
+    pub fn check_send_template(&self, agent_id: i64) -> Result<(), Refusal> {
+        self.check_active_participant(agent_id)?;
+        if let Some(reason) = &self.interrupted {
+            return Err(Refusal::new(
+                ErrorCode::Interrupted,
+                format!("the conversation was interrupted: {reason}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// R23: a conversation the business starts: active at once, owned by the agent who
+    /// started it, its window closed until the customer writes.
+    pub fn start_outbound(&self, agent_id: i64, display_name: &str, now: i64) -> InteractionRecord {
+        let mut next = self.clone();
+        next.kind = InteractionKind::Outbound;
+        next.state = InteractionState::Active;
+        next.owner = Some(agent_id);
+        next.created_at = now;
+        next.position = now;
+        next.accepted_at = Some(now);
+        next.participants = vec![ParticipantRecord {
+            agent_id,
+            display_name: display_name.to_string(),
+            role: ParticipantRole::Owner,
+            joined_at: now,
+            left_at: None,
+            wrap_up_deadline: None,
+            wrapped_up_at: None,
+            disposition: None,
+            auto: None,
+            wrap_up_codes: None,
+            wrap_up_required: None,
+        }];
+        next
     }
 
     /// R24: may the agent react to a message? As for a message: an active participant of a
@@ -748,6 +791,7 @@ mod tests {
             id: 7,
             channel_id: 1,
             queue_id: 10,
+            kind: InteractionKind::Inbound,
             customer: CustomerIdentity::new(Some("447700900001"), None, None),
             customer_id: None,
             customer_name: "Carla".into(),
@@ -1258,5 +1302,32 @@ mod tests {
         assert!(removed.cancelled.is_none());
         assert_eq!(removed.next.conference_state, ConferenceState::None);
         assert_eq!(removed.next.active_agents(), vec![OWNER]);
+    }
+
+    #[test]
+    fn an_outbound_conversation_is_active_and_its_window_closed_yet_a_template_may_go() {
+        let mut fresh = queued();
+        fresh.last_customer_message_at = None;
+        let o = fresh.start_outbound(3, "Alice", NOW);
+        assert_eq!(o.kind, InteractionKind::Outbound);
+        assert_eq!(o.state, InteractionState::Active);
+        assert_eq!(o.owner, Some(3));
+        assert_eq!(o.active_agents(), vec![3]);
+        assert_eq!(o.accepted_at, Some(NOW));
+        assert_eq!(
+            o.check_send(3, "hello", 4096, NOW).unwrap_err().code,
+            ErrorCode::WindowClosed
+        );
+        assert!(o.check_send_template(3).is_ok());
+        assert_eq!(
+            o.check_send_template(4).unwrap_err().code,
+            ErrorCode::NotParticipant
+        );
+        let mut cut = o.clone();
+        cut.interrupted = Some("queue deleted".into());
+        assert_eq!(
+            cut.check_send_template(3).unwrap_err().code,
+            ErrorCode::Interrupted
+        );
     }
 }

@@ -42,6 +42,9 @@ pub struct Message {
     pub media: Option<Box<Media>>,
     /// The message this one answers (R24), when it quotes one.
     pub reply_to: Option<Box<ReplyTo>>,
+    /// A template message (R23): which template; `text` is what the customer sees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<Box<TemplateRef>>,
     /// Reactions, one per author (R24).
     pub reactions: Vec<Reaction>,
     /// The customer edited it: `text` is the latest text.
@@ -60,6 +63,25 @@ pub struct Message {
 pub struct ReplyTo {
     pub message_id: Option<i64>,
     pub text: String,
+}
+
+/// The template a message was sent from (R23).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TemplateRef {
+    pub name: String,
+    pub language: String,
+}
+
+impl TemplateRef {
+    /// The template named by a stored send (`{"type": "template", "template": {"name",
+    /// "language": {"code"}}}`).
+    pub fn of_payload(payload: &serde_json::Value) -> Option<TemplateRef> {
+        let t = payload.get("template")?;
+        Some(TemplateRef {
+            name: t.get("name")?.as_str()?.to_string(),
+            language: t.get("language")?.get("code")?.as_str()?.to_string(),
+        })
+    }
 }
 
 /// The `pricing` object of a status webhook (R24): what Meta charges for a message.
@@ -133,6 +155,7 @@ impl Message {
             error: None,
             media: None,
             reply_to: None,
+            template: None,
             reactions: Vec::new(),
             edited: false,
             deleted: false,

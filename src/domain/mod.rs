@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod contact;
+pub mod csat;
 pub mod customer;
 pub mod error_code;
 pub mod input;
@@ -12,6 +13,7 @@ pub mod media;
 pub mod message;
 pub mod phone;
 pub mod routing;
+pub mod template;
 pub mod time;
 
 use crate::domain::error_code::ErrorCode;
@@ -79,6 +81,11 @@ string_enum!(
 );
 
 string_enum!(
+    /// Who started the conversation: the customer (`inbound`) or the business (`outbound`, R23).
+    InteractionKind { Inbound => "inbound", Outbound => "outbound" }
+);
+
+string_enum!(
     ConferenceState { None => "none", Requested => "requested", Active => "active" }
 );
 
@@ -106,7 +113,7 @@ string_enum!(
     MessageKind {
         Text => "text", Image => "image", Document => "document", Audio => "audio", Video => "video",
         Location => "location", Sticker => "sticker", Contacts => "contacts", Interactive => "interactive",
-        Unsupported => "unsupported"
+        Template => "template", Unsupported => "unsupported"
     }
 );
 

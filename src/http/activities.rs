@@ -5,8 +5,10 @@ use super::interactions::page_params;
 use super::roles::AnyUser;
 use super::settings::{audit_unmasked_read, customer_data_view, CustomerDataView};
 use super::Data;
+use crate::domain::csat::CsatAnswer;
 use crate::domain::masking::mask_phone;
 use crate::domain::time::{rfc3339, rfc3339_opt};
+use crate::domain::InteractionKind;
 use crate::error::ApiError;
 use crate::store::history::{self, ActivityFilter, ActivityRecord};
 use crate::ws::masking::{mask_customer, mask_transcript_json};
@@ -48,6 +50,14 @@ pub struct Activity {
     /// The messages, as in an interaction.
     #[schema(value_type = Vec<crate::domain::message::Message>)]
     pub transcript: serde_json::Value,
+    /// `inbound` or `outbound` (the business started it, R23).
+    pub kind: InteractionKind,
+    /// When the satisfaction survey went to the customer (R28); null when none did.
+    #[serde(with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>)]
+    pub csat_sent_at: Option<i64>,
+    /// The customer's answer; null until they answer.
+    pub csat: Option<CsatAnswer>,
 }
 
 impl From<ActivityRecord> for Activity {
@@ -70,6 +80,9 @@ impl From<ActivityRecord> for Activity {
             wrapped_up_at: a.wrapped_up_at,
             disposition: a.disposition,
             transcript: a.transcript,
+            kind: a.kind,
+            csat_sent_at: a.csat_sent_at,
+            csat: a.csat,
         }
     }
 }

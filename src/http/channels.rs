@@ -36,6 +36,14 @@ pub struct Channel {
     pub verify_token: Option<String>,
     /// Read only: whether the channel has its own app secret for webhook signatures.
     pub has_app_secret: bool,
+    /// The WhatsApp Business Account whose message templates the channel sends (R23).
+    pub waba_id: Option<String>,
+    /// Read only: when the templates were last synced from Meta (RFC 3339), null before.
+    #[serde(with = "crate::domain::time::rfc3339_opt")]
+    #[schema(value_type = Option<String>)]
+    pub templates_synced_at: Option<i64>,
+    /// Read only: why the last template sync failed; null after a sync that worked.
+    pub templates_sync_error: Option<String>,
 }
 
 impl From<ChannelRecord> for Channel {
@@ -49,6 +57,9 @@ impl From<ChannelRecord> for Channel {
             queue_id: c.queue_id,
             verify_token: c.verify_token,
             has_app_secret: c.app_secret.is_some(),
+            waba_id: c.waba_id,
+            templates_synced_at: c.templates_synced_at,
+            templates_sync_error: c.templates_sync_error,
         }
     }
 }
@@ -82,6 +93,10 @@ pub struct NewChannel {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 4096, pattern = "\\S")]
     pub verify_token: Option<String>,
+    /// The WhatsApp Business Account id (digits), for message templates (R23).
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{1,32}$")]
+    pub waba_id: Option<String>,
 }
 
 /// Only the fields given change; `null` clears `app_secret` or `verify_token`.
@@ -104,6 +119,10 @@ pub struct ChannelPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 4096, pattern = "\\S")]
     pub verify_token: Option<Option<String>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{1,32}$")]
+    pub waba_id: Option<Option<String>>,
 }
 
 impl From<NewChannel> for admin::channels::NewChannel {
@@ -117,6 +136,7 @@ impl From<NewChannel> for admin::channels::NewChannel {
             access_token: b.access_token,
             app_secret: b.app_secret,
             verify_token: b.verify_token,
+            waba_id: b.waba_id,
         }
     }
 }
@@ -132,6 +152,7 @@ impl From<ChannelPatch> for admin::channels::ChannelPatch {
             access_token: p.access_token,
             app_secret: p.app_secret,
             verify_token: p.verify_token,
+            waba_id: p.waba_id,
         }
     }
 }

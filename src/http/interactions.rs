@@ -36,6 +36,7 @@ pub fn interaction(i: InteractionRecord) -> Interaction {
     Interaction {
         id: i.id,
         state: i.state,
+        kind: i.kind,
         channel_id: i.channel_id,
         customer: i.customer.view(&i.customer_name),
         source_number: i.source_number,
@@ -164,7 +165,16 @@ pub async fn list(
     )
 )]
 pub async fn get(user: AnyUser, state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    Ok(HttpResponse::Ok().json(shown(&user, &state, id.into_inner()).await?))
+}
+
+/// The interaction as `user` may see it: agents only one they took part in, masked (or the
+/// read audited) as the masking settings say.
+pub(super) async fn shown(
+    user: &crate::auth::AuthUser,
+    state: &Data,
+    id: i64,
+) -> Result<Interaction, ApiError> {
     let viewer = (!user.role.at_least(Role::Supervisor)).then_some(user.id);
     let found = state
         .store
@@ -185,10 +195,10 @@ pub async fn get(user: AnyUser, state: Data, id: web::Path<i64>) -> Result<HttpR
         CustomerDataView::Masked => mask_interaction(&mut interaction),
         CustomerDataView::Audited => {
             let subject = format!("interaction:{id}");
-            audit_unmasked_read(&state, &user, subject, vec![id]).await?;
+            audit_unmasked_read(state, user, subject, vec![id]).await?;
         }
     }
-    Ok(HttpResponse::Ok().json(interaction))
+    Ok(interaction)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod auth;
 pub mod channels;
 pub mod contacts;
+pub mod conversations;
 pub mod health;
 pub mod interactions;
 pub mod media;
@@ -18,6 +19,7 @@ pub mod settings;
 pub mod simulator;
 pub mod static_files;
 pub mod stats;
+pub mod templates;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -36,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(agents::configure)
             .configure(queues::configure)
             .configure(channels::configure)
+            .configure(templates::configure)
+            .configure(conversations::configure)
             .configure(contacts::configure)
             .configure(settings::configure)
             .configure(interactions::configure)

@@ -2,8 +2,8 @@
 //! Endpoints served elsewhere (webhook, WebSocket) are described by stubs here.
 
 use super::{
-    activities, agents, auth, channels, contacts, health, interactions, media, metrics, queues,
-    reports, settings, simulator, stats,
+    activities, agents, auth, channels, contacts, conversations, health, interactions, media,
+    metrics, queues, reports, settings, simulator, stats, templates,
 };
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -116,6 +116,7 @@ impl Modify for BearerAuth {
         agents::list, agents::create, agents::get, agents::update, agents::delete,
         queues::list, queues::create, queues::get, queues::update, queues::delete,
         channels::list, channels::create, channels::get, channels::update, channels::delete,
+        templates::list, templates::sync, conversations::start,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete,
         interactions::list, interactions::get,
         media::get, media::attach,
@@ -138,6 +139,8 @@ impl Modify for BearerAuth {
         (name = "auth"), (name = "agents", description = "Admin only"),
         (name = "queues", description = "Admin only"), (name = "channels", description = "Admin only"),
         (name = "contacts", description = "The CRM, agent and up"),
+        (name = "templates", description = "Message templates (R23): listed for everyone, synced by admins"),
+        (name = "conversations", description = "Conversations the business starts (R23), agent and up"),
         (name = "interactions", description = "Supervisor and up; agents see their own"),
         (name = "media", description = "Files of media messages (R22): agents in the conversation, supervisors, admins"),
         (name = "activities", description = "Call logs, agent and up"),

@@ -35,6 +35,12 @@ pub struct Queue {
     pub strategy: Strategy,
     pub alert_warn_secs: u32,
     pub alert_critical_secs: u32,
+    /// R28: a satisfaction survey goes to the customer when a conversation closes inside
+    /// the 24-hour window.
+    pub csat_enabled: bool,
+    pub csat_question: String,
+    /// How long after the survey an answer is taken.
+    pub csat_timeout_hours: u32,
     /// Ids of the member agents.
     pub members: Vec<i64>,
 }
@@ -51,6 +57,9 @@ impl From<QueueRecord> for Queue {
             strategy: q.strategy,
             alert_warn_secs: q.alert_warn_secs,
             alert_critical_secs: q.alert_critical_secs,
+            csat_enabled: q.csat.enabled,
+            csat_question: q.csat.question,
+            csat_timeout_hours: q.csat.timeout_hours,
             members: q.members,
         }
     }
@@ -90,8 +99,25 @@ pub struct NewQueue {
     #[serde(default = "d180")]
     #[schema(minimum = 2, maximum = 86400, default = 180)]
     pub alert_critical_secs: i64,
+    /// R28, default false.
+    #[serde(default)]
+    pub csat_enabled: bool,
+    #[serde(default = "default_question")]
+    #[schema(min_length = 1, max_length = 1024, pattern = "\\S")]
+    pub csat_question: String,
+    #[serde(default = "d24")]
+    #[schema(minimum = 1, maximum = 168, default = 24)]
+    pub csat_timeout_hours: i64,
     #[serde(default)]
     pub members: Vec<i64>,
+}
+
+fn d24() -> i64 {
+    i64::from(crate::domain::csat::DEFAULT_TIMEOUT_HOURS)
+}
+
+fn default_question() -> String {
+    crate::domain::csat::DEFAULT_QUESTION.into()
 }
 
 fn default_strategy() -> Strategy {
@@ -116,6 +142,11 @@ pub struct QueuePatch {
     /// Must be greater than `alert_warn_secs` (the given or the stored one).
     #[schema(minimum = 2, maximum = 86400)]
     pub alert_critical_secs: Option<i64>,
+    pub csat_enabled: Option<bool>,
+    #[schema(min_length = 1, max_length = 1024, pattern = "\\S")]
+    pub csat_question: Option<String>,
+    #[schema(minimum = 1, maximum = 168)]
+    pub csat_timeout_hours: Option<i64>,
     pub members: Option<Vec<i64>>,
 }
 
@@ -130,6 +161,9 @@ impl NewQueue {
             strategy: self.strategy,
             alert_warn_secs: self.alert_warn_secs,
             alert_critical_secs: self.alert_critical_secs,
+            csat_enabled: self.csat_enabled,
+            csat_question: self.csat_question.clone(),
+            csat_timeout_hours: self.csat_timeout_hours,
         }
     }
 }
@@ -145,6 +179,9 @@ impl From<QueuePatch> for admin::queues::QueuePatch {
             strategy: p.strategy,
             alert_warn_secs: p.alert_warn_secs,
             alert_critical_secs: p.alert_critical_secs,
+            csat_enabled: p.csat_enabled,
+            csat_question: p.csat_question,
+            csat_timeout_hours: p.csat_timeout_hours,
             members: p.members,
         }
     }

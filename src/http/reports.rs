@@ -64,6 +64,35 @@ impl Durations {
     }
 }
 
+/// Customer satisfaction (R28): surveys sent, answered, the average score and how many
+/// gave each score.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct Csat {
+    pub sent: usize,
+    pub answered: usize,
+    /// 1 to 5; null when nobody answered.
+    pub average: Option<f64>,
+    /// Answers by score, `"1"` to `"5"`.
+    pub scores: BTreeMap<String, usize>,
+}
+
+impl Csat {
+    fn add(&mut self, score: Option<u8>) {
+        self.sent += 1;
+        if let Some(s) = score {
+            let total = self.average.unwrap_or(0.0) * self.answered as f64 + f64::from(s);
+            self.answered += 1;
+            self.average = Some(total / self.answered as f64);
+            *self.scores.entry(s.to_string()).or_default() += 1;
+        }
+    }
+
+    fn rounded(mut self) -> Self {
+        self.average = self.average.map(round3);
+        self
+    }
+}
+
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
@@ -73,8 +102,11 @@ fn round3(v: f64) -> f64 {
 pub struct QueueReport {
     pub queue_id: Option<i64>,
     pub queue_name: String,
-    /// Conversations that arrived.
+    /// Conversations the customers started that arrived (what the other figures but handle
+    /// and wrap-up times are about).
     pub offered: usize,
+    /// Conversations the business started (R23), counted apart: not offered, not waited for.
+    pub outbound: usize,
     /// Accepted by an agent.
     pub accepted: usize,
     /// Closed without ever being accepted (the customer left first).
@@ -92,6 +124,7 @@ pub struct QueueReport {
     /// Messages Meta charges for (`pricing.billable` of the status webhooks), by pricing
     /// category (`service`, `marketing`, `utility`, `authentication`, ...).
     pub billable_messages: BTreeMap<String, usize>,
+    pub csat: Csat,
 }
 
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -100,6 +133,8 @@ pub struct AgentReport {
     pub display_name: String,
     /// Offers made to the agent (conversations, transfers, conference invitations).
     pub offered: usize,
+    /// Conversations this agent started (R23).
+    pub outbound: usize,
     pub accepted: usize,
     pub rejected: usize,
     /// Offers that lapsed (no answer).
@@ -116,6 +151,8 @@ pub struct AgentReport {
     pub first_response: Durations,
     pub dispositions: BTreeMap<String, usize>,
     pub auto_wrap_ups: usize,
+    /// Surveys of the conversations this agent owned last.
+    pub csat: Csat,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -198,8 +235,17 @@ fn queue_reports(f: &Facts) -> (Vec<QueueReport>, QueueReport) {
             .collect();
         let entry = reports.entry(conv.queue_id).or_default();
         for (r, acc) in [(&mut entry.0, &mut entry.1), (&mut totals.0, &mut totals.1)] {
-            r.offered += 1;
-            if let Some(acc_at) = conv.accepted_at {
+            if conv.outbound {
+                r.outbound += 1;
+                if let (Some(start), Some(end)) = (conv.accepted_at, conv.ended_at) {
+                    acc.handles.push(end - start);
+                }
+            } else {
+                r.offered += 1;
+            }
+            if conv.outbound {
+                // Not offered, not waited for: only the agent's work counts below.
+            } else if let Some(acc_at) = conv.accepted_at {
                 r.accepted += 1;
                 acc.waits.push(acc_at - conv.created_at);
                 if let Some(end) = conv.ended_at {
@@ -211,7 +257,7 @@ fn queue_reports(f: &Facts) -> (Vec<QueueReport>, QueueReport) {
             if parts.iter().any(|p| p.transferred_away(conv)) {
                 r.transferred += 1;
             }
-            if let Some((_, at)) = conv.first_reply {
+            if let Some((_, at)) = conv.first_reply.filter(|_| !conv.outbound) {
                 acc.firsts.push(at - conv.created_at);
             }
             for p in &parts {
@@ -225,7 +271,13 @@ fn queue_reports(f: &Facts) -> (Vec<QueueReport>, QueueReport) {
             }
         }
     }
+    for s in &f.surveys {
+        let entry = reports.entry(s.queue_id).or_default();
+        entry.0.csat.add(s.score);
+        totals.0.csat.add(s.score);
+    }
     let finish = |(mut r, acc): (QueueReport, Acc)| {
+        r.csat = r.csat.rounded();
         r.wait = Durations::of(acc.waits);
         r.handle = Durations::of(acc.handles);
         r.wrap_up = Durations::of(acc.wraps);
@@ -264,12 +316,17 @@ fn agent_reports(f: &Facts) -> Vec<AgentReport> {
             continue;
         };
         let (r, acc) = reports.entry(p.agent_id).or_default();
-        r.offered += 1;
-        r.accepted += 1;
+        let started_it = conv.outbound && p.role == "owner" && p.joined_at == conv.created_at;
+        if started_it {
+            r.outbound += 1;
+        } else {
+            r.offered += 1;
+            r.accepted += 1;
+        }
         if p.transferred_away(conv) {
             r.transferred += 1;
         }
-        if p.role == "owner" && conv.accepted_at == Some(p.joined_at) {
+        if !started_it && p.role == "owner" && conv.accepted_at == Some(p.joined_at) {
             acc.waits.push(p.joined_at - conv.created_at);
         }
         let wrap_start = p.wrap_start(conv, wrap_secs(conv.queue_id));
@@ -291,7 +348,12 @@ fn agent_reports(f: &Facts) -> Vec<AgentReport> {
             _ => {}
         }
     }
-    for conv in &f.convs {
+    for s in &f.surveys {
+        if let Some(agent_id) = s.agent_id {
+            reports.entry(agent_id).or_default().0.csat.add(s.score);
+        }
+    }
+    for conv in f.convs.iter().filter(|c| !c.outbound) {
         if let Some((Some(author), at)) = conv.first_reply {
             let (_, acc) = reports.entry(author).or_default();
             acc.firsts.push(at - conv.created_at);
@@ -310,6 +372,7 @@ fn agent_reports(f: &Facts) -> Vec<AgentReport> {
             r.handle = Durations::of(acc.handles);
             r.wrap_up = Durations::of(acc.wraps);
             r.first_response = Durations::of(acc.firsts);
+            r.csat = r.csat.rounded();
             r
         })
         .collect()
@@ -478,13 +541,14 @@ wrap_up_avg_secs,wrap_up_p90_secs,first_response_avg_secs,first_response_p90_sec
 
 fn queue_csv(rows: &[QueueReport]) -> String {
     let mut out = format!(
-        "queue_id,queue_name,offered,accepted,abandoned,transferred,{TIME_COLUMNS},auto_wrap_ups,dispositions,billable_messages\r\n"
+        "queue_id,queue_name,offered,outbound,accepted,abandoned,transferred,{TIME_COLUMNS},auto_wrap_ups,dispositions,billable_messages,{CSAT_COLUMNS}\r\n"
     );
     for r in rows {
         let mut cells = vec![
             r.queue_id.map(|i| i.to_string()).unwrap_or_default(),
             field(&r.queue_name),
             r.offered.to_string(),
+            r.outbound.to_string(),
             r.accepted.to_string(),
             r.abandoned.to_string(),
             r.transferred.to_string(),
@@ -495,6 +559,7 @@ fn queue_csv(rows: &[QueueReport]) -> String {
         cells.push(r.auto_wrap_ups.to_string());
         cells.push(field(&dispositions(&r.dispositions)));
         cells.push(field(&dispositions(&r.billable_messages)));
+        cells.extend(csat_cells(&r.csat));
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
     }
@@ -503,13 +568,14 @@ fn queue_csv(rows: &[QueueReport]) -> String {
 
 fn agent_csv(rows: &[AgentReport]) -> String {
     let mut out = format!(
-        "agent_id,display_name,offered,accepted,rejected,timed_out,abandoned,transferred,{TIME_COLUMNS},auto_wrap_ups,dispositions,billable_messages\r\n"
+        "agent_id,display_name,offered,outbound,accepted,rejected,timed_out,abandoned,transferred,{TIME_COLUMNS},auto_wrap_ups,dispositions,{CSAT_COLUMNS}\r\n"
     );
     for r in rows {
         let mut cells = vec![
             r.agent_id.to_string(),
             field(&r.display_name),
             r.offered.to_string(),
+            r.outbound.to_string(),
             r.accepted.to_string(),
             r.rejected.to_string(),
             r.timed_out.to_string(),
@@ -521,10 +587,21 @@ fn agent_csv(rows: &[AgentReport]) -> String {
         }
         cells.push(r.auto_wrap_ups.to_string());
         cells.push(field(&dispositions(&r.dispositions)));
+        cells.extend(csat_cells(&r.csat));
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
     }
     out
+}
+
+const CSAT_COLUMNS: &str = "csat_sent,csat_answered,csat_average";
+
+fn csat_cells(c: &Csat) -> [String; 3] {
+    [
+        c.sent.to_string(),
+        c.answered.to_string(),
+        c.average.map(|a| a.to_string()).unwrap_or_default(),
+    ]
 }
 
 #[cfg(test)]

@@ -73,7 +73,13 @@ pub async fn authenticate_first(
 /// The role a whole `/api/v1` resource needs (handlers check again); `None` when any user
 /// may call it (and the handler decides, e.g. agents see their own interactions).
 fn least_role(path: &str) -> Option<Role> {
-    let resource = path.strip_prefix("/api/v1/")?.split('/').next()?;
+    let rest = path.strip_prefix("/api/v1/")?;
+    let mut parts = rest.split('/');
+    let resource = parts.next()?;
+    // A channel's template list is every user's (agents pick templates from it, R23).
+    if resource == "channels" && parts.nth(1) == Some("templates") && parts.next().is_none() {
+        return None;
+    }
     match resource {
         "agents" | "queues" | "channels" | "settings" => Some(Role::Admin),
         "stats" | "reports" => Some(Role::Supervisor),
@@ -190,5 +196,18 @@ mod tests {
         assert!(!a.allows("https://cc.example.com.evil.example"));
         assert!(!a.allows("http://127.0.0.1:8081"));
         assert!(!a.allows("null"));
+    }
+
+    #[test]
+    fn a_channels_template_list_is_for_everyone_the_rest_of_channels_for_admins() {
+        assert_eq!(least_role("/api/v1/channels/3/templates"), None);
+        assert_eq!(
+            least_role("/api/v1/channels/3/templates/sync"),
+            Some(Role::Admin)
+        );
+        assert_eq!(least_role("/api/v1/channels/3"), Some(Role::Admin));
+        assert_eq!(least_role("/api/v1/channels"), Some(Role::Admin));
+        assert_eq!(least_role("/api/v1/reports/queues"), Some(Role::Supervisor));
+        assert_eq!(least_role("/api/v1/conversations"), None);
     }
 }

@@ -268,13 +268,18 @@ pub struct SimMessage {
     #[serde(default)]
     #[schema(max_length = 4096)]
     text: String,
-    /// `text` (default), `image`, `document`, `location` or `sticker`.
+    /// `text` (default), `image`, `document`, `location`, `sticker`, or `list_reply` (the
+    /// customer picks `choice` in the interactive list `reply_to`).
     #[serde(default)]
-    #[schema(pattern = "^(text|image|document|location|sticker)$")]
+    #[schema(pattern = "^(text|image|document|location|sticker|list_reply)$")]
     kind: Option<String>,
     /// The id (from `GET /api/v1/simulator/messages`) of a message this one quotes.
     #[serde(default)]
     reply_to: Option<i64>,
+    /// `list_reply`: the id of the row picked.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    choice: Option<String>,
 }
 
 /// The sample file a simulated customer sends for `kind`: (file name, MIME type).
@@ -390,9 +395,12 @@ pub async fn send(
     let body = body.into_inner();
     let from = SimCustomer::parse(&body.from)?;
     let kind = body.kind.as_deref().unwrap_or("text");
-    if !matches!(kind, "text" | "image" | "document" | "location" | "sticker") {
+    if !matches!(
+        kind,
+        "text" | "image" | "document" | "location" | "sticker" | "list_reply"
+    ) {
         return Err(ApiError::invalid(
-            "kind must be text, image, document, location or sticker",
+            "kind must be text, image, document, location, sticker or list_reply",
         ));
     }
     let text = body.text;
@@ -418,8 +426,24 @@ pub async fn send(
 
     let wamid = format!("wamid.SIM{:032x}", rand::random::<u128>());
     let ts = (now_ms() / 1000).to_string();
-    let sha256 = stage_sample(&state, kind, &sample_media_id(&wamid))?;
-    let mut message = message_value(kind, &wamid, &from, &ts, &text, sha256.as_deref());
+    let mut message = if kind == "list_reply" {
+        let (Some(list_id), Some(choice)) = (body.reply_to, body.choice.as_deref()) else {
+            return Err(ApiError::invalid(
+                "list_reply needs reply_to (the list) and choice (a row id)",
+            ));
+        };
+        let row = picked_row(&state, &channel, &from, list_id, choice).await?;
+        let mut m = json!({
+            "id": wamid, "timestamp": ts, "type": "interactive",
+            "interactive": {"type": "list_reply", "list_reply": row},
+        });
+        let (field, id) = from.sender();
+        m[field] = json!(id);
+        m
+    } else {
+        let sha256 = stage_sample(&state, kind, &sample_media_id(&wamid))?;
+        message_value(kind, &wamid, &from, &ts, &text, sha256.as_deref())
+    };
     if let Some(quoted) = quoted {
         message["context"] = json!({"from": channel.display_phone_number, "id": quoted});
     }
@@ -433,6 +457,40 @@ pub async fn send(
         channel_id: channel.id,
         from: from.shown(),
     }))
+}
+
+/// The row `choice` of the interactive list `list_id` this customer got, as Meta's
+/// `list_reply` names it: `{id, title, description}`.
+async fn picked_row(
+    state: &Data,
+    channel: &ChannelRecord,
+    from: &SimCustomer,
+    list_id: i64,
+    choice: &str,
+) -> Result<Value, ApiError> {
+    let (channel_id, key) = (channel.id, from.key());
+    let all = state
+        .store
+        .read(move |db| history::customer_messages(db, channel_id, &key, MAX_MESSAGES))
+        .await?;
+    let list = all
+        .iter()
+        .find(|m| m.id == list_id && m.direction == "out")
+        .and_then(|m| m.payload.as_ref())
+        .and_then(SimList::of_payload)
+        .ok_or_else(|| {
+            ApiError::invalid("reply_to is not an interactive list this customer got")
+        })?;
+    let row = list
+        .rows
+        .into_iter()
+        .find(|r| r.id == choice)
+        .ok_or_else(|| ApiError::invalid("choice is not a row of that list"))?;
+    let mut picked = json!({"id": row.id, "title": row.title});
+    if let Some(d) = row.description {
+        picked["description"] = json!(d);
+    }
+    Ok(picked)
 }
 
 /// The wamid of a message of this customer's conversations on the channel, by its id.
@@ -664,6 +722,59 @@ pub struct SimView {
     deleted: bool,
     /// The file of a media message; `url` is the simulator's (`/api/v1/simulator/media/{id}`).
     media: Option<crate::domain::media::Media>,
+    /// A template message (R23): which one; `text` is what the customer sees.
+    template: Option<crate::domain::message::TemplateRef>,
+    /// An interactive list (R28's survey): what the customer can pick.
+    interactive: Option<SimList>,
+    /// For a list: the id of the row the customer picked, once they did.
+    answered: Option<String>,
+}
+
+/// An interactive list message as the customer's phone shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimList {
+    /// `list`.
+    #[serde(rename = "type")]
+    kind: String,
+    body: String,
+    /// The label of the button that opens the list.
+    button: String,
+    rows: Vec<SimRow>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimRow {
+    id: String,
+    title: String,
+    description: Option<String>,
+}
+
+impl SimList {
+    /// The list of a stored `{"type": "interactive", "interactive": {...}}` object.
+    fn of_payload(payload: &Value) -> Option<SimList> {
+        let list = payload.get("interactive")?;
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+        let rows = list
+            .pointer("/action/sections")?
+            .as_array()?
+            .iter()
+            .filter_map(|s| s.get("rows")?.as_array())
+            .flatten()
+            .filter_map(|r| {
+                Some(SimRow {
+                    id: text(r.get("id"))?,
+                    title: text(r.get("title"))?,
+                    description: text(r.get("description")),
+                })
+            })
+            .collect();
+        Some(SimList {
+            kind: text(list.get("type")).unwrap_or_else(|| "list".into()),
+            body: text(list.pointer("/body/text")).unwrap_or_default(),
+            button: text(list.pointer("/action/button")).unwrap_or_default(),
+            rows,
+        })
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -749,6 +860,14 @@ pub async fn conversation(
                 media
             }),
             deleted: m.deleted,
+            template: m
+                .payload
+                .as_ref()
+                .and_then(crate::domain::message::TemplateRef::of_payload),
+            interactive: m.payload.as_ref().and_then(SimList::of_payload),
+            answered: m
+                .survey_score
+                .map(|score| crate::domain::csat::row_id(m.interaction_id, score)),
         })
         .collect();
     Ok(HttpResponse::Ok().json(SimConversation {
@@ -820,6 +939,9 @@ mod tests {
             access_token: "t".into(),
             app_secret: Some("s".into()),
             verify_token: None,
+            waba_id: None,
+            templates_synced_at: None,
+            templates_sync_error: None,
         };
         let e = envelope(&ch, json!({"messages": [m]}));
         let value = &e["entry"][0]["changes"][0]["value"];

@@ -4,9 +4,11 @@
 use super::{Db, StoreResult};
 use crate::domain::activity::{ActivityRecord, TranscriptLine};
 use crate::domain::contact::ContactId;
+use crate::domain::csat::CsatAnswer;
 use crate::domain::customer::CustomerIdentity;
 use crate::domain::message::Message;
 use crate::domain::time::rfc3339;
+use crate::domain::InteractionKind;
 use rusqlite::params;
 use serde::Serialize;
 
@@ -14,6 +16,8 @@ use serde::Serialize;
 #[derive(Debug, Clone)]
 pub struct NewActivity {
     pub interaction_id: i64,
+    /// Who started the conversation (R23).
+    pub kind: InteractionKind,
     pub channel_id: i64,
     pub queue_id: i64,
     pub queue_name: String,
@@ -52,8 +56,7 @@ impl NewActivity {
             wrapped_up_at: self.wrapped_up_at,
             disposition: self.disposition.clone(),
             transcript: self.transcript.iter().map(TranscriptLine::from).collect(),
-            // Every conversation so far starts with the customer's message.
-            outbound: false,
+            outbound: self.kind == InteractionKind::Outbound,
         }
     }
 }
@@ -80,8 +83,8 @@ pub fn insert(db: &Db, a: &NewActivity) -> StoreResult<i64> {
         "INSERT INTO activities (interaction_id, channel_id, queue_id, contact_id, customer_name,
             customer_phone, source_number, agents, initiated_at, accepted_at, terminated_at,
             wrapped_up_at, disposition, transcript, created_at, crm_contact_id, customer_user_id,
-            customer_username)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            customer_username, kind)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     )?
     .execute(params![
         a.interaction_id,
@@ -102,6 +105,7 @@ pub fn insert(db: &Db, a: &NewActivity) -> StoreResult<i64> {
         a.contact_id.as_ref().and_then(ContactId::external),
         a.customer.user_id,
         a.customer.username,
+        a.kind,
     ])?;
     let activity_id = c.last_insert_rowid();
     let mut stmt = c.prepare_cached(
@@ -125,14 +129,17 @@ pub struct ActivitySummary {
     #[serde(with = "rfc3339")]
     pub wrapped_up_at: i64,
     pub disposition: Option<String>,
+    /// The customer's satisfaction answer (R28), if they gave one.
+    pub csat: Option<CsatAnswer>,
 }
 
 /// The contact's ten most recent call logs (built-in or external contact id).
 pub fn recent_for_contact(db: &Db, id: &ContactId) -> StoreResult<Vec<ActivitySummary>> {
     let mut stmt = db.0.prepare_cached(
         "SELECT a.id, a.interaction_id, COALESCE(q.name, ''), a.agents, a.initiated_at,
-                a.wrapped_up_at, a.disposition
+                a.wrapped_up_at, a.disposition, s.score, s.answered_at
          FROM activities a LEFT JOIN queues q ON q.id = a.queue_id
+         LEFT JOIN csat_surveys s ON s.interaction_id = a.interaction_id
          WHERE (?1 IS NOT NULL AND a.contact_id = ?1) OR (?2 IS NOT NULL AND a.crm_contact_id = ?2)
          ORDER BY a.id DESC LIMIT 10",
     )?;
@@ -151,6 +158,7 @@ pub fn recent_for_contact(db: &Db, id: &ContactId) -> StoreResult<Vec<ActivitySu
             initiated_at: r.get(4)?,
             wrapped_up_at: r.get(5)?,
             disposition: r.get(6)?,
+            csat: CsatAnswer::of(r.get(7)?, r.get(8)?),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -14,10 +14,14 @@ pub struct ChannelRecord {
     pub access_token: String,
     pub app_secret: Option<String>,
     pub verify_token: Option<String>,
+    /// The WhatsApp Business Account whose templates the channel sends (R23).
+    pub waba_id: Option<String>,
+    pub templates_synced_at: Option<i64>,
+    pub templates_sync_error: Option<String>,
 }
 
 const CHANNEL_COLUMNS: &str = "id, kind, name, phone_number_id, display_phone_number, queue_id, \
-     access_token, app_secret, verify_token";
+     access_token, app_secret, verify_token, waba_id, templates_synced_at, templates_sync_error";
 
 fn channel_from_row(r: &Row<'_>) -> rusqlite::Result<ChannelRecord> {
     Ok(ChannelRecord {
@@ -30,6 +34,9 @@ fn channel_from_row(r: &Row<'_>) -> rusqlite::Result<ChannelRecord> {
         access_token: r.get(6)?,
         app_secret: r.get(7)?,
         verify_token: r.get(8)?,
+        waba_id: r.get(9)?,
+        templates_synced_at: r.get(10)?,
+        templates_sync_error: r.get(11)?,
     })
 }
 
@@ -83,14 +90,15 @@ pub struct ChannelSettings {
     pub access_token: String,
     pub app_secret: Option<String>,
     pub verify_token: Option<String>,
+    pub waba_id: Option<String>,
 }
 
 /// Creates a channel; returns its id.
 pub fn insert(db: &Db, c: &ChannelSettings, now: i64) -> StoreResult<i64> {
     db.0.prepare_cached(
         "INSERT INTO channels(kind, name, phone_number_id, display_phone_number, queue_id, \
-         access_token, app_secret, verify_token, deleted, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9)",
+         access_token, app_secret, verify_token, deleted, created_at, updated_at, waba_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9, ?10)",
     )?
     .execute(params![
         c.kind,
@@ -101,7 +109,8 @@ pub fn insert(db: &Db, c: &ChannelSettings, now: i64) -> StoreResult<i64> {
         c.access_token,
         c.app_secret,
         c.verify_token,
-        now
+        now,
+        c.waba_id,
     ])?;
     Ok(db.0.last_insert_rowid())
 }
@@ -111,7 +120,7 @@ pub fn update(db: &Db, id: i64, c: &ChannelSettings, now: i64) -> StoreResult<()
     db.0.prepare_cached(
         "UPDATE channels SET name = ?2, phone_number_id = ?3, display_phone_number = ?4, \
          queue_id = ?5, access_token = ?6, app_secret = ?7, verify_token = ?8, \
-         updated_at = ?9 WHERE id = ?1",
+         updated_at = ?9, waba_id = ?10 WHERE id = ?1",
     )?
     .execute(params![
         id,
@@ -122,7 +131,8 @@ pub fn update(db: &Db, id: i64, c: &ChannelSettings, now: i64) -> StoreResult<()
         c.access_token,
         c.app_secret,
         c.verify_token,
-        now
+        now,
+        c.waba_id,
     ])?;
     Ok(())
 }

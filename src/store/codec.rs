@@ -26,6 +26,7 @@ stored_as_text!(
     Role,
     AgentStatus,
     InteractionState,
+    InteractionKind,
     Strategy,
     OfferKind,
     ConferenceState,

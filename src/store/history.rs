@@ -8,9 +8,10 @@
 //! same.
 
 use super::{Db, StoreResult};
+use crate::domain::csat::CsatAnswer;
 use crate::domain::customer::{CustomerIdentity, CustomerKey};
 use crate::domain::message::Message;
-use crate::domain::{ConferenceState, InteractionState, ParticipantRole};
+use crate::domain::{ConferenceState, InteractionKind, InteractionState, ParticipantRole};
 use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Row};
 
@@ -57,6 +58,7 @@ fn participants(db: &Db, interaction_id: i64) -> StoreResult<Vec<ParticipantReco
 pub struct InteractionRecord {
     pub id: i64,
     pub state: InteractionState,
+    pub kind: InteractionKind,
     pub channel_id: i64,
     pub customer_name: String,
     pub customer: CustomerIdentity,
@@ -85,8 +87,8 @@ pub fn load_interaction(db: &Db, id: i64) -> StoreResult<Option<InteractionRecor
             "SELECT i.id, i.state, i.channel_id, i.customer_name, i.customer_phone, \
              i.source_number, i.queue_id, COALESCE(q.name, ''), i.owner_agent_id, \
              i.conference_state, i.created_at, i.accepted_at, i.ended_at, i.contact_id, \
-             i.last_customer_message_at, i.interrupted, i.customer_user_id, i.customer_username \
-             FROM interactions i LEFT JOIN queues q ON q.id = i.queue_id WHERE i.id = ?1",
+             i.last_customer_message_at, i.interrupted, i.customer_user_id, i.customer_username, \
+             i.kind FROM interactions i LEFT JOIN queues q ON q.id = i.queue_id WHERE i.id = ?1",
         )?
         .query_row([id], |r| {
             let state: String = r.get(1)?;
@@ -94,6 +96,7 @@ pub fn load_interaction(db: &Db, id: i64) -> StoreResult<Option<InteractionRecor
             Ok(InteractionRecord {
                 id: r.get(0)?,
                 state: parse_or(&state, InteractionState::parse, InteractionState::Closed),
+                kind: r.get(18)?,
                 channel_id: r.get(2)?,
                 customer_name: r.get(3)?,
                 customer: CustomerIdentity {
@@ -226,12 +229,22 @@ pub struct ActivityRecord {
     pub wrapped_up_at: i64,
     pub disposition: Option<String>,
     pub transcript: serde_json::Value,
+    pub kind: InteractionKind,
+    /// When the satisfaction survey went out (R28), if one did.
+    pub csat_sent_at: Option<i64>,
+    /// The customer's answer to it.
+    pub csat: Option<CsatAnswer>,
 }
 
 const ACTIVITY_COLUMNS: &str = "a.id, a.interaction_id, a.channel_id, a.queue_id, \
      COALESCE(q.name, ''), a.contact_id, a.customer_name, a.customer_phone, a.source_number, \
      a.agents, a.initiated_at, a.accepted_at, a.terminated_at, a.wrapped_up_at, a.disposition, \
-     a.transcript, a.customer_user_id, a.customer_username";
+     a.transcript, a.customer_user_id, a.customer_username, a.kind, s.sent_at, s.score, \
+     s.answered_at";
+
+/// The tables [`ACTIVITY_COLUMNS`] reads.
+const ACTIVITY_FROM: &str = "activities a LEFT JOIN queues q ON q.id = a.queue_id \
+     LEFT JOIN csat_surveys s ON s.interaction_id = a.interaction_id";
 
 fn json_column(r: &Row<'_>, i: usize) -> rusqlite::Result<serde_json::Value> {
     let text: String = r.get(i)?;
@@ -266,14 +279,14 @@ fn activity_from_row(r: &Row<'_>) -> rusqlite::Result<ActivityRecord> {
         wrapped_up_at: r.get(13)?,
         disposition: r.get(14)?,
         transcript: json_column(r, 15)?,
+        kind: r.get(18)?,
+        csat_sent_at: r.get(19)?,
+        csat: CsatAnswer::of(r.get(20)?, r.get(21)?),
     })
 }
 
 pub fn load_activity(db: &Db, id: i64) -> StoreResult<Option<ActivityRecord>> {
-    let sql = format!(
-        "SELECT {ACTIVITY_COLUMNS} FROM activities a LEFT JOIN queues q ON q.id = a.queue_id \
-         WHERE a.id = ?1"
-    );
+    let sql = format!("SELECT {ACTIVITY_COLUMNS} FROM {ACTIVITY_FROM} WHERE a.id = ?1");
     Ok(db
         .0
         .prepare_cached(&sql)?
@@ -298,10 +311,7 @@ pub fn activity_page(
     f: &ActivityFilter,
     limit: i64,
 ) -> StoreResult<(Vec<ActivityRecord>, bool)> {
-    let mut sql = format!(
-        "SELECT {ACTIVITY_COLUMNS} FROM activities a LEFT JOIN queues q ON q.id = a.queue_id \
-         WHERE 1 = 1"
-    );
+    let mut sql = format!("SELECT {ACTIVITY_COLUMNS} FROM {ACTIVITY_FROM} WHERE 1 = 1");
     let mut args: Vec<Value> = Vec::new();
     if let Some(contact) = f.contact_id {
         args.push(Value::Integer(contact));
@@ -351,6 +361,10 @@ pub struct CustomerMessage {
     pub deleted: bool,
     /// The file of a media message (R22).
     pub media: Option<crate::domain::media::Media>,
+    /// A template (R23) or interactive (R28) message: the Cloud API object that was sent.
+    pub payload: Option<serde_json::Value>,
+    /// A satisfaction survey: the score the customer picked, if they did.
+    pub survey_score: Option<u8>,
 }
 
 /// The latest `limit` messages between a customer and a channel, across its interactions,
@@ -368,10 +382,12 @@ pub fn customer_messages(
                   m.read_sent_at IS NOT NULL, m.reply_to_id, m.reply_to_wamid,
                   CASE WHEN q.deleted_at IS NULL THEN q.text ELSE '' END,
                   m.edited_at IS NOT NULL, m.deleted_at IS NOT NULL,
-                  mm.id, mm.mime_type, mm.size, mm.filename, mm.caption, mm.sha256, mm.state, mm.error
+                  mm.id, mm.mime_type, mm.size, mm.filename, mm.caption, mm.sha256, mm.state, mm.error,
+                  m.payload, s.score
            FROM messages m JOIN interactions i ON i.id = m.interaction_id
            LEFT JOIN messages q ON q.id = m.reply_to_id
            LEFT JOIN message_media mm ON mm.message_id = m.id
+           LEFT JOIN csat_surveys s ON s.message_id = m.id
            WHERE i.customer_id = (SELECT id FROM customers WHERE channel_id = ?1 AND phone = ?2
                                   UNION ALL
                                   SELECT customer_id FROM customer_user_ids
@@ -405,6 +421,10 @@ pub fn customer_messages(
             edited: r.get(12)?,
             deleted: r.get(13)?,
             media: super::media::from_row(r, 14)?,
+            payload: r
+                .get::<_, Option<String>>(22)?
+                .and_then(|p| serde_json::from_str(&p).ok()),
+            survey_score: r.get(23)?,
         })
     })?;
     let mut messages: Vec<CustomerMessage> = rows.collect::<Result<_, _>>()?;

@@ -20,9 +20,9 @@ pub fn save(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
             state, queue_position, owner_agent_id, offer_agent_id, offer_kind, offer_from_agent_id,
             offer_expires_at, conference_state, contact_id, interrupted, created_at, accepted_at,
             ended_at, closed_at, last_customer_message_at, updated_at, crm_contact_id,
-            customer_user_id, customer_username, customer_id)
+            customer_user_id, customer_username, customer_id, kind)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
-            ?24, ?25, ?26)
+            ?24, ?25, ?26, ?27)
          ON CONFLICT(id) DO UPDATE SET channel_id = excluded.channel_id, queue_id = excluded.queue_id,
             customer_name = excluded.customer_name, state = excluded.state,
             queue_position = excluded.queue_position, owner_agent_id = excluded.owner_agent_id,
@@ -61,6 +61,7 @@ pub fn save(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
         d.customer.user_id,
         d.customer.username,
         d.customer_id,
+        d.kind,
     ])?;
     let mut stmt = c.prepare_cached(
         "INSERT INTO interaction_participants (interaction_id, agent_id, display_name, role, joined_at,
@@ -138,7 +139,7 @@ pub fn load_open(db: &Db) -> StoreResult<Vec<(InteractionRecord, Vec<Message>)>>
                 queue_position, owner_agent_id, offer_agent_id, offer_kind, offer_from_agent_id,
                 offer_expires_at, conference_state, contact_id, interrupted, created_at, accepted_at,
                 ended_at, closed_at, last_customer_message_at, crm_contact_id,
-                customer_user_id, customer_username, customer_id
+                customer_user_id, customer_username, customer_id, kind
          FROM interactions WHERE state <> 'closed' ORDER BY id",
     )?;
     let mut open: Vec<InteractionRecord> = stmt
@@ -149,6 +150,7 @@ pub fn load_open(db: &Db) -> StoreResult<Vec<(InteractionRecord, Vec<Message>)>>
                 id: r.get(0)?,
                 channel_id: r.get(1)?,
                 queue_id: r.get(2)?,
+                kind: r.get(25)?,
                 customer: CustomerIdentity {
                     phone: r.get(3)?,
                     user_id: r.get(22)?,

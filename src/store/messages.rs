@@ -2,7 +2,7 @@
 //! for the WhatsApp outbox (R6) and system notes; one row mapper for every reader.
 
 use super::{media, Db, StoreResult};
-use crate::domain::message::{Author, CustomerChange, Message, Reaction, ReplyTo};
+use crate::domain::message::{Author, CustomerChange, Message, Reaction, ReplyTo, TemplateRef};
 use crate::domain::{AuthorKind, Direction, MessageKind, MessageStatus};
 use rusqlite::{params, OptionalExtension};
 
@@ -187,6 +187,60 @@ pub fn insert_agent(
     Ok(message)
 }
 
+/// Appends an outbound message that is not text (R23 a template, R28 a survey) as `queued`:
+/// `text` is what the customer sees, `payload` the Cloud API's object for it, sent as it is.
+/// The caller queues it in the outbox in the same transaction. `agent` is None for a
+/// message the system sends (the survey).
+pub fn insert_outbound_payload(
+    db: &Db,
+    interaction_id: i64,
+    agent: Option<(i64, &str)>,
+    kind: MessageKind,
+    text: &str,
+    payload: &serde_json::Value,
+    now: i64,
+) -> StoreResult<Message> {
+    let author = match agent {
+        Some((id, name)) => Author {
+            kind: AuthorKind::Agent,
+            id: Some(id.to_string()),
+            name: name.to_string(),
+        },
+        None => Author {
+            kind: AuthorKind::System,
+            id: None,
+            name: "System".into(),
+        },
+    };
+    db.0.prepare_cached(
+        "INSERT INTO messages (interaction_id, direction, author_kind, author_id, author_name,
+            kind, text, status, sent_at, created_at, updated_at, payload)
+         VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7, ?7, ?8)",
+    )?
+    .execute(params![
+        interaction_id,
+        author.kind,
+        author.id,
+        author.name,
+        kind,
+        text,
+        now,
+        payload.to_string(),
+    ])?;
+    let mut message = Message::plain(
+        db.0.last_insert_rowid(),
+        Direction::Out,
+        author,
+        text.to_string(),
+        kind,
+        None,
+        now,
+        Some(MessageStatus::Queued),
+    );
+    message.template = TemplateRef::of_payload(payload).map(Box::new);
+    Ok(message)
+}
+
 /// Adds a system note ("Bob joined the chat") to the transcript.
 pub fn insert_system(db: &Db, interaction_id: i64, text: String, now: i64) -> StoreResult<Message> {
     db.0.prepare_cached(
@@ -292,7 +346,7 @@ fn reaction_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Reaction)> {
 pub const MESSAGE_COLUMNS: &str = "m.id, m.direction, m.author_kind, m.author_id, m.author_name, \
      m.text, m.kind, m.media_id, m.sent_at, m.status, m.error, m.reply_to_id, m.reply_to_wamid, \
      CASE WHEN q.deleted_at IS NULL THEN q.text ELSE '' END, m.original_text, m.edited_at, \
-     m.deleted_at";
+     m.deleted_at, m.payload";
 
 /// A `messages` row selected as [`MESSAGE_COLUMNS`]. A value this version does not know
 /// (a newer kind, say) reads as the neutral one instead of failing the whole transcript.
@@ -323,7 +377,14 @@ pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         status.as_deref().and_then(MessageStatus::parse),
     );
     m.error = r.get(10)?;
-    m.media = media::from_row(r, 17)?.map(Box::new);
+    m.media = media::from_row(r, 18)?.map(Box::new);
+    if m.kind == MessageKind::Template {
+        let payload: Option<String> = r.get(17)?;
+        m.template = payload
+            .and_then(|p| serde_json::from_str(&p).ok())
+            .and_then(|p| TemplateRef::of_payload(&p))
+            .map(Box::new);
+    }
     if reply_to_id.is_some() || reply_to_wamid.is_some() {
         m.reply_to = Some(Box::new(ReplyTo {
             message_id: reply_to_id,

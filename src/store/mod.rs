@@ -18,6 +18,7 @@ pub mod channels;
 mod codec;
 pub mod contacts;
 pub mod crm_outbox;
+pub mod csat;
 pub mod customers;
 pub mod deliveries;
 pub mod health;
@@ -37,6 +38,7 @@ pub mod sessions;
 pub mod settings;
 pub mod signals;
 pub mod stats;
+pub mod templates;
 pub mod users;
 
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +108,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0010_media.sql")),
         M::up(include_str!("../../migrations/0011_contact_user_ids.sql")),
         M::up(include_str!("../../migrations/0012_replies_reactions.sql")),
+        M::up(include_str!("../../migrations/0013_templates_csat.sql")),
     ])
 }
 

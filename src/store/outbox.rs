@@ -33,6 +33,8 @@ pub struct DueMessage {
     pub reply_to_wamid: Option<String>,
     /// An agent's attachment (R22): uploaded to Meta first, then sent by its media id.
     pub media: Option<OutboundMedia>,
+    /// A template (R23) or interactive (R28) message: the Cloud API's object, sent as it is.
+    pub payload: Option<serde_json::Value>,
 }
 
 /// The file of an outbound media message.
@@ -82,7 +84,8 @@ pub fn due(db: &Db, now: i64, limit: i64) -> StoreResult<Vec<DueMessage>> {
          SELECT o.message_id, o.interaction_id, o.attempts, m.id, m.text, m.status,
                 i.customer_phone, c.phone_number_id, c.access_token, c.deleted, i.customer_user_id,
                 q.wamid,
-                mm.id, mm.kind, mm.mime_type, mm.file, mm.filename, mm.caption, mm.wa_media_id
+                mm.id, mm.kind, mm.mime_type, mm.file, mm.filename, mm.caption, mm.wa_media_id,
+                m.payload
            FROM heads h
            JOIN outbox o ON o.message_id = h.message_id
            LEFT JOIN messages m ON m.id = o.message_id
@@ -136,6 +139,9 @@ pub fn due(db: &Db, now: i64, limit: i64) -> StoreResult<Vec<DueMessage>> {
                 }),
                 None => None,
             },
+            payload: r
+                .get::<_, Option<String>>(19)?
+                .and_then(|p| serde_json::from_str(&p).ok()),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -2,6 +2,7 @@
 //! [`super::queue_members`].
 
 use super::{queue_members, Db, StoreError, StoreResult};
+use crate::domain::csat::CsatSettings;
 use crate::domain::{DispositionCode, Strategy};
 use rusqlite::{params, OptionalExtension, Row};
 
@@ -16,11 +17,14 @@ pub struct QueueRecord {
     pub strategy: Strategy,
     pub alert_warn_secs: u32,
     pub alert_critical_secs: u32,
+    /// The survey after a conversation closes (R28).
+    pub csat: CsatSettings,
     pub members: Vec<i64>,
 }
 
 const QUEUE_COLUMNS: &str = "id, name, offer_timeout_secs, wrap_up_secs, disposition_codes, \
-     disposition_required, strategy, alert_warn_secs, alert_critical_secs";
+     disposition_required, strategy, alert_warn_secs, alert_critical_secs, csat_enabled, \
+     csat_question, csat_timeout_hours";
 
 fn queue_from_row(r: &Row<'_>) -> rusqlite::Result<QueueRecord> {
     let codes: String = r.get(4)?;
@@ -36,6 +40,11 @@ fn queue_from_row(r: &Row<'_>) -> rusqlite::Result<QueueRecord> {
         strategy: r.get(6)?,
         alert_warn_secs: r.get(7)?,
         alert_critical_secs: r.get(8)?,
+        csat: CsatSettings {
+            enabled: r.get(9)?,
+            question: r.get(10)?,
+            timeout_hours: r.get(11)?,
+        },
         members: Vec::new(),
     })
 }
@@ -88,6 +97,7 @@ pub struct QueueSettings {
     pub strategy: Strategy,
     pub alert_warn_secs: u32,
     pub alert_critical_secs: u32,
+    pub csat: CsatSettings,
 }
 
 fn codes_json(codes: &[DispositionCode]) -> StoreResult<String> {
@@ -100,7 +110,8 @@ pub fn insert(db: &Db, q: &QueueSettings, now: i64) -> StoreResult<i64> {
     db.0.prepare_cached(
         "INSERT INTO queues(name, offer_timeout_secs, wrap_up_secs, disposition_codes, \
          disposition_required, strategy, alert_warn_secs, alert_critical_secs, deleted, \
-         created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9)",
+         created_at, updated_at, csat_enabled, csat_question, csat_timeout_hours) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         q.name,
@@ -111,7 +122,10 @@ pub fn insert(db: &Db, q: &QueueSettings, now: i64) -> StoreResult<i64> {
         q.strategy,
         q.alert_warn_secs,
         q.alert_critical_secs,
-        now
+        now,
+        q.csat.enabled,
+        q.csat.question,
+        q.csat.timeout_hours,
     ])?;
     Ok(db.0.last_insert_rowid())
 }
@@ -120,7 +134,8 @@ pub fn update(db: &Db, id: i64, q: &QueueSettings, now: i64) -> StoreResult<()> 
     db.0.prepare_cached(
         "UPDATE queues SET name = ?2, offer_timeout_secs = ?3, wrap_up_secs = ?4, \
          disposition_codes = ?5, disposition_required = ?6, strategy = ?7, \
-         alert_warn_secs = ?8, alert_critical_secs = ?9, updated_at = ?10 WHERE id = ?1",
+         alert_warn_secs = ?8, alert_critical_secs = ?9, updated_at = ?10, \
+         csat_enabled = ?11, csat_question = ?12, csat_timeout_hours = ?13 WHERE id = ?1",
     )?
     .execute(params![
         id,
@@ -132,7 +147,10 @@ pub fn update(db: &Db, id: i64, q: &QueueSettings, now: i64) -> StoreResult<()> 
         q.strategy,
         q.alert_warn_secs,
         q.alert_critical_secs,
-        now
+        now,
+        q.csat.enabled,
+        q.csat.question,
+        q.csat.timeout_hours,
     ])?;
     Ok(())
 }

@@ -13,6 +13,15 @@ pub struct Conv {
     pub ended_at: Option<i64>,
     pub owner: Option<i64>,
     pub first_reply: Option<(Option<i64>, i64)>,
+    /// The business started it (R23).
+    pub outbound: bool,
+}
+
+/// A satisfaction survey sent (R28): its queue, the agent it is about, the score if any.
+pub struct Survey {
+    pub queue_id: i64,
+    pub agent_id: Option<i64>,
+    pub score: Option<u8>,
 }
 
 pub struct Part {
@@ -38,6 +47,8 @@ pub struct Facts {
     pub users: BTreeMap<i64, (String, String, bool)>,
     /// Billable outbound messages (R24 pricing): (interaction, category, count).
     pub billable: Vec<(i64, String, usize)>,
+    /// Surveys of the conversations in the range.
+    pub surveys: Vec<Survey>,
 }
 
 /// Everything the reports count for conversations created in `from..to`.
@@ -48,7 +59,8 @@ pub fn load(db: &Db, from: i64, to: i64) -> StoreResult<Facts> {
                 (SELECT m.author_id FROM messages m WHERE m.interaction_id = i.id
                    AND m.direction = 'out' AND m.author_kind = 'agent' ORDER BY m.id LIMIT 1),
                 (SELECT m.sent_at FROM messages m WHERE m.interaction_id = i.id
-                   AND m.direction = 'out' AND m.author_kind = 'agent' ORDER BY m.id LIMIT 1)
+                   AND m.direction = 'out' AND m.author_kind = 'agent' ORDER BY m.id LIMIT 1),
+                i.kind = 'outbound'
          FROM interactions i WHERE i.created_at >= ?1 AND i.created_at < ?2 ORDER BY i.id",
     )?;
     let convs = stmt
@@ -64,6 +76,7 @@ pub fn load(db: &Db, from: i64, to: i64) -> StoreResult<Facts> {
                 ended_at: r.get(5)?,
                 owner: r.get(6)?,
                 first_reply: at.map(|t| (author.and_then(|a| a.parse().ok()), t)),
+                outbound: r.get(9)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -118,7 +131,22 @@ pub fn load(db: &Db, from: i64, to: i64) -> StoreResult<Facts> {
             Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?.max(0) as usize))
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    let surveys = c
+        .prepare(
+            "SELECT s.queue_id, s.agent_id, s.score
+               FROM csat_surveys s JOIN interactions i ON i.id = s.interaction_id
+              WHERE i.created_at >= ?1 AND i.created_at < ?2",
+        )?
+        .query_map([from, to], |r| {
+            Ok(Survey {
+                queue_id: r.get(0)?,
+                agent_id: r.get(1)?,
+                score: r.get(2)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Facts {
+        surveys,
         convs,
         parts,
         lapsed,

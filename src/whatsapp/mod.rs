@@ -5,4 +5,5 @@ pub mod outbox;
 pub mod payload;
 pub mod signals;
 pub mod signature;
+pub mod templates;
 pub mod webhook;

@@ -139,7 +139,10 @@ impl Outbox {
             .reply_to_wamid
             .as_deref()
             .map(|message_id| ReplyContext { message_id });
-        let text_body = serde_json::to_value(body).unwrap_or(serde_json::Value::Null);
+        let mut text_body = serde_json::to_value(body).unwrap_or(serde_json::Value::Null);
+        if let Some(payload) = &job.payload {
+            text_body = with_payload(text_body, payload);
+        }
         let timeout = Duration::from_millis(self.settings.whatsapp.request_timeout_ms);
         let upload = job.media.clone().map(|media| Upload {
             client: client.clone(),
@@ -341,6 +344,18 @@ fn with_media(
         map.remove("text");
         map.insert("type".into(), kind.into());
         map.insert(kind.into(), object);
+    }
+    body
+}
+
+/// A template (R23) or interactive (R28) message: the text message's envelope with the
+/// stored object (`type` and its field) in place of `text`.
+fn with_payload(mut body: serde_json::Value, payload: &serde_json::Value) -> serde_json::Value {
+    if let (Some(map), Some(fields)) = (body.as_object_mut(), payload.as_object()) {
+        map.remove("text");
+        for (k, v) in fields {
+            map.insert(k.clone(), v.clone());
+        }
     }
     body
 }

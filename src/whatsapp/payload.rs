@@ -25,6 +25,22 @@ pub struct InboundMessage {
     pub media: Option<InboundMedia>,
     /// The wamid of the message it answers (`context.id`), when the customer quoted one.
     pub reply_to: Option<String>,
+    /// The id of the row the customer picked in an interactive list (`list_reply.id`): a
+    /// satisfaction survey's answer (R28) names the conversation and the score.
+    pub list_reply_id: Option<String>,
+}
+
+/// A `message_template_status_update` webhook (R23): a template of the WhatsApp Business
+/// Account `waba_id` was approved, rejected, paused, disabled...
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateStatus {
+    pub waba_id: String,
+    pub name: String,
+    pub language: String,
+    /// The new status (Meta's `event`), upper case.
+    pub status: String,
+    /// Meta's reason, unless `NONE`.
+    pub reason: Option<String>,
 }
 
 /// A customer's media file as the webhook describes it; the file itself is fetched later.
@@ -131,6 +147,15 @@ pub struct ChangeValue {
     pub messages: Vec<Value>,
     #[serde(default, deserialize_with = "lenient_vec")]
     pub statuses: Vec<Value>,
+    /// `message_template_status_update` (R23): the new status and the template it is about.
+    #[serde(default)]
+    pub event: Option<Value>,
+    #[serde(default)]
+    pub message_template_name: Option<Value>,
+    #[serde(default)]
+    pub message_template_language: Option<Value>,
+    #[serde(default)]
+    pub reason: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -280,6 +305,7 @@ struct Interactive {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Reply {
+    id: Option<String>,
     title: Option<String>,
 }
 
@@ -494,6 +520,11 @@ fn inbound_message(raw: &Value, contacts: &[Contact], now_ms: i64) -> Option<Inb
         .context
         .as_ref()
         .and_then(|c| non_empty(c.id.clone()));
+    let list_reply_id = parsed
+        .interactive
+        .as_ref()
+        .and_then(|i| i.list_reply.as_ref())
+        .and_then(|r| non_empty(r.id.clone()));
     Some(InboundMessage {
         wamid,
         customer,
@@ -503,7 +534,52 @@ fn inbound_message(raw: &Value, contacts: &[Contact], now_ms: i64) -> Option<Inb
         text,
         media,
         reply_to,
+        list_reply_id,
     })
+}
+
+/// The template status changes of a delivery (`field: message_template_status_update`; the
+/// entry's `id` is the WhatsApp Business Account). Items that name no template are skipped.
+pub fn template_statuses(envelope: &Envelope) -> Vec<TemplateStatus> {
+    let mut out = Vec::new();
+    for entry in &envelope.entry {
+        let Some(waba_id) = entry.id.as_ref().and_then(|v| match v {
+            Value::String(s) => non_empty(Some(s.clone())),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }) else {
+            continue;
+        };
+        for change in &entry.changes {
+            if change.field.as_deref() != Some("message_template_status_update") {
+                continue;
+            }
+            let Some(v) = change.value.as_ref() else {
+                continue;
+            };
+            let text = |field: &Option<Value>| match field {
+                Some(Value::String(s)) => non_empty(Some(s.clone())),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            };
+            let (Some(name), Some(language), Some(status)) = (
+                text(&v.message_template_name),
+                text(&v.message_template_language),
+                text(&v.event),
+            ) else {
+                tracing::warn!("template status update without name, language or event skipped");
+                continue;
+            };
+            out.push(TemplateStatus {
+                waba_id: waba_id.clone(),
+                name,
+                language,
+                status: status.to_ascii_uppercase(),
+                reason: text(&v.reason).filter(|r| r != "NONE"),
+            });
+        }
+    }
+    out
 }
 
 /// The message's kind, its transcript text and its media file.
@@ -791,6 +867,7 @@ mod tests {
                 text: "Does it come in another color?".into(),
                 media: None,
                 reply_to: None,
+                list_reply_id: None,
             }]
         );
     }
@@ -968,11 +1045,53 @@ mod tests {
             (m[4].kind, m[4].text.as_str()),
             (MessageKind::Interactive, "Tuesday")
         );
+        // The picked row's id is kept (a survey's answer, R28); a button's is not a list's.
+        assert_eq!(m[4].list_reply_id.as_deref(), Some("r1"));
+        assert_eq!(m[3].list_reply_id, None);
         assert_eq!(m[5].customer.phone.as_deref(), Some("16505551234"));
         assert_eq!(
             m[5].timestamp_ms, NOW,
             "unreadable timestamp falls back to now"
         );
+    }
+
+    #[test]
+    fn template_status_updates_name_the_account_and_the_template() {
+        let json = r#"{"object":"whatsapp_business_account","entry":[
+            {"id":"102290129340398","time":1749416383,"changes":[
+              {"field":"message_template_status_update","value":{"event":"REJECTED",
+                "message_template_id":1234,"message_template_name":"spring_sale",
+                "message_template_language":"en_US","reason":"PROMOTIONAL"}},
+              {"field":"message_template_status_update","value":{"event":"approved",
+                "message_template_id":99,"message_template_name":"order_update",
+                "message_template_language":"en_US","reason":"NONE"}},
+              {"field":"message_template_status_update","value":{"event":"APPROVED"}},
+              {"field":"messages","value":{"event":"APPROVED","message_template_name":"x",
+                "message_template_language":"en"}}]},
+            {"changes":[{"field":"message_template_status_update","value":{"event":"APPROVED",
+                "message_template_name":"y","message_template_language":"en"}}]}]}"#;
+        let all = template_statuses(&super::parse(json.as_bytes()).unwrap());
+        assert_eq!(
+            all,
+            vec![
+                TemplateStatus {
+                    waba_id: "102290129340398".into(),
+                    name: "spring_sale".into(),
+                    language: "en_US".into(),
+                    status: "REJECTED".into(),
+                    reason: Some("PROMOTIONAL".into()),
+                },
+                TemplateStatus {
+                    waba_id: "102290129340398".into(),
+                    name: "order_update".into(),
+                    language: "en_US".into(),
+                    status: "APPROVED".into(),
+                    reason: None,
+                },
+            ]
+        );
+        // Nor are they messages.
+        assert!(events(&super::parse(json.as_bytes()).unwrap(), NOW).is_empty());
     }
 
     #[test]

@@ -6,8 +6,8 @@ use crate::domain::{time::now_ms, MessageStatus};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::store::channels::ChannelRecord;
-use crate::store::deliveries;
 pub use crate::store::deliveries::StatusChange;
+use crate::store::{deliveries, templates};
 use crate::store::{Db, StoreResult};
 use crate::whatsapp::payload::{self, ChannelEvents, Envelope, StatusUpdate};
 use crate::whatsapp::signature;
@@ -118,6 +118,22 @@ async fn receive_delivery(
         }
     }
 
+    // R23: template status changes, for the channels of the accounts they name.
+    let template_statuses = payload::template_statuses(&envelope);
+    let mut accounts: Vec<ChannelRecord> = Vec::new();
+    if !template_statuses.is_empty() {
+        accounts = state
+            .registry
+            .channels()
+            .into_iter()
+            .filter(|c| {
+                template_statuses
+                    .iter()
+                    .any(|t| c.waba_id.as_deref() == Some(t.waba_id.as_str()))
+            })
+            .collect();
+    }
+
     // The delivery must be signed with the secret of every channel it names.
     let default_secret = state
         .settings
@@ -125,7 +141,7 @@ async fn receive_delivery(
         .app_secret
         .as_deref()
         .filter(|s| !s.is_empty());
-    if known.is_empty() {
+    if known.is_empty() && accounts.is_empty() {
         if let Some(secret) = default_secret {
             signature::verify_digest(secret, &body, &digest)
                 .map_err(|e| invalid_signature(e.to_string()))?;
@@ -133,7 +149,7 @@ async fn receive_delivery(
         return Ok(ok());
     }
     let mut checked: Vec<&str> = Vec::new();
-    for (channel, _) in &known {
+    for channel in known.iter().map(|(c, _)| c).chain(accounts.iter()) {
         let secret = channel
             .app_secret
             .as_deref()
@@ -154,6 +170,30 @@ async fn receive_delivery(
                 .map_err(|e| invalid_signature(e.to_string()))?;
             checked.push(secret);
         }
+    }
+
+    if !accounts.is_empty() {
+        let changed = state
+            .store
+            .write(move |db| -> StoreResult<usize> {
+                let now = now_ms();
+                let mut changed = 0;
+                for t in &template_statuses {
+                    changed += templates::set_status(
+                        db,
+                        &t.waba_id,
+                        &t.name,
+                        &t.language,
+                        &t.status,
+                        t.reason.as_deref(),
+                        now,
+                    )?;
+                }
+                Ok(changed)
+            })
+            .await
+            .map_err(unavailable)?;
+        tracing::info!(changed, "template status update");
     }
 
     for (channel, events) in known {

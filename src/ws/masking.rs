@@ -273,6 +273,7 @@ mod tests {
                 message_id: Some(1),
                 text: everything(),
             })),
+            template: None,
             reactions: vec![crate::domain::message::Reaction {
                 emoji: "👍".into(),
                 author: Author {
@@ -327,6 +328,7 @@ mod tests {
         Interaction {
             id: 1,
             state: InteractionState::Active,
+            kind: crate::domain::InteractionKind::Inbound,
             channel_id: 1,
             customer: Customer {
                 name: format!("Melissa {EMAIL}"),
@@ -455,6 +457,7 @@ mod tests {
                     initiated_at: 0,
                     wrapped_up_at: 0,
                     disposition: Some("resolved".into()),
+                    csat: None,
                 }],
             },
             ServerEvent::Alert {

@@ -5,8 +5,8 @@ use crate::domain::error_code::ErrorCode;
 pub use crate::domain::message::{Author, Message};
 use crate::domain::time::{rfc3339, rfc3339_opt};
 use crate::domain::{
-    AgentStatus, AlertLevel, ConferenceState, DispositionCode, InteractionState, MessageStatus,
-    OfferKind, ParticipantRole, RevokeReason, Role,
+    AgentStatus, AlertLevel, ConferenceState, DispositionCode, InteractionKind, InteractionState,
+    MessageStatus, OfferKind, ParticipantRole, RevokeReason, Role,
 };
 pub use crate::store::activities::ActivitySummary;
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,14 @@ pub enum ClientCommand {
         /// A message of the interaction this one answers (quoted, R24).
         #[serde(default)]
         reply_to: Option<i64>,
+    },
+    /// R23: an approved template, allowed after the 24-hour window too.
+    SendTemplate {
+        interaction_id: i64,
+        name: String,
+        language: String,
+        #[serde(default)]
+        parameters: crate::domain::template::TemplateValues,
     },
     /// R24: react to a message (an empty emoji takes the reaction back).
     React {
@@ -235,6 +243,8 @@ pub struct Interaction {
     pub id: i64,
     /// `queued`, `offered`, `active`, `wrap_up` or `closed`.
     pub state: InteractionState,
+    /// `inbound` (the customer wrote first) or `outbound` (the business started it, R23).
+    pub kind: InteractionKind,
     pub channel_id: i64,
     pub customer: Customer,
     /// The business number the customer wrote to.

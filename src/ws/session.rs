@@ -136,6 +136,22 @@ impl AgentSession {
                     reply_to,
                 },
             ),
+            ClientCommand::SendTemplate {
+                interaction_id,
+                name,
+                language,
+                parameters,
+            } => self.to_interaction(
+                interaction_id,
+                interaction::SendTemplate {
+                    agent_id,
+                    template: interaction::TemplateSend {
+                        name,
+                        language,
+                        values: parameters,
+                    },
+                },
+            ),
             ClientCommand::React {
                 interaction_id,
                 message_id,

@@ -69,7 +69,7 @@ impl InteractionActor {
                 let note = messages::insert_system(db, interaction_id, note, now)?;
                 if let Some(mut a) = activity {
                     a.transcript.push(note.clone());
-                    super::wrap_up::save_call_log(db, &a, &crm)?;
+                    super::wrap_up::save_call_log(db, &a, &crm, None, now)?;
                 }
                 Ok(note)
             })

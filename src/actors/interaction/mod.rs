@@ -13,12 +13,14 @@ mod inbound;
 mod interruption;
 mod media;
 mod offer;
+mod outbound;
 mod presence;
 mod reactions;
 mod read_receipts;
 mod reject;
 pub mod screen_pop;
 mod send;
+mod templates;
 mod transfer;
 mod wrap_up;
 
@@ -30,12 +32,14 @@ pub use inbound::{Inbound, InboundOutcome};
 pub use interruption::ResourceDeleted;
 pub use media::{CheckAttachment, MediaChanged, SendAttachment, StoredAttachment};
 pub use offer::OfferTo;
+pub use outbound::StartOutbound;
 pub use presence::{AgentLeftSession, AgentReturned};
 pub use reactions::{CustomerUpdate, React};
 pub use read_receipts::MarkRead;
 pub use reject::Reject;
 pub use screen_pop::{CreateContact, LinkContact};
 pub use send::{MessageStatusChanged, SendText};
+pub use templates::{SendTemplate, TemplateSend};
 pub use transfer::Transfer;
 pub use wrap_up::{End, WrapUp};
 
@@ -48,7 +52,8 @@ use crate::domain::error_code::ErrorCode;
 use crate::domain::interaction::{InteractionRecord, ParticipantRecord};
 use crate::domain::time::now_ms;
 use crate::domain::{
-    AlertLevel, ConferenceState, InteractionState, RevokeReason, CUSTOMER_WINDOW_MS,
+    AlertLevel, ConferenceState, InteractionKind, InteractionState, RevokeReason,
+    CUSTOMER_WINDOW_MS,
 };
 use crate::store::{interactions, messages, Db, StoreError, StoreResult};
 use crate::ws::protocol::{self, AgentRef, CommandError, Customer, QueueRef, ServerEvent};
@@ -108,6 +113,7 @@ impl InteractionActor {
             id,
             channel_id: channel.id,
             queue_id: channel.queue_id,
+            kind: InteractionKind::Inbound,
             customer: customer.clone(),
             customer_id: None,
             customer_name: customer.label(),
@@ -214,6 +220,7 @@ impl InteractionActor {
         protocol::Interaction {
             id: self.d.id,
             state: self.d.state,
+            kind: self.d.kind,
             channel_id: self.d.channel_id,
             customer: self.customer(),
             source_number: self.d.source_number.clone(),

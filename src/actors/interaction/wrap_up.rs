@@ -4,10 +4,12 @@
 use super::{reply, InteractionActor, Reply};
 use crate::actors::agent::Release;
 use crate::crm::Crm;
+use crate::domain::csat;
 use crate::domain::interaction::{Ended, InteractionRecord, PendingOffer, WrappedUp};
 use crate::domain::time::now_ms;
 use crate::domain::{DispositionCode, RevokeReason};
 use crate::store::activities::{self, NewActivity};
+use crate::store::csat::{self as csat_store, NewSurvey};
 use crate::store::{interactions, Db, StoreResult};
 use crate::ws::protocol::{CommandResult, ServerEvent};
 use actix::prelude::*;
@@ -129,18 +131,27 @@ impl InteractionActor {
                 .complete_wrap_up(agent_id, disposition.clone(), auto, now);
         let row = next.clone();
         let activity = closing.then(|| self.activity_row(&next, now));
+        let survey = if closing {
+            self.survey_for(&next, now)
+        } else {
+            None
+        };
+        let surveying = survey.is_some();
         let crm = self.registry.crm.clone();
         Box::pin(
             self.persist(move |db| -> StoreResult<()> {
                 interactions::save(db, &row)?;
                 if let Some(a) = activity {
-                    save_call_log(db, &a, &crm)?;
+                    save_call_log(db, &a, &crm, survey.as_ref(), now)?;
                 }
                 Ok(())
             })
             .map(move |res, act, ctx| {
                 res?;
                 act.d = next;
+                if surveying {
+                    act.registry.kick_outbox();
+                }
                 if let Some(h) = act.wrap_timers.remove(&agent_id) {
                     ctx.cancel_future(h);
                 }
@@ -165,6 +176,29 @@ impl InteractionActor {
                 Ok(())
             }),
         )
+    }
+
+    /// R28: the survey the customer gets as the conversation `d` closes, when its queue asks
+    /// for one and the 24-hour window is open.
+    fn survey_for(&self, d: &InteractionRecord, now: i64) -> Option<NewSurvey> {
+        let settings = self.registry.queue_record(d.queue_id)?.csat;
+        let due = csat::due(
+            settings.enabled,
+            d.last_customer_message_at,
+            d.customer.recipient().is_some(),
+            d.interrupted.is_some(),
+            now,
+        );
+        due.then(|| NewSurvey {
+            interaction_id: d.id,
+            channel_id: d.channel_id,
+            queue_id: d.queue_id,
+            agent_id: d
+                .owner
+                .or_else(|| d.participants.last().map(|p| p.agent_id)),
+            question: settings.question,
+            timeout_hours: settings.timeout_hours,
+        })
     }
 
     pub(super) fn activity_row(&self, d: &InteractionRecord, now: i64) -> NewActivity {
@@ -200,6 +234,7 @@ impl InteractionActor {
                 .map(|p| p.display_name.clone())
                 .collect(),
             interaction_id: d.id,
+            kind: d.kind,
             channel_id: d.channel_id,
             queue_id: d.queue_id,
             contact_id: d.contact_id.clone(),
@@ -254,9 +289,18 @@ impl InteractionActor {
 }
 
 /// R8: saves the call log, and queues it for an external CRM in the same transaction
-/// (neither exists without the other).
-pub(super) fn save_call_log(db: &Db, a: &NewActivity, crm: &Crm) -> StoreResult<i64> {
+/// (neither exists without the other); R28: with the survey, when one is due.
+pub(super) fn save_call_log(
+    db: &Db,
+    a: &NewActivity,
+    crm: &Crm,
+    survey: Option<&NewSurvey>,
+    now: i64,
+) -> StoreResult<i64> {
     let id = activities::insert(db, a)?;
     crm.enqueue_activity(db, || a.crm_record())?;
+    if let Some(s) = survey {
+        csat_store::enqueue(db, s, id, now)?;
+    }
     Ok(id)
 }

@@ -8,6 +8,7 @@
 //! - `media`: the Cloud API's media endpoints (lookup, download, upload) and attachments
 //! - `agent`: the agent desktop's WebSocket client (`AgentClient`)
 //! - `assertions`: answer checks and waits on the admin views and on agent events
+//! - `templates`: a channel whose message templates the Cloud API mock lists (R23)
 //! - `json`, `clock`, `process`: small JSON, time and /proc helpers
 #![allow(dead_code)]
 
@@ -19,6 +20,7 @@ mod clock;
 mod json;
 mod media;
 mod process;
+mod templates;
 mod whatsapp;
 
 pub use admin::*;
@@ -29,6 +31,7 @@ pub use clock::*;
 pub use json::*;
 pub use media::*;
 pub use process::*;
+pub use templates::*;
 pub use whatsapp::*;
 
 use std::sync::atomic::{AtomicU64, Ordering};
