@@ -279,11 +279,14 @@ function messageEl(it, m, showNames, canAct) {
     const media = mediaEl(m, it.data.id);
     const kind = m.kind === 'template' ? templateLabel(m)
       : !media && m.kind && m.kind !== 'text' ? h('div', {}, kindBadge(m.kind)) : null;
-    const body = media ? mediaCaption(m) : m.text;
+    const tpl = m.kind === 'template' ? templateText(m.text) : null;
+    const body = tpl ? tpl.text : media ? mediaCaption(m) : m.text;
     content = [
       m.reply_to ? quoteEl(it, m.reply_to) : null,
       media, kind,
       body ? h('div', { class: 'text', text: body }) : null,
+      tpl && tpl.buttons.length ? h('div', { class: 'tpl-chips', 'aria-label': 'Buttons' },
+        tpl.buttons.map((b) => h('span', { class: 'tpl-chip', text: b }))) : null,
     ];
   }
   const edited = m.edited && !m.deleted ? h('span', { class: 'edited', title: 'The customer edited this message', text: 'edited' }) : null;
@@ -327,6 +330,19 @@ function messageEl(it, m, showNames, canAct) {
           })]) : null));
   if (actions) row.append(actions);
   return row;
+}
+
+/**
+ * A template's text is what the customer got, one block a line, its buttons last as
+ * "[Track] [Call us]": the buttons show as chips under the text.
+ */
+function templateText(text) {
+  const lines = String(text || '').split('\n');
+  const last = lines[lines.length - 1] || '';
+  if (lines.length > 1 && /^(\[[^\]]+\]\s*)+$/.test(last.trim())) {
+    return { text: lines.slice(0, -1).join('\n'), buttons: [...last.matchAll(/\[([^\]]+)\]/g)].map((x) => x[1]) };
+  }
+  return { text: String(text || ''), buttons: [] };
 }
 
 /** The small line above a template's text: which approved template it was. */

@@ -101,14 +101,29 @@ export function paramFields(t) {
     const ph = x.name ? `{{${x.name}}}` : `{{${i + 1}}}`;
     fields.push({ part: 'body', i, name: x.name || null, example: x.example ?? '', placeholder: ph, label: x.name ? x.name : ph, type: 'text' });
   });
+  const comp = (t.components || []).find((c) => String(c.type).toUpperCase() === 'BUTTONS');
   (p.buttons || []).forEach((x, i) => {
     const kind = BUTTON_KIND[x.sub_type] || String(x.sub_type || 'button').replace(/_/g, ' ');
     fields.push({
-      part: 'buttons', i, index: x.index ?? i, name: null, example: x.example ?? '', sub_type: x.sub_type,
+      part: 'buttons', i, index: x.index ?? i, name: null, example: urlSuffix(comp, x) ?? '', sub_type: x.sub_type,
       label: x.text ? `${x.text} (${kind})` : `Button ${(x.index ?? i) + 1} (${kind})`, type: 'text',
     });
   });
   return fields;
+}
+
+/**
+ * Meta's example of a URL button is the whole link (https://shop.example.com/track/12345),
+ * while the send takes only what replaces {{1}}: the example shown is that part.
+ */
+function urlSuffix(comp, slot) {
+  const ex = slot.example;
+  if (slot.sub_type !== 'url' || typeof ex !== 'string') return ex;
+  const def = comp && (comp.buttons || [])[slot.index ?? -1];
+  const url = def && typeof def.url === 'string' ? def.url : '';
+  const at = url.indexOf('{{');
+  if (at > 0 && ex.startsWith(url.slice(0, at)) && ex.length > at) return ex.slice(at);
+  return ex;
 }
 
 /** The `parameters` of `send_template` / `POST /api/v1/conversations` from the filled fields. */
