@@ -215,6 +215,9 @@ pub async fn create(
         body.into_inner().into(),
     )
     .await?;
+    if channel.waba_id.is_some() || state.settings.whatsapp.sandbox {
+        sync_in_background(&state, &channel);
+    }
     Ok(HttpResponse::Created().json(Channel::from(channel)))
 }
 
@@ -239,14 +242,35 @@ pub async fn update(
     id: web::Path<i64>,
     body: super::Json<ChannelPatch>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let new_account = matches!(&body.waba_id, Some(Some(_)));
     let channel = admin::channels::update(
         &state.store,
         Actors::Running(&state.registry),
         id.into_inner(),
-        body.into_inner().into(),
+        body.into(),
     )
     .await?;
+    if new_account {
+        sync_in_background(&state, &channel);
+    }
     Ok(HttpResponse::Ok().json(Channel::from(channel)))
+}
+
+/// R23: a channel that gets its WhatsApp Business Account has its templates at once, without
+/// waiting for the next sync (a failure is recorded on the channel, as for any sync).
+fn sync_in_background(state: &Data, channel: &ChannelRecord) {
+    let (state, channel) = (state.clone(), channel.clone());
+    actix_web::rt::spawn(async move {
+        let client = crate::whatsapp::outbox::build_client(&state.settings);
+        let _ = crate::whatsapp::templates::sync_channel(
+            &state.store,
+            &state.settings,
+            &client,
+            &channel,
+        )
+        .await;
+    });
 }
 
 #[utoipa::path(

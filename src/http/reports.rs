@@ -541,14 +541,13 @@ wrap_up_avg_secs,wrap_up_p90_secs,first_response_avg_secs,first_response_p90_sec
 
 fn queue_csv(rows: &[QueueReport]) -> String {
     let mut out = format!(
-        "queue_id,queue_name,offered,outbound,accepted,abandoned,transferred,{TIME_COLUMNS},auto_wrap_ups,dispositions,billable_messages,{CSAT_COLUMNS}\r\n"
+        "queue_id,queue_name,offered,accepted,abandoned,transferred,{TIME_COLUMNS},auto_wrap_ups,dispositions,billable_messages,{R23_R28_COLUMNS}\r\n"
     );
     for r in rows {
         let mut cells = vec![
             r.queue_id.map(|i| i.to_string()).unwrap_or_default(),
             field(&r.queue_name),
             r.offered.to_string(),
-            r.outbound.to_string(),
             r.accepted.to_string(),
             r.abandoned.to_string(),
             r.transferred.to_string(),
@@ -559,6 +558,7 @@ fn queue_csv(rows: &[QueueReport]) -> String {
         cells.push(r.auto_wrap_ups.to_string());
         cells.push(field(&dispositions(&r.dispositions)));
         cells.push(field(&dispositions(&r.billable_messages)));
+        cells.push(r.outbound.to_string());
         cells.extend(csat_cells(&r.csat));
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
@@ -568,14 +568,13 @@ fn queue_csv(rows: &[QueueReport]) -> String {
 
 fn agent_csv(rows: &[AgentReport]) -> String {
     let mut out = format!(
-        "agent_id,display_name,offered,outbound,accepted,rejected,timed_out,abandoned,transferred,{TIME_COLUMNS},auto_wrap_ups,dispositions,{CSAT_COLUMNS}\r\n"
+        "agent_id,display_name,offered,accepted,rejected,timed_out,abandoned,transferred,{TIME_COLUMNS},auto_wrap_ups,dispositions,{R23_R28_COLUMNS}\r\n"
     );
     for r in rows {
         let mut cells = vec![
             r.agent_id.to_string(),
             field(&r.display_name),
             r.offered.to_string(),
-            r.outbound.to_string(),
             r.accepted.to_string(),
             r.rejected.to_string(),
             r.timed_out.to_string(),
@@ -587,6 +586,7 @@ fn agent_csv(rows: &[AgentReport]) -> String {
         }
         cells.push(r.auto_wrap_ups.to_string());
         cells.push(field(&dispositions(&r.dispositions)));
+        cells.push(r.outbound.to_string());
         cells.extend(csat_cells(&r.csat));
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
@@ -594,7 +594,8 @@ fn agent_csv(rows: &[AgentReport]) -> String {
     out
 }
 
-const CSAT_COLUMNS: &str = "csat_sent,csat_answered,csat_average";
+/// Added at the end, so the columns before keep their places in existing spreadsheets.
+const R23_R28_COLUMNS: &str = "outbound,csat_sent,csat_answered,csat_average";
 
 fn csat_cells(c: &Csat) -> [String; 3] {
     [

@@ -839,9 +839,15 @@ async fn reports_match_hand_computed_figures_for_a_scripted_day() {
         )),
         "{sales_line}"
     );
-    // Dispositions, then billable messages by pricing category (none here).
-    assert!(sales_line.ends_with("callback=1;sale=1,"), "{sales_line}");
-    assert!(lines[0].ends_with(",dispositions,billable_messages"));
+    // Dispositions, billable messages by pricing category (none here), then the outbound
+    // conversations and the surveys (R23, R28; none here).
+    assert!(
+        sales_line.ends_with("callback=1;sale=1,,0,0,0,"),
+        "{sales_line}"
+    );
+    assert!(lines[0].ends_with(
+        ",dispositions,billable_messages,outbound,csat_sent,csat_answered,csat_average"
+    ));
     let agents_csv = app
         .get(
             "/api/v1/reports/agents?from=2024-03-04&format=csv",

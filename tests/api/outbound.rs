@@ -138,9 +138,17 @@ async fn the_business_starts_a_conversation_and_the_customer_reply_lands_in_it()
         .await;
     let csv = resp.text().await.unwrap();
     assert!(
-        csv.starts_with("queue_id,queue_name,offered,outbound,"),
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",billable_messages,outbound,csat_sent,csat_answered,csat_average"),
         "{csv}"
     );
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with(&format!("{},", b.queue_id)))
+        .unwrap();
+    assert!(line.ends_with(",1,0,0,"), "one outbound, no survey: {line}");
 }
 
 #[tokio::test]

@@ -58,7 +58,16 @@ async fn a_username_customer_quotes_reacts_and_sees_read_ticks() {
     a.ok(json!({"type": "read", "interaction_id": id})).await;
     assert_eq!(sim_view(&app, me).await[0]["status"], "read");
 
-    // The customer reacts to the reply, then quotes it.
+    // The reply reaches the phone (the sandbox's send committed its wamid): the customer
+    // reacts to it, then quotes it.
+    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+    while sim_view(&app, me).await[1]["status"] != "delivered" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reply was not delivered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     sim(
         &app,
         "/api/v1/simulator/reactions",
@@ -168,4 +177,121 @@ async fn the_simulated_customer_sends_and_receives_files() {
     // Another customer cannot open it.
     let other = url.replace("lou.sim", "someone.else");
     assert_eq!(app.get(&other, None).await.status(), 404);
+}
+
+#[tokio::test]
+async fn the_customer_sees_templates_and_taps_a_rating_in_the_survey() {
+    let app = TestApp::spawn_with(|c| {
+        c.set("whatsapp.sandbox", true);
+    })
+    .await;
+    let b = app
+        .setup_basic(
+            1,
+            json!({"csat_enabled": true, "csat_question": "Rate us?"}),
+        )
+        .await;
+    let mut a = app.agent_online(&b.agents[0]).await;
+    // A sandbox channel has the demo templates as soon as it exists.
+    let templates_path = format!("/api/v1/channels/{}/templates", b.channel_id);
+    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+    while items_of(app.admin_get(&templates_path).await).len() < 5 {
+        assert!(std::time::Instant::now() < deadline, "no demo templates");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let resp = app
+        .post(
+            "/api/v1/conversations",
+            Some(&b.agents[0].token),
+            &json!({"channel_id": b.channel_id, "to": "+15550006001", "template": {
+                "name": "appointment_reminder", "language": "en_US",
+                "parameters": {"body": {"first_name": "Lea", "date": "Monday 10 am"}}}}),
+        )
+        .await;
+    let id = id_of(json_created(resp, "start").await);
+    let view = phone_view(&app).await;
+    assert_eq!(
+        view[0]["template"],
+        json!({"name": "appointment_reminder", "language": "en_US"})
+    );
+    assert_eq!(
+        view[0]["text"],
+        "Hello Lea, this is a reminder of your appointment on Monday 10 am.\n[Confirm] [Reschedule]"
+    );
+
+    sim(
+        &app,
+        "/api/v1/simulator/messages",
+        json!({"from": "+15550006001", "name": "Lea", "text": "Confirmed, thanks"}),
+    )
+    .await;
+    a.wait_for_where("message", EVENT_TIMEOUT, |e| {
+        e["interaction_id"] == json!(id) && e["message"]["direction"] == "in"
+    })
+    .await;
+    a.end(id).await;
+    a.wrap_up(id, None).await.expect("wrap up");
+
+    // The survey shows as a list; the customer taps a rating.
+    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+    let survey = loop {
+        let view = phone_view(&app).await;
+        if let Some(s) = view.iter().find(|m| m["interactive"].is_object()) {
+            break s.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no survey: {view:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(survey["interactive"]["body"], "Rate us?");
+    assert_eq!(survey["interactive"]["button"], "Rate us");
+    assert_eq!(survey["interactive"]["rows"].as_array().unwrap().len(), 5);
+    assert!(survey["answered"].is_null());
+    let row = format!("csat-{id}-5");
+    // Not a row of that list, or not a list: refused.
+    let resp = app
+        .post(
+            "/api/v1/simulator/messages",
+            None,
+            &json!({"from": "+15550006001", "kind": "list_reply", "reply_to": survey["id"], "choice": "csat-1-9"}),
+        )
+        .await;
+    assert_eq!(assert_error(resp, 400).await, "invalid_input");
+    let resp = app
+        .post(
+            "/api/v1/simulator/messages",
+            None,
+            &json!({"from": "+15550006001", "kind": "list_reply", "reply_to": view_first_id(&phone_view(&app).await), "choice": row}),
+        )
+        .await;
+    assert_eq!(assert_error(resp, 400).await, "invalid_input");
+    sim(
+        &app,
+        "/api/v1/simulator/messages",
+        json!({"from": "+15550006001", "kind": "list_reply", "reply_to": survey["id"], "choice": row}),
+    )
+    .await;
+    let view = phone_view(&app).await;
+    let answered = view.iter().find(|m| m["id"] == survey["id"]).unwrap();
+    assert_eq!(answered["answered"], json!(row));
+    let log = app
+        .wait_activity("", |l| {
+            l["interaction_id"] == json!(id) && l["csat"]["score"] == 5
+        })
+        .await;
+    assert_eq!(log["kind"], "outbound");
+    a.expect_no("offer", std::time::Duration::from_millis(300))
+        .await;
+}
+
+fn view_first_id(view: &[Value]) -> Value {
+    view[0]["id"].clone()
+}
+
+/// What the customer +1 555 000 6001's phone shows.
+async fn phone_view(app: &TestApp) -> Vec<Value> {
+    let resp = app
+        .get("/api/v1/simulator/messages?from=%2B15550006001", None)
+        .await;
+    let v: Value = resp.json().await.unwrap();
+    v["messages"].as_array().unwrap().clone()
 }

@@ -90,6 +90,21 @@ impl TestApp {
             )
             .await;
         json_ok(resp, "set waba_id").await;
+        // Setting the account syncs in the background; then the admin's own sync.
+        let deadline = std::time::Instant::now() + super::EVENT_TIMEOUT;
+        loop {
+            let channel = self
+                .admin_get(&format!("/api/v1/channels/{}", b.channel_id))
+                .await;
+            if channel["templates_synced_at"].is_string() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no background sync: {channel}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         let resp = self
             .post(
                 &format!("/api/v1/channels/{}/templates/sync", b.channel_id),
