@@ -590,7 +590,8 @@ async function newConversation(c) {
     channelId: channels[0]?.id,
     contact: c,
     onCreated: (created) => {
-      toast(`Conversation started with ${created.customer?.name || created.customer?.phone || 'the customer'}: it is on your agent desktop.`);
+      const who = created.customer?.name || created.customer?.phone || 'the customer';
+      toast(`Conversation started with ${who}: it is yours on the agent desktop. Keep the desktop open, or it goes to the queue after the reconnect grace.`);
     },
   });
 }
