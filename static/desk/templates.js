@@ -321,6 +321,7 @@ export function createPicker({ prefix = 'tpl', onChange = () => {} } = {}) {
       const radio = h('input', {
         type: 'radio', name: `${prefix}-template`, value: key, id, disabled: !ok,
         checked: !!chosen && templateKey(chosen) === key, 'aria-describedby': `${id}-desc`,
+        'aria-label': `${t.name} (${t.language})${ok ? '' : `, ${statusLabel(t.status)}: cannot be sent`}`,
       });
       radio.addEventListener('change', () => { if (radio.checked) choose(t); });
       const body = (t.preview && (t.preview.body || t.preview.header)) || '';

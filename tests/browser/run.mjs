@@ -257,7 +257,7 @@ async function closeAll(...pages) {
 // ---------------------------------------------------------------- scenarios
 
 test('static pages are served and unknown paths are 404 JSON', async () => {
-  for (const p of ['/', '/app.js', '/style.css', '/admin.html', '/admin.js', '/simulator.html', '/simulator.js', '/common.js']) {
+  for (const p of ['/', '/app.js', '/style.css', '/admin.html', '/admin.js', '/simulator.html', '/simulator.js', '/common.js', '/desk/templates.js']) {
     const res = await fetch(base + p);
     assert.equal(res.status, 200, p);
   }
