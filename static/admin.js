@@ -5,6 +5,9 @@ import {
   h, $, replace, api, session, clearSession, renderLogin, duration, dateTime, STATUS_LABEL,
   toast, modal, icon,
 } from './common.js';
+import {
+  loadTemplates, statusChip, humanReason, statusLabel, previewBubble, paramFields, openNewConversation,
+} from './desk/templates.js';
 
 const root = $('#root');
 const POLL_MS = 2000;
@@ -266,11 +269,14 @@ async function renderQueues() {
   const agents = Array.isArray(agentsR) ? agentsR : agentsR.items || [];
   const aname = (id) => agents.find((x) => x.id === id)?.display_name || `#${id}`;
   replace(main, card('Queues', h('button', { class: 'btn primary', type: 'button', text: 'Add queue', on: { click: () => editQueue(null, agents) } }),
-    table([{ label: 'Name' }, { label: 'Offer timeout', num: true }, { label: 'Wrap-up', num: true }, { label: 'Alerts (warn / critical)', num: true }, { label: 'Strategy' }, { label: 'Disposition codes' }, { label: 'Members' }, { label: '' }],
+    table([{ label: 'Name' }, { label: 'Offer timeout', num: true }, { label: 'Wrap-up', num: true }, { label: 'Alerts (warn / critical)', num: true }, { label: 'Strategy' }, { label: 'Disposition codes' }, { label: 'CSAT' }, { label: 'Members' }, { label: '' }],
       queues.map((q) => h('tr', { dataset: { queue: q.name } },
         td(q.name), td(`${q.offer_timeout_secs} s`, 'num'), td(`${q.wrap_up_secs} s`, 'num'),
         td(`${q.alert_warn_secs} s / ${q.alert_critical_secs} s`, 'num'), td(q.strategy.replace('_', ' ')),
         td(`${q.disposition_codes.map((c) => c.label).join(', ') || '—'}${q.disposition_required ? ' (required)' : ''}`),
+        h('td', { class: 'csat-cell' }, q.csat_enabled
+          ? h('span', { class: 'chip green', title: q.csat_question || '', text: `On · ${q.csat_timeout_hours ?? 24} h` })
+          : h('span', { class: 'chip', text: 'Off' })),
         td(q.members.map(aname).join(', ') || '—'),
         h('td', { class: 'num' },
           h('button', { class: 'btn small', type: 'button', text: 'Edit', 'aria-label': `Edit ${q.name}`, on: { click: () => editQueue(q, agents) } }), ' ',
@@ -289,7 +295,23 @@ function editQueue(q, agents) {
     strategy: h('select', { id: 'q-strategy' },
       [['longest_idle', 'Longest idle'], ['least_busy', 'Least busy'], ['round_robin', 'Round robin']].map(([v, l]) => h('option', { value: v, text: l }))),
     required: h('input', { type: 'checkbox', id: 'q-required', checked: !!q?.disposition_required }),
+    csat: h('input', { type: 'checkbox', id: 'q-csat', checked: !!q?.csat_enabled }),
+    csatQuestion: h('textarea', {
+      id: 'q-csat-question', rows: '2', maxlength: '1024',
+      value: q?.csat_question ?? 'How would you rate your conversation with us?',
+    }),
+    csatHours: num('q-csat-timeout', q?.csat_timeout_hours ?? 24, 1, 168),
   };
+  const csatBox = h('fieldset', { class: 'field csat-fields' },
+    h('legend', { text: 'Customer satisfaction (CSAT)' }),
+    h('div', { class: 'field' }, h('label', { class: 'check', for: 'q-csat' }, i.csat, 'Ask the customer to rate the conversation when it ends'),
+      h('div', { class: 'hint', text: 'A WhatsApp list with the ratings 1 to 5, sent when a conversation closes inside the 24-hour window. The score shows on the call log.' })),
+    h('div', { class: 'csat-detail' },
+      field('q-csat-question', 'Question', i.csatQuestion, 'Up to 1024 characters.'),
+      field('q-csat-timeout', 'Answers count for (hours)', i.csatHours, '1 to 168 hours after the question is sent.')));
+  const syncCsat = () => { csatBox.classList.toggle('off', !i.csat.checked); };
+  i.csat.addEventListener('change', syncCsat);
+  syncCsat();
   i.strategy.value = q?.strategy || 'longest_idle';
   const codes = h('div', { class: 'code-rows' });
   const addCode = (c = { code: '', label: '' }) => {
@@ -310,6 +332,7 @@ function editQueue(q, agents) {
     h('fieldset', { class: 'field' }, h('legend', { text: 'Disposition codes' }), codes,
       h('button', { type: 'button', class: 'btn small', text: 'Add code', on: { click: () => addCode() } })),
     h('div', { class: 'field' }, h('label', { class: 'check', for: 'q-required' }, i.required, 'A disposition code is required at wrap-up')),
+    csatBox,
     h('fieldset', { class: 'field' }, h('legend', { text: 'Members' }), h('div', { class: 'members' }, members)));
   const save = h('button', { class: 'btn primary', type: 'button', text: 'Save' });
   m.foot.append(h('button', { class: 'btn', type: 'button', text: 'Cancel', on: { click: m.close } }), save);
@@ -324,7 +347,14 @@ function editQueue(q, agents) {
       disposition_required: i.required.checked,
       disposition_codes: [...codes.children].map((r) => ({ code: r.querySelector('.code').value.trim(), label: r.querySelector('.label').value.trim() })).filter((c) => c.code || c.label),
       members: members.map((l) => l.querySelector('input')).filter((c) => c.checked).map((c) => Number(c.value)),
+      csat_enabled: i.csat.checked,
+      csat_question: i.csatQuestion.value.trim(),
+      csat_timeout_hours: Number(i.csatHours.value),
     };
+    if (!body.csat_question) { toast('Write the CSAT question (it is sent when CSAT is on).', 'error'); i.csatQuestion.focus(); return; }
+    if (!Number.isInteger(body.csat_timeout_hours) || body.csat_timeout_hours < 1 || body.csat_timeout_hours > 168) {
+      toast('The CSAT answer time is 1 to 168 hours.', 'error'); i.csatHours.focus(); return;
+    }
     try {
       await api(q ? 'PATCH' : 'POST', q ? `/api/v1/queues/${q.id}` : '/api/v1/queues', body);
       m.close();
@@ -343,10 +373,12 @@ async function renderChannels() {
   const queues = Array.isArray(queuesR) ? queuesR : queuesR.items || [];
   const qname = (id) => queues.find((q) => q.id === id)?.name || `#${id}`;
   replace(main, card('WhatsApp channels', h('button', { class: 'btn primary', type: 'button', text: 'Add channel', on: { click: () => editChannel(null, queues) } }),
-    table([{ label: 'Name' }, { label: 'Business number' }, { label: 'Phone number id' }, { label: 'Queue' }, { label: 'Own app secret' }, { label: '' }],
-      channels.map((c) => h('tr', {},
+    table([{ label: 'Name' }, { label: 'Business number' }, { label: 'Phone number id' }, { label: 'Queue' }, { label: 'Own app secret' }, { label: 'Templates' }, { label: '' }],
+      channels.map((c) => h('tr', { dataset: { channel: c.id } },
         td(c.name), td(c.display_phone_number), td(c.phone_number_id), td(qname(c.queue_id)), td(c.has_app_secret ? 'Yes' : 'No'),
+        h('td', { class: 'sync-cell' }, syncSummary(c)),
         h('td', { class: 'num' },
+          h('button', { class: 'btn small', type: 'button', text: 'Templates', 'aria-label': `Templates of ${c.name}`, on: { click: () => showTemplates(c) } }), ' ',
           h('button', { class: 'btn small', type: 'button', text: 'Edit', 'aria-label': `Edit ${c.name}`, on: { click: () => editChannel(c, queues) } }), ' ',
           h('button', { class: 'btn small', type: 'button', text: 'Delete', 'aria-label': `Delete ${c.name}`, on: { click: () => del(`/api/v1/channels/${c.id}`, c.name) } })))))),
   h('p', { class: 'muted small', text: 'Point the WhatsApp webhook of your Meta app at /webhooks/whatsapp on this server. Access tokens and app secrets are write-only.' }));
@@ -362,6 +394,7 @@ function editChannel(c, queues) {
     token: h('input', { type: 'password', id: 'ch-token', autocomplete: 'off', placeholder: c ? 'unchanged' : '' }),
     secret: h('input', { type: 'password', id: 'ch-secret', autocomplete: 'off', placeholder: c ? (c.has_app_secret ? 'unchanged' : 'not set') : 'optional' }),
     verify: h('input', { type: 'text', id: 'ch-verify', value: c?.verify_token || '' }),
+    waba: h('input', { type: 'text', id: 'ch-waba', value: c?.waba_id || '', inputmode: 'numeric', autocomplete: 'off' }),
   };
   if (c) i.queue.value = String(c.queue_id);
   m.body.append(field('ch-name', 'Name', i.name),
@@ -369,7 +402,8 @@ function editChannel(c, queues) {
     field('ch-queue', 'Routes to queue', i.queue),
     field('ch-token', 'Access token', i.token, 'Write-only.'),
     field('ch-secret', 'App secret', i.secret, 'Write-only; overrides the server-wide app secret for webhook signatures.'),
-    field('ch-verify', 'Verify token', i.verify));
+    field('ch-verify', 'Verify token', i.verify),
+    field('ch-waba', 'WhatsApp Business Account id', i.waba, 'Digits, from WhatsApp Manager. Needed to sync the message templates; leave empty to clear.'));
   const save = h('button', { class: 'btn primary', type: 'button', text: 'Save' });
   m.foot.append(h('button', { class: 'btn', type: 'button', text: 'Cancel', on: { click: m.close } }), save);
   save.addEventListener('click', async () => {
@@ -377,6 +411,10 @@ function editChannel(c, queues) {
     if (i.token.value) body.access_token = i.token.value;
     if (i.secret.value) body.app_secret = i.secret.value;
     body.verify_token = i.verify.value.trim() || null;
+    const waba = i.waba.value.trim();
+    if (waba && !/^\d+$/.test(waba)) { toast('The WhatsApp Business Account id is digits only.', 'error'); i.waba.focus(); return; }
+    if (waba) body.waba_id = waba;
+    else if (c && c.waba_id) body.waba_id = null;
     try {
       await api(c ? 'PATCH' : 'POST', c ? `/api/v1/channels/${c.id}` : '/api/v1/channels', body);
       m.close();
@@ -385,6 +423,113 @@ function editChannel(c, queues) {
     } catch (e) { fail(e); }
   });
   m.dialog.showModal();
+}
+
+/** The channel's template sync state in a line: last sync, or why it failed. */
+function syncSummary(c) {
+  if (c.templates_sync_error) {
+    return h('span', { class: 'chip red', title: c.templates_sync_error, text: 'Sync failed' });
+  }
+  if (c.templates_synced_at) return h('span', { class: 'muted small', title: dateTime(c.templates_synced_at), text: `Synced ${dateTime(c.templates_synced_at)}` });
+  if (!c.waba_id) return h('span', { class: 'muted small', text: 'No WABA id' });
+  return h('span', { class: 'muted small', text: 'Not synced yet' });
+}
+
+/** The channel's message templates (R23): status, category, reason; Sync asks Meta now. */
+async function showTemplates(c) {
+  const m = modal({ title: `Templates — ${c.name}`, id: 'templates-dialog', wide: true });
+  m.dialog.style.width = '920px';
+  let items = [];
+  let syncedAt = c.templates_synced_at || null;
+  let syncError = c.templates_sync_error || null;
+  let changed = false;
+  const state = h('div', { class: 'sync-state', id: 'templates-sync-state', role: 'status' });
+  const syncBtn = h('button', { type: 'button', class: 'btn primary', id: 'templates-sync' }, icon('refresh', 15), 'Sync now');
+  const search = h('input', { type: 'search', id: 'templates-search', placeholder: 'Search by name or text', 'aria-label': 'Search templates' });
+  const statusSel = h('select', { id: 'templates-status', 'aria-label': 'Status' },
+    h('option', { value: '', text: 'Every status' }), h('option', { value: 'APPROVED', text: 'Approved' }),
+    h('option', { value: 'other', text: 'Not approved' }));
+  const box = h('div', { id: 'templates-table' });
+  m.body.append(
+    h('div', { class: 'row', style: null }, state, h('span', { class: 'spacer' }), syncBtn),
+    h('div', { class: 'row', style: null }, search, statusSel),
+    box,
+    h('p', { class: 'muted small', text: 'Templates are created and approved in WhatsApp Manager. Switchboard keeps them in step every hour, on Meta\u2019s status webhooks and when you sync.' }));
+  [...m.body.children].slice(0, 2).forEach((r) => { r.style.marginBottom = '10px'; });
+  statusSel.style.width = '180px';
+  m.foot.append(h('button', { type: 'button', class: 'btn', text: 'Close', on: { click: m.close } }));
+  m.dialog.addEventListener('close', () => { if (changed && current === 'channels') go('channels'); });
+
+  function drawState() {
+    replace(state,
+      syncedAt ? h('span', { id: 'templates-synced-at', text: `Last synced ${dateTime(syncedAt)}` })
+        : h('span', { class: 'muted', id: 'templates-synced-at', text: c.waba_id ? 'Not synced from Meta yet.' : 'No WhatsApp Business Account id: set it with Edit to sync from Meta.' }),
+      syncError ? h('span', { class: 'error-text', id: 'templates-sync-error', text: `Last sync failed: ${syncError}` }) : null);
+  }
+  function draw() {
+    const q = search.value.trim().toLowerCase();
+    const st = statusSel.value;
+    const rows = items.filter((t) => {
+      const status = String(t.status || '').toUpperCase();
+      if (st === 'APPROVED' && status !== 'APPROVED') return false;
+      if (st === 'other' && status === 'APPROVED') return false;
+      if (!q) return true;
+      const pv = t.preview || {};
+      return [t.name, t.language, t.category, pv.header, pv.body, pv.footer].filter(Boolean).join('\n').toLowerCase().includes(q);
+    });
+    const trs = [];
+    for (const t of rows) {
+      const body = (t.preview && (t.preview.body || t.preview.header)) || '';
+      const detail = h('tr', { class: 'tpl-detail', hidden: true },
+        h('td', { colspan: '6' }, h('div', { class: 'row', style: null }, h('div', { class: 'tpl-preview-phone', style: null }, previewBubble(t, paramFields(t))))));
+      const toggle = h('button', {
+        type: 'button', class: 'btn small', text: 'Preview', 'aria-expanded': 'false', 'aria-label': `Preview ${t.name} (${t.language})`,
+        on: { click: () => { detail.hidden = !detail.hidden; toggle.setAttribute('aria-expanded', String(!detail.hidden)); } },
+      });
+      trs.push(h('tr', { dataset: { template: t.name, language: t.language } },
+        h('td', {}, h('span', { class: 'tpl-name', text: t.name }), body ? h('div', { class: 'tpl-body-line', title: body, text: body }) : null),
+        td(t.language), td(statusLabel(t.category || '')),
+        h('td', { class: 'tpl-status-cell' }, statusChip(t.status)),
+        td(t.rejected_reason ? humanReason(t.rejected_reason) : '—', t.rejected_reason ? 'tpl-reason' : 'muted'),
+        h('td', { class: 'num' }, toggle)));
+      trs.push(detail);
+    }
+    replace(box, h('div', { class: 'tpl-table' }, table([{ label: 'Name' }, { label: 'Language' }, { label: 'Category' }, { label: 'Status' }, { label: 'Reason' }, { label: '' }],
+      trs, items.length ? 'No template matches.' : 'No templates on this channel yet.')));
+  }
+  search.addEventListener('input', draw);
+  statusSel.addEventListener('change', draw);
+  syncBtn.addEventListener('click', async () => {
+    syncBtn.disabled = true;
+    const label = syncBtn.lastChild;
+    label.textContent = 'Syncing…';
+    try {
+      const r = await api('POST', `/api/v1/channels/${c.id}/templates/sync`);
+      items = (r && r.items) || [];
+      syncedAt = (r && r.synced_at) || new Date().toISOString();
+      syncError = null;
+      changed = true;
+      drawState();
+      draw();
+      toast(`Templates synced: ${items.length}.`);
+    } catch (e) {
+      syncError = e.code === 'no_waba_id' ? 'this channel has no WhatsApp Business Account id: set it with Edit first.' : e.message;
+      changed = true;
+      drawState();
+    } finally {
+      syncBtn.disabled = false;
+      label.textContent = 'Sync now';
+    }
+  });
+  drawState();
+  replace(box, h('p', { class: 'muted', text: 'Loading…' }));
+  m.dialog.showModal();
+  try {
+    items = await loadTemplates(c.id);
+    draw();
+  } catch (e) {
+    replace(box, h('p', { class: 'error-text', text: e.message }));
+  }
 }
 
 // ---------------------------------------------------------------- contacts
@@ -401,7 +546,13 @@ async function renderContacts() {
         list.map((c) => h('tr', {},
           td([c.first_name, c.last_name].filter(Boolean).join(' ')), td((c.phones || []).join(', ')), td((c.whatsapp_user_ids || []).join(', ')), td(c.email || ''), td(c.company || ''),
           td(dateTime(c.updated_at)),
-          h('td', { class: 'num' }, h('button', { class: 'btn small', type: 'button', text: 'Edit', on: { click: () => editContact(c) } }), ' ',
+          h('td', { class: 'num' },
+            h('button', {
+              class: 'btn small', type: 'button', text: 'New conversation', 'aria-haspopup': 'dialog',
+              'aria-label': `New conversation with ${[c.first_name, c.last_name].filter(Boolean).join(' ') || 'this contact'}`,
+              on: { click: () => newConversation(c) },
+            }), ' ',
+            h('button', { class: 'btn small', type: 'button', text: 'Edit', on: { click: () => editContact(c) } }), ' ',
             h('button', { class: 'btn small', type: 'button', text: 'Delete', on: { click: () => del(`/api/v1/contacts/${c.id}`, 'this contact') } })))), 'No contacts.'));
     } catch (e) {
       replace(box, h('div', { class: 'card-body muted', text: e.status === 404 ? 'The CRM is not available in this build yet.' : e.message }));
@@ -410,6 +561,39 @@ async function renderContacts() {
   let t = null;
   q.addEventListener('input', () => { clearTimeout(t); t = setTimeout(load, 250); });
   await load();
+}
+
+/**
+ * The channels the user may write from: all of them for an admin; a supervisor (who may
+ * not list channels) gets those of the recent conversations.
+ */
+async function writableChannels() {
+  try {
+    const r = await api('GET', '/api/v1/channels');
+    return Array.isArray(r) ? r : r.items || [];
+  } catch (e) {
+    if (e.status !== 403) throw e;
+    const r = await api('GET', '/api/v1/interactions?limit=200');
+    const seen = new Map();
+    for (const i of r.items || []) {
+      if (i.channel_id !== undefined && !seen.has(i.channel_id)) seen.set(i.channel_id, { id: i.channel_id, name: i.source_number, display_phone_number: null });
+    }
+    return [...seen.values()];
+  }
+}
+
+async function newConversation(c) {
+  let channels;
+  try { channels = await writableChannels(); } catch (e) { fail(e); return; }
+  openNewConversation({
+    channels,
+    channelId: channels[0]?.id,
+    contact: c,
+    onCreated: (created) => {
+      const who = created.customer?.name || created.customer?.phone || 'the customer';
+      toast(`Conversation started with ${who}: it is yours on the agent desktop. Keep the desktop open, or it goes to the queue after the reconnect grace.`);
+    },
+  });
 }
 
 function editContact(c) {

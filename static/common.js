@@ -250,6 +250,7 @@ export const KIND_LABEL = {
   sticker: 'Sticker',
   contacts: 'Contact card',
   interactive: 'Button reply',
+  template: 'Template',
   unsupported: 'Unsupported message',
 };
 
@@ -269,6 +270,13 @@ const ICONS = {
   audio: 'M9 18V5l12-2v13 M9 18a3 3 0 1 1-6 0 3 3 0 0 1 6 0z M21 16a3 3 0 1 1-6 0 3 3 0 0 1 6 0z',
   sticker: 'M4 4h16v9l-7 7H4z M13 20v-7h7',
   close: 'M6 6l12 12 M18 6L6 18',
+  template: 'M5 3h14v18H5z M8 8h8 M8 12h8 M8 16h5',
+  external: 'M14 4h6v6 M20 4l-9 9 M18 14v6H4V6h6',
+  copy: 'M9 9h11v11H9z M5 15H4V4h11v1',
+  send: 'M3 11l18-8-8 18-2-8z',
+  plus: 'M12 5v14 M5 12h14',
+  list: 'M8 6h13 M8 12h13 M8 18h13 M3.5 6h.01 M3.5 12h.01 M3.5 18h.01',
+  star: 'M12 3l2.8 5.7 6.2.9-4.5 4.4 1.1 6.2L12 17.3 6.4 20.2l1.1-6.2L3 9.6l6.2-.9z',
 };
 
 /** A small stroke icon (SVG built with the DOM, no markup strings). */

@@ -4,7 +4,7 @@
 // show with their delivery status, and with their attachments and quotes when the server
 // tells them. No login needed.
 
-import { h, $, replace, avatar, clock, dateTime, tick, toast, kindBadge, icon, bytes, isMediaPlaceholder, KIND_LABEL } from './common.js';
+import { h, $, replace, avatar, clock, dateTime, tick, toast, kindBadge, icon, bytes, isMediaPlaceholder, KIND_LABEL, modal } from './common.js';
 
 const root = $('#root');
 const STORE = 'switchboard.simulator';
@@ -262,12 +262,16 @@ function render(list) {
     const mine = m.direction === 'in';
     const quoted = m.reply_to ? list.find((x) => x.id === m.reply_to.message_id) : null;
     const body = m.deleted ? 'You deleted this message' : m.media && isMediaPlaceholder(m.text) ? (m.media.caption || '') : m.text;
-    out.push(h('div', { class: `wa ${mine ? 'mine' : 'theirs'}${m.deleted ? ' deleted' : ''}`, dataset: { mid: m.id, status: m.status || '' } },
+    const special = !m.deleted && !mine && (m.template || m.interactive);
+    const extra = m.template ? ' template' : m.interactive ? ' interactive' : '';
+    out.push(h('div', { class: `wa ${mine ? 'mine' : 'theirs'}${m.deleted ? ' deleted' : ''}${extra}`, dataset: { mid: m.id, status: m.status || '', template: m.template ? m.template.name : null } },
       m.reply_to ? h('div', { class: 'wa-quote' },
         h('div', { class: 'nm', text: quoted && quoted.direction === 'in' ? 'You' : headName.textContent }),
         h('div', { class: 'q', text: m.reply_to.text || (quoted && quoted.text) || 'An earlier message' })) : null,
-      m.media ? mediaInfo(m) : m.kind !== 'text' ? h('div', {}, kindBadge(m.kind)) : null,
-      body ? h('div', { class: 'text', text: body }) : null,
+      special ? null : m.media ? mediaInfo(m) : m.kind !== 'text' && m.kind !== 'template' ? h('div', {}, kindBadge(m.kind)) : null,
+      special && m.template ? templateParts(m) : null,
+      special && !m.template && m.interactive ? listParts(m) : null,
+      !special && body ? h('div', { class: 'text', text: body }) : null,
       Array.isArray(m.reactions) && m.reactions.length
         ? h('div', { class: 'wa-reactions', role: 'img', 'aria-label': `Reactions: ${m.reactions.map((r) => r.emoji).join(' ')}` },
           m.reactions.map((r) => h('span', { text: r.emoji, title: (r.author && r.author.name) || '' }))) : null,
@@ -284,6 +288,100 @@ function render(list) {
   replace(msgs, out);
   if (atBottom || msgs.dataset.seen !== cur.from) msgs.scrollTop = msgs.scrollHeight;
   msgs.dataset.seen = cur.from;
+}
+
+/**
+ * A template as the phone shows it: header in bold, body, footer in small grey, the buttons
+ * as chips under the bubble. The server gives the rendered text (header, body, footer and
+ * "[Button] [Button]", one block per line); the parts are taken from the template's own
+ * fields when the server names them, else from that text.
+ */
+function templateParts(m) {
+  const t = m.template || {};
+  let header = t.header ?? null;
+  let body = t.body ?? null;
+  let footer = t.footer ?? null;
+  let buttons = Array.isArray(t.buttons) ? t.buttons.map((b) => (typeof b === 'string' ? b : b.text || '')) : null;
+  if (body === null) {
+    const lines = String(m.text || '').split('\n');
+    const last = lines[lines.length - 1] || '';
+    if (!buttons && lines.length > 1 && /^(\[[^\]]+\]\s*)+$/.test(last.trim())) {
+      buttons = [...last.matchAll(/\[([^\]]+)\]/g)].map((x) => x[1]);
+      lines.pop();
+    }
+    // A media header is "[image]" on the first line.
+    if (lines.length > 1 && /^\[(image|video|document)\]$/.test(lines[0])) header = lines.shift();
+    // Headers and footers are one line of at most 60 characters: with three lines or more,
+    // the first is the header and the last the footer when they fit.
+    if (header === null && lines.length >= 3 && lines[0].length <= 60) header = lines.shift();
+    if (lines.length >= 2 && lines[lines.length - 1].length <= 60) footer = lines.pop();
+    body = lines.join('\n');
+  }
+  const media = header && /^\[(image|video|document)\]$/.test(header) ? header.slice(1, -1) : null;
+  return [
+    media ? h('div', { class: 'wa-media', dataset: { kind: media } }, icon(media === 'document' ? 'document' : media, 20), h('div', { class: 'nm', text: media.charAt(0).toUpperCase() + media.slice(1) }))
+      : header ? h('div', { class: 'wa-tpl-header', text: header }) : null,
+    body ? h('div', { class: 'text wa-tpl-body', text: body }) : null,
+    footer ? h('div', { class: 'wa-tpl-footer', text: footer }) : null,
+    buttons && buttons.length ? h('div', { class: 'wa-buttons' }, buttons.map((b) => h('span', { class: 'wa-chip', text: b }))) : null,
+  ];
+}
+
+/**
+ * An interactive list (the CSAT question): its text and a button that opens the rows; the
+ * customer taps one. Once answered, the choice shows and the button is spent.
+ */
+function listParts(m) {
+  const it = m.interactive;
+  const rows = it.rows || [];
+  const chosen = m.answered ? rows.find((r) => r.id === m.answered) : null;
+  return [
+    it.header ? h('div', { class: 'wa-tpl-header', text: it.header }) : null,
+    h('div', { class: 'text', text: it.body || m.text || '' }),
+    it.footer ? h('div', { class: 'wa-tpl-footer', text: it.footer }) : null,
+    m.answered ? h('div', { class: 'wa-answered', dataset: { answered: m.answered } }, '✓ ', h('span', { text: `You chose: ${chosen ? chosen.title : m.answered}` })) : null,
+    h('div', { class: 'wa-buttons' },
+      h('button', {
+        type: 'button', class: 'wa-chip sim-list-open', disabled: !!m.answered || !rows.length,
+        'aria-haspopup': 'dialog', 'aria-label': m.answered ? `${it.button || 'Choose'} (answered)` : `${it.button || 'Choose'}: ${it.body || ''}`,
+        on: { click: () => openList(m) },
+      }, icon('list', 15), h('span', { text: it.button || 'Choose' }))),
+  ];
+}
+
+/** The list's rows, as the phone shows them in a sheet; a tap answers. */
+function openList(m) {
+  const it = m.interactive;
+  const dlg = modal({ title: it.button || 'Choose', id: 'sim-list-dialog' });
+  dlg.dialog.classList.add('wa-sheet');
+  let busy = false;
+  dlg.body.append(
+    h('p', { class: 'muted small', style: null, text: it.body || '' }),
+    h('ul', { class: 'wa-rows', role: 'list' }, (it.rows || []).map((r) => h('li', {},
+      h('button', {
+        type: 'button', class: 'wa-row', dataset: { row: r.id },
+        on: {
+          click: async () => {
+            if (busy) return;
+            busy = true;
+            try {
+              await call('POST', '/api/v1/simulator/messages', {
+                phone_number_id: cur.phone_number_id || undefined, from: cur.from, name: cur.name,
+                kind: 'list_reply', reply_to: m.id, choice: r.id, text: r.title,
+              });
+              dlg.close();
+              await poll();
+            } catch (e) {
+              busy = false;
+              toast(`Not sent: ${e.message}`, 'error');
+            }
+          },
+        },
+      }, h('span', { class: 't', text: r.title }), r.description ? h('span', { class: 'd', text: r.description }) : null)))));
+  const p = dlg.body.querySelector('p');
+  p.style.margin = '0 18px 8px';
+  dlg.dialog.showModal();
+  dlg.body.querySelector('.wa-row')?.focus();
 }
 
 /** The customer has seen the replies: they get read ticks on the agents' side. */

@@ -1,14 +1,16 @@
 // The composer under the conversation: the text with its counter (4096 characters, Enter to
 // send), the message being replied to (R24), attachments by the paperclip, drag and drop or
 // paste with their upload progress (R22; the text becomes the caption), and `typing` while
-// the agent writes. Refused when the 24-hour customer service window is closed (R14).
+// the agent writes. Refused when the 24-hour customer service window is closed (R14): then
+// (and at any time from the toolbar) the agent sends an approved template (R23, templates.js).
 
-import { h, replace, dateTime, toast, icon, bytes } from '../common.js';
+import { h, replace, dateTime, toast, icon, bytes, customerName } from '../common.js';
 import { S, el, now, myPart } from './state.js';
 import { cmd, fail, quiet } from './socket.js';
 import { authorLabel, excerpt } from './conversation.js';
 import { upsertMessage } from './events.js';
 import { classify, precheck, postAttachment, uploadError, ACCEPT, MAX_CAPTION_CHARS } from './media.js';
+import { openTemplateDialog } from './templates.js';
 
 const MAX_CHARS = 4096;
 /** `typing` at most this often per interaction (the server also limits it). */
@@ -23,21 +25,67 @@ function current() {
 
 function charCount(s) { return Array.from(s).length; }
 
-/** Why the agent cannot write in this conversation now, or null. */
-export function composerBlock(it) {
+/** Why the agent cannot act in this conversation at all (text or template), or null. */
+function stateBlock(it) {
   const d = it.data;
   const p = myPart(it);
   if (it.wrap || (p && p.wrap_up_deadline)) return 'This conversation has ended for you. Wrap it up to free your capacity.';
   if (d.interrupted) return `This conversation was interrupted (${d.interrupted}). You can no longer send messages: end it and wrap up.`;
   if (d.state !== 'active' || !p) return 'You cannot write in this conversation.';
-  if (d.window_expires_at && Date.parse(d.window_expires_at) <= now()) {
-    return `The 24-hour customer service window closed at ${dateTime(d.window_expires_at)}. WhatsApp only allows replies within 24 hours of the customer's last message: you can write again when the customer does.`;
+  return null;
+}
+
+/**
+ * The 24-hour customer service window is closed: the customer last wrote more than 24 hours
+ * ago, or the business started the conversation and the customer has not answered yet.
+ */
+export function windowClosed(it) {
+  const d = it.data;
+  if (d.window_expires_at) return Date.parse(d.window_expires_at) <= now();
+  return d.kind === 'outbound';
+}
+
+/** May the agent send a template here now (the window does not matter)? */
+export function canSendTemplate(it) {
+  return !stateBlock(it);
+}
+
+/** Why the agent cannot write free text in this conversation now, or null. */
+export function composerBlock(it) {
+  const block = stateBlock(it);
+  if (block) return block;
+  if (windowClosed(it)) {
+    const d = it.data;
+    if (!d.window_expires_at) {
+      return 'The customer has not written yet: WhatsApp only allows an approved template until they reply. Their reply opens the 24-hour window for free text.';
+    }
+    return `The customer last wrote more than 24 hours ago: WhatsApp only allows an approved template. The 24-hour window closed at ${dateTime(d.window_expires_at)}; it opens again when the customer writes.`;
   }
   return null;
 }
 
+/** The template dialog for this conversation: `send_template` over the socket. */
+export function openTemplatePicker(it) {
+  if (!canSendTemplate(it)) return;
+  const d = it.data;
+  openTemplateDialog({
+    channelId: d.channel_id,
+    customerName: customerName(d.customer),
+    send: (payload) => cmd('send_template', { interaction_id: d.id, ...payload }),
+    onSent: () => {
+      toast('Template sent.');
+      if (cp && cp.iid === d.id) (cp.ta.disabled ? cp.templateBtn : cp.ta).focus();
+    },
+  });
+}
+
 export function buildComposer(it) {
-  const notice = h('div', { class: 'notice', id: 'composer-notice', role: 'status', hidden: true });
+  const noticeText = h('span', { class: 'notice-text', id: 'composer-notice-text' });
+  const noticeBtn = h('button', {
+    type: 'button', class: 'btn small primary', id: 'notice-template-btn', hidden: true,
+    on: { click: () => { const cur = current(); if (cur) openTemplatePicker(cur); } },
+  }, icon('template', 14), 'Send template');
+  const notice = h('div', { class: 'notice', id: 'composer-notice', role: 'status', hidden: true }, noticeText, noticeBtn);
   const replyBar = h('div', { class: 'reply-bar', id: 'reply-bar', hidden: true });
   const uploads = h('ul', { class: 'uploads', id: 'uploads', 'aria-label': 'Files being sent', hidden: true });
   const ta = h('textarea', {
@@ -52,8 +100,13 @@ export function buildComposer(it) {
     class: 'icon-btn', type: 'button', id: 'attach-btn', title: 'Attach a file (the text becomes its caption)',
     'aria-label': 'Attach a file', 'aria-describedby': 'attach-hint',
   }, icon('paperclip', 17));
+  const templateBtn = h('button', {
+    class: 'icon-btn', type: 'button', id: 'template-btn', title: 'Send a WhatsApp template',
+    'aria-label': 'Send a template', 'aria-haspopup': 'dialog',
+    on: { click: () => { const cur = current(); if (cur) openTemplatePicker(cur); } },
+  }, icon('template', 17));
   const root = h('div', { class: 'composer' }, notice, replyBar, uploads, ta,
-    h('div', { class: 'bar' }, attachBtn,
+    h('div', { class: 'bar' }, attachBtn, templateBtn,
       h('span', { class: 'muted small', id: 'attach-hint', text: 'Enter to send · Shift+Enter for a new line · drop or paste a file to attach it' }),
       h('span', { class: 'spacer' }), counter, sendBtn),
     fileInput);
@@ -86,7 +139,10 @@ export function buildComposer(it) {
     fileInput.value = '';
     sendFiles(files);
   });
-  cp = { iid: it.data.id, root, notice, replyBar, uploads, ta, counter, sendBtn, attachBtn, fileInput };
+  cp = {
+    iid: it.data.id, root, notice, noticeText, noticeBtn, blockText: '', replyBar, uploads, ta, counter, sendBtn,
+    attachBtn, templateBtn, fileInput,
+  };
   wireDrop();
   return root;
 }
@@ -103,10 +159,16 @@ function updateCounter() {
 export function fillComposer(it) {
   if (!cp || cp.iid !== it.data.id) return;
   const block = composerBlock(it);
+  const templateOk = canSendTemplate(it);
+  cp.blockText = block || '';
   cp.notice.hidden = !block;
-  cp.notice.textContent = block || '';
+  cp.notice.classList.toggle('window', !!block && templateOk);
+  cp.noticeText.textContent = block || '';
+  cp.noticeBtn.hidden = !(block && templateOk);
   cp.ta.disabled = !!block;
+  cp.ta.placeholder = block && templateOk ? 'Free text is not allowed now: send a template' : 'Type a message — Enter to send, Shift+Enter for a new line';
   cp.attachBtn.disabled = !!block;
+  cp.templateBtn.disabled = !templateOk;
   updateCounter();
   fillReplyBar(it);
   renderUploads(it);
@@ -114,7 +176,7 @@ export function fillComposer(it) {
 
 /** The notice's text now (the window may close while the conversation is on screen). */
 export function shownBlock() {
-  return cp ? cp.notice.textContent : '';
+  return cp ? cp.blockText : '';
 }
 
 /** A failed message's text goes back into the composer. */

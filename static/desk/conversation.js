@@ -17,7 +17,9 @@ import { openTargets } from './transfer.js';
 import { openWrapUp } from './wrap_up.js';
 import { mediaEl } from './media.js';
 import { reactionsEl, openPicker } from './reactions.js';
-import { buildComposer, fillComposer, composerBlock, shownBlock, startReply, putBack } from './composer.js';
+import {
+  buildComposer, fillComposer, composerBlock, shownBlock, startReply, putBack, openTemplatePicker, canSendTemplate,
+} from './composer.js';
 
 let centerFor = null; // id the center was built for
 let centerParts = null;
@@ -275,12 +277,16 @@ function messageEl(it, m, showNames, canAct) {
     content = [h('div', { class: 'text deleted-text' }, h('span', { 'aria-hidden': 'true', text: '⊘ ' }), 'This message was deleted by the customer')];
   } else {
     const media = mediaEl(m, it.data.id);
-    const kind = !media && m.kind && m.kind !== 'text' ? h('div', {}, kindBadge(m.kind)) : null;
-    const body = media ? mediaCaption(m) : m.text;
+    const kind = m.kind === 'template' ? templateLabel(m)
+      : !media && m.kind && m.kind !== 'text' ? h('div', {}, kindBadge(m.kind)) : null;
+    const tpl = m.kind === 'template' ? templateText(m.text) : null;
+    const body = tpl ? tpl.text : media ? mediaCaption(m) : m.text;
     content = [
       m.reply_to ? quoteEl(it, m.reply_to) : null,
       media, kind,
       body ? h('div', { class: 'text', text: body }) : null,
+      tpl && tpl.buttons.length ? h('div', { class: 'tpl-chips', 'aria-label': 'Buttons' },
+        tpl.buttons.map((b) => h('span', { class: 'tpl-chip', text: b }))) : null,
     ];
   }
   const edited = m.edited && !m.deleted ? h('span', { class: 'edited', title: 'The customer edited this message', text: 'edited' }) : null;
@@ -308,7 +314,13 @@ function messageEl(it, m, showNames, canAct) {
     h('div', { class: 'meta' }, time, edited, tick(m.status)),
     failed ? h('div', { class: 'failure', role: 'alert' },
       h('span', { text: `Not delivered: ${m.error || 'the WhatsApp API refused it'}.` }),
-      m.media
+      m.kind === 'template'
+        ? [h('span', { text: 'Check the reason, then send a template again.' }),
+          canSendTemplate(it) ? h('button', {
+            class: 'btn small', type: 'button', text: 'Send template',
+            'aria-label': 'Open the templates to send one again', on: { click: () => openTemplatePicker(it) },
+          }) : null]
+        : m.media
         ? h('span', { text: 'Check the reason, then attach the file again.' })
         : [h('span', { text: 'Check the reason, then send it again.' }),
           h('button', {
@@ -318,6 +330,27 @@ function messageEl(it, m, showNames, canAct) {
           })]) : null));
   if (actions) row.append(actions);
   return row;
+}
+
+/**
+ * A template's text is what the customer got, one block a line, its buttons last as
+ * "[Track] [Call us]": the buttons show as chips under the text.
+ */
+function templateText(text) {
+  const lines = String(text || '').split('\n');
+  const last = lines[lines.length - 1] || '';
+  if (lines.length > 1 && /^(\[[^\]]+\]\s*)+$/.test(last.trim())) {
+    return { text: lines.slice(0, -1).join('\n'), buttons: [...last.matchAll(/\[([^\]]+)\]/g)].map((x) => x[1]) };
+  }
+  return { text: String(text || ''), buttons: [] };
+}
+
+/** The small line above a template's text: which approved template it was. */
+function templateLabel(m) {
+  const t = m.template || {};
+  const name = t.name || 'template';
+  return h('div', { class: 'tpl-label', title: t.language ? `WhatsApp template ${name} (${t.language})` : `WhatsApp template ${name}` },
+    icon('template', 12), h('span', { text: `Template: ${name}` }));
 }
 
 // ---------------------------------------------------------------- read receipts

@@ -18,6 +18,9 @@ export function stateChips(it) {
   if (it.wrap) chips.push(h('span', { class: 'chip amber' }, 'Wrap-up ', h('span', { dataset: { countTo: Date.parse(it.wrap.deadline) } }, duration((Date.parse(it.wrap.deadline) - now()) / 1000))));
   else if (d.state === 'active') chips.push(h('span', { class: 'chip green', text: 'Active' }));
   else chips.push(h('span', { class: 'chip', text: d.state.replace('_', '-') }));
+  if (d.kind === 'outbound') {
+    chips.push(h('span', { class: 'chip violet outbound-chip', text: 'Outbound', title: 'The business started this conversation with a template' }));
+  }
   if (d.conference_state === 'requested') chips.push(h('span', { class: 'chip blue', text: 'Conference requested' }));
   if (d.conference_state === 'active') {
     const others = d.participants.filter((x) => x.agent_id !== S.me?.id && !x.wrap_up_deadline).map((x) => x.display_name);
@@ -56,7 +59,7 @@ export function renderList() {
     const name = customerName(d.customer);
     const ident = customerId(d.customer);
     const label = [name, ident && ident !== name ? ident : null, it.unread ? `${it.unread} unread` : null,
-      it.wrap ? 'in wrap-up' : d.state, d.alert && d.alert !== 'none' ? `${d.alert} alert` : null,
+      it.wrap ? 'in wrap-up' : d.state, d.kind === 'outbound' ? 'outbound' : null, d.alert && d.alert !== 'none' ? `${d.alert} alert` : null,
       d.interrupted ? 'interrupted' : null].filter(Boolean).join(', ');
     const btn = h('button', {
       class: `item alert-${d.alert || 'none'}`, type: 'button', 'aria-current': String(S.selected === d.id),

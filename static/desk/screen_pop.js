@@ -1,9 +1,11 @@
 // The customer record (right pane): the CRM screen pop, the picker when several contacts
 // match, the new-contact form, and the contact's past conversations.
 
-import { h, replace, api, avatar, dateTime, toast, customerId, customerName } from '../common.js';
-import { S, el } from './state.js';
+import { h, replace, api, avatar, dateTime, toast, customerId, customerName, icon } from '../common.js';
+import { S, el, newRecord, deriveWrap } from './state.js';
 import { cmd, fail } from './socket.js';
+import { select } from './list.js';
+import { openNewConversation } from './templates.js';
 
 function contactName(c) {
   return [c.first_name, c.last_name].filter(Boolean).join(' ') || (c.phones && c.phones[0]) || `Contact ${c.id}`;
@@ -35,6 +37,14 @@ export function renderPop() {
     h('div', { class: 'nm', id: 'pop-name', text: contact ? contactName(contact) : customerName(d.customer) }),
     h('div', { class: 'muted small', id: 'pop-matches', text: count === null || count === undefined ? 'CRM lookup when accepted' : count ? `${count} matching contact${count === 1 ? '' : 's'}` : 'No matching contact' })));
 
+  if (contact && contact.id !== null && contact.id !== undefined) {
+    parts.push(h('div', { class: 'pop-actions' },
+      h('button', {
+        type: 'button', class: 'btn small', id: 'pop-new-conversation', 'aria-haspopup': 'dialog',
+        title: `Write first to ${contactName(contact)} with a WhatsApp template`,
+        on: { click: () => startConversation(it, contact) },
+      }, icon('plus', 14), 'New conversation')));
+  }
   if (contact) {
     parts.push(h('dl', {},
       h('dt', { text: 'Phone' }), h('dd', { text: (contact.phones || []).join(', ') || customerId(d.customer) }),
@@ -129,9 +139,12 @@ async function fillLogs(it, box) {
       box.appendChild(h('p', { class: 'muted small', text: contactId ? 'No earlier conversations with this contact.' : 'Past conversations show once a contact is linked.' }));
       return;
     }
-    box.appendChild(h('ul', { class: 'logs' }, rows.slice(0, 10).map((a) => h('li', {},
+    box.appendChild(h('ul', { class: 'logs' }, rows.slice(0, 10).map((a) => h('li', { dataset: { activity: a.id } },
       h('div', { class: 'l1' }, h('span', { text: dateTime(a.initiated_at || a.wrapped_up_at) }), h('span', { class: 'chip', text: a.disposition || 'no code' })),
-      h('div', { class: 'muted', text: `${(a.agents || []).map((x) => x.display_name || x.name || x).join(', ')} · ${a.queue?.name || a.queue_name || ''}` })))));
+      h('div', { class: 'l2' },
+        h('span', { class: 'muted', text: `${(a.agents || []).map((x) => x.display_name || x.name || x).join(', ')} · ${a.queue?.name || a.queue_name || ''}` }),
+        a.kind === 'outbound' ? h('span', { class: 'chip violet', text: 'Outbound' }) : null,
+        csatEl(a.csat))))));
   };
   if (!contactId) return show(null);
   if (it.logsFor === contactId && it.logs) return show(it.logs);
@@ -150,4 +163,63 @@ export function onScreenPop(ev) {
   it.matches = (ev.matches || []).length;
   if (ev.contact && ev.contact.id) it.data.contact_id = ev.contact.id;
   if (S.selected === it.data.id) renderPop();
+}
+
+/** The customer's rating of a past conversation (R28): "★ 4/5". */
+function csatEl(csat) {
+  if (!csat || csat.score === null || csat.score === undefined) return null;
+  const n = Number(csat.score);
+  return h('span', {
+    class: `csat csat-${n >= 4 ? 'good' : n === 3 ? 'ok' : 'bad'}`, role: 'img',
+    'aria-label': `Customer rating ${n} out of 5`,
+    title: csat.answered_at ? `Rated ${n} out of 5 on ${dateTime(csat.answered_at)}` : `Rated ${n} out of 5`,
+  }, h('span', { class: 'star', 'aria-hidden': 'true', text: '★' }), ` ${n}/5`);
+}
+
+/** The channels this agent can write from: those of the conversations on the desk. */
+function deskChannels(it) {
+  const seen = new Map();
+  for (const x of [it, ...S.interactions.values()]) {
+    const d = x.data;
+    if (d.channel_id === undefined || d.channel_id === null || seen.has(d.channel_id)) continue;
+    seen.set(d.channel_id, { id: d.channel_id, name: d.source_number, display_phone_number: d.queue ? d.queue.name : null });
+  }
+  return [...seen.values()];
+}
+
+/**
+ * "New conversation" with the linked contact: a template to one of the contact's numbers
+ * (POST /api/v1/conversations). The new conversation is selected when it arrives.
+ */
+function startConversation(it, contact) {
+  const phones = contact.phones || [];
+  // The number the customer is writing from now already has a conversation here: another
+  // number of the contact is the likelier choice.
+  const current = (it.data.customer.phone || '').replace(/\D/g, '');
+  const other = phones.find((p) => p.replace(/\D/g, '') !== current);
+  openNewConversation({
+    channels: deskChannels(it),
+    channelId: it.data.channel_id,
+    contact,
+    to: other || phones[0] || '',
+    onCreated: (created) => {
+      showCreated(created);
+      toast(`Conversation started with ${customerName(created.customer)}.`);
+    },
+    conflict: (message) => {
+      const id = (message.match(/\d+/g) || []).map(Number).find((n) => S.interactions.has(n));
+      return id ? { label: 'Show it', action: () => select(id) } : null;
+    },
+  });
+}
+
+/** The 201 of a new conversation: on the desk at once (the `interaction` event follows). */
+function showCreated(created) {
+  if (!S || !created || created.id === undefined) return;
+  if (!S.interactions.has(created.id) && (created.participants || []).some((p) => p.agent_id === S.me?.id)) {
+    const rec = newRecord(created);
+    deriveWrap(rec);
+    S.interactions.set(created.id, rec);
+  }
+  if (S.interactions.has(created.id)) select(created.id);
 }

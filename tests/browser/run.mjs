@@ -257,7 +257,7 @@ async function closeAll(...pages) {
 // ---------------------------------------------------------------- scenarios
 
 test('static pages are served and unknown paths are 404 JSON', async () => {
-  for (const p of ['/', '/app.js', '/style.css', '/admin.html', '/admin.js', '/simulator.html', '/simulator.js', '/common.js']) {
+  for (const p of ['/', '/app.js', '/style.css', '/admin.html', '/admin.js', '/simulator.html', '/simulator.js', '/common.js', '/desk/templates.js']) {
     const res = await fetch(base + p);
     assert.equal(res.status, 200, p);
   }
@@ -1061,4 +1061,404 @@ test('an inbound image shows as a thumbnail that opens large (media backend)', a
   for (const p of [alice, sim]) assert.deepEqual(p.errors, []);
   await setStatus(alice, 'offline');
   await closeAll(alice, sim);
+});
+
+// ---------------------------------------------------------------- templates, outbound conversations, CSAT (R23, R28)
+
+/** The HTTP API with the page's own session (what the page itself could do). */
+async function pageApi(page, method, p, body) {
+  return page.evaluate(async ([m, url, b]) => {
+    const token = sessionStorage.getItem('switchboard.token');
+    const res = await fetch(url, {
+      method: m,
+      headers: { Authorization: `Bearer ${token}`, ...(b === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      body: b === undefined ? undefined : JSON.stringify(b),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  }, [method, p, body]);
+}
+
+async function mainChannel() {
+  const r = await call('GET', '/api/v1/channels');
+  const list = r.items || r;
+  return list.find((c) => c.display_phone_number === '+1 555 010 0000') || list[0];
+}
+
+async function adminPage() {
+  const page = await newPage();
+  await page.goto('/admin.html');
+  await page.fill('#login-username', 'admin');
+  await page.fill('#login-password', PASSWORDS.admin);
+  await page.click('form.login-card button[type=submit]');
+  await page.locator('#admin-main .card').first().waitFor();
+  return page;
+}
+
+/** In an open picker: choose the template `name`. */
+async function chooseTemplate(dlg, name) {
+  await dlg.locator(`label.tpl-opt[data-name="${name}"]`).click();
+  await dlg.locator(`label.tpl-opt[data-name="${name}"] input[type=radio]:checked`).waitFor();
+}
+
+test('templates: a conversation with its window closed sends an approved template from the picker', async () => {
+  const alice = await newPage();
+  // The agent socket goes through as it is; one refusal is played in, to see it in the dialog.
+  let refuseNext = null;
+  await alice.routeWebSocket(/\/ws\/agent/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((raw) => {
+      let f = null;
+      try { f = JSON.parse(raw); } catch { f = null; }
+      if (f) alice.sent.push(f);
+      if (f && f.type === 'send_template' && refuseNext) {
+        ws.send(JSON.stringify({ type: 'error', ref: f.ref, ...refuseNext }));
+        refuseNext = null;
+        return;
+      }
+      server.send(raw);
+    });
+    server.onMessage((raw) => ws.send(raw));
+  });
+  await alice.goto('/');
+  await alice.fill('#login-username', 'alice');
+  await alice.fill('#login-password', PASSWORDS.alice);
+  await alice.click('form.login-card button[type=submit]');
+  await alice.locator('#conn.online').waitFor();
+  const channel = await mainChannel();
+
+  // The business writes first: the conversation is outbound, its window closed until the
+  // customer answers.
+  const created = await pageApi(alice, 'POST', '/api/v1/conversations', {
+    channel_id: channel.id, to: '+447700901515', template: { name: 'welcome_back', language: 'en_US', parameters: {} },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal(created.body.kind, 'outbound');
+  const item = alice.locator(`#ilist .item[data-iid="${created.body.id}"]`);
+  await item.waitFor();
+  await item.locator('.outbound-chip', { hasText: 'Outbound' }).waitFor();
+  await item.click();
+  await alice.locator('.conv-chips .outbound-chip').waitFor();
+  await alice.locator('.msg.out .tpl-label', { hasText: 'Template: welcome_back' }).waitFor();
+  const notice = alice.locator('#composer-notice');
+  await notice.waitFor();
+  assert.match(await notice.textContent(), /WhatsApp only allows an approved template/);
+  assert.equal(await alice.locator('#composer').isDisabled(), true);
+  assert.equal(await alice.locator('#attach-btn').isDisabled(), true);
+  assert.equal(await alice.locator('#template-btn').isEnabled(), true);
+
+  // The picker: Esc closes it; the notice's button opens it again.
+  await alice.click('#template-btn');
+  const dlg = alice.locator('#template-dialog');
+  await dlg.waitFor();
+  await alice.keyboard.press('Escape');
+  await dlg.waitFor({ state: 'detached' });
+  await alice.click('#notice-template-btn');
+  await dlg.waitFor();
+  assert.equal(await alice.evaluate(() => document.activeElement.id), 'tpl-search');
+  await dlg.locator('label.tpl-opt[data-name=order_update]').waitFor();
+
+  // Only approved templates can be chosen; the others show their status and reason on request.
+  assert.equal(await dlg.locator('label.tpl-opt').count(), 3);
+  await dlg.locator('#tpl-show-all').check();
+  assert.equal(await dlg.locator('label.tpl-opt').count(), 5);
+  const rejected = dlg.locator('label.tpl-opt.blocked[data-name=spring_sale]');
+  assert.match(await rejected.textContent(), /Rejected/);
+  assert.match(await rejected.textContent(), /promotional/i);
+  assert.equal(await rejected.locator('input').isDisabled(), true);
+  assert.equal(await dlg.locator('label.tpl-opt.blocked[data-name=new_policy] .tpl-status').textContent(), 'Pending');
+  await dlg.locator('#tpl-show-all').uncheck();
+
+  // Search by name and by the text of the body.
+  await dlg.locator('#tpl-search').fill('appointment');
+  assert.deepEqual(await dlg.locator('label.tpl-opt').evaluateAll((ls) => ls.map((l) => l.dataset.name)), ['appointment_reminder']);
+  await dlg.locator('#tpl-search').fill('on its way');
+  assert.deepEqual(await dlg.locator('label.tpl-opt').evaluateAll((ls) => ls.map((l) => l.dataset.name)), ['order_update']);
+
+  // The parameters: labelled fields with Meta's examples as placeholders; the preview follows.
+  await chooseTemplate(dlg, 'order_update');
+  const inputs = dlg.locator('#tpl-params input');
+  assert.equal(await inputs.count(), 5, 'header 1, body 3, button 1');
+  for (const i of await inputs.all()) {
+    assert.ok((await i.getAttribute('placeholder')).length > 0, 'an example as placeholder');
+    assert.ok((await i.evaluate((e) => e.labels.length)) === 1, 'a label');
+  }
+  const send = dlg.locator('#template-send');
+  assert.equal(await send.isDisabled(), true);
+  await dlg.locator('#tpl-p-header-0').fill('12345');
+  await dlg.locator('.tpl-bubble .tpl-header', { hasText: 'Order 12345' }).waitFor();
+  await dlg.locator('#tpl-p-body-0').fill('Ana');
+  await dlg.locator('#tpl-p-body-1').fill('12345');
+  await dlg.locator('#tpl-p-body-2').fill('Friday');
+  assert.equal(await dlg.locator('.tpl-bubble .tpl-body').textContent(), 'Hi Ana, your order 12345 is on its way and should arrive on Friday.');
+  assert.equal(await send.isDisabled(), true, 'the button parameter is still empty');
+  assert.match(await dlg.locator('#tpl-missing').textContent(), /last field/);
+  await dlg.locator('#tpl-p-buttons-0').fill('ABC123');
+  assert.equal(await send.isEnabled(), true);
+  await shot(alice, 'template-picker');
+
+  // A refusal shows in the dialog, which stays open; then the send goes through.
+  refuseNext = { code: 'template_not_approved', message: 'order_update is PAUSED at WhatsApp' };
+  await send.click();
+  await dlg.locator('#template-error', { hasText: 'order_update is PAUSED at WhatsApp' }).waitFor();
+  assert.match(await dlg.locator('#template-error').textContent(), /not approved/);
+  await send.click();
+  await dlg.waitFor({ state: 'detached' });
+  const frame = alice.sent.filter((f) => f.type === 'send_template').pop();
+  assert.deepEqual(
+    { interaction_id: frame.interaction_id, name: frame.name, language: frame.language, parameters: frame.parameters },
+    { interaction_id: created.body.id, name: 'order_update', language: 'en_US', parameters: { header: ['12345'], body: ['Ana', '12345', 'Friday'], buttons: ['ABC123'] } });
+  const bubble = alice.locator('.msg.out', { has: alice.locator('.tpl-label', { hasText: 'Template: order_update' }) });
+  await bubble.waitFor();
+  assert.match(await bubble.locator('.bubble .text').textContent(), /Order 12345[\s\S]*Hi Ana, your order 12345 is on its way/);
+
+  // The customer answers: the window opens, free text is allowed again.
+  await customerSays('447700901515', 'Ana Costa', 'Thanks! Can I change the delivery day?');
+  await alice.locator('.msg.in .text', { hasText: 'change the delivery day' }).waitFor();
+  await alice.locator('#composer:not([disabled])').waitFor();
+  assert.equal(await notice.isHidden(), true);
+  await alice.fill('#composer', 'Of course, which day suits you?');
+  await alice.press('#composer', 'Enter');
+  await alice.locator('.msg.out .text', { hasText: 'which day suits you' }).waitFor();
+
+  await endAndWrapUp(alice, null);
+  await alice.locator(`#ilist .item[data-iid="${created.body.id}"]`).waitFor({ state: 'detached' });
+  assert.deepEqual(alice.errors, []);
+  await closeAll(alice);
+});
+
+test('new conversation from the customer panel: 201 opens it on the desk, a second start is refused', async () => {
+  const contact = await call('POST', '/api/v1/contacts', {
+    first_name: 'Tomas', last_name: 'Berg', phones: ['+447700901616', '+447700901617'], company: 'Berg Bikes',
+  });
+  const alice = await agentPage('alice');
+  await setStatus(alice, 'available');
+  await customerSays('447700901616', 'Tomas Berg', 'Hi, I also have a work phone, can you text me there?');
+  await acceptOffer(alice, 'Tomas Berg');
+  const first = await alice.evaluate(() => window.switchboardDesk.state.selected);
+  await alice.locator('#pop-name', { hasText: 'Tomas Berg' }).waitFor();
+
+  const open = async () => {
+    await alice.click('#pop-new-conversation');
+    const dlg = alice.locator('#new-conversation-dialog');
+    await dlg.waitFor();
+    await dlg.locator('label.tpl-opt[data-name=appointment_reminder]').waitFor();
+    return dlg;
+  };
+  const dlg = await open();
+  // The contact's other number, the conversation's channel, named parameters by their name.
+  assert.equal(await dlg.locator('#nc-to').inputValue(), '+447700901617');
+  assert.equal(await dlg.locator('#nc-channel option').count(), 1);
+  await chooseTemplate(dlg, 'appointment_reminder');
+  assert.deepEqual(await dlg.locator('#nct-params label').allTextContents(), ['first_name', 'date']);
+  const start = dlg.locator('#new-conversation-start');
+  assert.equal(await start.isDisabled(), true);
+  await dlg.getByLabel('first_name', { exact: true }).fill('Tomas');
+  await dlg.getByLabel('date', { exact: true }).fill('Tuesday 10:00');
+  assert.equal(await dlg.locator('.tpl-bubble .tpl-body').textContent(), 'Hello Tomas, this is a reminder of your appointment on Tuesday 10:00.');
+  assert.deepEqual(await dlg.locator('.tpl-bubble .tpl-button').allTextContents(), ['Confirm', 'Reschedule']);
+  await shot(alice, 'new-conversation');
+  await start.click();
+  await dlg.waitFor({ state: 'detached' });
+
+  // The new conversation is on the desk, selected, outbound, its first message the template.
+  await alice.locator('#conv-phone', { hasText: '+447700901617' }).waitFor();
+  await alice.locator('.conv-chips .outbound-chip').waitFor();
+  await alice.locator('.msg.out .tpl-label', { hasText: 'Template: appointment_reminder' }).waitFor();
+  await alice.locator('#notice-template-btn').waitFor();
+  assert.equal(await alice.locator('#ilist .item').count(), 2);
+  const second = await alice.evaluate(() => window.switchboardDesk.state.selected);
+  assert.notEqual(second, first);
+  const sentStart = await call('GET', `/api/v1/interactions/${second}`);
+  assert.equal(sentStart.kind, 'outbound');
+  assert.ok(!(await alice.locator('#ilist .item').first().getAttribute('aria-label')).includes('outbound'));
+
+  // Again to the same number: that customer has an open conversation on the channel.
+  await alice.locator(`#ilist .item[data-iid="${first}"]`).click();
+  await alice.locator('#pop-name', { hasText: 'Tomas Berg' }).waitFor();
+  const again = await open();
+  await chooseTemplate(again, 'welcome_back');
+  await again.locator('#new-conversation-start').click();
+  const err = again.locator('#new-conversation-error');
+  await err.waitFor({ state: 'visible' });
+  assert.match(await err.textContent(), /already has an open conversation/);
+  await again.locator('#new-conversation-open-existing').click();
+  await again.waitFor({ state: 'detached' });
+  assert.equal(await alice.evaluate(() => window.switchboardDesk.state.selected), second);
+
+  await endAndWrapUp(alice, null);
+  await alice.locator(`#ilist .item[data-iid="${first}"]`).click();
+  await endAndWrapUp(alice, null);
+  await alice.locator('#ilist .empty').waitFor();
+  assert.deepEqual(alice.errors, []);
+  await setStatus(alice, 'offline');
+  await closeAll(alice);
+  await call('DELETE', `/api/v1/contacts/${contact.id}`);
+});
+
+test('admin: channel templates with Sync, CSAT settings on a queue, a new conversation from the contacts page', async () => {
+  const channel = await mainChannel();
+  const admin = await adminPage();
+  await admin.getByRole('tab', { name: 'Channels' }).click();
+  const row = admin.locator(`tr[data-channel="${channel.id}"]`);
+  await row.waitFor();
+
+  // Templates: name, language, category, coloured status, reason.
+  await row.getByRole('button', { name: `Templates of ${channel.name}` }).click();
+  const dlg = admin.locator('#templates-dialog');
+  await dlg.locator('tr[data-template=order_update]').waitFor();
+  assert.equal(await dlg.locator('tr[data-template]').count(), 5);
+  const rejected = dlg.locator('tr[data-template=spring_sale]');
+  assert.equal(await rejected.locator('.tpl-status').getAttribute('data-status'), 'REJECTED');
+  assert.ok(await rejected.locator('.tpl-status').evaluate((e) => e.classList.contains('red')));
+  assert.match(await rejected.textContent(), /promotional/i);
+  assert.ok(await dlg.locator('tr[data-template=order_update] .tpl-status').evaluate((e) => e.classList.contains('green')));
+  assert.match(await dlg.locator('tr[data-template=order_update]').textContent(), /en_US[\s\S]*Utility/);
+  await dlg.locator('#templates-status').selectOption('other');
+  assert.equal(await dlg.locator('tr[data-template]').count(), 2);
+  await dlg.locator('#templates-status').selectOption('');
+  await dlg.locator('tr[data-template=order_update]').getByRole('button', { name: /^Preview/ }).click();
+  await dlg.locator('.tpl-detail:not([hidden]) .tpl-bubble .tpl-footer').waitFor();
+
+  // Sync: a refusal from Meta shows in the view (played in: the sandbox always has its demo
+  // templates), then a sync that works shows its time.
+  let refuse = true;
+  await admin.route('**/api/v1/channels/*/templates/sync', (route) => {
+    if (!refuse) return route.continue();
+    refuse = false;
+    return route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'whatsapp_unavailable', message: 'Meta answered 500: please try again later' } }) });
+  });
+  await dlg.locator('#templates-sync').click();
+  await dlg.locator('#templates-sync-error', { hasText: 'Meta answered 500: please try again later' }).waitFor();
+  await dlg.locator('#templates-sync').click();
+  await dlg.locator('#templates-synced-at', { hasText: 'Last synced' }).waitFor();
+  await dlg.locator('#templates-sync-error').waitFor({ state: 'detached' });
+  assert.equal(await dlg.locator('tr[data-template]').count(), 5);
+  await admin.locator('.toast', { hasText: 'Templates synced: 5' }).waitFor();
+  await dlg.getByRole('button', { name: 'Close', exact: true }).last().click();
+  await dlg.waitFor({ state: 'detached' });
+  await admin.locator(`tr[data-channel="${channel.id}"] .sync-cell`, { hasText: 'Synced' }).waitFor();
+
+  // The WhatsApp Business Account id in the channel form; emptied, it is cleared.
+  const editChannel = async (value) => {
+    await admin.locator(`tr[data-channel="${channel.id}"]`).getByRole('button', { name: `Edit ${channel.name}` }).click();
+    await admin.locator('#ch-waba').fill(value);
+    await admin.locator('#channel-dialog').getByRole('button', { name: 'Save' }).click();
+    await admin.locator('#channel-dialog').waitFor({ state: 'detached' });
+  };
+  await editChannel('102290129340398');
+  assert.equal((await call('GET', `/api/v1/channels/${channel.id}`)).waba_id, '102290129340398');
+  await editChannel('');
+  assert.equal((await call('GET', `/api/v1/channels/${channel.id}`)).waba_id, null);
+
+  // CSAT on the Support queue.
+  await admin.getByRole('tab', { name: 'Queues' }).click();
+  await admin.locator('tr[data-queue=Support]').getByRole('button', { name: 'Edit Support' }).click();
+  const q = admin.locator('#queue-dialog');
+  await q.locator('#q-csat').check();
+  await q.locator('#q-csat-question').fill('How did we do today?');
+  await q.locator('#q-csat-timeout').fill('12');
+  await q.getByRole('button', { name: 'Save' }).click();
+  await q.waitFor({ state: 'detached' });
+  await admin.locator('tr[data-queue=Support] .csat-cell', { hasText: 'On · 12 h' }).waitFor();
+  const queues = await call('GET', '/api/v1/queues');
+  const support = (queues.items || queues).find((x) => x.name === 'Support');
+  assert.equal(support.csat_enabled, true);
+  assert.equal(support.csat_question, 'How did we do today?');
+  assert.equal(support.csat_timeout_hours, 12);
+  await call('PATCH', `/api/v1/queues/${support.id}`, { csat_enabled: false });
+
+  // New conversation from a contact; the admin's own desk gets it.
+  const contact = await call('POST', '/api/v1/contacts', { first_name: 'Lotte', last_name: 'de Vries', phones: ['+31612345678'] });
+  const desk = await agentPage('admin');
+  await admin.getByRole('tab', { name: 'Contacts' }).click();
+  await admin.locator('#contact-search').fill('Lotte');
+  await admin.getByRole('button', { name: 'New conversation with Lotte de Vries' }).click();
+  const nc = admin.locator('#new-conversation-dialog');
+  await nc.locator('label.tpl-opt[data-name=welcome_back]').waitFor();
+  assert.equal(await nc.locator('#nc-to').inputValue(), '+31612345678');
+  assert.ok(await nc.locator('#nc-channel option').count() >= 1);
+  await chooseTemplate(nc, 'welcome_back');
+  assert.match(await nc.locator('#nct-params').textContent(), /no parameters/);
+  await nc.locator('#new-conversation-start').click();
+  await nc.waitFor({ state: 'detached' });
+  await admin.locator('.toast', { hasText: 'Conversation started' }).waitFor();
+  await desk.locator('#conv-phone', { hasText: '+31612345678' }).waitFor();
+  await desk.locator('.msg.out .tpl-label', { hasText: 'Template: welcome_back' }).waitFor();
+  await endAndWrapUp(desk, null);
+  await desk.locator('#ilist .empty').waitFor();
+
+  for (const p of [admin, desk]) assert.deepEqual(p.errors, []);
+  await call('DELETE', `/api/v1/contacts/${contact.id}`);
+  await closeAll(admin, desk);
+});
+
+test('simulator: a template as the phone shows it, the CSAT list answered with a tap, the score on the call log', async () => {
+  const queues = await call('GET', '/api/v1/queues');
+  const support = (queues.items || queues).find((q) => q.name === 'Support');
+  await call('PATCH', `/api/v1/queues/${support.id}`, { csat_enabled: true, csat_question: 'How would you rate your conversation with us?' });
+  const contact = await call('POST', '/api/v1/contacts', { first_name: 'Yara', last_name: 'Haddad', phones: ['+447700901818'] });
+  try {
+    const channel = await mainChannel();
+    const alice = await agentPage('alice');
+    await setStatus(alice, 'available');
+    const sim = await simulatorPage();
+    await simAs(sim, 'Yara Haddad', '447700901818');
+
+    // The business writes first: the phone shows header, body, footer and the buttons.
+    const created = await pageApi(alice, 'POST', '/api/v1/conversations', {
+      channel_id: channel.id, contact_id: contact.id,
+      template: { name: 'order_update', language: 'en_US', parameters: { header: ['778'], body: ['Yara', '778', 'Monday'], buttons: ['778-XYZ'] } },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const tpl = sim.locator('.wa.theirs.template[data-template=order_update]');
+    await tpl.waitFor();
+    assert.equal(await tpl.locator('.wa-tpl-header').textContent(), 'Order 778');
+    assert.match(await tpl.locator('.wa-tpl-body').textContent(), /^Hi Yara, your order 778 is on its way and should arrive on Monday\.$/);
+    assert.ok((await tpl.locator('.wa-tpl-footer').textContent()).length > 0);
+    assert.ok(await tpl.locator('.wa-chip').count() >= 1);
+
+    // The customer answers, the agent replies and ends: the rating question arrives.
+    await simSay(sim, 'Great, thank you!');
+    await alice.locator('.msg.in .text', { hasText: 'Great, thank you!' }).waitFor();
+    await alice.fill('#composer', 'You are welcome, Yara!');
+    await alice.press('#composer', 'Enter');
+    await sim.locator('.wa.theirs', { hasText: 'You are welcome' }).waitFor();
+    await endAndWrapUp(alice, 'resolved');
+    const list = sim.locator('.wa.theirs.interactive');
+    await list.waitFor({ timeout: 20000 });
+    assert.match(await list.textContent(), /How would you rate your conversation with us\?/);
+    await list.locator('.sim-list-open').click();
+    const sheet = sim.locator('#sim-list-dialog');
+    await sheet.locator('.wa-row').first().waitFor();
+    assert.equal(await sheet.locator('.wa-row').count(), 5);
+    await shot(sim, 'simulator-csat');
+    const five = sheet.locator('.wa-row').filter({ hasText: /^5/ });
+    await five.click();
+    await sheet.waitFor({ state: 'detached' });
+    await list.locator('.wa-answered', { hasText: 'You chose: 5' }).waitFor();
+    assert.equal(await list.locator('.sim-list-open').isDisabled(), true);
+
+    // The score is on the call log, and in the customer panel's past conversations.
+    let act = null;
+    for (let i = 0; i < 50 && !(act && act.csat); i += 1) {
+      const acts = await call('GET', `/api/v1/activities?contact_id=${contact.id}`);
+      act = (acts.items || acts).find((a) => a.interaction_id === created.body.id) || null;
+      if (!(act && act.csat)) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(act.csat.score, 5);
+    assert.equal(act.kind, 'outbound');
+    await simSay(sim, 'One more question about my order');
+    await acceptOffer(alice, 'Yara Haddad');
+    await alice.locator('#pop-logs .csat', { hasText: '5/5' }).waitFor();
+    assert.equal(await alice.locator('#pop-logs .csat').first().getAttribute('aria-label'), 'Customer rating 5 out of 5');
+    await call('PATCH', `/api/v1/queues/${support.id}`, { csat_enabled: false });
+    await endAndWrapUp(alice, null);
+    for (const p of [alice, sim]) assert.deepEqual(p.errors, []);
+    await setStatus(alice, 'offline');
+    await closeAll(alice, sim);
+  } finally {
+    await call('PATCH', `/api/v1/queues/${support.id}`, { csat_enabled: false });
+    await call('DELETE', `/api/v1/contacts/${contact.id}`).catch(() => {});
+  }
 });
