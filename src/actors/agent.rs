@@ -33,6 +33,8 @@ pub struct AgentActor {
     registry: Arc<Registry>,
     /// Interactions this agent holds as offered, active or in wrap-up: its load.
     holds: HashMap<i64, Addr<InteractionActor>>,
+    /// Interactions this supervisor watches (R25), until `unmonitor` or the desktop goes.
+    watching: HashMap<i64, Addr<InteractionActor>>,
     idle_since: i64,
     last_offer_at: i64,
     session: Option<(u64, Recipient<SessionEvent>)>,
@@ -53,6 +55,7 @@ impl AgentActor {
             rec,
             registry,
             holds: HashMap::new(),
+            watching: HashMap::new(),
             idle_since,
             last_offer_at: 0,
             session: None,
@@ -324,9 +327,37 @@ impl Handler<SessionLost> for AgentActor {
     }
 }
 
+/// R25: this supervisor started or stopped watching an interaction.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Watching {
+    pub interaction_id: i64,
+    pub interaction: Addr<InteractionActor>,
+    pub on: bool,
+}
+
+impl Handler<Watching> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Watching, _ctx: &mut Self::Context) {
+        if msg.on {
+            self.watching.insert(msg.interaction_id, msg.interaction);
+        } else {
+            self.watching.remove(&msg.interaction_id);
+        }
+    }
+}
+
 impl AgentActor {
     /// R11: pending offers go back, active conversations wait out the grace period.
     fn session_gone(&mut self, ctx: &mut Context<Self>) {
+        // R25: watching ends with the desktop.
+        for (_, interaction) in self.watching.drain() {
+            interaction.do_send(super::interaction::Watch {
+                agent_id: self.rec.id,
+                on: false,
+            });
+        }
         let agent_id = self.rec.id;
         for h in self.holds.values() {
             h.do_send(AgentLeftSession { agent_id });
@@ -540,13 +571,21 @@ pub struct UpdateRecord(pub AgentRecord);
 impl Handler<UpdateRecord> for AgentActor {
     type Result = ();
 
-    fn handle(&mut self, msg: UpdateRecord, _ctx: &mut Self::Context) {
+    fn handle(&mut self, msg: UpdateRecord, ctx: &mut Self::Context) {
         let mut rec = msg.0;
         // Presence is the actor's own: an admin edit does not change it.
         rec.status = self.rec.status;
         rec.status_since = self.rec.status_since;
         rec.status_reason = self.rec.status_reason.take();
         rec.stop_new = self.rec.stop_new;
+        // What the desktop may see depends on the role (R13, R25): a new role, a new socket.
+        if rec.role != self.rec.role {
+            if let Some((_, session)) = self.session.take() {
+                session.do_send(SessionEvent::Close("your role changed: reconnect".into()));
+            }
+            self.rec = rec;
+            return self.session_gone(ctx);
+        }
         self.rec = rec;
         self.push(ServerEvent::Status(self.status_info()));
         self.publish();

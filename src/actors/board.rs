@@ -219,6 +219,7 @@ mod tests {
             }],
             agents: BTreeMap::new(),
             agent_list: Vec::new(),
+            conversations: Vec::new(),
         }
     }
 

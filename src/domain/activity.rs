@@ -51,8 +51,13 @@ impl From<&Message> for TranscriptLine {
         TranscriptLine {
             sent_at: m.sent_at,
             author: m.author.name.clone(),
-            // The first text, with what the customer did to it (edited, deleted: R24).
-            text: m.record_text(),
+            // The first text, with what the customer did to it (edited, deleted: R24); an
+            // internal note says so (R25).
+            text: if m.direction == super::Direction::Internal {
+                format!("[internal note] {}", m.record_text())
+            } else {
+                m.record_text()
+            },
         }
     }
 }

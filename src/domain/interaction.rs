@@ -76,6 +76,15 @@ impl ParticipantRecord {
         self.wrap_up_required = Some(terms.1);
     }
 
+    /// An agent goes to wrap-up; a supervisor who barged in (R25) has none to do and leaves.
+    pub fn start_wrap_up_or_leave(&mut self, deadline: i64, terms: &WrapUpTerms, now: i64) {
+        if self.role == ParticipantRole::Supervisor {
+            self.left_at = Some(now);
+        } else {
+            self.start_wrap_up(deadline, terms);
+        }
+    }
+
     pub fn wrap_up_terms(&self) -> WrapUpTerms {
         (
             self.wrap_up_codes.clone().unwrap_or_default(),
@@ -182,7 +191,13 @@ impl InteractionRecord {
     fn conference_guests(&self) -> Vec<i64> {
         self.participants
             .iter()
-            .filter(|p| p.active() && p.role == ParticipantRole::Conference)
+            .filter(|p| {
+                p.active()
+                    && matches!(
+                        p.role,
+                        ParticipantRole::Conference | ParticipantRole::Supervisor
+                    )
+            })
             .map(|p| p.agent_id)
             .collect()
     }
@@ -337,6 +352,85 @@ impl InteractionRecord {
         Ok(())
     }
 
+    /// R25: a supervisor barges in: a participant (role `supervisor`, may send), counted
+    /// toward the five; "<name> joined the chat". Refused when the conversation is not
+    /// active, was interrupted, is full, or has them in it already.
+    pub fn barge_in(
+        &self,
+        agent_id: i64,
+        display_name: &str,
+        now: i64,
+    ) -> Result<(InteractionRecord, Vec<String>), Refusal> {
+        if self.state != InteractionState::Active {
+            return Err(Refusal::new(
+                ErrorCode::InvalidState,
+                format!("the conversation is {}", self.state),
+            ));
+        }
+        if let Some(reason) = &self.interrupted {
+            return Err(Refusal::new(
+                ErrorCode::Interrupted,
+                format!("the conversation was interrupted: {reason}"),
+            ));
+        }
+        let in_it = self.active_agents();
+        if in_it.contains(&agent_id) {
+            return Err(Refusal::new(
+                ErrorCode::InvalidState,
+                "you are in this conversation already",
+            ));
+        }
+        if in_it.len() >= MAX_AGENTS {
+            return Err(Refusal::new(
+                ErrorCode::ConversationFull,
+                format!("at most {MAX_AGENTS} agents can be in one conversation"),
+            ));
+        }
+        let mut next = self.clone();
+        next.conference_state = ConferenceState::Active;
+        next.participants.retain(|p| p.agent_id != agent_id);
+        next.participants.push(ParticipantRecord {
+            agent_id,
+            display_name: display_name.to_string(),
+            role: ParticipantRole::Supervisor,
+            joined_at: now,
+            left_at: None,
+            wrap_up_deadline: None,
+            wrapped_up_at: None,
+            disposition: None,
+            auto: None,
+            wrap_up_codes: None,
+            wrap_up_required: None,
+        });
+        Ok((next, vec![format!("{display_name} joined the chat")]))
+    }
+
+    /// R25: may `agent_id` add an internal note? Anyone in the conversation or watching it,
+    /// while it is not closed; the text as for a message.
+    pub fn check_note(
+        &self,
+        agent_id: i64,
+        watching: bool,
+        text: &str,
+        max_chars: usize,
+    ) -> Result<(), Refusal> {
+        let in_it = self.participant(agent_id).is_some_and(|p| !p.done());
+        if !in_it && !watching {
+            return Err(Refusal::new(
+                ErrorCode::NotParticipant,
+                "you are not in this conversation and not watching it",
+            ));
+        }
+        if self.state == InteractionState::Closed {
+            return Err(Refusal::new(
+                ErrorCode::InvalidState,
+                "the conversation is closed",
+            ));
+        }
+        super::validate_message_text(text, max_chars)
+            .map_err(|(code, message)| Refusal::new(code, message))
+    }
+
     /// R23: may `agent_id` send a template now? As for a message, except that the 24-hour
     /// window does not matter: a template is how a business writes after it.
     pub fn check_send_template(&self, agent_id: i64) -> Result<(), Refusal> {
@@ -471,7 +565,7 @@ impl InteractionRecord {
         }
         let mut wrapping = Vec::new();
         for p in next.participants.iter_mut().filter(|p| p.active()) {
-            p.start_wrap_up(deadline, terms);
+            p.start_wrap_up_or_leave(deadline, terms, now);
             wrapping.push(p.agent_id);
         }
         Ok(Ended {
@@ -705,10 +799,13 @@ impl InteractionRecord {
         Ok(self.conference_guests())
     }
 
-    /// R18: only an invited agent leaves a conference.
+    /// R18: only an invited agent leaves a conference (R25: and a supervisor who barged in).
     pub fn check_leave_conference(&self, by: i64) -> Result<(), Refusal> {
         self.check_active_participant(by)?;
-        if self.participant(by).map(|p| p.role) != Some(ParticipantRole::Conference) {
+        if !matches!(
+            self.participant(by).map(|p| p.role),
+            Some(ParticipantRole::Conference | ParticipantRole::Supervisor)
+        ) {
             return Err(Refusal::new(
                 ErrorCode::NotConferenceParticipant,
                 "only an invited agent can leave a conference",
@@ -725,6 +822,7 @@ impl InteractionRecord {
         cancel_invitation: bool,
         deadline: i64,
         terms: &WrapUpTerms,
+        now: i64,
     ) -> Removed {
         let mut next = self.clone();
         for p in next
@@ -732,7 +830,7 @@ impl InteractionRecord {
             .iter_mut()
             .filter(|p| agents.contains(&p.agent_id))
         {
-            p.start_wrap_up(deadline, terms);
+            p.start_wrap_up_or_leave(deadline, terms, now);
         }
         let cancelled = if cancel_invitation {
             next.offer.take_if(|o| o.kind == OfferKind::Conference)
@@ -1279,7 +1377,7 @@ mod tests {
         r.offer = Some(offer(OTHER, OfferKind::Conference, true));
         let guests = r.end_conference(OWNER).unwrap();
         assert_eq!(guests, vec![GUEST]);
-        let removed = r.remove_agents(&guests, true, DEADLINE, &terms());
+        let removed = r.remove_agents(&guests, true, DEADLINE, &terms(), NOW);
         assert_eq!(removed.cancelled.map(|o| o.agent_id), Some(OTHER));
         assert_eq!(removed.next.conference_state, ConferenceState::None);
         assert!(removed.next.participant(GUEST).unwrap().wrapping_up());
@@ -1298,7 +1396,7 @@ mod tests {
             code(r.check_leave_conference(OWNER)),
             "not_conference_participant"
         );
-        let removed = r.remove_agents(&[GUEST], false, DEADLINE, &terms());
+        let removed = r.remove_agents(&[GUEST], false, DEADLINE, &terms(), NOW);
         assert!(removed.cancelled.is_none());
         assert_eq!(removed.next.conference_state, ConferenceState::None);
         assert_eq!(removed.next.active_agents(), vec![OWNER]);
@@ -1328,6 +1426,76 @@ mod tests {
         assert_eq!(
             cut.check_send_template(3).unwrap_err().code,
             ErrorCode::Interrupted
+        );
+    }
+
+    #[test]
+    fn a_supervisor_barges_in_counts_toward_five_and_leaves_like_a_guest() {
+        let mut active = queued();
+        active.state = InteractionState::Active;
+        active.owner = Some(1);
+        active.participants = vec![participant(1, ParticipantRole::Owner)];
+        let (next, notes) = active.barge_in(9, "Sam", NOW).unwrap();
+        assert_eq!(notes, ["Sam joined the chat"]);
+        assert_eq!(
+            next.participant(9).unwrap().role,
+            ParticipantRole::Supervisor
+        );
+        assert_eq!(next.conference_state, ConferenceState::Active);
+        assert!(next.check_send(9, "hello", 4096, NOW).is_ok());
+        assert!(next.check_leave_conference(9).is_ok());
+        assert_eq!(next.end_conference(1).unwrap(), vec![9]);
+        // No wrap-up for a supervisor: leaving is leaving.
+        let left = next
+            .remove_agents(&[9], false, NOW + 60_000, &terms(), NOW)
+            .next;
+        assert_eq!(left.participant(9).unwrap().left_at, Some(NOW));
+        assert_eq!(left.participant(9).unwrap().wrap_up_deadline, None);
+        assert_eq!(left.conference_state, ConferenceState::None);
+        let ended = next.end(1, NOW + 60_000, &terms(), NOW).unwrap().next;
+        assert_eq!(ended.participant(9).unwrap().left_at, Some(NOW));
+        assert!(ended.participant(1).unwrap().wrapping_up());
+        assert_eq!(
+            next.barge_in(9, "Sam", NOW).unwrap_err().code,
+            ErrorCode::InvalidState
+        );
+        let mut full = active.clone();
+        for id in 2..=5 {
+            full.participants
+                .push(participant(id, ParticipantRole::Conference));
+        }
+        assert_eq!(
+            full.barge_in(9, "Sam", NOW).unwrap_err().code,
+            ErrorCode::ConversationFull
+        );
+        assert_eq!(
+            queued().barge_in(9, "Sam", NOW).unwrap_err().code,
+            ErrorCode::InvalidState
+        );
+    }
+
+    #[test]
+    fn notes_are_for_those_in_it_or_watching_it() {
+        let mut active = queued();
+        active.state = InteractionState::Active;
+        active.participants = vec![participant(1, ParticipantRole::Owner)];
+        assert!(active
+            .check_note(1, false, "check the refund", 4096,)
+            .is_ok());
+        assert!(active.check_note(9, true, "offer 10%", 4096).is_ok());
+        assert_eq!(
+            active.check_note(9, false, "x", 4096).unwrap_err().code,
+            ErrorCode::NotParticipant
+        );
+        assert_eq!(
+            active.check_note(1, false, "  ", 4096).unwrap_err().code,
+            ErrorCode::EmptyMessage
+        );
+        let mut closed = active.clone();
+        closed.state = InteractionState::Closed;
+        assert_eq!(
+            closed.check_note(1, true, "late", 4096).unwrap_err().code,
+            ErrorCode::InvalidState
         );
     }
 }

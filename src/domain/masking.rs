@@ -31,6 +31,7 @@
 //! one run of letters and digits in 97 passes by chance; what a mask leaves of such a run can
 //! pass it again from another start, and a second pass then hides a few more digits.
 
+use super::Role;
 use phonenumber::country;
 use phonenumber::metadata::DATABASE;
 use phonenumber::Type;
@@ -637,6 +638,30 @@ fn is_national_phone(digits: &str) -> bool {
         .is_some_and(|(general, any_type)| {
             general.is_match(national) && any_type.is_match(national)
         })
+}
+
+/// How a user sees customer data (R13), over HTTP and on the WebSocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerDataView {
+    /// Masking is off: everyone sees the stored data.
+    Plain,
+    /// Agents (and supervisors unless allowed) while masking is on.
+    Masked,
+    /// Admins (and allowed supervisors) while masking is on: unmasked, and the read is audited.
+    Audited,
+}
+
+impl CustomerDataView {
+    pub fn of(role: Role, masking_enabled: bool, supervisors_see_unmasked: bool) -> Self {
+        if !masking_enabled {
+            return CustomerDataView::Plain;
+        }
+        match role {
+            Role::Admin => CustomerDataView::Audited,
+            Role::Supervisor if supervisors_see_unmasked => CustomerDataView::Audited,
+            Role::Supervisor | Role::Agent => CustomerDataView::Masked,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -90,7 +90,8 @@ string_enum!(
 );
 
 string_enum!(
-    ParticipantRole { Owner => "owner", Conference => "conference" }
+    /// `supervisor`: a supervisor who barged in (R25).
+    ParticipantRole { Owner => "owner", Conference => "conference", Supervisor => "supervisor" }
 );
 
 string_enum!(
@@ -102,7 +103,8 @@ string_enum!(
 );
 
 string_enum!(
-    Direction { In => "in", Out => "out", System => "system" }
+    /// `internal`: a note or whisper among agents and supervisors, never sent (R25).
+    Direction { In => "in", Out => "out", System => "system", Internal => "internal" }
 );
 
 string_enum!(
@@ -125,6 +127,23 @@ string_enum!(
 string_enum!(
     AlertLevel { None => "none", Warn => "warn", Critical => "critical" }
 );
+
+impl AlertLevel {
+    /// R16: the reply-time alert of a conversation whose customer has waited since
+    /// `unanswered_since` (None: nobody waits) for an answer, at `now`.
+    pub fn of(unanswered_since: Option<i64>, warn_secs: u32, critical_secs: u32, now: i64) -> Self {
+        let Some(since) = unanswered_since else {
+            return AlertLevel::None;
+        };
+        if now >= since + i64::from(critical_secs) * 1000 {
+            AlertLevel::Critical
+        } else if now >= since + i64::from(warn_secs) * 1000 {
+            AlertLevel::Warn
+        } else {
+            AlertLevel::None
+        }
+    }
+}
 
 string_enum!(
     /// A message's media file (R22): `pending` until fetched (inbound), `ready` once stored,

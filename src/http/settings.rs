@@ -137,26 +137,14 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(current(&state)))
 }
 
-/// How a user sees customer data over HTTP (R13).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CustomerDataView {
-    /// Masking is off: everyone sees the stored data.
-    Plain,
-    /// Agents (and supervisors unless allowed) while masking is on.
-    Masked,
-    /// Admins (and allowed supervisors) while masking is on: unmasked, and the read is audited.
-    Audited,
-}
+pub(crate) use crate::domain::masking::CustomerDataView;
 
 pub(crate) fn customer_data_view(role: Role, runtime: &RuntimeSettings) -> CustomerDataView {
-    if !runtime.masking_enabled() {
-        return CustomerDataView::Plain;
-    }
-    match role {
-        Role::Admin => CustomerDataView::Audited,
-        Role::Supervisor if runtime.supervisors_see_unmasked() => CustomerDataView::Audited,
-        Role::Supervisor | Role::Agent => CustomerDataView::Masked,
-    }
+    CustomerDataView::of(
+        role,
+        runtime.masking_enabled(),
+        runtime.supervisors_see_unmasked(),
+    )
 }
 
 /// Records an unmasked read of transcripts (`subject`: `interaction:7`, `activities`, ...)

@@ -241,6 +241,44 @@ pub fn insert_outbound_payload(
     Ok(message)
 }
 
+/// R25: an internal note (a whisper) by an agent or supervisor: in the transcript, for agents
+/// and supervisors only; never in the outbox.
+pub fn insert_note(
+    db: &Db,
+    interaction_id: i64,
+    agent_id: i64,
+    author_name: &str,
+    text: &str,
+    now: i64,
+) -> StoreResult<Message> {
+    db.0.prepare_cached(
+        "INSERT INTO messages (interaction_id, direction, author_kind, author_id, author_name,
+            kind, text, sent_at, created_at, updated_at, internal)
+         VALUES (?1, 'system', 'agent', ?2, ?3, 'text', ?4, ?5, ?5, ?5, 1)",
+    )?
+    .execute(params![
+        interaction_id,
+        agent_id.to_string(),
+        author_name,
+        text,
+        now
+    ])?;
+    Ok(Message::plain(
+        db.0.last_insert_rowid(),
+        Direction::Internal,
+        Author {
+            kind: AuthorKind::Agent,
+            id: Some(agent_id.to_string()),
+            name: author_name.to_string(),
+        },
+        text.to_string(),
+        MessageKind::Text,
+        None,
+        now,
+        None,
+    ))
+}
+
 /// Adds a system note ("Bob joined the chat") to the transcript.
 pub fn insert_system(db: &Db, interaction_id: i64, text: String, now: i64) -> StoreResult<Message> {
     db.0.prepare_cached(
@@ -346,7 +384,7 @@ fn reaction_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Reaction)> {
 pub const MESSAGE_COLUMNS: &str = "m.id, m.direction, m.author_kind, m.author_id, m.author_name, \
      m.text, m.kind, m.media_id, m.sent_at, m.status, m.error, m.reply_to_id, m.reply_to_wamid, \
      CASE WHEN q.deleted_at IS NULL THEN q.text ELSE '' END, m.original_text, m.edited_at, \
-     m.deleted_at, m.payload";
+     m.deleted_at, m.payload, m.internal";
 
 /// A `messages` row selected as [`MESSAGE_COLUMNS`]. A value this version does not know
 /// (a newer kind, say) reads as the neutral one instead of failing the whole transcript.
@@ -377,7 +415,10 @@ pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         status.as_deref().and_then(MessageStatus::parse),
     );
     m.error = r.get(10)?;
-    m.media = media::from_row(r, 18)?.map(Box::new);
+    m.media = media::from_row(r, 19)?.map(Box::new);
+    if r.get::<_, bool>(18)? {
+        m.direction = Direction::Internal;
+    }
     if m.kind == MessageKind::Template {
         let payload: Option<String> = r.get(17)?;
         m.template = payload

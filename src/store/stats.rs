@@ -3,7 +3,7 @@
 
 use super::{Db, StoreResult};
 use crate::domain::time::to_rfc3339;
-use crate::domain::AgentStatus;
+use crate::domain::{AgentStatus, AlertLevel};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -32,6 +32,34 @@ pub struct RealtimeStats {
     pub agents: BTreeMap<&'static str, i64>,
     /// Each user (not deleted, admins aside) with status and load, for the live board.
     pub agent_list: Vec<AgentNow>,
+    /// The open conversations (R25), the oldest first, at most [`MAX_LISTED`]: a supervisor
+    /// opens one to watch it.
+    pub conversations: Vec<ConversationNow>,
+}
+
+/// At most this many open conversations are listed on the board.
+pub const MAX_LISTED: i64 = 500;
+
+/// An open conversation as the live board lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ConversationNow {
+    pub id: i64,
+    /// `queued`, `offered`, `active` or `wrap_up`.
+    pub state: String,
+    /// `inbound` or `outbound`.
+    pub kind: String,
+    pub queue_id: i64,
+    pub queue_name: String,
+    /// The customer's name (or number, or @username).
+    pub customer: String,
+    /// The owner, when an agent has it.
+    pub agent_id: Option<i64>,
+    pub agent_name: Option<String>,
+    /// RFC 3339 (the board shows the age from it: the frame changes only when something
+    /// does).
+    pub created_at: String,
+    /// R16's reply-time alert: `none`, `warn` or `critical`.
+    pub alert: AlertLevel,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -108,7 +136,45 @@ pub fn realtime(db: &Db, now: i64) -> StoreResult<RealtimeStats> {
             *agents.entry(s.as_str()).or_default() += 1;
         }
     }
+    let mut stmt = db.0.prepare_cached(
+        "SELECT i.id, i.state, i.kind, i.queue_id, COALESCE(q.name, ''), i.customer_name,
+                i.owner_agent_id, u.display_name, i.created_at,
+                COALESCE(q.alert_warn_secs, 60), COALESCE(q.alert_critical_secs, 180),
+                (SELECT MIN(m.sent_at) FROM messages m
+                  WHERE m.interaction_id = i.id AND m.direction = 'in'
+                    AND m.id > COALESCE((SELECT MAX(o.id) FROM messages o
+                                          WHERE o.interaction_id = i.id AND o.direction = 'out'), 0))
+           FROM interactions i
+           LEFT JOIN queues q ON q.id = i.queue_id
+           LEFT JOIN users u ON u.id = i.owner_agent_id
+          WHERE i.state <> 'closed'
+          ORDER BY i.created_at, i.id LIMIT ?1",
+    )?;
+    let conversations = stmt
+        .query_map([MAX_LISTED], |r| {
+            let state: String = r.get(1)?;
+            let created_at: i64 = r.get(8)?;
+            let unanswered: Option<i64> = r.get(11)?;
+            Ok(ConversationNow {
+                id: r.get(0)?,
+                kind: r.get(2)?,
+                queue_id: r.get(3)?,
+                queue_name: r.get(4)?,
+                customer: r.get(5)?,
+                agent_id: r.get(6)?,
+                agent_name: r.get(7)?,
+                created_at: to_rfc3339(created_at),
+                alert: if state == "active" {
+                    AlertLevel::of(unanswered, r.get(9)?, r.get(10)?, now)
+                } else {
+                    AlertLevel::None
+                },
+                state,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(RealtimeStats {
+        conversations,
         generated_at: to_rfc3339(now),
         queues,
         agents,

@@ -64,7 +64,7 @@ async fn agent_socket(
         .agent(user.id)
         .ok_or(ApiError::NotFound("agent"))?;
     require_upgrade(&req)?;
-    let session = session::AgentSession::new(user.id, agent, state.registry.clone());
+    let session = session::AgentSession::new(user.id, user.role, agent, state.registry.clone());
     actix_web_actors::ws::WsResponseBuilder::new(session, &req, stream)
         .frame_size(session::MAX_FRAME_BYTES)
         .start()

@@ -107,6 +107,22 @@ pub enum ClientCommand {
         interaction_id: i64,
         contact: serde_json::Value,
     },
+    /// R25 (supervisor and up): the conversation and from now on all its events.
+    Monitor {
+        interaction_id: i64,
+    },
+    Unmonitor {
+        interaction_id: i64,
+    },
+    /// R25 (supervisor and up): join the conversation as a participant.
+    BargeIn {
+        interaction_id: i64,
+    },
+    /// R25: an internal note (a whisper) to the agents and supervisors of the conversation.
+    Note {
+        interaction_id: i64,
+        text: String,
+    },
     /// Application-level keep-alive (browsers cannot send WebSocket pings).
     Ping,
 }

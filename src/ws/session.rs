@@ -9,6 +9,8 @@ use crate::actors::interaction;
 use crate::actors::registry::Registry;
 use crate::actors::transfer_targets;
 use crate::domain::error_code::ErrorCode;
+use crate::domain::masking::CustomerDataView;
+use crate::domain::Role;
 use actix::prelude::*;
 use actix_web_actors::ws;
 use futures_util::future::{BoxFuture, FutureExt};
@@ -21,16 +23,25 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 pub struct AgentSession {
     id: u64,
     agent_id: i64,
+    /// The user's role when the socket opened; a role change closes the socket (see the
+    /// agent actor's `UpdateRecord`), so it is never stale.
+    role: Role,
     agent: Addr<AgentActor>,
     registry: Arc<Registry>,
     last_heard: Instant,
 }
 
 impl AgentSession {
-    pub fn new(agent_id: i64, agent: Addr<AgentActor>, registry: Arc<Registry>) -> Self {
+    pub fn new(
+        agent_id: i64,
+        role: Role,
+        agent: Addr<AgentActor>,
+        registry: Arc<Registry>,
+    ) -> Self {
         AgentSession {
             id: registry.next_session_id(),
             agent_id,
+            role,
             agent,
             registry,
             last_heard: Instant::now(),
@@ -52,9 +63,17 @@ impl AgentSession {
     }
 
     /// Writes one event; with masking on (R13), a masked copy: unmasked customer data never
-    /// reaches the agent's browser. Read at every event, so a settings change applies at once.
+    /// reaches an agent's browser. Admins, and supervisors when `supervisors_see_unmasked`,
+    /// see it as the HTTP API shows it to them (R25: a watcher is masked as an agent unless
+    /// allowed). Read at every event, so a settings change applies at once.
     fn send_event(&self, ctx: &mut ws::WebsocketContext<Self>, event: &ServerEvent) {
-        let encoded = if self.registry.runtime.masking_enabled() {
+        let runtime = &self.registry.runtime;
+        let view = CustomerDataView::of(
+            self.role,
+            runtime.masking_enabled(),
+            runtime.supervisors_see_unmasked(),
+        );
+        let encoded = if view == CustomerDataView::Masked {
             let mut masked = event.clone();
             super::masking::mask_event(&mut masked);
             serde_json::to_string(&masked)
@@ -152,6 +171,63 @@ impl AgentSession {
                     },
                 },
             ),
+            ClientCommand::Monitor { interaction_id }
+            | ClientCommand::Unmonitor { interaction_id } => {
+                let on = matches!(command, ClientCommand::Monitor { .. });
+                if let Err(e) = self.supervisor_only(if on { "monitor" } else { "unmonitor" }) {
+                    return Some(futures_util::future::ready(Err(e)).boxed());
+                }
+                let runtime = &self.registry.runtime;
+                let unmasked = CustomerDataView::of(
+                    self.role,
+                    runtime.masking_enabled(),
+                    runtime.supervisors_see_unmasked(),
+                ) == CustomerDataView::Audited;
+                if !(on && unmasked) {
+                    return Some(
+                        self.to_interaction(interaction_id, interaction::Watch { agent_id, on }),
+                    );
+                }
+                // R13: an unmasked watch is an unmasked read, audited before anything is shown.
+                let registry = self.registry.clone();
+                let detail =
+                    serde_json::json!({"ids": [interaction_id], "role": self.role}).to_string();
+                async move {
+                    registry
+                        .store
+                        .write(move |db| {
+                            crate::store::audit::record(
+                                db,
+                                crate::domain::time::now_ms(),
+                                Some(agent_id),
+                                "read_unmasked",
+                                &format!("interaction:{interaction_id}"),
+                                &detail,
+                            )
+                        })
+                        .await
+                        .map_err(CommandError::from)?;
+                    match registry.interaction(interaction_id) {
+                        Some(addr) => addr
+                            .send(interaction::Watch { agent_id, on })
+                            .await
+                            .map_err(mailbox_error)?,
+                        None => Err(CommandError::new(
+                            ErrorCode::NotFound,
+                            format!("no open interaction {interaction_id}"),
+                        )),
+                    }
+                }
+                .boxed()
+            }
+            ClientCommand::BargeIn { interaction_id } => match self.supervisor_only("barge in") {
+                Ok(()) => self.to_interaction(interaction_id, interaction::BargeIn { agent_id }),
+                Err(e) => futures_util::future::ready(Err(e)).boxed(),
+            },
+            ClientCommand::Note {
+                interaction_id,
+                text,
+            } => self.to_interaction(interaction_id, interaction::Note { agent_id, text }),
             ClientCommand::React {
                 interaction_id,
                 message_id,
@@ -254,6 +330,19 @@ impl AgentSession {
 }
 
 impl AgentSession {
+    /// R25: watching and barging in are for supervisors and admins.
+    fn supervisor_only(&self, what: &str) -> Result<(), CommandError> {
+        let role = self.registry.agent_record(self.agent_id).map(|a| a.role);
+        if role.is_some_and(|r| r.at_least(Role::Supervisor)) {
+            Ok(())
+        } else {
+            Err(CommandError::new(
+                ErrorCode::Forbidden,
+                format!("only supervisors and admins may {what}"),
+            ))
+        }
+    }
+
     /// Sends a command to the interaction it names; a closed interaction answers
     /// `invalid_state`, an unknown one `not_found`.
     fn to_interaction<M>(&self, interaction_id: i64, msg: M) -> BoxFuture<'static, CommandResult>

@@ -28,6 +28,7 @@ mod screen_pop;
 mod session;
 mod simulator;
 mod soak;
+mod supervision;
 mod templates;
 mod transfer;
 mod webhook;

@@ -18,7 +18,7 @@ impl InteractionActor {
                     since.get_or_insert(m.sent_at);
                 }
                 Direction::Out => since = None,
-                Direction::System => {}
+                Direction::System | Direction::Internal => {}
             }
         }
         since
@@ -43,14 +43,7 @@ impl InteractionActor {
         let warn_at = since + i64::from(warn) * 1000;
         let critical_at = since + i64::from(critical) * 1000;
         let now = now_ms();
-        let level = if now >= critical_at {
-            AlertLevel::Critical
-        } else if now >= warn_at {
-            AlertLevel::Warn
-        } else {
-            AlertLevel::None
-        };
-        self.set_alert(level);
+        self.set_alert(AlertLevel::of(Some(since), warn, critical, now));
         for at in [warn_at, critical_at] {
             if at > now {
                 let delay = Duration::from_millis((at - now) as u64);
@@ -65,14 +58,9 @@ impl InteractionActor {
             return;
         }
         self.alert = level;
-        for agent_id in self.active_agents() {
-            self.push_to(
-                agent_id,
-                ServerEvent::Alert {
-                    interaction_id: self.d.id,
-                    level,
-                },
-            );
-        }
+        self.show(ServerEvent::Alert {
+            interaction_id: self.d.id,
+            level,
+        });
     }
 }

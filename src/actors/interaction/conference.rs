@@ -130,7 +130,7 @@ impl InteractionActor {
         let terms = self.wrap_up_terms();
         let Removed { next, cancelled } =
             self.d
-                .remove_agents(&agents, cancel_invitation, deadline, &terms);
+                .remove_agents(&agents, cancel_invitation, deadline, &terms, now);
         self.commit_wrap_ups(next, notes, cancelled, agents, deadline)
     }
 }

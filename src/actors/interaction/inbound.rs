@@ -123,15 +123,10 @@ impl Handler<Inbound> for InteractionActor {
                 if message.media.is_some() {
                     act.registry.kick_media();
                 }
-                for agent_id in act.active_agents() {
-                    act.push_to(
-                        agent_id,
-                        ServerEvent::Message {
-                            interaction_id: act.d.id,
-                            message: message.clone(),
-                        },
-                    );
-                }
+                act.show(ServerEvent::Message {
+                    interaction_id: act.d.id,
+                    message: message.clone(),
+                });
                 if creating {
                     act.enqueue();
                 }

@@ -95,15 +95,10 @@ impl InteractionActor {
                     act.closed(ctx);
                     return Ok(());
                 }
-                for agent_id in act.involved_agents() {
-                    act.push_to(
-                        agent_id,
-                        ServerEvent::Interrupted {
-                            interaction_id: act.d.id,
-                            reason: reason.clone(),
-                        },
-                    );
-                }
+                act.show_state(ServerEvent::Interrupted {
+                    interaction_id: act.d.id,
+                    reason: reason.clone(),
+                });
                 act.announce_state(ctx);
                 Ok(())
             }),

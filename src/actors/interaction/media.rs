@@ -26,16 +26,11 @@ impl Handler<MediaChanged> for InteractionActor {
         if let Some(m) = self.messages.iter_mut().find(|m| m.id == msg.message_id) {
             m.media = Some(Box::new(msg.media.clone()));
         }
-        for agent_id in self.active_agents() {
-            self.push_to(
-                agent_id,
-                ServerEvent::MessageMedia {
-                    interaction_id: self.d.id,
-                    message_id: msg.message_id,
-                    media: msg.media.clone(),
-                },
-            );
-        }
+        self.show(ServerEvent::MessageMedia {
+            interaction_id: self.d.id,
+            message_id: msg.message_id,
+            media: msg.media.clone(),
+        });
     }
 }
 

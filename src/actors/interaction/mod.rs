@@ -20,6 +20,7 @@ mod read_receipts;
 mod reject;
 pub mod screen_pop;
 mod send;
+mod supervision;
 mod templates;
 mod transfer;
 mod wrap_up;
@@ -39,6 +40,7 @@ pub use read_receipts::MarkRead;
 pub use reject::Reject;
 pub use screen_pop::{CreateContact, LinkContact};
 pub use send::{MessageStatusChanged, SendText};
+pub use supervision::{BargeIn, Note, Watch};
 pub use templates::{SendTemplate, TemplateSend};
 pub use transfer::Transfer;
 pub use wrap_up::{End, WrapUp};
@@ -87,6 +89,8 @@ pub struct InteractionActor {
     linked: Option<Contact>,
     /// When a typing indicator last went to Meta (R24: at most one every 20 s).
     last_typing_at: Option<i64>,
+    /// Supervisors watching the conversation (R25): they get its events; agents are not told.
+    watchers: HashSet<i64>,
     _alive: crate::metrics::Alive,
 }
 
@@ -168,6 +172,7 @@ impl InteractionActor {
             offer_waiting_for_lookup: None,
             linked: None,
             last_typing_at: None,
+            watchers: HashSet::new(),
             _alive: crate::metrics::Alive::new("interaction"),
         }
     }
@@ -189,6 +194,46 @@ impl InteractionActor {
     /// Agents who read and write in the conversation.
     fn active_agents(&self) -> Vec<i64> {
         self.d.active_agents()
+    }
+
+    /// Who sees the transcript's events: the agents in the conversation, and the
+    /// supervisors watching it (R25).
+    fn audience(&self) -> Vec<i64> {
+        let mut all = self.active_agents();
+        all.extend(
+            self.watchers
+                .iter()
+                .filter(|w| !all.contains(w))
+                .collect::<Vec<_>>(),
+        );
+        all
+    }
+
+    /// Shows an event of the transcript to [`Self::audience`].
+    fn show(&self, event: ServerEvent) {
+        for agent_id in self.audience() {
+            self.push_to(agent_id, event.clone());
+        }
+    }
+
+    /// Shows a change of state to [`Self::state_audience`].
+    fn show_state(&self, event: ServerEvent) {
+        for agent_id in self.state_audience() {
+            self.push_to(agent_id, event.clone());
+        }
+    }
+
+    /// Who is told of a change of state: the agents in it or wrapping it up, and the
+    /// watchers.
+    fn state_audience(&self) -> Vec<i64> {
+        let mut all = self.involved_agents();
+        all.extend(
+            self.watchers
+                .iter()
+                .filter(|w| !all.contains(w))
+                .collect::<Vec<_>>(),
+        );
+        all
     }
 
     /// Agents to tell about a change of state: those in it or wrapping it up.
@@ -284,7 +329,7 @@ impl InteractionActor {
     fn announce_state(&mut self, ctx: &mut Context<Self>) {
         self.refresh_alert(ctx);
         let snapshot = self.snapshot();
-        for agent_id in self.involved_agents() {
+        for agent_id in self.state_audience() {
             self.push_to(
                 agent_id,
                 ServerEvent::Interaction(Box::new(snapshot.clone())),
@@ -329,15 +374,10 @@ impl InteractionActor {
     fn add_notes(&mut self, notes: Vec<protocol::Message>) {
         for message in notes {
             self.messages.push(message.clone());
-            for agent_id in self.active_agents() {
-                self.push_to(
-                    agent_id,
-                    ServerEvent::Message {
-                        interaction_id: self.d.id,
-                        message: message.clone(),
-                    },
-                );
-            }
+            self.show(ServerEvent::Message {
+                interaction_id: self.d.id,
+                message,
+            });
         }
     }
 

@@ -112,15 +112,10 @@ impl Handler<CustomerUpdate> for InteractionActor {
                         };
                         m.apply(&author, change);
                         let message = m.clone();
-                        for agent_id in act.active_agents() {
-                            act.push_to(
-                                agent_id,
-                                ServerEvent::MessageChanged {
-                                    interaction_id: act.d.id,
-                                    message: message.clone(),
-                                },
-                            );
-                        }
+                        act.show(ServerEvent::MessageChanged {
+                            interaction_id: act.d.id,
+                            message: message.clone(),
+                        });
                     }
                 }
                 Ok(())
@@ -152,16 +147,11 @@ impl InteractionActor {
         if !m.set_reaction(author.clone(), emoji) {
             return;
         }
-        for agent_id in self.active_agents() {
-            self.push_to(
-                agent_id,
-                ServerEvent::Reaction {
-                    interaction_id: self.d.id,
-                    message_id,
-                    emoji: emoji.to_string(),
-                    author: author.clone(),
-                },
-            );
-        }
+        self.show(ServerEvent::Reaction {
+            interaction_id: self.d.id,
+            message_id,
+            emoji: emoji.to_string(),
+            author: author.clone(),
+        });
     }
 }

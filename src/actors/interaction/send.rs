@@ -86,15 +86,10 @@ impl InteractionActor {
         ctx: &mut Context<Self>,
     ) {
         self.messages.push(message.clone());
-        for other in self.active_agents() {
-            self.push_to(
-                other,
-                ServerEvent::Message {
-                    interaction_id: self.d.id,
-                    message: message.clone(),
-                },
-            );
-        }
+        self.show(ServerEvent::Message {
+            interaction_id: self.d.id,
+            message: message.clone(),
+        });
         self.registry.kick_outbox();
         self.refresh_alert(ctx);
     }
@@ -121,16 +116,11 @@ impl Handler<MessageStatusChanged> for InteractionActor {
         }
         m.status = Some(msg.status);
         m.error = msg.error.clone();
-        for agent_id in self.active_agents() {
-            self.push_to(
-                agent_id,
-                ServerEvent::MessageStatus {
-                    interaction_id: self.d.id,
-                    message_id: msg.message_id,
-                    status: msg.status,
-                    error: msg.error.clone(),
-                },
-            );
-        }
+        self.show(ServerEvent::MessageStatus {
+            interaction_id: self.d.id,
+            message_id: msg.message_id,
+            status: msg.status,
+            error: msg.error.clone(),
+        });
     }
 }

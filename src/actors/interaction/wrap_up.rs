@@ -271,7 +271,19 @@ impl InteractionActor {
             }
             act.announce_state(ctx);
             for agent_id in agents {
-                act.begin_wrap_up(agent_id, deadline, ctx);
+                if act
+                    .participant(agent_id)
+                    .is_some_and(|p| p.left_at.is_some())
+                {
+                    // A supervisor (R25): no wrap-up, out of the conversation at once.
+                    if let Some(agent) = act.agent(agent_id) {
+                        agent.do_send(Release {
+                            interaction_id: act.d.id,
+                        });
+                    }
+                } else {
+                    act.begin_wrap_up(agent_id, deadline, ctx);
+                }
             }
             Ok(())
         }))
@@ -282,6 +294,14 @@ impl InteractionActor {
     /// The conversation is closed and its call log committed: the CRM outbox looks for it,
     /// the registry forgets the conversation, and the actor stops.
     pub(super) fn closed(&mut self, ctx: &mut Context<Self>) {
+        // Watchers see it closed (R25); the agents have their wrap-up answers.
+        let snapshot = self.snapshot();
+        for watcher in &self.watchers {
+            self.push_to(
+                *watcher,
+                ServerEvent::Interaction(Box::new(snapshot.clone())),
+            );
+        }
         self.registry.crm.activity_enqueued();
         self.registry.interaction_closed(self.d.id);
         ctx.stop();
