@@ -8,6 +8,7 @@ import {
 import {
   loadTemplates, statusChip, humanReason, statusLabel, previewBubble, paramFields, openNewConversation,
 } from './desk/templates.js';
+import { openMonitor } from './admin/monitor.js';
 
 const root = $('#root');
 const POLL_MS = 2000;
@@ -145,10 +146,9 @@ async function renderBoard() {
   const tick = async () => {
     if (current !== 'board') return;
     try {
-      const [stats, agents, inter] = await Promise.all([
+      const [stats, agents] = await Promise.all([
         api('GET', '/api/v1/stats/realtime'),
         RANK[user.role] >= RANK.admin ? api('GET', '/api/v1/agents') : Promise.resolve(null),
-        api('GET', '/api/v1/interactions?limit=100').catch(() => null),
       ]);
       if (current !== 'board') return;
       const a = stats.agents || {};
@@ -169,14 +169,19 @@ async function renderBoard() {
             td(h('span', { class: 'row' }, h('span', { class: `dot st-${x.status}`, 'aria-hidden': 'true' }), `${STATUS_LABEL[x.status] || x.status}${x.stop_new ? ' · stop new' : ''}`)),
             td(x.status_since ? duration((Date.now() - Date.parse(x.status_since)) / 1000) : '', 'num')))));
       }
-      if (inter) {
-        const open = (inter.items || []).filter((i) => i.state !== 'closed');
-        replace(convBox, table([{ label: 'Customer' }, { label: 'Queue' }, { label: 'State' }, { label: 'Agents' }, { label: 'Age', num: true }],
-          open.map((i) => h('tr', {},
-            td(i.customer.name), td(i.queue.name), td(i.state.replace('_', '-')),
-            td(i.participants.map((p) => p.display_name).join(', ') || '—'),
-            td(duration((Date.now() - Date.parse(i.created_at)) / 1000), 'num'))), 'No open conversations.'));
-      }
+      // R25: every open conversation (the oldest first), one click from watching it.
+      const open = stats.conversations || [];
+      replace(convBox, table([{ label: 'Customer' }, { label: 'Queue' }, { label: 'Agent' }, { label: 'State' },
+        { label: 'Alert' }, { label: 'Age', num: true }, { label: 'Watch' }],
+      open.map((c) => h('tr', { dataset: { interaction: c.id, alert: c.alert } },
+        td(c.customer), td(c.queue_name), td(c.agent_name || '—'),
+        td(`${c.state.replace('_', '-')}${c.kind === 'outbound' ? ' · outbound' : ''}`),
+        td(c.alert === 'none' ? '—' : h('span', { class: `alert-chip ${c.alert}`, text: c.alert === 'critical' ? 'Critical' : 'Warning' })),
+        td(duration((Date.now() - Date.parse(c.created_at)) / 1000), 'num'),
+        td(h('button', {
+          type: 'button', class: 'btn small', text: 'Monitor', dataset: { monitor: c.id },
+          'aria-label': `Monitor the conversation with ${c.customer}`, on: { click: () => openMonitor(c.id, user) },
+        })))), 'No open conversations.'));
       updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
     } catch (e) {
       updated.textContent = `Not updated: ${e.message}`;

@@ -272,6 +272,16 @@ function messageEl(it, m, showNames, canAct) {
   if (m.direction === 'system') {
     return h('div', { class: 'sysmsg', dataset: { mid: m.id } }, m.text, ' · ', time);
   }
+  if (m.direction === 'internal') {
+    // R25: a whisper among agents and supervisors; the customer never sees it.
+    const author = (m.author && m.author.name) || 'A supervisor';
+    return h('div', { class: 'msg note', dataset: { mid: m.id }, role: 'note' },
+      h('div', { class: 'col' },
+        h('div', { class: 'bubble', 'aria-label': `Internal note from ${author}` },
+          h('div', { class: 'author', text: `Internal note · ${author}` }),
+          h('div', { class: 'text', text: m.text })),
+        h('div', { class: 'meta' }, time, h('span', { class: 'muted', text: ' · not sent to the customer' }))));
+  }
   let content;
   if (m.deleted) {
     content = [h('div', { class: 'text deleted-text' }, h('span', { 'aria-hidden': 'true', text: '⊘ ' }), 'This message was deleted by the customer')];

@@ -1462,3 +1462,50 @@ test('simulator: a template as the phone shows it, the CSAT list answered with a
     await call('DELETE', `/api/v1/contacts/${contact.id}`).catch(() => {});
   }
 });
+
+test('a supervisor watches from the live board, whispers, barges in and writes to the customer', async () => {
+  const alice = await agentPage('alice');
+  await setStatus(alice, 'available');
+  await customerSays('+15550004242', 'Marta Watched', 'The app keeps crashing');
+  await acceptOffer(alice, 'Marta Watched');
+  const admin = await adminPage();
+  try {
+    const row = admin.locator('#board-conversations tr', { hasText: 'Marta Watched' });
+    await row.waitFor();
+    await row.locator('button[data-monitor]').click();
+    const dlg = admin.locator('#monitor-dlg');
+    await dlg.locator('#monitor-transcript .mline', { hasText: 'The app keeps crashing' }).waitFor();
+    await dlg.locator('#monitor-status', { hasText: 'Watching live' }).waitFor();
+
+    // The customer and the agent go on; the watcher sees it live.
+    await customerSays('+15550004242', 'Marta Watched', 'Version 4.2 on Android');
+    await dlg.locator('#monitor-transcript .mline.in', { hasText: 'Version 4.2 on Android' }).waitFor();
+
+    // A whisper: an internal note on the agent's desk, visibly not a customer or agent bubble.
+    await dlg.locator('#monitor-note').fill('Ask for a screenshot of the error');
+    await dlg.locator('#monitor-note-send').click();
+    const note = alice.locator('.msg.note', { hasText: 'Ask for a screenshot of the error' });
+    await note.waitFor();
+    assert.match(await note.textContent(), /Internal note/);
+    assert.match(await note.textContent(), /not sent to the customer/);
+    await dlg.locator('#monitor-transcript .mline.internal', { hasText: 'Ask for a screenshot' }).waitFor();
+    await shot(admin, 'monitor');
+
+    // Barge in: the agent sees the supervisor join; the supervisor writes to the customer.
+    await dlg.locator('#monitor-barge').click();
+    await alice.locator('.sysmsg', { hasText: 'joined the chat' }).waitFor();
+    await dlg.locator('#monitor-say').fill('Hello Marta, I am the team lead, we are on it.');
+    await dlg.locator('#monitor-say-send').click();
+    await alice.locator('.msg.out .text', { hasText: 'I am the team lead' }).waitFor();
+    const view = await call('GET', '/api/v1/simulator/messages?from=%2B15550004242', null, null);
+    const seen = (view.messages || []).map((m) => m.text);
+    assert.ok(seen.some((t) => t.includes('I am the team lead')), `customer sees: ${seen}`);
+    assert.ok(!seen.some((t) => t.includes('screenshot of the error')), 'a whisper reached the customer');
+    await dlg.locator('#monitor-leave').click();
+    await alice.locator('.sysmsg', { hasText: 'left the chat' }).waitFor();
+    await dlg.locator('button', { hasText: 'Close' }).click();
+    await endAndWrapUp(alice, null);
+  } finally {
+    await closeAll(alice, admin);
+  }
+});
