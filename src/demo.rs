@@ -1,5 +1,6 @@
 //! Demo data for `cargo run --release` on an empty database: a "Support" queue with
-//! disposition codes, an admin, two agents and a sandbox WhatsApp channel.
+//! disposition codes, an admin, two agents, a sandbox WhatsApp channel and a few canned
+//! responses.
 
 use crate::admin::agents::{self, NewAgent};
 use crate::admin::channels::{self, NewChannel};
@@ -7,7 +8,8 @@ use crate::admin::queues::{self, QueueFields};
 use crate::admin::Actors;
 use crate::configuration::Settings;
 use crate::domain::{DispositionCode, Role, Strategy};
-use crate::store::{users, Store};
+use crate::store::canned::{self, CannedFields};
+use crate::store::{users, Store, StoreError};
 
 pub const DEMO_ADMIN: (&str, &str) = ("admin", "admin-demo-pass");
 pub const DEMO_AGENTS: [(&str, &str, &str); 2] = [
@@ -84,7 +86,52 @@ pub async fn seed_if_empty(store: &Store, settings: &Settings) -> anyhow::Result
         waba_id: Some(DEMO_WABA_ID.into()),
     };
     channels::create(store, Actors::NotStarted, sandbox).await?;
+    seed_canned_responses(store, queue.id).await?;
     tracing::info!("demo data created");
+    Ok(())
+}
+
+/// Saved replies agents pick with `/` in the composer (R26): two for every queue, one for
+/// Support.
+async fn seed_canned_responses(store: &Store, support: i64) -> anyhow::Result<()> {
+    let replies = [
+        (
+            "hello",
+            "Greeting",
+            "Hi {{customer.first_name}}, this is {{agent.first_name}} from {{queue.name}}. \
+             How can I help you today?",
+            None,
+        ),
+        (
+            "thanks",
+            "Thanks and goodbye",
+            "Thank you for writing to us, {{customer.first_name}}! If anything else comes up, \
+             just message us here. Have a great day.",
+            None,
+        ),
+        (
+            "order-status",
+            "Ask for the order number",
+            "Could you send me your order number, {{customer.first_name}}? I will check where \
+             your parcel is right away.",
+            Some(support),
+        ),
+    ];
+    let now = crate::domain::time::now_ms();
+    store
+        .write(move |db| {
+            for (shortcut, title, text, queue_id) in replies {
+                let fields = CannedFields {
+                    shortcut: shortcut.into(),
+                    title: title.into(),
+                    text: text.into(),
+                    queue_id,
+                };
+                canned::insert(db, &fields, None, now)?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .await?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ import {
   loadTemplates, statusChip, humanReason, statusLabel, previewBubble, paramFields, openNewConversation,
 } from './desk/templates.js';
 import { openMonitor } from './admin/monitor.js';
+import { renderCanned } from './admin/canned.js';
 
 const root = $('#root');
 const POLL_MS = 2000;
@@ -24,6 +25,7 @@ const PAGES = [
   { id: 'queues', label: 'Queues', role: 'admin', render: renderQueues },
   { id: 'channels', label: 'Channels', role: 'admin', render: renderChannels },
   { id: 'contacts', label: 'Contacts', role: 'supervisor', render: renderContacts },
+  { id: 'canned', label: 'Canned responses', role: 'supervisor', render: () => renderCanned(main) },
   { id: 'settings', label: 'Settings', role: 'admin', render: renderSettings },
 ];
 const RANK = { agent: 0, supervisor: 1, admin: 2 };

@@ -100,6 +100,8 @@ error_codes! {
     CannotDemoteSelf = "cannot_demote_self", CONFLICT;
     CannotDeleteSelf = "cannot_delete_self", CONFLICT;
     PhoneNumberIdTaken = "phone_number_id_taken", CONFLICT;
+    /// R26: another canned response (not deleted) has this shortcut.
+    ShortcutTaken = "shortcut_taken", CONFLICT;
     QueueInUse = "queue_in_use", CONFLICT;
     NoAppSecret = "no_app_secret", CONFLICT;
     /// WebSocket: the command does not fit the interaction's state.

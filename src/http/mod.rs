@@ -3,6 +3,7 @@
 pub mod activities;
 pub mod agents;
 pub mod auth;
+pub mod canned_responses;
 pub mod channels;
 pub mod contacts;
 pub mod conversations;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(queues::configure)
             .configure(channels::configure)
             .configure(templates::configure)
+            .configure(canned_responses::configure)
             .configure(conversations::configure)
             .configure(contacts::configure)
             .configure(settings::configure)

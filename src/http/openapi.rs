@@ -2,8 +2,8 @@
 //! Endpoints served elsewhere (webhook, WebSocket) are described by stubs here.
 
 use super::{
-    activities, agents, auth, channels, contacts, conversations, health, interactions, media,
-    metrics, queues, reports, settings, simulator, stats, templates,
+    activities, agents, auth, canned_responses, channels, contacts, conversations, health,
+    interactions, media, metrics, queues, reports, settings, simulator, stats, templates,
 };
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -117,6 +117,8 @@ impl Modify for BearerAuth {
         queues::list, queues::create, queues::get, queues::update, queues::delete,
         channels::list, channels::create, channels::get, channels::update, channels::delete,
         templates::list, templates::sync, conversations::start,
+        canned_responses::list, canned_responses::create, canned_responses::get,
+        canned_responses::update, canned_responses::delete, canned_responses::render,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete,
         interactions::list, interactions::get,
         media::get, media::attach,
@@ -141,6 +143,7 @@ impl Modify for BearerAuth {
         (name = "contacts", description = "The CRM, agent and up"),
         (name = "templates", description = "Message templates (R23): listed for everyone, synced by admins"),
         (name = "conversations", description = "Conversations the business starts (R23), agent and up"),
+        (name = "canned_responses", description = "Saved replies (R26): agents read their queues' and the global ones and render them; supervisors and admins write"),
         (name = "interactions", description = "Supervisor and up; agents see their own"),
         (name = "media", description = "Files of media messages (R22): agents in the conversation, supervisors, admins"),
         (name = "activities", description = "Call logs, agent and up"),
@@ -168,6 +171,8 @@ mod tests {
             "/api/v1/contacts/{id}",
             "/api/v1/media/{id}",
             "/api/v1/interactions/{id}/attachments",
+            "/api/v1/canned_responses",
+            "/api/v1/canned_responses/{id}/render",
             "/webhooks/whatsapp",
             "/ws/agent",
             "/healthz",

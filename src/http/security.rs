@@ -11,8 +11,9 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
 use actix_web::middleware::{DefaultHeaders, Next};
-use actix_web::{http::header, web, HttpMessage, HttpRequest};
+use actix_web::{web, HttpMessage, HttpRequest};
 
 /// No inline script or style, nothing from other sites, never framed. `blob:` images and
 /// media: the desktop fetches a conversation's media with its bearer token (an `<img src>`
@@ -54,7 +55,7 @@ pub async fn authenticate_first(
             (Some(token), Some(store)) => crate::auth::authenticate_token(&store, &token).await,
             _ => Err(ApiError::Unauthenticated),
         };
-        match user.and_then(|u| match least_role(path) {
+        match user.and_then(|u| match least_role(req.method(), path) {
             Some(role) => u.require(role).map(|()| u),
             None => Ok(u),
         }) {
@@ -72,13 +73,19 @@ pub async fn authenticate_first(
 
 /// The role a whole `/api/v1` resource needs (handlers check again); `None` when any user
 /// may call it (and the handler decides, e.g. agents see their own interactions).
-fn least_role(path: &str) -> Option<Role> {
+fn least_role(method: &Method, path: &str) -> Option<Role> {
     let rest = path.strip_prefix("/api/v1/")?;
     let mut parts = rest.split('/');
     let resource = parts.next()?;
     // A channel's template list is every user's (agents pick templates from it, R23).
     if resource == "channels" && parts.nth(1) == Some("templates") && parts.next().is_none() {
         return None;
+    }
+    // Canned responses (R26): agents read and render them; supervisors and up write them.
+    if resource == "canned_responses" {
+        let render = parts.nth(1) == Some("render") && parts.next().is_none();
+        let read = *method == Method::GET || *method == Method::HEAD;
+        return (!read && !render).then_some(Role::Supervisor);
     }
     match resource {
         "agents" | "queues" | "channels" | "settings" => Some(Role::Admin),
@@ -200,14 +207,39 @@ mod tests {
 
     #[test]
     fn a_channels_template_list_is_for_everyone_the_rest_of_channels_for_admins() {
-        assert_eq!(least_role("/api/v1/channels/3/templates"), None);
+        let get = |p| least_role(&Method::GET, p);
+        assert_eq!(get("/api/v1/channels/3/templates"), None);
         assert_eq!(
-            least_role("/api/v1/channels/3/templates/sync"),
+            least_role(&Method::POST, "/api/v1/channels/3/templates/sync"),
             Some(Role::Admin)
         );
-        assert_eq!(least_role("/api/v1/channels/3"), Some(Role::Admin));
-        assert_eq!(least_role("/api/v1/channels"), Some(Role::Admin));
-        assert_eq!(least_role("/api/v1/reports/queues"), Some(Role::Supervisor));
-        assert_eq!(least_role("/api/v1/conversations"), None);
+        assert_eq!(get("/api/v1/channels/3"), Some(Role::Admin));
+        assert_eq!(get("/api/v1/channels"), Some(Role::Admin));
+        assert_eq!(get("/api/v1/reports/queues"), Some(Role::Supervisor));
+        assert_eq!(least_role(&Method::POST, "/api/v1/conversations"), None);
+    }
+
+    #[test]
+    fn agents_read_and_render_canned_responses_supervisors_write_them() {
+        for (method, path) in [
+            (Method::GET, "/api/v1/canned_responses"),
+            (Method::GET, "/api/v1/canned_responses/4"),
+            (Method::POST, "/api/v1/canned_responses/4/render"),
+        ] {
+            assert_eq!(least_role(&method, path), None, "{method} {path}");
+        }
+        for (method, path) in [
+            (Method::POST, "/api/v1/canned_responses"),
+            (Method::PATCH, "/api/v1/canned_responses/4"),
+            (Method::DELETE, "/api/v1/canned_responses/4"),
+            (Method::POST, "/api/v1/canned_responses/4/render/x"),
+            (Method::PUT, "/api/v1/canned_responses/4/render2"),
+        ] {
+            assert_eq!(
+                least_role(&method, path),
+                Some(Role::Supervisor),
+                "{method} {path}"
+            );
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod activities;
 pub mod agent_state;
 pub mod audit;
 pub mod backup;
+pub mod canned;
 pub mod channels;
 mod codec;
 pub mod contacts;
@@ -109,6 +110,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0011_contact_user_ids.sql")),
         M::up(include_str!("../../migrations/0012_replies_reactions.sql")),
         M::up(include_str!("../../migrations/0013_templates_csat.sql")),
+        M::up(include_str!("../../migrations/0014_canned_responses.sql")),
         M::up(include_str!("../../migrations/0016_internal_notes.sql")),
     ])
 }

@@ -3,6 +3,7 @@
 // paste with their upload progress (R22; the text becomes the caption), and `typing` while
 // the agent writes. Refused when the 24-hour customer service window is closed (R14): then
 // (and at any time from the toolbar) the agent sends an approved template (R23, templates.js).
+// `/` at the start of an empty message picks a canned response (R26, canned.js).
 
 import { h, replace, dateTime, toast, icon, bytes, customerName } from '../common.js';
 import { S, el, now, myPart } from './state.js';
@@ -11,6 +12,7 @@ import { authorLabel, excerpt } from './conversation.js';
 import { upsertMessage } from './events.js';
 import { classify, precheck, postAttachment, uploadError, ACCEPT, MAX_CAPTION_CHARS } from './media.js';
 import { openTemplateDialog } from './templates.js';
+import { attachCannedPicker } from './canned.js';
 
 const MAX_CHARS = 4096;
 /** `typing` at most this often per interaction (the server also limits it). */
@@ -105,19 +107,27 @@ export function buildComposer(it) {
     'aria-label': 'Send a template', 'aria-haspopup': 'dialog',
     on: { click: () => { const cur = current(); if (cur) openTemplatePicker(cur); } },
   }, icon('template', 17));
+  const cannedBtn = h('button', {
+    class: 'icon-btn', type: 'button', id: 'canned-btn', title: 'Insert a canned response (or type / in an empty message)',
+    'aria-label': 'Insert a canned response', 'aria-controls': 'canned-list',
+  }, icon('list', 17));
   const root = h('div', { class: 'composer' }, notice, replyBar, uploads, ta,
-    h('div', { class: 'bar' }, attachBtn, templateBtn,
-      h('span', { class: 'muted small', id: 'attach-hint', text: 'Enter to send · Shift+Enter for a new line · drop or paste a file to attach it' }),
+    h('div', { class: 'bar' }, attachBtn, templateBtn, cannedBtn,
+      h('span', { class: 'muted small', id: 'attach-hint', text: 'Enter to send · Shift+Enter for a new line · / for canned responses · drop or paste a file to attach it' }),
       h('span', { class: 'spacer' }), counter, sendBtn),
     fileInput);
+  const canned = attachCannedPicker({ ta, host: root, interactionId: () => (cp ? cp.iid : null) });
+  cannedBtn.addEventListener('click', () => canned.openFromButton());
   ta.value = it.draft || '';
   ta.addEventListener('input', () => {
     const cur = current();
     if (cur) cur.draft = ta.value;
     updateCounter();
     if (cur && ta.value.trim()) sendTyping(cur);
+    canned.update();
   });
   ta.addEventListener('keydown', (e) => {
+    if (canned.handleKey(e)) return;
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       sendCurrent();
@@ -141,7 +151,7 @@ export function buildComposer(it) {
   });
   cp = {
     iid: it.data.id, root, notice, noticeText, noticeBtn, blockText: '', replyBar, uploads, ta, counter, sendBtn,
-    attachBtn, templateBtn, fileInput,
+    attachBtn, templateBtn, cannedBtn, canned, fileInput,
   };
   wireDrop();
   return root;
@@ -169,6 +179,8 @@ export function fillComposer(it) {
   cp.ta.placeholder = block && templateOk ? 'Free text is not allowed now: send a template' : 'Type a message — Enter to send, Shift+Enter for a new line';
   cp.attachBtn.disabled = !!block;
   cp.templateBtn.disabled = !templateOk;
+  cp.cannedBtn.disabled = !!block;
+  cp.canned.update();
   updateCounter();
   fillReplyBar(it);
   renderUploads(it);

@@ -6,6 +6,7 @@ mod alerts;
 mod auth;
 mod authz;
 mod bad_input;
+mod canned;
 mod client_faults;
 mod conference;
 mod contacts;

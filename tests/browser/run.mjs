@@ -257,7 +257,7 @@ async function closeAll(...pages) {
 // ---------------------------------------------------------------- scenarios
 
 test('static pages are served and unknown paths are 404 JSON', async () => {
-  for (const p of ['/', '/app.js', '/style.css', '/admin.html', '/admin.js', '/simulator.html', '/simulator.js', '/common.js', '/desk/templates.js']) {
+  for (const p of ['/', '/app.js', '/style.css', '/admin.html', '/admin.js', '/simulator.html', '/simulator.js', '/common.js', '/desk/templates.js', '/desk/canned.js', '/admin/canned.js']) {
     const res = await fetch(base + p);
     assert.equal(res.status, 200, p);
   }
@@ -1508,4 +1508,132 @@ test('a supervisor watches from the live board, whispers, barges in and writes t
   } finally {
     await closeAll(alice, admin);
   }
+// ---------------------------------------------------------------- canned responses (R26)
+
+test('canned responses: an admin writes one with placeholders; an agent picks it with / and the keyboard, edits and sends it', async () => {
+  const admin = await adminPage();
+  await admin.getByRole('tab', { name: 'Canned responses' }).click();
+  const table = admin.locator('#canned-admin-table');
+  // The demo's saved replies.
+  await table.locator('tr[data-shortcut=hello]').waitFor();
+  assert.deepEqual(await table.locator('tr[data-shortcut]').evaluateAll((rs) => rs.map((r) => r.dataset.shortcut)), ['hello', 'order-status', 'thanks']);
+  assert.match(await table.locator('tr[data-shortcut=order-status]').textContent(), /Support/);
+  assert.match(await table.locator('tr[data-shortcut=hello]').textContent(), /Every queue/);
+
+  // The form says what is wrong, field by field; the server's refusal of a taken shortcut too.
+  await admin.click('#canned-add');
+  const dlg = admin.locator('#canned-dialog');
+  await dlg.waitFor();
+  assert.equal(await admin.evaluate(() => document.activeElement.id), 'cn-shortcut');
+  await dlg.locator('#cn-shortcut').fill('Ship ETA');
+  await dlg.locator('#cn-title').focus();
+  await dlg.locator('#cn-shortcut-problem', { hasText: 'lower-case letters' }).waitFor();
+  assert.equal(await dlg.locator('#cn-shortcut').getAttribute('aria-invalid'), 'true');
+  await dlg.locator('#canned-save').click();
+  await dlg.locator('#cn-title-problem', { hasText: 'Enter a title' }).waitFor();
+  await dlg.locator('#cn-text-problem', { hasText: 'Enter the text' }).waitFor();
+  await dlg.locator('#cn-shortcut').fill('hello');
+  await dlg.locator('#cn-title').fill('Shipping date');
+  await dlg.locator('#cn-queue').selectOption({ label: 'Support' });
+  await dlg.locator('#cn-text').fill('Hi ');
+  await dlg.getByRole('button', { name: /Insert the customer’s first name/ }).click();
+  await admin.keyboard.type(', {{agent.first_name}} from {{queue.name}} here: your parcel {{order.id}} ships tomorrow.');
+  assert.equal(await dlg.locator('#cn-text').inputValue(), 'Hi {{customer.first_name}}, {{agent.first_name}} from {{queue.name}} here: your parcel {{order.id}} ships tomorrow.');
+  assert.equal(await dlg.locator('#cn-preview .tpl-bubble').textContent(), 'Hi Ana, Demo from Support here: your parcel {{order.id}} ships tomorrow.');
+  await dlg.locator('#canned-save').click();
+  await dlg.locator('#cn-shortcut-problem', { hasText: '/hello is taken' }).waitFor();
+  await dlg.locator('#cn-shortcut').fill('shipping-eta');
+  await dlg.locator('#cn-shortcut-problem').waitFor({ state: 'hidden' });
+  await shot(admin, 'canned-form');
+  await dlg.locator('#canned-save').click();
+  await dlg.waitFor({ state: 'detached' });
+  const row = table.locator('tr[data-shortcut=shipping-eta]');
+  await row.waitFor();
+  assert.match(await row.textContent(), /\/shipping-eta[\s\S]*Shipping date[\s\S]*Support/);
+  // Search by the text.
+  await admin.locator('#canned-admin-search').fill('ships tomorrow');
+  await admin.locator('#canned-admin-count', { hasText: '1 found' }).waitFor();
+  assert.deepEqual(await table.locator('tr[data-shortcut]').evaluateAll((rs) => rs.map((r) => r.dataset.shortcut)), ['shipping-eta']);
+  await admin.locator('#canned-admin-search').fill('');
+  await table.locator('tr[data-shortcut=hello]').waitFor();
+  await admin.locator('#canned-admin-count', { hasText: '4 canned responses' }).waitFor();
+  await shot(admin, 'canned-admin');
+
+  // The agent, in a conversation: `/` opens the picker; arrows move, typing filters.
+  const alice = await agentPage('alice');
+  await setStatus(alice, 'available');
+  await customerSays('447700902020', 'Ana Costa', 'Hi, when will my parcel ship?');
+  await acceptOffer(alice, 'Ana Costa');
+  await alice.click('#composer');
+  await alice.keyboard.type('/');
+  const picker = alice.locator('#canned-picker');
+  await picker.waitFor();
+  const options = picker.locator('[role=option]');
+  await options.nth(3).waitFor();
+  const shown = async () => options.evaluateAll((os) => os.map((o) => o.dataset.shortcut));
+  const selected = async () => picker.locator('[role=option][aria-selected=true]').getAttribute('data-shortcut');
+  assert.deepEqual(await shown(), ['hello', 'order-status', 'shipping-eta', 'thanks']);
+  assert.equal(await selected(), 'hello');
+  await alice.keyboard.press('ArrowDown');
+  assert.equal(await selected(), 'order-status');
+  await alice.keyboard.press('ArrowUp');
+  await alice.keyboard.press('ArrowUp');
+  assert.equal(await selected(), 'thanks', 'up from the first wraps to the last');
+  assert.equal(await alice.locator('#composer').getAttribute('aria-activedescendant'), await picker.locator('[role=option][aria-selected=true]').getAttribute('id'));
+  await alice.keyboard.type('sh');
+  await picker.locator('[role=option][data-shortcut=shipping-eta][aria-selected=true]').waitFor();
+  assert.deepEqual(await shown(), ['shipping-eta']);
+  assert.equal(await alice.inputValue('#composer'), '/sh');
+  await shot(alice, 'canned-picker');
+
+  // Enter puts the rendered text into the composer (nothing is sent); the agent edits it.
+  await alice.keyboard.press('Enter');
+  await picker.waitFor({ state: 'hidden' });
+  const filled = 'Hi Ana, Alice from Support here: your parcel {{order.id}} ships tomorrow.';
+  await alice.waitForFunction((t) => document.getElementById('composer').value === t, filled);
+  assert.equal(await alice.evaluate(() => document.activeElement.id), 'composer');
+  await alice.locator('.toast', { hasText: 'placeholders could not be filled' }).waitFor();
+  assert.equal(alice.sent.filter((f) => f.type === 'send').length, 0, 'picking sends nothing');
+  await alice.evaluate(() => {
+    const ta = document.getElementById('composer');
+    const at = ta.value.indexOf('{{order.id}}');
+    ta.setSelectionRange(at, at + '{{order.id}}'.length);
+  });
+  await alice.keyboard.type('#4521');
+  await alice.keyboard.press('Enter');
+  const sentText = 'Hi Ana, Alice from Support here: your parcel #4521 ships tomorrow.';
+  await alice.locator('.msg.out .text', { hasText: 'your parcel #4521 ships tomorrow' }).waitFor();
+  assert.deepEqual(alice.sent.filter((f) => f.type === 'send').map((f) => f.text), [sentText]);
+  assert.equal(await alice.inputValue('#composer'), '');
+
+  // No match: Enter does not send; Esc closes the picker and the text is the agent's again.
+  await alice.keyboard.type('/nothing-like-this');
+  await picker.locator('#canned-status', { hasText: 'No canned response matches' }).waitFor();
+  await alice.keyboard.press('Enter');
+  assert.equal(await alice.inputValue('#composer'), '/nothing-like-this');
+  await alice.keyboard.press('Escape');
+  await picker.waitFor({ state: 'hidden' });
+  await alice.fill('#composer', '');
+  // The toolbar button opens it too.
+  await alice.click('#canned-btn');
+  await picker.waitFor();
+  assert.equal(await alice.inputValue('#composer'), '/');
+  await alice.keyboard.press('Escape');
+  await picker.waitFor({ state: 'hidden' });
+  await alice.fill('#composer', '');
+  assert.equal(alice.sent.filter((f) => f.type === 'send').length, 1);
+
+  await endAndWrapUp(alice, null);
+  await setStatus(alice, 'offline');
+
+  // Delete, after a confirmation.
+  await row.getByRole('button', { name: 'Delete /shipping-eta' }).click();
+  const confirm = admin.locator('#canned-delete-dialog');
+  await confirm.waitFor();
+  await confirm.locator('#canned-delete-confirm').click();
+  await row.waitFor({ state: 'detached' });
+  const left = await call('GET', '/api/v1/canned_responses');
+  assert.deepEqual(left.items.map((c) => c.shortcut), ['hello', 'order-status', 'thanks']);
+  for (const p of [admin, alice]) assert.deepEqual(p.errors, []);
+  await closeAll(admin, alice);
 });
