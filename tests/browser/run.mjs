@@ -1497,7 +1497,7 @@ test('a supervisor watches from the live board, whispers, barges in and writes t
     await dlg.locator('#monitor-say').fill('Hello Marta, I am the team lead, we are on it.');
     await dlg.locator('#monitor-say-send').click();
     await alice.locator('.msg.out .text', { hasText: 'I am the team lead' }).waitFor();
-    const view = await call('GET', '/api/v1/simulator/messages?from=%2B15550004242', null, null);
+    const view = await call('GET', '/api/v1/simulator/messages?from=%2B15550004242', undefined, null);
     const seen = (view.messages || []).map((m) => m.text);
     assert.ok(seen.some((t) => t.includes('I am the team lead')), `customer sees: ${seen}`);
     assert.ok(!seen.some((t) => t.includes('screenshot of the error')), 'a whisper reached the customer');
@@ -1508,6 +1508,8 @@ test('a supervisor watches from the live board, whispers, barges in and writes t
   } finally {
     await closeAll(alice, admin);
   }
+});
+
 // ---------------------------------------------------------------- canned responses (R26)
 
 test('canned responses: an admin writes one with placeholders; an agent picks it with / and the keyboard, edits and sends it', async () => {
