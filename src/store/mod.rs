@@ -109,6 +109,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0011_contact_user_ids.sql")),
         M::up(include_str!("../../migrations/0012_replies_reactions.sql")),
         M::up(include_str!("../../migrations/0013_templates_csat.sql")),
+        M::up(include_str!("../../migrations/0015_service_level.sql")),
     ])
 }
 
