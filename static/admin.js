@@ -8,6 +8,7 @@ import {
 import {
   loadTemplates, statusChip, humanReason, statusLabel, previewBubble, paramFields, openNewConversation,
 } from './desk/templates.js';
+import { renderReports } from './admin/reports.js';
 
 const root = $('#root');
 const POLL_MS = 2000;
@@ -19,6 +20,7 @@ let tabs = [];
 
 const PAGES = [
   { id: 'board', label: 'Live board', role: 'supervisor', render: renderBoard },
+  { id: 'reports', label: 'Reports', role: 'supervisor', render: () => renderReports(main) },
   { id: 'agents', label: 'Agents', role: 'admin', render: renderAgents },
   { id: 'queues', label: 'Queues', role: 'admin', render: renderQueues },
   { id: 'channels', label: 'Channels', role: 'admin', render: renderChannels },
