@@ -66,6 +66,7 @@ pub async fn seed_if_empty(store: &Store, settings: &Settings) -> anyhow::Result
         csat_enabled: true,
         csat_question: crate::domain::csat::DEFAULT_QUESTION.into(),
         csat_timeout_hours: 24,
+        service_level_secs: i64::from(crate::domain::reports::DEFAULT_SERVICE_LEVEL_SECS),
     };
     let queue = queues::create(store, Actors::NotStarted, support, &agent_ids).await?;
     let app_secret = settings

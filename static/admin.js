@@ -10,6 +10,7 @@ import {
 } from './desk/templates.js';
 import { openMonitor } from './admin/monitor.js';
 import { renderCanned } from './admin/canned.js';
+import { renderReports } from './admin/reports.js';
 
 const root = $('#root');
 const POLL_MS = 2000;
@@ -21,6 +22,7 @@ let tabs = [];
 
 const PAGES = [
   { id: 'board', label: 'Live board', role: 'supervisor', render: renderBoard },
+  { id: 'reports', label: 'Reports', role: 'supervisor', render: () => renderReports(main) },
   { id: 'agents', label: 'Agents', role: 'admin', render: renderAgents },
   { id: 'queues', label: 'Queues', role: 'admin', render: renderQueues },
   { id: 'channels', label: 'Channels', role: 'admin', render: renderChannels },

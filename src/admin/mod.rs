@@ -91,6 +91,7 @@ mod tests {
             csat_enabled: false,
             csat_question: "How did we do?".into(),
             csat_timeout_hours: 24,
+            service_level_secs: 60,
         }
     }
 

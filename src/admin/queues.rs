@@ -5,6 +5,7 @@ use crate::domain::csat::CsatSettings;
 use crate::domain::input::{
     changed_ids, check_disposition_codes, check_queue_timers, unique_ids, InvalidInput, Name,
 };
+use crate::domain::reports::check_service_level_secs;
 use crate::domain::time::now_ms;
 use crate::domain::{DispositionCode, Strategy};
 use crate::error::{ApiError, ErrorCode};
@@ -25,6 +26,8 @@ pub struct QueueFields {
     pub csat_enabled: bool,
     pub csat_question: String,
     pub csat_timeout_hours: i64,
+    /// 8.8: accepted within this many seconds of arrival is within the service level.
+    pub service_level_secs: i64,
 }
 
 /// The fields to change (`None`: kept); unchecked.
@@ -41,6 +44,7 @@ pub struct QueuePatch {
     pub csat_enabled: Option<bool>,
     pub csat_question: Option<String>,
     pub csat_timeout_hours: Option<i64>,
+    pub service_level_secs: Option<i64>,
     pub members: Option<Vec<i64>>,
 }
 
@@ -71,6 +75,9 @@ impl QueueFields {
             csat_timeout_hours: p
                 .csat_timeout_hours
                 .unwrap_or(i64::from(old.csat.timeout_hours)),
+            service_level_secs: p
+                .service_level_secs
+                .unwrap_or(i64::from(old.service_level_secs)),
         }
     }
 
@@ -94,6 +101,7 @@ impl QueueFields {
             &self.csat_question,
             self.csat_timeout_hours,
         )?;
+        let service_level_secs = check_service_level_secs(self.service_level_secs)?;
         // In range (checked above): the casts cannot truncate.
         Ok(QueueSettings {
             name: name.into_inner(),
@@ -105,6 +113,7 @@ impl QueueFields {
             alert_warn_secs: self.alert_warn_secs as u32,
             alert_critical_secs: self.alert_critical_secs as u32,
             csat,
+            service_level_secs,
         })
     }
 }
@@ -235,6 +244,7 @@ mod tests {
             csat_enabled: false,
             csat_question: "How did we do?".into(),
             csat_timeout_hours: 24,
+            service_level_secs: 60,
         }
     }
 
@@ -268,6 +278,17 @@ mod tests {
         let mut f = fields();
         f.name = String::new();
         assert!(f.validate().is_err());
+        for (secs, ok) in [
+            (0, false),
+            (1, true),
+            (86_400, true),
+            (86_401, false),
+            (-5, false),
+        ] {
+            let mut f = fields();
+            f.service_level_secs = secs;
+            assert_eq!(f.validate().is_ok(), ok, "service_level_secs {secs}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod masking;
 pub mod media;
 pub mod message;
 pub mod phone;
+pub mod reports;
 pub mod routing;
 pub mod template;
 pub mod time;

@@ -124,7 +124,7 @@ impl Modify for BearerAuth {
         media::get, media::attach,
         activities::list, activities::get,
         settings::get, settings::update, settings::audit,
-        stats::realtime, reports::queues, reports::agents,
+        stats::realtime, reports::queues, reports::agents, reports::intervals,
         health::healthz, health::readyz, metrics::metrics,
         simulator::channels, simulator::conversation, simulator::send, simulator::read, simulator::react, simulator::media_file,
         webhook_verify, webhook_deliver, agent_websocket, supervisor_websocket,

@@ -41,6 +41,9 @@ pub struct Queue {
     pub csat_question: String,
     /// How long after the survey an answer is taken.
     pub csat_timeout_hours: u32,
+    /// 8.8: a conversation accepted within this many seconds of its arrival is within the
+    /// service level (the reports' `service_level`).
+    pub service_level_secs: u32,
     /// Ids of the member agents.
     pub members: Vec<i64>,
 }
@@ -60,6 +63,7 @@ impl From<QueueRecord> for Queue {
             csat_enabled: q.csat.enabled,
             csat_question: q.csat.question,
             csat_timeout_hours: q.csat.timeout_hours,
+            service_level_secs: q.service_level_secs,
             members: q.members,
         }
     }
@@ -108,8 +112,16 @@ pub struct NewQueue {
     #[serde(default = "d24")]
     #[schema(minimum = 1, maximum = 168, default = 24)]
     pub csat_timeout_hours: i64,
+    /// 8.8: the service level threshold, in seconds.
+    #[serde(default = "d_service_level")]
+    #[schema(minimum = 1, maximum = 86400, default = 60)]
+    pub service_level_secs: i64,
     #[serde(default)]
     pub members: Vec<i64>,
+}
+
+fn d_service_level() -> i64 {
+    i64::from(crate::domain::reports::DEFAULT_SERVICE_LEVEL_SECS)
 }
 
 fn d24() -> i64 {
@@ -147,6 +159,8 @@ pub struct QueuePatch {
     pub csat_question: Option<String>,
     #[schema(minimum = 1, maximum = 168)]
     pub csat_timeout_hours: Option<i64>,
+    #[schema(minimum = 1, maximum = 86400)]
+    pub service_level_secs: Option<i64>,
     pub members: Option<Vec<i64>>,
 }
 
@@ -164,6 +178,7 @@ impl NewQueue {
             csat_enabled: self.csat_enabled,
             csat_question: self.csat_question.clone(),
             csat_timeout_hours: self.csat_timeout_hours,
+            service_level_secs: self.service_level_secs,
         }
     }
 }
@@ -182,6 +197,7 @@ impl From<QueuePatch> for admin::queues::QueuePatch {
             csat_enabled: p.csat_enabled,
             csat_question: p.csat_question,
             csat_timeout_hours: p.csat_timeout_hours,
+            service_level_secs: p.service_level_secs,
             members: p.members,
         }
     }

@@ -111,6 +111,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0012_replies_reactions.sql")),
         M::up(include_str!("../../migrations/0013_templates_csat.sql")),
         M::up(include_str!("../../migrations/0014_canned_responses.sql")),
+        M::up(include_str!("../../migrations/0015_service_level.sql")),
         M::up(include_str!("../../migrations/0016_internal_notes.sql")),
     ])
 }

@@ -19,12 +19,14 @@ pub struct QueueRecord {
     pub alert_critical_secs: u32,
     /// The survey after a conversation closes (R28).
     pub csat: CsatSettings,
+    /// Accepted within this many seconds of arrival: within the service level (8.8).
+    pub service_level_secs: u32,
     pub members: Vec<i64>,
 }
 
 const QUEUE_COLUMNS: &str = "id, name, offer_timeout_secs, wrap_up_secs, disposition_codes, \
      disposition_required, strategy, alert_warn_secs, alert_critical_secs, csat_enabled, \
-     csat_question, csat_timeout_hours";
+     csat_question, csat_timeout_hours, service_level_secs";
 
 fn queue_from_row(r: &Row<'_>) -> rusqlite::Result<QueueRecord> {
     let codes: String = r.get(4)?;
@@ -45,6 +47,7 @@ fn queue_from_row(r: &Row<'_>) -> rusqlite::Result<QueueRecord> {
             question: r.get(10)?,
             timeout_hours: r.get(11)?,
         },
+        service_level_secs: r.get(12)?,
         members: Vec::new(),
     })
 }
@@ -98,6 +101,7 @@ pub struct QueueSettings {
     pub alert_warn_secs: u32,
     pub alert_critical_secs: u32,
     pub csat: CsatSettings,
+    pub service_level_secs: u32,
 }
 
 fn codes_json(codes: &[DispositionCode]) -> StoreResult<String> {
@@ -110,8 +114,9 @@ pub fn insert(db: &Db, q: &QueueSettings, now: i64) -> StoreResult<i64> {
     db.0.prepare_cached(
         "INSERT INTO queues(name, offer_timeout_secs, wrap_up_secs, disposition_codes, \
          disposition_required, strategy, alert_warn_secs, alert_critical_secs, deleted, \
-         created_at, updated_at, csat_enabled, csat_question, csat_timeout_hours) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9, ?10, ?11, ?12)",
+         created_at, updated_at, csat_enabled, csat_question, csat_timeout_hours, \
+         service_level_secs) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         q.name,
@@ -126,6 +131,7 @@ pub fn insert(db: &Db, q: &QueueSettings, now: i64) -> StoreResult<i64> {
         q.csat.enabled,
         q.csat.question,
         q.csat.timeout_hours,
+        q.service_level_secs,
     ])?;
     Ok(db.0.last_insert_rowid())
 }
@@ -135,7 +141,8 @@ pub fn update(db: &Db, id: i64, q: &QueueSettings, now: i64) -> StoreResult<()> 
         "UPDATE queues SET name = ?2, offer_timeout_secs = ?3, wrap_up_secs = ?4, \
          disposition_codes = ?5, disposition_required = ?6, strategy = ?7, \
          alert_warn_secs = ?8, alert_critical_secs = ?9, updated_at = ?10, \
-         csat_enabled = ?11, csat_question = ?12, csat_timeout_hours = ?13 WHERE id = ?1",
+         csat_enabled = ?11, csat_question = ?12, csat_timeout_hours = ?13, \
+         service_level_secs = ?14 WHERE id = ?1",
     )?
     .execute(params![
         id,
@@ -151,6 +158,7 @@ pub fn update(db: &Db, id: i64, q: &QueueSettings, now: i64) -> StoreResult<()> 
         q.csat.enabled,
         q.csat.question,
         q.csat.timeout_hours,
+        q.service_level_secs,
     ])?;
     Ok(())
 }

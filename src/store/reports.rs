@@ -1,55 +1,9 @@
 //! What the queue and agent reports count, read for a range of time (the figures are
-//! computed by the HTTP edge from these facts).
+//! computed from these facts by `domain::reports`).
 
 use super::{Db, StoreResult};
+use crate::domain::reports::{Conv, Facts, Part, QueueFacts, Survey, UserFacts};
 use std::collections::BTreeMap;
-
-pub struct Conv {
-    pub id: i64,
-    pub queue_id: i64,
-    pub state: String,
-    pub created_at: i64,
-    pub accepted_at: Option<i64>,
-    pub ended_at: Option<i64>,
-    pub owner: Option<i64>,
-    pub first_reply: Option<(Option<i64>, i64)>,
-    /// The business started it (R23).
-    pub outbound: bool,
-}
-
-/// A satisfaction survey sent (R28): its queue, the agent it is about, the score if any.
-pub struct Survey {
-    pub queue_id: i64,
-    pub agent_id: Option<i64>,
-    pub score: Option<u8>,
-}
-
-pub struct Part {
-    pub interaction_id: i64,
-    pub agent_id: i64,
-    pub role: String,
-    pub joined_at: i64,
-    pub left_at: Option<i64>,
-    pub wrap_up_deadline: Option<i64>,
-    pub wrapped_up_at: Option<i64>,
-    pub disposition: Option<String>,
-    pub auto: Option<bool>,
-}
-
-pub struct Facts {
-    pub convs: Vec<Conv>,
-    pub parts: Vec<Part>,
-    /// Offers that did not end in an accept: (agent, outcome).
-    pub lapsed: Vec<(i64, String)>,
-    /// id → (name, wrap-up seconds, deleted)
-    pub queues: BTreeMap<i64, (String, i64, bool)>,
-    /// id → (display name, role, deleted)
-    pub users: BTreeMap<i64, (String, String, bool)>,
-    /// Billable outbound messages (R24 pricing): (interaction, category, count).
-    pub billable: Vec<(i64, String, usize)>,
-    /// Surveys of the conversations in the range.
-    pub surveys: Vec<Survey>,
-}
 
 /// Everything the reports count for conversations created in `from..to`.
 pub fn load(db: &Db, from: i64, to: i64) -> StoreResult<Facts> {
@@ -60,7 +14,7 @@ pub fn load(db: &Db, from: i64, to: i64) -> StoreResult<Facts> {
                    AND m.direction = 'out' AND m.author_kind = 'agent' ORDER BY m.id LIMIT 1),
                 (SELECT m.sent_at FROM messages m WHERE m.interaction_id = i.id
                    AND m.direction = 'out' AND m.author_kind = 'agent' ORDER BY m.id LIMIT 1),
-                i.kind = 'outbound'
+                i.kind = 'outbound', i.closed_at
          FROM interactions i WHERE i.created_at >= ?1 AND i.created_at < ?2 ORDER BY i.id",
     )?;
     let convs = stmt
@@ -77,6 +31,7 @@ pub fn load(db: &Db, from: i64, to: i64) -> StoreResult<Facts> {
                 owner: r.get(6)?,
                 first_reply: at.map(|t| (author.and_then(|a| a.parse().ok()), t)),
                 outbound: r.get(9)?,
+                closed_at: r.get(10)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -108,16 +63,28 @@ pub fn load(db: &Db, from: i64, to: i64) -> StoreResult<Facts> {
     let lapsed = stmt
         .query_map([from, to], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<Vec<_>, _>>()?;
-    let mut stmt = c.prepare("SELECT id, name, wrap_up_secs, deleted FROM queues")?;
+    let mut stmt =
+        c.prepare("SELECT id, name, wrap_up_secs, service_level_secs, deleted FROM queues")?;
     let queues = stmt
         .query_map([], |r| {
-            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get::<_, bool>(3)?)))
+            let queue = QueueFacts {
+                name: r.get(1)?,
+                wrap_up_secs: r.get(2)?,
+                service_level_secs: r.get(3)?,
+                deleted: r.get(4)?,
+            };
+            Ok((r.get::<_, i64>(0)?, queue))
         })?
         .collect::<Result<BTreeMap<_, _>, _>>()?;
     let mut stmt = c.prepare("SELECT id, display_name, role, deleted FROM users")?;
     let users = stmt
         .query_map([], |r| {
-            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get::<_, bool>(3)?)))
+            let user = UserFacts {
+                display_name: r.get(1)?,
+                role: r.get(2)?,
+                deleted: r.get(3)?,
+            };
+            Ok((r.get::<_, i64>(0)?, user))
         })?
         .collect::<Result<BTreeMap<_, _>, _>>()?;
     let billable = c

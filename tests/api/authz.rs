@@ -77,6 +77,7 @@ async fn every_endpoint_against_every_role_and_bad_tokens() {
         ("GET", "/api/v1/stats/realtime".into(), Min::Supervisor),
         ("GET", "/api/v1/reports/queues".into(), Min::Supervisor),
         ("GET", "/api/v1/reports/agents".into(), Min::Supervisor),
+        ("GET", "/api/v1/reports/intervals".into(), Min::Supervisor),
         ("GET", "/healthz".into(), Min::Anyone),
         ("GET", "/openapi.json".into(), Min::Anyone),
     ];

@@ -24,6 +24,7 @@ mod operations;
 mod outbound;
 mod recovery;
 mod replies;
+mod reports;
 mod routing;
 mod screen_pop;
 mod session;

@@ -505,7 +505,7 @@ async fn reports_match_hand_computed_figures_for_a_scripted_day() {
     let app = TestApp::spawn().await;
     let q = app
         .create_queue(
-            json!({"name": "Sales", "wrap_up_secs": 60, "disposition_codes": [
+            json!({"name": "Sales", "wrap_up_secs": 60, "service_level_secs": 30, "disposition_codes": [
             {"code": "sale", "label": "Sale"}, {"code": "callback", "label": "Call back"}]}),
         )
         .await;
@@ -744,6 +744,89 @@ async fn reports_match_hand_computed_figures_for_a_scripted_day() {
     assert_eq!(durations(&totals["first_response"]), (3, 38.333, 50.0));
     assert_eq!(totals["dispositions"], json!({"sale": 2, "callback": 1}));
 
+    // Service level (Sales: 30 s, Billing: the default 60 s). Sales: 1 (10 s) and 2 (30 s,
+    // the threshold itself) are within; 3 (abandoned after 120 s) and 6 (60 s) are not.
+    assert_eq!(
+        sales["service_level"],
+        json!({"threshold_secs": 30, "accepted_within": 2, "abandoned_within": 0,
+               "waiting_over": 0, "counted": 4, "percent": 50.0})
+    );
+    assert_eq!(
+        billing["service_level"],
+        json!({"threshold_secs": 60, "accepted_within": 1, "abandoned_within": 0,
+               "waiting_over": 0, "counted": 1, "percent": 100.0})
+    );
+    assert_eq!(
+        totals["service_level"],
+        json!({"threshold_secs": null, "accepted_within": 3, "abandoned_within": 0,
+               "waiting_over": 0, "counted": 5, "percent": 60.0})
+    );
+
+    // Conversations per hour of arrival: 09:00 (1), 10:00 (2), 11:00 (3), 12:00 (4, Billing),
+    // 13:00 (6).
+    let hourly = json_ok(
+        app.get(
+            "/api/v1/reports/intervals?from=2024-03-04",
+            Some(&app.admin_token),
+        )
+        .await,
+        "hourly report",
+    )
+    .await;
+    assert_eq!(hourly["interval"], "hour");
+    let starts = hourly["starts"].as_array().unwrap();
+    assert_eq!(starts.len(), 24);
+    assert_eq!(starts[9], "2024-03-04T09:00:00.000Z");
+    let at = |hours: &[(usize, u64)]| {
+        let mut v = vec![json!(0); 24];
+        for (h, n) in hours {
+            v[*h] = json!(n);
+        }
+        Value::Array(v)
+    };
+    let all = &hourly["totals"];
+    assert_eq!(
+        all["offered"],
+        at(&[(9, 1), (10, 1), (11, 1), (12, 1), (13, 1)])
+    );
+    assert_eq!(all["accepted"], at(&[(9, 1), (10, 1), (12, 1), (13, 1)]));
+    assert_eq!(all["abandoned"], at(&[(11, 1)]));
+    assert_eq!(all["outbound"], at(&[]));
+    let sl = all["service_level_percent"].as_array().unwrap();
+    assert_eq!(
+        (&sl[8], &sl[9], &sl[10], &sl[11], &sl[12], &sl[13]),
+        (
+            &json!(null),
+            &json!(100.0),
+            &json!(100.0),
+            &json!(0.0),
+            &json!(100.0),
+            &json!(0.0)
+        )
+    );
+    let sales_hourly = hourly["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["queue_id"] == json!(q))
+        .unwrap();
+    assert_eq!(
+        sales_hourly["offered"],
+        at(&[(9, 1), (10, 1), (11, 1), (13, 1)])
+    );
+    // Per agent: what each took, by the conversation's hour of arrival (2 was B's, then A's).
+    let agent_hourly = |id: i64| {
+        hourly["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["agent_id"] == json!(id))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(agent_hourly(a)["accepted"], at(&[(9, 1), (10, 1), (12, 1)]));
+    assert_eq!(agent_hourly(b)["accepted"], at(&[(10, 1), (13, 1)]));
+
     let agents = json_ok(
         app.get(
             "/api/v1/reports/agents?from=2024-03-04T00:00:00Z&to=2024-03-05T00:00:00Z",
@@ -840,13 +923,16 @@ async fn reports_match_hand_computed_figures_for_a_scripted_day() {
         "{sales_line}"
     );
     // Dispositions, billable messages by pricing category (none here), then the outbound
-    // conversations and the surveys (R23, R28; none here).
+    // conversations and the surveys (R23, R28; none here), then the service level (8.8).
     assert!(
-        sales_line.ends_with("callback=1;sale=1,,0,0,0,"),
+        sales_line.ends_with("callback=1;sale=1,,0,0,0,,30,2,0,0,4,50"),
         "{sales_line}"
     );
+    assert!(lines[1].ends_with(",,3,0,0,5,60"), "{csv}");
     assert!(lines[0].ends_with(
-        ",dispositions,billable_messages,outbound,csat_sent,csat_answered,csat_average"
+        ",dispositions,billable_messages,outbound,csat_sent,csat_answered,csat_average,\
+         service_level_secs,service_level_accepted_within,service_level_abandoned_within,\
+         service_level_waiting_over,service_level_counted,service_level_percent"
     ));
     let agents_csv = app
         .get(

@@ -141,14 +141,18 @@ async fn the_business_starts_a_conversation_and_the_customer_reply_lands_in_it()
         csv.lines()
             .next()
             .unwrap()
-            .ends_with(",billable_messages,outbound,csat_sent,csat_answered,csat_average"),
+            .contains(",billable_messages,outbound,csat_sent,csat_answered,csat_average,"),
         "{csv}"
     );
     let line = csv
         .lines()
         .find(|l| l.starts_with(&format!("{},", b.queue_id)))
         .unwrap();
-    assert!(line.ends_with(",1,0,0,"), "one outbound, no survey: {line}");
+    // One outbound, no survey; the service level counts only the inbound conversation.
+    assert!(
+        line.ends_with(",1,0,0,,60,1,0,0,1,100"),
+        "one outbound, no survey: {line}"
+    );
 }
 
 #[tokio::test]

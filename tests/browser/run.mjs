@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -257,7 +257,7 @@ async function closeAll(...pages) {
 // ---------------------------------------------------------------- scenarios
 
 test('static pages are served and unknown paths are 404 JSON', async () => {
-  for (const p of ['/', '/app.js', '/style.css', '/admin.html', '/admin.js', '/simulator.html', '/simulator.js', '/common.js', '/desk/templates.js', '/desk/canned.js', '/admin/canned.js']) {
+  for (const p of ['/', '/app.js', '/style.css', '/admin.html', '/admin.js', '/simulator.html', '/simulator.js', '/common.js', '/desk/templates.js', '/desk/canned.js', '/admin/canned.js', '/admin/monitor.js', '/admin/reports.js', '/vendor/chart.umd.min.js']) {
     const res = await fetch(base + p);
     assert.equal(res.status, 200, p);
   }
@@ -1638,4 +1638,177 @@ test('canned responses: an admin writes one with placeholders; an agent picks it
   assert.deepEqual(left.items.map((c) => c.shortcut), ['hello', 'order-status', 'thanks']);
   for (const p of [admin, alice]) assert.deepEqual(p.errors, []);
   await closeAll(admin, alice);
+});
+
+// ---------------------------------------------------------------- reports (section 8.8)
+
+/** Waits for the page's next JSON answer from `path` (a report), and returns its URL and body. */
+async function nextReport(page, path, act) {
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === path && !r.url().includes('format=csv')),
+    act(),
+  ]);
+  assert.equal(resp.status(), 200, `${path}: ${await resp.text()}`);
+  return { url: new URL(resp.url()), body: await resp.json() };
+}
+
+/** The canvas shows something: Chart.js drew on it (some pixel is not transparent). */
+async function chartDrawn(page, id) {
+  const canvas = page.locator(`canvas#${id}`);
+  await canvas.waitFor();
+  return canvas.evaluate((c) => {
+    if (!c.width || !c.height || !window.Chart || !window.Chart.getChart(c)) return false;
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) return true;
+    return false;
+  });
+}
+
+test('reports: charts, tables with the API\'s figures, another period, a CSV download', async () => {
+  // Today's traffic: two conversations answered and wrapped up, one left waiting.
+  const alice = await agentPage('alice');
+  await setStatus(alice, 'available');
+  await customerSays('447700900501', 'Rhea Report', 'Where is my parcel?');
+  await acceptOffer(alice, 'Rhea Report');
+  await endAndWrapUp(alice, 'resolved');
+  await customerSays('447700900502', 'Sam Report', 'Can I change my address?');
+  await acceptOffer(alice, 'Sam Report');
+  await endAndWrapUp(alice, 'follow_up');
+  await alice.locator('#ilist .empty').waitFor();
+  await setStatus(alice, 'on_break');
+  await customerSays('447700900503', 'Tom Waiting', 'Hello?');
+
+  const admin = await adminPage();
+  const cspProblems = [];
+  admin.on('console', (m) => { if (/Content.Security.Policy|Refused to/i.test(m.text())) cspProblems.push(m.text()); });
+  const [queues, agents, intervals] = await Promise.all([
+    nextReport(admin, '/api/v1/reports/queues', () => admin.getByRole('tab', { name: 'Reports' }).click()),
+    nextReport(admin, '/api/v1/reports/agents', async () => {}),
+    nextReport(admin, '/api/v1/reports/intervals', async () => {}),
+  ]);
+  await admin.locator('#rep-queues-table').waitFor();
+  assert.equal(await admin.locator('#rep-period').inputValue(), 'today');
+  assert.equal(intervals.url.searchParams.get('interval'), 'hour');
+  assert.equal(intervals.body.starts.length >= 23, true, 'a day by the hour');
+
+  // The vendored chart library comes from the binary, as JavaScript, under the same CSP.
+  const lib = await fetch(`${base}/vendor/chart.umd.min.js`);
+  assert.equal(lib.status, 200);
+  assert.match(lib.headers.get('content-type'), /javascript/);
+  assert.match(lib.headers.get('content-security-policy'), /script-src 'self'/);
+  assert.equal((await fetch(`${base}/vendor/chart.js-LICENSE.md`)).status, 200);
+
+  // Every chart is drawn and named for those who cannot see it.
+  for (const id of ['rep-hourly-canvas', 'rep-queues-sl', 'rep-queues-wait', 'rep-agents-conv', 'rep-agents-handle', 'rep-dispositions-chart', 'rep-csat-chart']) {
+    assert.equal(await chartDrawn(admin, id), true, `${id} is drawn`);
+    const label = await admin.locator(`canvas#${id}`).getAttribute('aria-label');
+    assert.ok(label && label.length > 10, `${id} has a text alternative`);
+    assert.equal(await admin.locator(`canvas#${id}`).getAttribute('role'), 'img');
+  }
+
+  // The tables show what the API answered, and the API answers the same to anyone asking.
+  const t = queues.body.totals;
+  assert.ok(t.offered >= 3, `today's conversations: ${t.offered}`);
+  assert.deepEqual((await call('GET', `/api/v1/reports/queues${queues.url.search}`)).queues.map((q) => q.offered), queues.body.queues.map((q) => q.offered));
+  const cellOf = (row, name) => row.locator(`td[data-field=${name}]`);
+  const rowCheck = async (row, r) => {
+    for (const name of ['offered', 'accepted', 'abandoned', 'transferred', 'outbound']) {
+      assert.equal((await cellOf(row, name).textContent()).trim(), String(r[name]), `${name} of ${r.queue_name}`);
+    }
+    const sl = cellOf(row, 'service_level');
+    assert.equal(await sl.getAttribute('data-value'), r.service_level.percent === null ? '' : String(r.service_level.percent));
+    assert.match(await sl.textContent(), new RegExp(`${r.service_level.accepted_within}/${r.service_level.counted}`));
+    assert.equal(await cellOf(row, 'wait_avg').getAttribute('data-value'), r.wait.avg_secs === null ? '' : String(r.wait.avg_secs));
+    assert.equal(await cellOf(row, 'handle_p90').getAttribute('data-value'), r.handle.p90_secs === null ? '' : String(r.handle.p90_secs));
+  };
+  for (const r of queues.body.queues) await rowCheck(admin.locator(`#rep-queues-table tbody tr[data-queue="${r.queue_id}"]`), r);
+  await rowCheck(admin.locator('#rep-queues-table tfoot tr[data-queue=total]'), t);
+  const support = queues.body.queues.find((q) => q.queue_name === 'Support');
+  assert.equal(support.service_level.threshold_secs, 60);
+  assert.ok(support.service_level.accepted_within >= 2, JSON.stringify(support.service_level));
+  assert.equal(await admin.locator('#rep-summary [data-stat=offered] .v').textContent(), String(t.offered));
+  assert.equal(await admin.locator('#rep-summary [data-stat=service_level] .v').textContent(),
+    t.service_level.percent === null ? '—' : `${Math.round(t.service_level.percent * 10) / 10}%`);
+  const alicesReport = agents.body.agents.find((a) => a.display_name === 'Alice Martin' || a.display_name.startsWith('Alice'));
+  assert.ok(alicesReport && alicesReport.accepted >= 2, JSON.stringify(alicesReport));
+  const aliceRow = admin.locator(`#rep-agents-table tr[data-agent="${alicesReport.agent_id}"]`);
+  for (const name of ['offered', 'accepted', 'rejected', 'timed_out', 'transferred', 'outbound', 'auto_wrap_ups']) {
+    assert.equal((await cellOf(aliceRow, name).textContent()).trim(), String(alicesReport[name]), `Alice's ${name}`);
+  }
+  for (const [code, n] of Object.entries(t.dispositions)) {
+    assert.equal((await admin.locator(`#rep-dispositions-table tr[data-code="${code}"] td[data-field=total]`).textContent()).trim(), String(n));
+  }
+  assert.ok(t.dispositions.resolved >= 1 && t.dispositions.follow_up >= 1, JSON.stringify(t.dispositions));
+  assert.equal((await admin.locator('#rep-csat-table tfoot td[data-field=sent]').textContent()).trim(), String(t.csat.sent));
+
+  // Per hour: the hidden table gives the chart's figures; they add up to the day's.
+  const sum = (v) => v.reduce((a, b) => a + b, 0);
+  assert.equal(sum(intervals.body.totals.offered), t.offered);
+  await admin.locator('#rep-hourly-table summary').click();
+  const hours = intervals.body.starts.filter((_, k) => intervals.body.totals.offered[k] + intervals.body.totals.outbound[k] > 0);
+  assert.equal(await admin.locator('#rep-hourly-data tbody tr').count(), hours.length);
+  const nowHour = admin.locator('#rep-hourly-data tbody tr').last();
+  const k = intervals.body.starts.indexOf(await nowHour.getAttribute('data-start'));
+  assert.equal((await cellOf(nowHour, 'offered').textContent()).trim(), String(intervals.body.totals.offered[k]));
+  // The same chart for one agent.
+  await admin.locator('#rep-scope').selectOption(`agent-${alicesReport.agent_id}`);
+  assert.equal(await chartDrawn(admin, 'rep-hourly-canvas'), true);
+  assert.match(await admin.locator('canvas#rep-hourly-canvas').getAttribute('aria-label'), /^Agent: Alice/);
+  await admin.locator('#rep-scope').selectOption('total');
+  await shot(admin, 'reports');
+
+  // CSV export: the queue report as the server writes it, with the session's token.
+  const [download] = await Promise.all([admin.waitForEvent('download'), admin.locator('#rep-csv-queues').click()]);
+  assert.match(download.suggestedFilename(), /^switchboard-queues-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv$/);
+  const csv = readFileSync(await download.path(), 'utf8').split('\r\n');
+  assert.match(csv[0], /^queue_id,queue_name,offered,accepted,abandoned,transferred,/);
+  assert.match(csv[0], /,service_level_counted,service_level_percent$/);
+  assert.ok(csv[1].startsWith(`,all queues,${t.offered},${t.accepted},${t.abandoned},`), csv[1]);
+  const [hourlyCsv] = await Promise.all([admin.waitForEvent('download'), admin.locator('#rep-csv-intervals').click()]);
+  const lines = readFileSync(await hourlyCsv.path(), 'utf8').split('\r\n');
+  assert.equal(lines[0], 'interval_start,kind,id,name,offered,accepted,abandoned,outbound,service_level_percent');
+
+  // Another period: yesterday, then custom dates (a week by the hour, a month by the day).
+  const yesterday = await nextReport(admin, '/api/v1/reports/queues', () => admin.locator('#rep-period').selectOption('yesterday'));
+  assert.equal(new Date(yesterday.url.searchParams.get('to')).getTime(), new Date(queues.url.searchParams.get('from')).getTime());
+  await admin.locator('#rep-range', { hasText: `${yesterday.body.totals.offered} conversations` }).waitFor();
+  assert.equal(await admin.locator('#rep-summary [data-stat=offered] .v').textContent(), String(yesterday.body.totals.offered));
+  await admin.locator('#rep-period').selectOption('custom');
+  assert.equal(await admin.locator('#rep-custom').isVisible(), true);
+  const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  const today = new Date();
+  await admin.locator('#rep-from').fill(day(new Date(today.getFullYear(), today.getMonth(), today.getDate() - 29)));
+  await admin.locator('#rep-to').fill(day(today));
+  const month = await nextReport(admin, '/api/v1/reports/intervals', () => admin.locator('#rep-apply').click());
+  assert.equal(month.url.searchParams.get('interval'), 'day');
+  // 30 days of 24 hours (31 intervals when the clocks went back an hour in between).
+  assert.ok([30, 31].includes(month.body.starts.length), String(month.body.starts.length));
+  await admin.locator('#rep-hourly-title', { hasText: 'Conversations per day' }).waitFor();
+  assert.equal(await chartDrawn(admin, 'rep-hourly-canvas'), true);
+  assert.ok(sum(month.body.totals.offered) >= t.offered);
+  // Reversed dates are refused on the page, before any request.
+  await admin.locator('#rep-from').fill(day(today));
+  await admin.locator('#rep-to').fill(day(new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1)));
+  await admin.locator('#rep-apply').click();
+  await admin.locator('.toast', { hasText: 'must not be before' }).waitFor();
+
+  // Supervisors have the page too (and not the admins' pages).
+  const sup = await call('POST', '/api/v1/agents', { username: 'sue', password: 'sue-reports-pass', display_name: 'Sue Visor', role: 'supervisor' });
+  const supPage = await newPage();
+  await supPage.goto('/admin.html#reports');
+  await supPage.fill('#login-username', 'sue');
+  await supPage.fill('#login-password', 'sue-reports-pass');
+  await supPage.click('form.login-card button[type=submit]');
+  await supPage.locator('#rep-queues-table').waitFor();
+  assert.equal(await supPage.getByRole('tab', { name: 'Agents' }).count(), 0);
+  assert.equal(await chartDrawn(supPage, 'rep-queues-sl'), true);
+  assert.deepEqual(supPage.errors, []);
+  await call('DELETE', `/api/v1/agents/${sup.id}`);
+  await closeAll(supPage);
+
+  assert.deepEqual(admin.errors, []);
+  assert.deepEqual(cspProblems, []);
+  assert.deepEqual(alice.errors, []);
+  await setStatus(alice, 'offline');
+  await closeAll(alice, admin);
 });
