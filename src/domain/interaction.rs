@@ -70,6 +70,23 @@ pub struct ParticipantRecord {
 pub type WrapUpTerms = (Vec<DispositionCode>, bool);
 
 impl ParticipantRecord {
+    /// An agent who joins the conversation now, in `role`.
+    pub fn joining(agent_id: i64, display_name: &str, role: ParticipantRole, now: i64) -> Self {
+        ParticipantRecord {
+            agent_id,
+            display_name: display_name.to_string(),
+            role,
+            joined_at: now,
+            left_at: None,
+            wrap_up_deadline: None,
+            wrapped_up_at: None,
+            disposition: None,
+            auto: None,
+            wrap_up_codes: None,
+            wrap_up_required: None,
+        }
+    }
+
     pub fn start_wrap_up(&mut self, deadline: i64, terms: &WrapUpTerms) {
         self.wrap_up_deadline = Some(deadline);
         self.wrap_up_codes = Some(terms.0.clone());
@@ -389,19 +406,12 @@ impl InteractionRecord {
         let mut next = self.clone();
         next.conference_state = ConferenceState::Active;
         next.participants.retain(|p| p.agent_id != agent_id);
-        next.participants.push(ParticipantRecord {
+        next.participants.push(ParticipantRecord::joining(
             agent_id,
-            display_name: display_name.to_string(),
-            role: ParticipantRole::Supervisor,
-            joined_at: now,
-            left_at: None,
-            wrap_up_deadline: None,
-            wrapped_up_at: None,
-            disposition: None,
-            auto: None,
-            wrap_up_codes: None,
-            wrap_up_required: None,
-        });
+            display_name,
+            ParticipantRole::Supervisor,
+            now,
+        ));
         Ok((next, vec![format!("{display_name} joined the chat")]))
     }
 
@@ -454,19 +464,12 @@ impl InteractionRecord {
         next.created_at = now;
         next.position = now;
         next.accepted_at = Some(now);
-        next.participants = vec![ParticipantRecord {
+        next.participants = vec![ParticipantRecord::joining(
             agent_id,
-            display_name: display_name.to_string(),
-            role: ParticipantRole::Owner,
-            joined_at: now,
-            left_at: None,
-            wrap_up_deadline: None,
-            wrapped_up_at: None,
-            disposition: None,
-            auto: None,
-            wrap_up_codes: None,
-            wrap_up_required: None,
-        }];
+            display_name,
+            ParticipantRole::Owner,
+            now,
+        )];
         next
     }
 
@@ -509,19 +512,12 @@ impl InteractionRecord {
             }
         };
         next.participants.retain(|p| p.agent_id != agent_id);
-        next.participants.push(ParticipantRecord {
+        next.participants.push(ParticipantRecord::joining(
             agent_id,
-            display_name: display_name.to_string(),
+            display_name,
             role,
-            joined_at: now,
-            left_at: None,
-            wrap_up_deadline: None,
-            wrapped_up_at: None,
-            disposition: None,
-            auto: None,
-            wrap_up_codes: None,
-            wrap_up_required: None,
-        });
+            now,
+        ));
         Ok((next, notes))
     }
 

@@ -191,13 +191,7 @@ async fn a_survey_goes_once_after_the_close_and_its_answer_opens_nothing() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(surveys(&app).await.len(), 1);
     let report = app.admin_get("/api/v1/reports/queues").await;
-    let q = report["queues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["queue_id"] == json!(b.queue_id))
-        .unwrap()
-        .clone();
+    let q = row_with(&report["queues"], "queue_id", b.queue_id);
     assert_eq!(
         q["csat"],
         json!({"sent": 1, "answered": 1, "average": 4.0, "scores": {"4": 1}}),
@@ -205,13 +199,7 @@ async fn a_survey_goes_once_after_the_close_and_its_answer_opens_nothing() {
     );
     assert_eq!(q["billable_messages"], json!({"service": 1}), "{q}");
     let agents = app.admin_get("/api/v1/reports/agents").await;
-    let mine = agents["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["agent_id"] == json!(b.agents[0].id))
-        .unwrap()
-        .clone();
+    let mine = row_with(&agents["agents"], "agent_id", b.agents[0].id);
     assert_eq!(mine["csat"]["average"], 4.0, "{mine}");
 }
 

@@ -105,13 +105,7 @@ async fn the_business_starts_a_conversation_and_the_customer_reply_lands_in_it()
     other.wrap_up(inbound, None).await.expect("wrap up");
 
     let report = app.admin_get("/api/v1/reports/queues").await;
-    let q = report["queues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["queue_id"] == json!(b.queue_id))
-        .unwrap()
-        .clone();
+    let q = row_with(&report["queues"], "queue_id", b.queue_id);
     assert_eq!(
         (q["offered"].clone(), q["outbound"].clone()),
         (json!(1), json!(1)),
@@ -121,13 +115,7 @@ async fn the_business_starts_a_conversation_and_the_customer_reply_lands_in_it()
     assert_eq!(q["wait"]["count"], 1, "only the inbound one waited: {q}");
     assert_eq!(q["handle"]["count"], 2, "{q}");
     let agents = app.admin_get("/api/v1/reports/agents").await;
-    let mine = agents["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["agent_id"] == json!(b.agents[0].id))
-        .unwrap()
-        .clone();
+    let mine = row_with(&agents["agents"], "agent_id", b.agents[0].id);
     assert_eq!(
         (mine["outbound"].clone(), mine["offered"].clone()),
         (json!(1), json!(0)),

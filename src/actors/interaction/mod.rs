@@ -199,14 +199,19 @@ impl InteractionActor {
     /// Who sees the transcript's events: the agents in the conversation, and the
     /// supervisors watching it (R25).
     fn audience(&self) -> Vec<i64> {
-        let mut all = self.active_agents();
-        all.extend(
-            self.watchers
-                .iter()
-                .filter(|w| !all.contains(w))
-                .collect::<Vec<_>>(),
-        );
-        all
+        self.and_watchers(self.active_agents())
+    }
+
+    /// `agents` and the watchers who are not among them.
+    fn and_watchers(&self, mut agents: Vec<i64>) -> Vec<i64> {
+        let watchers: Vec<i64> = self
+            .watchers
+            .iter()
+            .filter(|w| !agents.contains(w))
+            .copied()
+            .collect();
+        agents.extend(watchers);
+        agents
     }
 
     /// Shows an event of the transcript to [`Self::audience`].
@@ -226,14 +231,7 @@ impl InteractionActor {
     /// Who is told of a change of state: the agents in it or wrapping it up, and the
     /// watchers.
     fn state_audience(&self) -> Vec<i64> {
-        let mut all = self.involved_agents();
-        all.extend(
-            self.watchers
-                .iter()
-                .filter(|w| !all.contains(w))
-                .collect::<Vec<_>>(),
-        );
-        all
+        self.and_watchers(self.involved_agents())
     }
 
     /// Agents to tell about a change of state: those in it or wrapping it up.

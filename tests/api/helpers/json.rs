@@ -38,3 +38,11 @@ pub fn message_texts(interaction: &Value) -> Vec<String> {
         .map(|m| m["text"].as_str().unwrap_or_default().to_string())
         .collect()
 }
+
+/// The item of `list` (a JSON array) whose `key` is `id`: a report's row of a queue or agent.
+pub fn row_with(list: &Value, key: &str, id: i64) -> Value {
+    list.as_array()
+        .and_then(|rows| rows.iter().find(|r| r[key] == serde_json::json!(id)))
+        .unwrap_or_else(|| panic!("no row with {key} = {id} in {list}"))
+        .clone()
+}
