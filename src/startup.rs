@@ -55,7 +55,10 @@ impl Application {
             crate::media_files::MediaFiles::new(&settings.media.path),
         );
 
-        let board = actix::Actor::start(crate::actors::board::Board::reading(store.clone()));
+        let board = actix::Actor::start(crate::actors::board::Board::reading(
+            store.clone(),
+            runtime.clone(),
+        ));
         let state = AppState {
             settings: settings.clone(),
             store,

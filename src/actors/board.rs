@@ -55,13 +55,15 @@ pub struct Board {
 
 impl Board {
     /// The board of `store`, read every second.
-    pub fn reading(store: Store) -> Board {
+    pub fn reading(store: Store, runtime: Arc<crate::configuration::RuntimeSettings>) -> Board {
         Board::new(
             Box::new(move || {
                 let store = store.clone();
+                let masking = runtime.masking_enabled();
                 Box::pin(async move {
                     let now = now_ms();
-                    store.read(move |db| stats::realtime(db, now)).await
+                    let board = store.read(move |db| stats::realtime(db, now)).await?;
+                    Ok(board.masked(masking))
                 })
             }),
             POLL,

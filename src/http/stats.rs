@@ -23,7 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 )]
 pub async fn realtime(user: AuthUser, state: Data) -> Result<HttpResponse, ApiError> {
     user.require(Role::Supervisor)?;
-    Ok(HttpResponse::Ok().json(snapshot(&state.store).await?))
+    let board = snapshot(&state.store).await?;
+    Ok(HttpResponse::Ok().json(board.masked(state.runtime.masking_enabled())))
 }
 
 /// Queues and agents now (the supervisor feed pushes the same board: `ws::supervisor`).

@@ -37,6 +37,19 @@ pub struct RealtimeStats {
     pub conversations: Vec<ConversationNow>,
 }
 
+impl RealtimeStats {
+    /// R13 on the board: with masking on, the customers' names (a number, when WhatsApp gave
+    /// no name) are masked for every watcher of the board; the monitor shows who it is.
+    pub fn masked(mut self, masking_enabled: bool) -> Self {
+        if masking_enabled {
+            for c in &mut self.conversations {
+                c.customer = crate::domain::masking::mask_name(&c.customer);
+            }
+        }
+        self
+    }
+}
+
 /// At most this many open conversations are listed on the board.
 pub const MAX_LISTED: i64 = 500;
 

@@ -232,6 +232,23 @@ async fn a_watcher_is_masked_as_an_agent_unless_supervisors_may_see_and_that_is_
         format!("+{CUSTOMER}"),
         "{shown}"
     );
+    // The board names customers masked too (a customer WhatsApp gave no name is a number).
+    app.customer_says("15550005002", "+1 555 000 5002", "Hi")
+        .await;
+    let board = app.admin_get("/api/v1/stats/realtime").await;
+    let listed: Vec<&str> = board["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["customer"].as_str())
+        .collect();
+    assert_eq!(listed.len(), 2, "{board}");
+    assert!(
+        listed
+            .iter()
+            .all(|c| !c.contains("5550005002") && !c.contains("555 000 5002")),
+        "{listed:?}"
+    );
 
     let resp = app
         .patch(
