@@ -131,12 +131,6 @@ impl From<crate::domain::interaction::Refusal> for ApiError {
     }
 }
 
-impl From<crate::ws::protocol::CommandError> for ApiError {
-    fn from(e: crate::ws::protocol::CommandError) -> Self {
-        ApiError::Refused(e.code, e.message)
-    }
-}
-
 impl From<crate::domain::input::InvalidInput> for ApiError {
     fn from(e: crate::domain::input::InvalidInput) -> Self {
         ApiError::invalid(e.0)

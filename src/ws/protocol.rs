@@ -179,6 +179,14 @@ impl From<crate::domain::interaction::Refusal> for CommandError {
 
 pub type CommandResult = Result<(), CommandError>;
 
+/// A command's refusal answered over HTTP (R23's `POST /conversations` runs the same
+/// command as the desk): the same code, the status of its row.
+impl From<CommandError> for crate::error::ApiError {
+    fn from(e: CommandError) -> Self {
+        crate::error::ApiError::Refused(e.code, e.message)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct AgentInfo {
     pub id: i64,
