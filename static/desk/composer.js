@@ -111,8 +111,15 @@ export function buildComposer(it) {
     class: 'icon-btn', type: 'button', id: 'canned-btn', title: 'Insert a canned response (or type / in an empty message)',
     'aria-label': 'Insert a canned response', 'aria-controls': 'canned-list',
   }, icon('list', 17));
+  // R25: an internal note to the agents and supervisors of the conversation, never sent.
+  const noteBtn = h('button', {
+    class: 'btn small note-toggle', type: 'button', id: 'note-toggle', 'aria-pressed': 'false',
+    title: 'Write an internal note: the agents and supervisors see it, the customer never does',
+    text: 'Internal note',
+    on: { click: () => { const cur = current(); if (cur) { cur.noteMode = !cur.noteMode; fillComposer(cur); cp.ta.focus(); } } },
+  });
   const root = h('div', { class: 'composer' }, notice, replyBar, uploads, ta,
-    h('div', { class: 'bar' }, attachBtn, templateBtn, cannedBtn,
+    h('div', { class: 'bar' }, attachBtn, templateBtn, cannedBtn, noteBtn,
       h('span', { class: 'muted small', id: 'attach-hint', text: 'Enter to send · Shift+Enter for a new line · / for canned responses · drop or paste a file to attach it' }),
       h('span', { class: 'spacer' }), counter, sendBtn),
     fileInput);
@@ -151,7 +158,7 @@ export function buildComposer(it) {
   });
   cp = {
     iid: it.data.id, root, notice, noticeText, noticeBtn, blockText: '', replyBar, uploads, ta, counter, sendBtn,
-    attachBtn, templateBtn, cannedBtn, canned, fileInput,
+    attachBtn, templateBtn, cannedBtn, canned, fileInput, noteBtn,
   };
   wireDrop();
   return root;
@@ -175,9 +182,14 @@ export function fillComposer(it) {
   cp.notice.classList.toggle('window', !!block && templateOk);
   cp.noticeText.textContent = block || '';
   cp.noticeBtn.hidden = !(block && templateOk);
-  cp.ta.disabled = !!block;
-  cp.ta.placeholder = block && templateOk ? 'Free text is not allowed now: send a template' : 'Type a message — Enter to send, Shift+Enter for a new line';
-  cp.attachBtn.disabled = !!block;
+  const noteMode = !!it.noteMode;
+  cp.ta.disabled = !!block && !noteMode;
+  cp.ta.placeholder = noteMode ? 'Internal note to the agents and supervisors — the customer never sees it'
+    : block && templateOk ? 'Free text is not allowed now: send a template' : 'Type a message — Enter to send, Shift+Enter for a new line';
+  cp.root.classList.toggle('note-mode', noteMode);
+  cp.noteBtn.setAttribute('aria-pressed', String(noteMode));
+  cp.sendBtn.textContent = noteMode ? 'Add note' : 'Send';
+  cp.attachBtn.disabled = !!block || noteMode;
   cp.templateBtn.disabled = !templateOk;
   cp.cannedBtn.disabled = !!block;
   cp.canned.update();
@@ -202,7 +214,7 @@ export function putBack(text) {
 }
 
 function sendTyping(it) {
-  if (cp.ta.disabled) return;
+  if (cp.ta.disabled || it.noteMode) return;
   const t = Date.now();
   if (t - it.typingAt < TYPING_EVERY_MS) return;
   it.typingAt = t;
@@ -217,6 +229,18 @@ async function sendCurrent() {
   const n = charCount(text);
   if (ta.disabled || !text.trim()) return;
   if (n > MAX_CHARS) { toast(`A message can have at most ${MAX_CHARS} characters.`, 'error'); return; }
+  if (it.noteMode) {
+    ta.value = '';
+    it.draft = '';
+    updateCounter();
+    try {
+      await cmd('note', { interaction_id: it.data.id, text });
+    } catch (e) {
+      fail(e);
+      if (!it.draft && cp && cp.iid === it.data.id && !ta.value) { it.draft = text; ta.value = text; updateCounter(); }
+    }
+    return;
+  }
   const reply = it.replyTo;
   const fields = { interaction_id: it.data.id, text };
   if (reply) fields.reply_to = reply.message_id;

@@ -1489,6 +1489,14 @@ test('a supervisor watches from the live board, whispers, barges in and writes t
     assert.match(await note.textContent(), /Internal note/);
     assert.match(await note.textContent(), /not sent to the customer/);
     await dlg.locator('#monitor-transcript .mline.internal', { hasText: 'Ask for a screenshot' }).waitFor();
+    // The agent answers with a note of her own (the composer's Internal note toggle).
+    await alice.locator('#note-toggle').click();
+    assert.equal(await alice.locator('#note-toggle').getAttribute('aria-pressed'), 'true');
+    await alice.fill('#composer', 'Asked for it, waiting');
+    await alice.press('#composer', 'Enter');
+    await alice.locator('.msg.note', { hasText: 'Asked for it, waiting' }).waitFor();
+    await dlg.locator('#monitor-transcript .mline.internal', { hasText: 'Asked for it, waiting' }).waitFor();
+    await alice.locator('#note-toggle').click();
     await shot(admin, 'monitor');
 
     // Barge in: the agent sees the supervisor join; the supervisor writes to the customer.
@@ -1500,7 +1508,7 @@ test('a supervisor watches from the live board, whispers, barges in and writes t
     const view = await call('GET', '/api/v1/simulator/messages?from=%2B15550004242', undefined, null);
     const seen = (view.messages || []).map((m) => m.text);
     assert.ok(seen.some((t) => t.includes('I am the team lead')), `customer sees: ${seen}`);
-    assert.ok(!seen.some((t) => t.includes('screenshot of the error')), 'a whisper reached the customer');
+    assert.ok(!seen.some((t) => t.includes('screenshot of the error') || t.includes('Asked for it')), 'a note reached the customer');
     await dlg.locator('#monitor-leave').click();
     await alice.locator('.sysmsg', { hasText: 'left the chat' }).waitFor();
     await dlg.locator('button', { hasText: 'Close' }).click();
