@@ -204,6 +204,9 @@ impl InteractionActor {
 
     /// `agents` and the watchers who are not among them.
     fn and_watchers(&self, mut agents: Vec<i64>) -> Vec<i64> {
+        if self.watchers.is_empty() {
+            return agents; // nearly always: nobody watches
+        }
         let watchers: Vec<i64> = self
             .watchers
             .iter()
