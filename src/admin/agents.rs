@@ -8,7 +8,7 @@ use crate::domain::time::now_ms;
 use crate::domain::Role;
 use crate::error::{ApiError, ErrorCode};
 use crate::store::users::{self, AgentRecord, AgentUpdate, NewUser};
-use crate::store::{queue_members, queues, sessions, Db, Store};
+use crate::store::{queue_members, sessions, Db, Store};
 
 /// A user to create; unchecked.
 #[derive(Debug, Clone)]
@@ -56,12 +56,7 @@ fn refuse_taken(db: &Db, username: &str, except: i64) -> Result<(), ApiError> {
 /// 400 `unknown_queue` unless every id names a live queue.
 fn refuse_unknown_queues(db: &Db, ids: &[i64]) -> Result<(), ApiError> {
     for id in ids {
-        if !queues::exists(db, *id)? {
-            return Err(ApiError::bad(
-                ErrorCode::UnknownQueue,
-                format!("there is no queue {id}"),
-            ));
-        }
+        super::queues::refuse_unknown_queue(db, *id)?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Channels: WhatsApp Business numbers and the queue each routes to.
 
+use super::queues::refuse_unknown_queue;
 use super::Actors;
 use crate::domain::input::{
     parse_channel_kind, DisplayPhoneNumber, Name, PhoneNumberId, Secret, WabaId,
@@ -7,7 +8,7 @@ use crate::domain::input::{
 use crate::domain::time::now_ms;
 use crate::error::{ApiError, ErrorCode};
 use crate::store::channels::{self, ChannelRecord, ChannelSettings};
-use crate::store::{queues, Db, Store};
+use crate::store::{Db, Store};
 
 /// A channel to create; unchecked.
 #[derive(Debug, Clone)]
@@ -35,17 +36,6 @@ pub struct ChannelPatch {
     pub app_secret: Option<Option<String>>,
     pub verify_token: Option<Option<String>>,
     pub waba_id: Option<Option<String>>,
-}
-
-/// 400 `unknown_queue` unless `id` names a live queue.
-fn refuse_unknown_queue(db: &Db, id: i64) -> Result<(), ApiError> {
-    if !queues::exists(db, id)? {
-        return Err(ApiError::bad(
-            ErrorCode::UnknownQueue,
-            format!("there is no queue {id}"),
-        ));
-    }
-    Ok(())
 }
 
 /// 409 `phone_number_id_taken` if another live channel has it.

@@ -118,6 +118,18 @@ impl QueueFields {
     }
 }
 
+/// 400 `unknown_queue` unless `id` names a live queue (channels, agents' memberships and
+/// canned responses name queues).
+pub fn refuse_unknown_queue(db: &Db, id: i64) -> Result<(), ApiError> {
+    if !queues::exists(db, id)? {
+        return Err(ApiError::bad(
+            ErrorCode::UnknownQueue,
+            format!("there is no queue {id}"),
+        ));
+    }
+    Ok(())
+}
+
 /// 400 `unknown_agent` unless every id names a live user.
 fn refuse_unknown_agents(db: &Db, ids: &[i64]) -> Result<(), ApiError> {
     for id in ids {

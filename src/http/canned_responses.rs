@@ -5,6 +5,7 @@
 use super::roles::{AnyUser, Supervisor};
 use super::settings::{audit_unmasked_read, customer_data_view, CustomerDataView};
 use super::{check_len, Data};
+use crate::admin::queues::refuse_unknown_queue;
 use crate::auth::AuthUser;
 use crate::domain::canned::{self, Fill, Shortcut, Title};
 use crate::domain::masking::mask_name;
@@ -12,7 +13,7 @@ use crate::domain::time::{now_ms, rfc3339};
 use crate::domain::Role;
 use crate::error::{ApiError, ErrorCode};
 use crate::store::canned::{self as store, CannedFields, CannedRecord};
-use crate::store::{history, queue_members, queues, Db};
+use crate::store::{history, queue_members, Db};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -147,17 +148,6 @@ fn readable(db: &Db, user: &AuthUser, id: i64) -> Result<CannedRecord, ApiError>
         }
         _ => Ok(found),
     }
-}
-
-/// 400 `unknown_queue` unless `id` names a live queue.
-fn refuse_unknown_queue(db: &Db, id: i64) -> Result<(), ApiError> {
-    if !queues::exists(db, id)? {
-        return Err(ApiError::bad(
-            ErrorCode::UnknownQueue,
-            format!("there is no queue {id}"),
-        ));
-    }
-    Ok(())
 }
 
 /// 409 `shortcut_taken` if another canned response (not deleted) has it.
