@@ -247,10 +247,37 @@ impl InteractionRecord {
                 ))
             }
         }
+        self.check_active()
+    }
+
+    /// The conversation is active (not queued, offered, in wrap-up or closed).
+    fn check_active(&self) -> Result<(), Refusal> {
         if self.state != InteractionState::Active {
             return Err(Refusal::new(
                 ErrorCode::InvalidState,
                 format!("the conversation is {}", self.state),
+            ));
+        }
+        Ok(())
+    }
+
+    /// R15: nothing more happens in a conversation that was cut short.
+    fn check_not_interrupted(&self) -> Result<(), Refusal> {
+        if let Some(reason) = &self.interrupted {
+            return Err(Refusal::new(
+                ErrorCode::Interrupted,
+                format!("the conversation was interrupted: {reason}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// R18: a conversation has room for one more agent (at most five).
+    fn check_room(in_it: &[i64]) -> Result<(), Refusal> {
+        if in_it.len() >= MAX_AGENTS {
+            return Err(Refusal::new(
+                ErrorCode::ConversationFull,
+                format!("at most {MAX_AGENTS} agents can be in one conversation"),
             ));
         }
         Ok(())
@@ -266,12 +293,7 @@ impl InteractionRecord {
                 "only the owner can do this",
             ));
         }
-        if let Some(reason) = &self.interrupted {
-            return Err(Refusal::new(
-                ErrorCode::Interrupted,
-                format!("the conversation was interrupted: {reason}"),
-            ));
-        }
+        self.check_not_interrupted()?;
         if self.offer.is_some() {
             return Err(Refusal::new(
                 ErrorCode::InvalidState,
@@ -346,13 +368,7 @@ impl InteractionRecord {
         text: Option<(&str, usize)>,
         now: i64,
     ) -> Result<(), Refusal> {
-        self.check_active_participant(agent_id)?;
-        if let Some(reason) = &self.interrupted {
-            return Err(Refusal::new(
-                ErrorCode::Interrupted,
-                format!("the conversation was interrupted: {reason}"),
-            ));
-        }
+        self.check_send_template(agent_id)?;
         if let Some((text, max_chars)) = text {
             super::validate_message_text(text, max_chars)
                 .map_err(|(code, message)| Refusal::new(code, message))?;
@@ -378,18 +394,8 @@ impl InteractionRecord {
         display_name: &str,
         now: i64,
     ) -> Result<(InteractionRecord, Vec<String>), Refusal> {
-        if self.state != InteractionState::Active {
-            return Err(Refusal::new(
-                ErrorCode::InvalidState,
-                format!("the conversation is {}", self.state),
-            ));
-        }
-        if let Some(reason) = &self.interrupted {
-            return Err(Refusal::new(
-                ErrorCode::Interrupted,
-                format!("the conversation was interrupted: {reason}"),
-            ));
-        }
+        self.check_active()?;
+        self.check_not_interrupted()?;
         let in_it = self.active_agents();
         if in_it.contains(&agent_id) {
             return Err(Refusal::new(
@@ -397,12 +403,7 @@ impl InteractionRecord {
                 "you are in this conversation already",
             ));
         }
-        if in_it.len() >= MAX_AGENTS {
-            return Err(Refusal::new(
-                ErrorCode::ConversationFull,
-                format!("at most {MAX_AGENTS} agents can be in one conversation"),
-            ));
-        }
+        Self::check_room(&in_it)?;
         let mut next = self.clone();
         next.conference_state = ConferenceState::Active;
         next.participants.retain(|p| p.agent_id != agent_id);
@@ -441,17 +442,12 @@ impl InteractionRecord {
             .map_err(|(code, message)| Refusal::new(code, message))
     }
 
-    /// R23: may `agent_id` send a template now? As for a message, except that the 24-hour
-    /// window does not matter: a template is how a business writes after it.
+    /// R23: may `agent_id` send a template now? As for a message (an active participant of
+    /// a conversation that was not interrupted), except that the 24-hour window does not
+    /// matter: a template is how a business writes after it.
     pub fn check_send_template(&self, agent_id: i64) -> Result<(), Refusal> {
         self.check_active_participant(agent_id)?;
-        if let Some(reason) = &self.interrupted {
-            return Err(Refusal::new(
-                ErrorCode::Interrupted,
-                format!("the conversation was interrupted: {reason}"),
-            ));
-        }
-        Ok(())
+        self.check_not_interrupted()
     }
 
     /// R23: a conversation the business starts: active at once, owned by the agent who
@@ -737,12 +733,7 @@ impl InteractionRecord {
     ) -> Result<InteractionRecord, Refusal> {
         self.check_owner_may_route(by)?;
         let in_it = self.active_agents();
-        if in_it.len() >= MAX_AGENTS {
-            return Err(Refusal::new(
-                ErrorCode::ConversationFull,
-                format!("at most {MAX_AGENTS} agents can be in one conversation"),
-            ));
-        }
+        Self::check_room(&in_it)?;
         if let Target::Agent(agent) = target {
             if in_it.contains(&agent) {
                 return Err(Refusal::new(
