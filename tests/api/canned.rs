@@ -702,14 +702,7 @@ async fn with_masking_on_agents_get_the_name_masked_and_admins_reads_are_audited
     let mut desk = app.agent_online(agent).await;
     // A profile name with an e-mail address in it: customer data that masking hides.
     let id = conversation(&app, &mut desk, "447700900125", "ana@example.com").await;
-    let resp = app
-        .patch(
-            "/api/v1/settings",
-            Some(&app.admin_token),
-            &json!({"masking_enabled": true}),
-        )
-        .await;
-    json_ok(resp, "masking on").await;
+    app.set_settings(json!({"masking_enabled": true})).await;
     let c = create(
         &app,
         &app.admin_token,

@@ -44,13 +44,6 @@ fn assert_unmasked(what: &str, payload: &Value) {
     }
 }
 
-async fn set_masking(app: &TestApp, body: Value) -> Value {
-    let resp = app
-        .patch("/api/v1/settings", Some(&app.admin_token), &body)
-        .await;
-    json_ok(resp, "PATCH /api/v1/settings").await
-}
-
 /// The customer writes; `agent` gets the offer (returned) and accepts it.
 async fn offer_and_accept(app: &TestApp, agent: &mut AgentClient) -> (i64, Value) {
     app.customer_says(CUSTOMER, CUSTOMER_NAME, &sensitive_text())
@@ -65,7 +58,7 @@ async fn offer_and_accept(app: &TestApp, agent: &mut AgentClient) -> (i64, Value
 async fn offers_interactions_and_messages_are_masked_for_agents() {
     let app = TestApp::spawn().await;
     let basic = app.setup_basic(1, json!({})).await;
-    let settings = set_masking(&app, json!({"masking_enabled": true})).await;
+    let settings = app.set_settings(json!({"masking_enabled": true})).await;
     assert_eq!(settings["masking_enabled"], true);
     let mut agent = app.agent_online(&basic.agents[0]).await;
 
@@ -152,7 +145,7 @@ async fn turning_masking_on_applies_at_once_and_to_hello() {
     agent.wait_active(id).await;
 
     // The agent stays connected: its next payloads are masked.
-    set_masking(&app, json!({"masking_enabled": true})).await;
+    app.set_settings(json!({"masking_enabled": true})).await;
     app.customer_says(CUSTOMER, CUSTOMER_NAME, &sensitive_text())
         .await;
     let message = agent.wait_for("message", EVENT_TIMEOUT).await;
@@ -170,7 +163,7 @@ async fn turning_masking_on_applies_at_once_and_to_hello() {
     assert_masked("hello", &agent.hello);
 
     // And off again: the next hello shows the stored data.
-    set_masking(&app, json!({"masking_enabled": false})).await;
+    app.set_settings(json!({"masking_enabled": false})).await;
     agent.close().await;
     let agent = app.connect(&basic.agents[0]).await;
     assert_unmasked("hello with masking off", &agent.hello);
@@ -191,7 +184,7 @@ async fn http_views_are_masked_for_agents_and_audited_for_admins() {
         .await;
     let activity_id = activity["id"].as_i64().unwrap();
 
-    set_masking(&app, json!({"masking_enabled": true})).await;
+    app.set_settings(json!({"masking_enabled": true})).await;
 
     // The agent: masked, in the interaction and in the call log (list and one).
     for path in [
@@ -215,7 +208,9 @@ async fn http_views_are_masked_for_agents_and_audited_for_admins() {
     let path = format!("/api/v1/activities/{activity_id}");
     let body = json_ok(app.get(&path, Some(&supervisor.token)).await, &path).await;
     assert_masked("supervisor", &body);
-    let settings = set_masking(&app, json!({"supervisors_see_unmasked": true})).await;
+    let settings = app
+        .set_settings(json!({"supervisors_see_unmasked": true}))
+        .await;
     assert_eq!(settings["supervisors_see_unmasked"], true);
     let body = json_ok(app.get(&path, Some(&supervisor.token)).await, &path).await;
     assert_unmasked("allowed supervisor", &body);
@@ -261,11 +256,8 @@ async fn http_views_are_masked_for_agents_and_audited_for_admins() {
 #[tokio::test]
 async fn settings_survive_a_restart() {
     let mut app = TestApp::spawn().await;
-    set_masking(
-        &app,
-        json!({"masking_enabled": true, "supervisors_see_unmasked": true}),
-    )
-    .await;
+    app.set_settings(json!({"masking_enabled": true, "supervisors_see_unmasked": true}))
+        .await;
     app.restart().await;
     let settings = app.admin_get("/api/v1/settings").await;
     assert_eq!(settings["masking_enabled"], true);
@@ -283,7 +275,7 @@ async fn the_screen_pop_is_masked_for_agents() {
         .post("/api/v1/contacts", Some(&app.admin_token), &body)
         .await;
     json_created(resp, "create contact").await;
-    set_masking(&app, json!({"masking_enabled": true})).await;
+    app.set_settings(json!({"masking_enabled": true})).await;
     let mut agent = app.agent_online(&basic.agents[0]).await;
     let (id, _) = offer_and_accept(&app, &mut agent).await;
     let pop = agent
@@ -310,7 +302,7 @@ async fn the_contacts_api_masks_numbers_and_emails_for_agents() {
         )
         .await;
     let id = id_of(json_created(resp, "contact").await);
-    set_masking(&app, json!({"masking_enabled": true})).await;
+    app.set_settings(json!({"masking_enabled": true})).await;
 
     let seen = json_ok(
         app.get(&format!("/api/v1/contacts/{id}"), Some(&agent.token))

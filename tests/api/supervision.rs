@@ -215,14 +215,7 @@ async fn a_watcher_is_masked_as_an_agent_unless_supervisors_may_see_and_that_is_
     let app = TestApp::spawn().await;
     app.cloud_api_accepts_all().await;
     let (_b, _a, _supervisor, mut s, id) = watched(&app).await;
-    let resp = app
-        .patch(
-            "/api/v1/settings",
-            Some(&app.admin_token),
-            &json!({"masking_enabled": true}),
-        )
-        .await;
-    json_ok(resp, "masking on").await;
+    app.set_settings(json!({"masking_enabled": true})).await;
     s.ok(monitor(id)).await;
     let shown = s
         .wait_for_where("interaction", EVENT_TIMEOUT, |e| e["id"] == json!(id))
@@ -250,14 +243,8 @@ async fn a_watcher_is_masked_as_an_agent_unless_supervisors_may_see_and_that_is_
         "{listed:?}"
     );
 
-    let resp = app
-        .patch(
-            "/api/v1/settings",
-            Some(&app.admin_token),
-            &json!({"supervisors_see_unmasked": true}),
-        )
+    app.set_settings(json!({"supervisors_see_unmasked": true}))
         .await;
-    json_ok(resp, "supervisors see").await;
     s.ok(monitor(id)).await;
     let shown = s
         .wait_for_where("interaction", EVENT_TIMEOUT, |e| {

@@ -3,8 +3,8 @@
 use serde_json::{json, Value};
 
 use super::{
-    id_of, items_of, json_created, merge, unique, TestApp, ACCESS_TOKEN, DISPLAY_PHONE_NUMBER,
-    PHONE_NUMBER_ID,
+    id_of, items_of, json_created, json_ok, merge, unique, TestApp, ACCESS_TOKEN,
+    DISPLAY_PHONE_NUMBER, PHONE_NUMBER_ID,
 };
 
 /// What `setup_basic` created.
@@ -126,6 +126,14 @@ impl TestApp {
             channel_id,
             agents,
         }
+    }
+
+    /// `PATCH /api/v1/settings` as the admin (masking and the like); the settings after.
+    pub async fn set_settings(&self, body: Value) -> Value {
+        let resp = self
+            .patch("/api/v1/settings", Some(&self.admin_token), &body)
+            .await;
+        json_ok(resp, "PATCH /api/v1/settings").await
     }
 
     pub async fn get_interaction(&self, id: i64) -> Value {
