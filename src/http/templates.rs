@@ -136,7 +136,6 @@ pub async fn sync(
             SyncError::Store(e) => e.into(),
         })?;
     all.sort_by(|a, b| (&a.name, &a.language).cmp(&(&b.name, &b.language)));
-    state.registry.channel_changed(id).await;
     Ok(HttpResponse::Ok().json(TemplateSync {
         items: all.into_iter().map(Template::from).collect(),
         synced_at: now_ms(),
