@@ -11,6 +11,10 @@ import {
 import { openMonitor } from './admin/monitor.js';
 import { renderCanned } from './admin/canned.js';
 import { renderReports } from './admin/reports.js';
+import {
+  Problem, skillsEditor, skillsText, skillNames, queueRoutingFields, queueTabs, tabOfMessage, hoursSummary, hoursDetail,
+  overflowText, priorityText, untilText, priorityBadge,
+} from './admin/routing.js';
 
 const root = $('#root');
 const POLL_MS = 2000;
@@ -202,14 +206,16 @@ async function renderAgents() {
   const agents = Array.isArray(agentsR) ? agentsR : agentsR.items || [];
   const queues = Array.isArray(queuesR) ? queuesR : queuesR.items || [];
   const qname = (id) => queues.find((q) => q.id === id)?.name || `#${id}`;
-  replace(main, card('Agents', h('button', { class: 'btn primary', type: 'button', text: 'Add agent', on: { click: () => editAgent(null, queues) } }),
-    table([{ label: 'Name' }, { label: 'Username' }, { label: 'Role' }, { label: 'Capacity', num: true }, { label: 'May reject' }, { label: 'Queues' }, { label: 'Status' }, { label: '' }],
+  const known = skillNames(agents);
+  replace(main, card('Agents', h('button', { class: 'btn primary', type: 'button', text: 'Add agent', on: { click: () => editAgent(null, queues, known) } }),
+    table([{ label: 'Name' }, { label: 'Username' }, { label: 'Role' }, { label: 'Capacity', num: true }, { label: 'May reject' }, { label: 'Queues' }, { label: 'Skills' }, { label: 'Status' }, { label: '' }],
       agents.map((a) => h('tr', { dataset: { agent: a.username } },
         td(a.display_name), td(a.username), td(a.role), td(a.max_concurrent, 'num'), td(a.can_reject ? 'Yes' : 'No'),
         td(a.queues.map(qname).join(', ') || '—'),
+        td(skillsText(a.skills) || '—', 'skills-cell'),
         td(h('span', { class: 'row' }, h('span', { class: `dot st-${a.status}`, 'aria-hidden': 'true' }), STATUS_LABEL[a.status] || a.status || '')),
         h('td', { class: 'num' },
-          h('button', { class: 'btn small', type: 'button', text: 'Edit', 'aria-label': `Edit ${a.display_name}`, on: { click: () => editAgent(a, queues) } }), ' ',
+          h('button', { class: 'btn small', type: 'button', text: 'Edit', 'aria-label': `Edit ${a.display_name}`, on: { click: () => editAgent(a, queues, known) } }), ' ',
           h('button', { class: 'btn small', type: 'button', text: 'Delete', 'aria-label': `Delete ${a.display_name}`, on: { click: () => del(`/api/v1/agents/${a.id}`, a.display_name) } })))))));
 }
 
@@ -217,8 +223,13 @@ function field(id, label, input, hint) {
   return h('div', { class: 'field' }, h('label', { for: id, text: label }), input, hint ? h('div', { class: 'hint', text: hint }) : null);
 }
 
-function editAgent(a, queues) {
-  const m = modal({ title: a ? `Edit ${a.display_name}` : 'Add agent', id: 'agent-dialog' });
+/** The dialog's line for a refusal (the server's words, or a Problem found before sending). */
+function dialogError(id) {
+  return h('div', { class: 'error-text dlg-error', id, role: 'alert' });
+}
+
+function editAgent(a, queues, known = []) {
+  const m = modal({ title: a ? `Edit ${a.display_name}` : 'Add agent', id: 'agent-dialog', wide: true });
   const i = {
     username: h('input', { type: 'text', id: 'ag-username', value: a?.username || '', disabled: !!a }),
     display_name: h('input', { type: 'text', id: 'ag-name', value: a?.display_name || '' }),
@@ -230,17 +241,31 @@ function editAgent(a, queues) {
   };
   i.role.value = a?.role || 'agent';
   const qboxes = queues.map((q) => h('label', { class: 'check' }, h('input', { type: 'checkbox', value: String(q.id), checked: !!a && a.queues.includes(q.id) }), q.name));
+  const skills = skillsEditor({ id: 'ag-skills', items: a?.skills || [], suggestions: known, empty: 'No skills yet.' });
   m.body.append(
     h('div', { class: 'grid2' }, field('ag-username', 'Username', i.username), field('ag-name', 'Display name', i.display_name)),
     h('div', { class: 'grid2' }, field('ag-role', 'Role', i.role), field('ag-max', 'Capacity (conversations at once)', i.max_concurrent)),
     field('ag-password', 'Password', i.password, a ? 'Leave empty to keep the password.' : 'At least 8 characters.'),
     h('div', { class: 'field' }, h('label', { class: 'check', for: 'ag-reject' }, i.can_reject, 'May reject requests')),
     h('div', { class: 'field' }, h('label', { class: 'check', for: 'ag-autopop' }, i.auto_pop, 'Pop the first CRM match automatically')),
-    h('fieldset', { class: 'field' }, h('legend', { text: 'Queues' }), h('div', { class: 'members' }, qboxes.length ? qboxes : h('span', { class: 'muted', text: 'No queues yet.' }))));
+    h('fieldset', { class: 'field' }, h('legend', { text: 'Queues' }), h('div', { class: 'members' }, qboxes.length ? qboxes : h('span', { class: 'muted', text: 'No queues yet.' }))),
+    h('fieldset', { class: 'field group' }, h('legend', { text: 'Skills' }),
+      h('p', { class: 'hint', text: 'Levels 1 to 10. A queue that requires a skill offers only to members who have it at its minimum level or above.' }),
+      skills.el));
+  const err = dialogError('agent-dialog-error');
   const save = h('button', { class: 'btn primary', type: 'button', text: 'Save' });
-  m.foot.append(h('button', { class: 'btn', type: 'button', text: 'Cancel', on: { click: m.close } }), save);
+  m.foot.append(err, h('button', { class: 'btn', type: 'button', text: 'Cancel', on: { click: m.close } }), save);
   save.addEventListener('click', async () => {
+    err.textContent = '';
+    let skillList;
+    try { skillList = skills.read(); } catch (e) {
+      if (!(e instanceof Problem)) throw e;
+      err.textContent = e.message;
+      e.el?.focus();
+      return;
+    }
     const body = {
+      skills: skillList,
       display_name: i.display_name.value.trim() || undefined,
       role: i.role.value,
       max_concurrent: Number(i.max_concurrent.value),
@@ -256,7 +281,7 @@ function editAgent(a, queues) {
       m.close();
       toast('Saved.');
       go('agents');
-    } catch (e) { fail(e); }
+    } catch (e) { err.textContent = e.message || 'Something went wrong.'; }
   });
   m.dialog.showModal();
 }
