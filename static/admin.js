@@ -302,8 +302,8 @@ async function renderQueues() {
   const queues = Array.isArray(queuesR) ? queuesR : queuesR.items || [];
   const agents = Array.isArray(agentsR) ? agentsR : agentsR.items || [];
   const aname = (id) => agents.find((x) => x.id === id)?.display_name || `#${id}`;
-  replace(main, card('Queues', h('button', { class: 'btn primary', type: 'button', text: 'Add queue', on: { click: () => editQueue(null, agents) } }),
-    table([{ label: 'Name' }, { label: 'Offer timeout', num: true }, { label: 'Wrap-up', num: true }, { label: 'Alerts (warn / critical)', num: true }, { label: 'Strategy' }, { label: 'Disposition codes' }, { label: 'CSAT' }, { label: 'Members' }, { label: '' }],
+  replace(main, card('Queues', h('button', { class: 'btn primary', type: 'button', text: 'Add queue', on: { click: () => editQueue(null, agents, queues) } }),
+    table([{ label: 'Name' }, { label: 'Offer timeout', num: true }, { label: 'Wrap-up', num: true }, { label: 'Alerts (warn / critical)', num: true }, { label: 'Strategy' }, { label: 'Disposition codes' }, { label: 'CSAT' }, { label: 'Hours' }, { label: 'Overflow' }, { label: 'Members' }, { label: '' }],
       queues.map((q) => h('tr', { dataset: { queue: q.name } },
         td(q.name), td(`${q.offer_timeout_secs} s`, 'num'), td(`${q.wrap_up_secs} s`, 'num'),
         td(`${q.alert_warn_secs} s / ${q.alert_critical_secs} s`, 'num'), td(q.strategy.replace('_', ' ')),
@@ -311,14 +311,17 @@ async function renderQueues() {
         h('td', { class: 'csat-cell' }, q.csat_enabled
           ? h('span', { class: 'chip green', title: q.csat_question || '', text: `On · ${q.csat_timeout_hours ?? 24} h` })
           : h('span', { class: 'chip', text: 'Off' })),
+        h('td', { class: 'hours-cell', title: hoursDetail(q.hours ?? null), text: hoursSummary(q.hours ?? null) }),
+        td(overflowText(q, queues) || '—', 'overflow-cell'),
         td(q.members.map(aname).join(', ') || '—'),
-        h('td', { class: 'num' },
-          h('button', { class: 'btn small', type: 'button', text: 'Edit', 'aria-label': `Edit ${q.name}`, on: { click: () => editQueue(q, agents) } }), ' ',
+        h('td', { class: 'num actions' },
+          h('button', { class: 'btn small', type: 'button', text: 'Edit', 'aria-label': `Edit ${q.name}`, on: { click: () => editQueue(q, agents, queues) } }), ' ',
           h('button', { class: 'btn small', type: 'button', text: 'Delete', 'aria-label': `Delete ${q.name}`, on: { click: () => del(`/api/v1/queues/${q.id}`, q.name) } })))))));
 }
 
-function editQueue(q, agents) {
+function editQueue(q, agents, queues) {
   const m = modal({ title: q ? `Edit ${q.name}` : 'Add queue', id: 'queue-dialog', wide: true });
+  m.dialog.style.width = '720px';
   const num = (id, v, min, max) => h('input', { type: 'number', id, value: String(v), min: String(min), max: String(max) });
   const i = {
     name: h('input', { type: 'text', id: 'q-name', value: q?.name || '' }),
@@ -359,7 +362,8 @@ function editQueue(q, agents) {
   };
   (q?.disposition_codes || []).forEach(addCode);
   const members = agents.map((a) => h('label', { class: 'check' }, h('input', { type: 'checkbox', value: String(a.id), checked: !!q && q.members.includes(a.id) }), a.display_name));
-  m.body.append(
+  const routing = queueRoutingFields(q, { queues, suggestions: skillNames(agents) });
+  const general = h('div', {},
     field('q-name', 'Name', i.name),
     h('div', { class: 'grid2' }, field('q-offer', 'Offer timeout (seconds)', i.offer, '5 to 600'), field('q-wrap', 'Wrap-up time (seconds)', i.wrap, '0 to 3600')),
     h('div', { class: 'grid2' }, field('q-warn', 'Warn alert after (seconds)', i.warn), field('q-crit', 'Critical alert after (seconds)', i.crit)),
@@ -370,10 +374,30 @@ function editQueue(q, agents) {
     h('div', { class: 'field' }, h('label', { class: 'check', for: 'q-required' }, i.required, 'A disposition code is required at wrap-up')),
     csatBox,
     h('fieldset', { class: 'field' }, h('legend', { text: 'Members' }), h('div', { class: 'members' }, members)));
+  const tabs = queueTabs([
+    { id: 'general', label: 'General', el: general },
+    { id: 'routing', label: 'Routing', el: routing.routing },
+    { id: 'hours', label: 'Business hours', el: routing.hours },
+    { id: 'overflow', label: 'Overflow', el: routing.overflow },
+  ]);
+  m.body.append(tabs.el);
+  const err = dialogError('queue-dialog-error');
+  const refuse = (message, el) => {
+    err.textContent = message;
+    if (el) { tabs.reveal(el); el.focus(); }
+  };
   const save = h('button', { class: 'btn primary', type: 'button', text: 'Save' });
-  m.foot.append(h('button', { class: 'btn', type: 'button', text: 'Cancel', on: { click: m.close } }), save);
+  m.foot.append(err, h('button', { class: 'btn', type: 'button', text: 'Cancel', on: { click: m.close } }), save);
   save.addEventListener('click', async () => {
+    err.textContent = '';
+    let depth;
+    try { depth = routing.read(); } catch (e) {
+      if (!(e instanceof Problem)) throw e;
+      refuse(e.message, e.el);
+      return;
+    }
     const body = {
+      ...depth,
       name: i.name.value.trim(),
       offer_timeout_secs: Number(i.offer.value),
       wrap_up_secs: Number(i.wrap.value),
@@ -388,16 +412,23 @@ function editQueue(q, agents) {
       csat_question: i.csatQuestion.value.trim(),
       csat_timeout_hours: Number(i.csatHours.value),
     };
-    if (!body.csat_question) { toast('Write the CSAT question (it is sent when CSAT is on).', 'error'); i.csatQuestion.focus(); return; }
+    if (!body.csat_question) { refuse('Write the CSAT question (it is sent when CSAT is on).', i.csatQuestion); return; }
     if (!Number.isInteger(body.csat_timeout_hours) || body.csat_timeout_hours < 1 || body.csat_timeout_hours > 168) {
-      toast('The CSAT answer time is 1 to 168 hours.', 'error'); i.csatHours.focus(); return;
+      refuse('The CSAT answer time is 1 to 168 hours.', i.csatHours); return;
     }
+    save.disabled = true;
     try {
       await api(q ? 'PATCH' : 'POST', q ? `/api/v1/queues/${q.id}` : '/api/v1/queues', body);
       m.close();
       toast('Saved.');
       go('queues');
-    } catch (e) { fail(e); }
+    } catch (e) {
+      refuse(e.message || 'Something went wrong.');
+      const tab = tabOfMessage(e.message);
+      if (tab) tabs.show(tab);
+    } finally {
+      save.disabled = false;
+    }
   });
   m.dialog.showModal();
 }
