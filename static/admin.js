@@ -610,9 +610,12 @@ async function renderContacts() {
     try {
       const r = await api('GET', `/api/v1/contacts${q.value.trim() ? `?q=${encodeURIComponent(q.value.trim())}` : ''}`);
       const list = Array.isArray(r) ? r : r.items || [];
-      replace(box, table([{ label: 'Name' }, { label: 'Phones' }, { label: 'WhatsApp user ids' }, { label: 'Email' }, { label: 'Company' }, { label: 'Updated' }, { label: '' }],
-        list.map((c) => h('tr', {},
+      replace(box, table([{ label: 'Name' }, { label: 'Phones' }, { label: 'WhatsApp user ids' }, { label: 'Email' }, { label: 'Company' }, { label: 'Priority' }, { label: 'Updated' }, { label: '' }],
+        list.map((c) => h('tr', { dataset: { contact: c.id } },
           td([c.first_name, c.last_name].filter(Boolean).join(' ')), td((c.phones || []).join(', ')), td((c.whatsapp_user_ids || []).join(', ')), td(c.email || ''), td(c.company || ''),
+          h('td', { class: 'priority-cell' }, c.priority === null || c.priority === undefined ? '' : h('span', {
+            class: 'chip prio', title: 'Their conversations get at least this priority (0 to 9, higher first)', text: `P${c.priority}`,
+          })),
           td(dateTime(c.updated_at)),
           h('td', { class: 'num' },
             h('button', {
@@ -672,19 +675,30 @@ function editContact(c) {
     phones: inp('ct-phones', (c?.phones || []).join(', ')), userIds: inp('ct-user-ids', (c?.whatsapp_user_ids || []).join(', ')),
     email: inp('ct-email', c?.email, 'email'),
     company: inp('ct-company', c?.company), notes: h('textarea', { id: 'ct-notes', rows: '3', value: c?.notes || '' }),
+    priority: h('input', {
+      type: 'number', id: 'ct-priority', min: '0', max: '9', step: '1', placeholder: 'none', 'aria-describedby': 'ct-priority-hint',
+      value: c?.priority === null || c?.priority === undefined ? '' : String(c.priority),
+    }),
   };
   m.body.append(h('div', { class: 'grid2' }, field('ct-first', 'First name', i.first), field('ct-last', 'Last name', i.last)),
     field('ct-phones', 'Phones', i.phones, 'Separate several numbers with commas.'),
     field('ct-user-ids', 'WhatsApp user ids', i.userIds, 'Business-scoped user ids, like US.13491208655302741918; separate several with commas.'),
-    field('ct-email', 'Email', i.email), field('ct-company', 'Company', i.company), field('ct-notes', 'Notes', i.notes));
+    field('ct-email', 'Email', i.email), field('ct-company', 'Company', i.company), field('ct-notes', 'Notes', i.notes),
+    h('div', { class: 'grid2' }, h('div', { class: 'field' }, h('label', { for: 'ct-priority', text: 'Priority' }), i.priority,
+      h('div', { class: 'hint', id: 'ct-priority-hint', text: '0 to 9; empty: none. Their conversations are served at least at this priority (VIPs).' }))));
+  const err = dialogError('contact-dialog-error');
   const save = h('button', { class: 'btn primary', type: 'button', text: 'Save' });
-  m.foot.append(h('button', { class: 'btn', type: 'button', text: 'Cancel', on: { click: m.close } }), save);
+  m.foot.append(err, h('button', { class: 'btn', type: 'button', text: 'Cancel', on: { click: m.close } }), save);
   save.addEventListener('click', async () => {
+    err.textContent = '';
     const list = (el) => el.value.split(',').map((s) => s.trim()).filter(Boolean);
+    const prio = i.priority.value.trim();
+    if (prio !== '' && !/^[0-9]$/.test(prio)) { err.textContent = 'Priority: a whole number from 0 to 9, or empty for none.'; i.priority.focus(); return; }
     const body = {
       first_name: i.first.value.trim(), last_name: i.last.value.trim(),
       phones: list(i.phones), whatsapp_user_ids: list(i.userIds),
       email: i.email.value.trim() || null, company: i.company.value.trim() || null, notes: i.notes.value.trim() || null,
+      priority: prio === '' ? null : Number(prio),
     };
     if (c) {
       // Only what was edited is sent: an external CRM keeps the rest as it was written there.
@@ -694,13 +708,16 @@ function editContact(c) {
       for (const k of ['first_name', 'last_name', 'email', 'company', 'notes']) {
         if ((body[k] || null) === (c[k] || null)) delete body[k];
       }
+      if (body.priority === (c.priority ?? null)) delete body.priority;
+    } else if (body.priority === null) {
+      delete body.priority;
     }
     try {
       await api(c ? 'PATCH' : 'POST', c ? `/api/v1/contacts/${c.id}` : '/api/v1/contacts', body);
       m.close();
       toast('Saved.');
       go('contacts');
-    } catch (e) { fail(e); }
+    } catch (e) { err.textContent = e.message || 'Something went wrong.'; }
   });
   m.dialog.showModal();
 }
