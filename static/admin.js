@@ -164,10 +164,15 @@ async function renderBoard() {
         h('span', { class: `dot st-${s}`, 'aria-hidden': 'true' }),
         h('div', {}, h('div', { class: 'v', text: String(a[s] ?? 0) }), h('div', { class: 'k', text: `${STATUS_LABEL[s]} agents` })))));
       replace(queuesBox, table([
-        { label: 'Queue' }, { label: 'Waiting', num: true }, { label: 'Longest wait', num: true },
-        { label: 'Offered', num: true }, { label: 'Active', num: true }, { label: 'In wrap-up', num: true },
-      ], stats.queues.map((q) => h('tr', { dataset: { queue: q.id } },
-        td(q.name), td(q.waiting, 'num' + (q.waiting ? ' hot' : '')), td(duration(q.longest_wait_secs), 'num'),
+        { label: 'Queue' }, { label: 'Waiting', num: true }, { label: 'By priority' }, { label: 'Longest wait', num: true },
+        { label: 'Next overflow', num: true }, { label: 'Offered', num: true }, { label: 'Active', num: true }, { label: 'In wrap-up', num: true },
+      ], stats.queues.map((q) => h('tr', { dataset: { queue: q.id, open: String(q.open !== false) } },
+        h('td', { class: 'queue-cell' }, q.name, q.open === false ? ' ' : null, q.open === false
+          ? h('span', { class: 'chip amber closed-chip', title: 'Outside business hours: new conversations wait and get the closed message', text: 'Closed' }) : null),
+        td(q.waiting, 'num' + (q.waiting ? ' hot' : '')),
+        td(priorityText(q.waiting_by_priority) || '—', 'by-priority'),
+        td(duration(q.longest_wait_secs), 'num'),
+        h('td', { class: 'num next-overflow', title: q.next_overflow_at ? dateTime(q.next_overflow_at) : null, text: q.next_overflow_at ? untilText(q.next_overflow_at) : '—' }),
         td(q.offered, 'num'), td(q.active, 'num'), td(q.wrap_up, 'num'))), 'No queues.'));
       if (agents) {
         const list = Array.isArray(agents) ? agents : agents.items || [];
@@ -182,7 +187,7 @@ async function renderBoard() {
       replace(convBox, table([{ label: 'Customer' }, { label: 'Queue' }, { label: 'Agent' }, { label: 'State' },
         { label: 'Alert' }, { label: 'Age', num: true }, { label: 'Watch' }],
       open.map((c) => h('tr', { dataset: { interaction: c.id, alert: c.alert } },
-        td(c.customer), td(c.queue_name), td(c.agent_name || '—'),
+        h('td', { class: 'customer-cell' }, c.customer, c.priority > 0 ? ' ' : null, priorityBadge(c.priority)), td(c.queue_name), td(c.agent_name || '—'),
         td(`${c.state.replace('_', '-')}${c.kind === 'outbound' ? ' · outbound' : ''}`),
         td(c.alert === 'none' ? '—' : h('span', { class: `alert-chip ${c.alert}`, text: c.alert === 'critical' ? 'Critical' : 'Warning' })),
         td(duration((Date.now() - Date.parse(c.created_at)) / 1000), 'num'),
