@@ -2,6 +2,7 @@
 //! routing choice, message validation.
 
 pub mod activity;
+pub mod business_hours;
 pub mod canned;
 pub mod contact;
 pub mod csat;
