@@ -35,14 +35,15 @@ pub fn insert(db: &Db, contact: &ValidContact) -> StoreResult<i64> {
     let c = db.0;
     let now = now_ms();
     c.execute(
-        "INSERT INTO contacts (first_name, last_name, email, company, notes, created_at, \
-         updated_at, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0)",
+        "INSERT INTO contacts (first_name, last_name, email, company, notes, priority, \
+         created_at, updated_at, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 0)",
         params![
             contact.first_name,
             contact.last_name,
             contact.email,
             contact.company,
             contact.notes,
+            contact.priority,
             now
         ],
     )?;
@@ -65,7 +66,8 @@ pub fn replace(db: &Db, id: i64, contact: &ValidContact, lists: Lists) -> StoreR
     let c = db.0;
     let changed = c.execute(
         "UPDATE contacts SET first_name = ?2, last_name = ?3, email = ?4, company = ?5, \
-         notes = ?6, updated_at = MAX(?7, updated_at + 1) WHERE id = ?1 AND deleted = 0",
+         notes = ?6, priority = ?7, updated_at = MAX(?8, updated_at + 1) \
+         WHERE id = ?1 AND deleted = 0",
         params![
             id,
             contact.first_name,
@@ -73,6 +75,7 @@ pub fn replace(db: &Db, id: i64, contact: &ValidContact, lists: Lists) -> StoreR
             contact.email,
             contact.company,
             contact.notes,
+            contact.priority,
             now_ms()
         ],
     )?;
@@ -175,7 +178,7 @@ pub fn load(db: &Db, id: i64) -> StoreResult<Option<Contact>> {
     }
 }
 
-const COLUMNS: &str = "id, first_name, last_name, email, company, notes, updated_at";
+const COLUMNS: &str = "id, first_name, last_name, email, company, notes, priority, updated_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
     Ok(Contact {
@@ -187,7 +190,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
         email: r.get(3)?,
         company: r.get(4)?,
         notes: r.get(5)?,
-        updated_at: r.get(6)?,
+        priority: r.get(6)?,
+        updated_at: r.get(7)?,
     })
 }
 
@@ -292,8 +296,50 @@ fn escape_like(word: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::store::test_connection;
+
     #[test]
     fn like_wildcards_are_literal() {
         assert_eq!(super::escape_like("50%_a\\"), "50\\%\\_a\\\\");
+    }
+
+    fn contact(phones: &[&str], user_ids: &[&str], priority: Option<u8>) -> ValidContact {
+        ValidContact {
+            first_name: Some("Ann".into()),
+            last_name: None,
+            phones: phones
+                .iter()
+                .map(|p| (p.to_string(), p.to_string()))
+                .collect(),
+            whatsapp_user_ids: user_ids.iter().map(|u| u.to_string()).collect(),
+            email: None,
+            company: None,
+            notes: None,
+            priority,
+        }
+    }
+
+    #[test]
+    fn a_priority_is_kept_changed_and_cleared() {
+        let c = test_connection();
+        let db = Db(&c);
+        let id = insert(&db, &contact(&["+16505551234"], &[], Some(7))).unwrap();
+        assert_eq!(load(&db, id).unwrap().unwrap().priority, Some(7));
+        let all = Search {
+            limit: 10,
+            ..Search::default()
+        };
+        assert_eq!(
+            search(&db, &all).unwrap()[0].priority,
+            Some(7),
+            "listed too"
+        );
+        replace(&db, id, &contact(&[], &[], Some(2)), Lists::default()).unwrap();
+        let now = load(&db, id).unwrap().unwrap();
+        assert_eq!(now.priority, Some(2));
+        assert_eq!(now.phones, vec!["+16505551234"], "lists not named stay");
+        replace(&db, id, &contact(&[], &[], None), Lists::default()).unwrap();
+        assert_eq!(load(&db, id).unwrap().unwrap().priority, None);
     }
 }
