@@ -195,6 +195,32 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
     })
 }
 
+/// The contacts with the number `?1` (E.164) or the BSUID `?2`, found on their indexes.
+const PRIORITY_OF_CUSTOMER: &str = "SELECT MAX(priority) FROM contacts \
+     WHERE deleted = 0 AND priority IS NOT NULL AND id IN \
+     (SELECT contact_id FROM contact_phones WHERE e164 = ?1 \
+      UNION SELECT contact_id FROM contact_user_ids WHERE user_id = ?2)";
+
+/// R27: the highest priority among the live contacts with this phone number (E.164 digits
+/// with or without '+') or this WhatsApp user id (BSUID); None when no such contact has one.
+pub fn priority_of_customer(
+    db: &Db,
+    phone: Option<&str>,
+    user_id: Option<&str>,
+) -> StoreResult<Option<u8>> {
+    // Meta's `wa_id` (`15551234567`) in E.164 (`+15551234567`), as the screen pop reads it.
+    let e164 = phone.and_then(crate::domain::phone::from_wa_id);
+    let user_id = user_id.map(str::trim).filter(|u| !u.is_empty());
+    if e164.is_none() && user_id.is_none() {
+        return Ok(None);
+    }
+    let priority: Option<i64> =
+        db.0.prepare_cached(PRIORITY_OF_CUSTOMER)?
+            .query_row(params![e164, user_id], |r| r.get(0))?;
+    // Only 0 to 9 is ever written (`crm::NewContact::validate`).
+    Ok(priority.map(|p| p.clamp(0, 9) as u8))
+}
+
 fn phones(c: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {
     let mut stmt = c.prepare_cached(
         "SELECT e164 FROM contact_phones WHERE contact_id = ?1 ORDER BY position, e164",
@@ -320,6 +346,62 @@ mod tests {
         }
     }
 
+    /// R27: a customer (Meta's `wa_id`, or a BSUID) gets the highest priority of the live
+    /// contacts that match it.
+    #[test]
+    fn a_customer_gets_the_highest_priority_of_its_live_contacts() {
+        let c = test_connection();
+        let db = Db(&c);
+        let of = |phone: Option<&str>, user_id: Option<&str>| {
+            priority_of_customer(&db, phone, user_id).unwrap()
+        };
+        assert_eq!(of(Some("16505551234"), Some("US.1")), None, "no contact");
+        assert_eq!(of(None, None), None);
+
+        insert(&db, &contact(&["+16505551234"], &[], Some(3))).unwrap();
+        assert_eq!(of(Some("16505551234"), None), Some(3), "a wa_id");
+        assert_eq!(of(Some("+16505551234"), None), Some(3), "E.164");
+        assert_eq!(of(Some("16505551235"), None), None, "another number");
+        assert_eq!(of(Some("not a number"), None), None);
+
+        insert(&db, &contact(&[], &["US.13491208655302741918"], Some(6))).unwrap();
+        assert_eq!(
+            of(None, Some("US.13491208655302741918")),
+            Some(6),
+            "a BSUID"
+        );
+        assert_eq!(
+            of(Some("447700900123"), Some("US.13491208655302741918")),
+            Some(6)
+        );
+
+        // The number matches one contact, the BSUID another: the higher wins.
+        assert_eq!(
+            of(Some("16505551234"), Some("US.13491208655302741918")),
+            Some(6)
+        );
+        // Two contacts with the same number: the higher wins.
+        let vip = insert(&db, &contact(&["+16505551234"], &[], Some(9))).unwrap();
+        assert_eq!(of(Some("16505551234"), None), Some(9));
+
+        // A deleted contact no longer counts.
+        assert!(soft_delete(&db, vip).unwrap());
+        assert_eq!(of(Some("16505551234"), None), Some(3));
+
+        // A contact without a priority neither counts nor lowers another's.
+        insert(&db, &contact(&["+447700900123"], &[], None)).unwrap();
+        assert_eq!(of(Some("447700900123"), None), None);
+        insert(
+            &db,
+            &contact(&["+16505551234"], &["US.13491208655302741918"], None),
+        )
+        .unwrap();
+        assert_eq!(
+            of(Some("16505551234"), Some("US.13491208655302741918")),
+            Some(6)
+        );
+    }
+
     #[test]
     fn a_priority_is_kept_changed_and_cleared() {
         let c = test_connection();
@@ -341,5 +423,22 @@ mod tests {
         assert_eq!(now.phones, vec!["+16505551234"], "lists not named stay");
         replace(&db, id, &contact(&[], &[], None), Lists::default()).unwrap();
         assert_eq!(load(&db, id).unwrap().unwrap().priority, None);
+    }
+
+    /// One query, on the indexes of numbers and user ids (no scan of the contacts).
+    #[test]
+    fn the_priority_lookup_uses_the_indexes() {
+        let c = test_connection();
+        let plan: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {PRIORITY_OF_CUSTOMER}"))
+            .unwrap()
+            .query_map(params!["+16505551234", "US.1"], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains("contact_phones_e164"), "{plan}");
+        assert!(plan.contains("contact_user_ids_user_id"), "{plan}");
+        assert!(!plan.contains("SCAN contacts"), "{plan}");
     }
 }
