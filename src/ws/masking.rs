@@ -499,6 +499,7 @@ mod tests {
             email: Some(EMAIL.into()),
             company: Some(format!("Acme, iban {IBAN}")),
             notes: Some(everything()),
+            priority: None,
             updated_at: 0,
         }
     }
