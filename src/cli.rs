@@ -139,6 +139,7 @@ fn admin_create(
         can_reject: true,
         auto_multi_match_pop: true,
         queues: Vec::new(),
+        skills: Vec::new(),
     };
     // The store answers on an async runtime; no actor runs here.
     let id = actix_web::rt::Runtime::new()?

@@ -35,6 +35,7 @@ pub async fn seed_if_empty(store: &Store, settings: &Settings) -> anyhow::Result
         can_reject: true,
         auto_multi_match_pop: true,
         queues: Vec::new(),
+        skills: Vec::new(),
     };
     if !store.read_now(users::any_admin)? {
         let admin = user(DEMO_ADMIN.0, "Demo Admin", Role::Admin, DEMO_ADMIN.1);
@@ -67,6 +68,7 @@ pub async fn seed_if_empty(store: &Store, settings: &Settings) -> anyhow::Result
         csat_question: crate::domain::csat::DEFAULT_QUESTION.into(),
         csat_timeout_hours: 24,
         service_level_secs: i64::from(crate::domain::reports::DEFAULT_SERVICE_LEVEL_SECS),
+        routing: Default::default(),
     };
     let queue = queues::create(store, Actors::NotStarted, support, &agent_ids).await?;
     let app_secret = settings

@@ -136,7 +136,10 @@ impl AgentActor {
         let candidate = self.candidate();
         for queue_id in &self.rec.queues {
             if let Some(queue) = self.registry.queue(*queue_id) {
-                queue.do_send(AgentUpdate(candidate.clone()));
+                queue.do_send(AgentUpdate {
+                    candidate: candidate.clone(),
+                    skills: self.rec.skills.clone(),
+                });
             }
         }
     }
@@ -635,7 +638,10 @@ impl Handler<Deleted> for AgentActor {
         };
         for queue_id in &self.rec.queues {
             if let Some(queue) = self.registry.queue(*queue_id) {
-                queue.do_send(AgentUpdate(candidate.clone()));
+                queue.do_send(AgentUpdate {
+                    candidate: candidate.clone(),
+                    skills: self.rec.skills.clone(),
+                });
             }
         }
         ctx.stop();

@@ -270,6 +270,11 @@ impl Registry {
         self.lock().queues.get(&id).map(|(r, _)| r.clone())
     }
 
+    /// A queue's R27 settings (without its members).
+    pub fn queue_routing(&self, id: i64) -> Option<crate::domain::routing::QueueRouting> {
+        self.lock().queues.get(&id).map(|(r, _)| r.routing.clone())
+    }
+
     pub fn queues(&self) -> Vec<(QueueRecord, Addr<QueueActor>)> {
         let mut all: Vec<_> = self.lock().queues.values().cloned().collect();
         all.sort_by_key(|(r, _)| r.id);

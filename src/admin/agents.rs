@@ -4,6 +4,7 @@ use super::Actors;
 use crate::domain::input::{
     changed_ids, unique_ids, DisplayName, MaxConcurrent, Password, Username,
 };
+use crate::domain::skills::{check_skills, Skill};
 use crate::domain::time::now_ms;
 use crate::domain::Role;
 use crate::error::{ApiError, ErrorCode};
@@ -22,6 +23,8 @@ pub struct NewAgent {
     pub can_reject: bool,
     pub auto_multi_match_pop: bool,
     pub queues: Vec<i64>,
+    /// R27.
+    pub skills: Vec<Skill>,
 }
 
 /// The fields to change (`None`: kept); unchecked.
@@ -35,6 +38,8 @@ pub struct AgentPatch {
     pub can_reject: Option<bool>,
     pub auto_multi_match_pop: Option<bool>,
     pub queues: Option<Vec<i64>>,
+    /// Replaces the skills (R27).
+    pub skills: Option<Vec<Skill>>,
 }
 
 async fn hash(password: Password) -> Result<String, ApiError> {
@@ -76,6 +81,7 @@ pub async fn create(
         DisplayName::parse(new.display_name.as_deref().unwrap_or(username.as_str()))?;
     let password = Password::parse(&new.password)?;
     let max_concurrent = MaxConcurrent::parse(new.max_concurrent)?;
+    let skills = check_skills(new.skills)?;
     let queues = unique_ids(&new.queues);
     let user = NewUser {
         username: username.into_inner(),
@@ -93,6 +99,9 @@ pub async fn create(
             refuse_taken(db, &user.username, 0)?;
             refuse_unknown_queues(db, &memberships)?;
             let id = users::insert(db, &user, now_ms())?;
+            if !skills.is_empty() {
+                users::set_skills(db, id, &skills, now_ms())?;
+            }
             for q in &memberships {
                 queue_members::set(db, *q, id, true)?;
             }
@@ -123,6 +132,7 @@ pub async fn update(
         .map(DisplayName::parse)
         .transpose()?;
     let max_concurrent = patch.max_concurrent.map(MaxConcurrent::parse).transpose()?;
+    let skills = patch.skills.map(check_skills).transpose()?;
     if id == admin && patch.role.is_some_and(|r| r != Role::Admin) {
         return Err(ApiError::conflict(
             ErrorCode::CannotDemoteSelf,
@@ -156,6 +166,9 @@ pub async fn update(
                 password_hash,
             };
             users::update(db, id, &update, now_ms())?;
+            if let Some(skills) = &skills {
+                users::set_skills(db, id, skills, now_ms())?;
+            }
             let mut affected = Vec::new();
             if let Some(new) = &new_queues {
                 affected = changed_ids(&old.queues, new);

@@ -75,6 +75,7 @@ mod tests {
             can_reject: true,
             auto_multi_match_pop: true,
             queues,
+            skills: Vec::new(),
         }
     }
 
@@ -92,6 +93,7 @@ mod tests {
             csat_question: "How did we do?".into(),
             csat_timeout_hours: 24,
             service_level_secs: 60,
+            routing: Default::default(),
         }
     }
 

@@ -1,11 +1,17 @@
 //! Queues: routing settings, disposition codes and members.
 
 use super::Actors;
+use crate::domain::business_hours::BusinessHours;
 use crate::domain::csat::CsatSettings;
 use crate::domain::input::{
     changed_ids, check_disposition_codes, check_queue_timers, unique_ids, InvalidInput, Name,
 };
+use crate::domain::overflow::Overflow;
+use crate::domain::priority::check_priority;
 use crate::domain::reports::check_service_level_secs;
+use crate::domain::routing::{check_arrival_message, QueueRouting};
+use crate::domain::skills::{check_required, RequiredSkill};
+use crate::domain::sticky::StickySettings;
 use crate::domain::time::now_ms;
 use crate::domain::{DispositionCode, Strategy};
 use crate::error::{ApiError, ErrorCode};
@@ -28,6 +34,93 @@ pub struct QueueFields {
     pub csat_timeout_hours: i64,
     /// 8.8: accepted within this many seconds of arrival is within the service level.
     pub service_level_secs: i64,
+    pub routing: RoutingFields,
+}
+
+/// A queue's R27 settings as asked for, unchecked.
+#[derive(Debug, Clone)]
+pub struct RoutingFields {
+    pub required_skills: Vec<RequiredSkill>,
+    pub default_priority: i64,
+    pub sticky_agent_secs: i64,
+    pub sticky_window_hours: i64,
+    /// The API's JSON object; None: always open.
+    pub hours: Option<serde_json::Value>,
+    pub closed_message: Option<String>,
+    pub greeting_message: Option<String>,
+    pub max_wait_secs: Option<i64>,
+    pub overflow_queue_id: Option<i64>,
+}
+
+impl Default for RoutingFields {
+    /// The defaults: no skill required, priority 0, no sticky agent, always open, no message,
+    /// no overflow.
+    fn default() -> Self {
+        RoutingFields::of(&QueueRouting::default())
+    }
+}
+
+impl RoutingFields {
+    /// The fields of stored settings.
+    fn of(r: &QueueRouting) -> Self {
+        RoutingFields {
+            required_skills: r.required_skills.clone(),
+            default_priority: i64::from(r.default_priority),
+            sticky_agent_secs: i64::from(r.sticky.agent_secs),
+            sticky_window_hours: i64::from(r.sticky.window_hours),
+            hours: r.hours.as_ref().map(BusinessHours::to_json),
+            closed_message: r.closed_message.clone(),
+            greeting_message: r.greeting_message.clone(),
+            max_wait_secs: r.overflow.map(|o| i64::from(o.max_wait_secs)),
+            overflow_queue_id: r.overflow.map(|o| o.queue_id),
+        }
+    }
+
+    /// The settings to store, once every rule holds; `own_id` is the queue's (None when it
+    /// is being created). Whether the overflow queue exists is checked with the store.
+    pub fn validate(self, own_id: Option<i64>) -> Result<QueueRouting, InvalidInput> {
+        Ok(QueueRouting {
+            required_skills: check_required(self.required_skills)?,
+            default_priority: check_priority("default_priority", self.default_priority)?,
+            sticky: StickySettings::checked(self.sticky_agent_secs, self.sticky_window_hours)?,
+            hours: self.hours.as_ref().map(BusinessHours::parse).transpose()?,
+            closed_message: check_arrival_message("closed_message", self.closed_message)?,
+            greeting_message: check_arrival_message("greeting_message", self.greeting_message)?,
+            overflow: Overflow::checked(self.max_wait_secs, self.overflow_queue_id, own_id)?,
+        })
+    }
+}
+
+/// The R27 fields to change (`None`: kept; `Some(None)`: cleared); unchecked.
+#[derive(Debug, Clone, Default)]
+pub struct RoutingPatch {
+    pub required_skills: Option<Vec<RequiredSkill>>,
+    pub default_priority: Option<i64>,
+    pub sticky_agent_secs: Option<i64>,
+    pub sticky_window_hours: Option<i64>,
+    pub hours: Option<Option<serde_json::Value>>,
+    pub closed_message: Option<Option<String>>,
+    pub greeting_message: Option<Option<String>>,
+    pub max_wait_secs: Option<Option<i64>>,
+    pub overflow_queue_id: Option<Option<i64>>,
+}
+
+impl RoutingPatch {
+    fn applied(&self, old: &QueueRouting) -> RoutingFields {
+        let old = RoutingFields::of(old);
+        let p = self.clone();
+        RoutingFields {
+            required_skills: p.required_skills.unwrap_or(old.required_skills),
+            default_priority: p.default_priority.unwrap_or(old.default_priority),
+            sticky_agent_secs: p.sticky_agent_secs.unwrap_or(old.sticky_agent_secs),
+            sticky_window_hours: p.sticky_window_hours.unwrap_or(old.sticky_window_hours),
+            hours: p.hours.unwrap_or(old.hours),
+            closed_message: p.closed_message.unwrap_or(old.closed_message),
+            greeting_message: p.greeting_message.unwrap_or(old.greeting_message),
+            max_wait_secs: p.max_wait_secs.unwrap_or(old.max_wait_secs),
+            overflow_queue_id: p.overflow_queue_id.unwrap_or(old.overflow_queue_id),
+        }
+    }
 }
 
 /// The fields to change (`None`: kept); unchecked.
@@ -45,6 +138,7 @@ pub struct QueuePatch {
     pub csat_question: Option<String>,
     pub csat_timeout_hours: Option<i64>,
     pub service_level_secs: Option<i64>,
+    pub routing: RoutingPatch,
     pub members: Option<Vec<i64>>,
 }
 
@@ -78,11 +172,13 @@ impl QueueFields {
             service_level_secs: p
                 .service_level_secs
                 .unwrap_or(i64::from(old.service_level_secs)),
+            routing: p.routing.applied(&old.routing),
         }
     }
 
-    /// The settings to store, once every rule holds.
-    pub fn validate(self) -> Result<QueueSettings, InvalidInput> {
+    /// The settings to store, once every rule holds; `own_id` is the queue's (None when it
+    /// is being created).
+    pub fn validate(self, own_id: Option<i64>) -> Result<QueueSettings, InvalidInput> {
         let name = Name::parse(&self.name)?;
         check_queue_timers(
             self.offer_timeout_secs,
@@ -102,6 +198,7 @@ impl QueueFields {
             self.csat_timeout_hours,
         )?;
         let service_level_secs = check_service_level_secs(self.service_level_secs)?;
+        let routing = self.routing.validate(own_id)?;
         // In range (checked above): the casts cannot truncate.
         Ok(QueueSettings {
             name: name.into_inner(),
@@ -114,6 +211,7 @@ impl QueueFields {
             alert_critical_secs: self.alert_critical_secs as u32,
             csat,
             service_level_secs,
+            routing,
         })
     }
 }
@@ -128,6 +226,14 @@ pub fn refuse_unknown_queue(db: &Db, id: i64) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// 400 `unknown_queue` when the overflow queue is not a live queue.
+fn refuse_unknown_overflow(db: &Db, routing: &QueueRouting) -> Result<(), ApiError> {
+    match routing.overflow {
+        Some(o) => refuse_unknown_queue(db, o.queue_id),
+        None => Ok(()),
+    }
 }
 
 /// 400 `unknown_agent` unless every id names a live user.
@@ -154,13 +260,14 @@ pub async fn create(
     fields: QueueFields,
     members: &[i64],
 ) -> Result<QueueRecord, ApiError> {
-    let settings = fields.validate()?;
+    let settings = fields.validate(None)?;
     let members = unique_ids(members);
 
     let queue_members = members.clone();
     let queue = store
         .write(move |db| {
             refuse_unknown_agents(db, &queue_members)?;
+            refuse_unknown_overflow(db, &settings.routing)?;
             let id = queues::insert(db, &settings, now_ms())?;
             for a in &queue_members {
                 queue_members::set(db, id, *a, true)?;
@@ -192,7 +299,8 @@ pub async fn update(
     let (queue, affected) = store
         .write(move |db| {
             let old = loaded(db, id)?;
-            let settings = QueueFields::patched(&old, &patch).validate()?;
+            let settings = QueueFields::patched(&old, &patch).validate(Some(id))?;
+            refuse_unknown_overflow(db, &settings.routing)?;
             if let Some(m) = &new_members {
                 refuse_unknown_agents(db, m)?;
             }
@@ -217,7 +325,7 @@ pub async fn update(
 
 /// Deletes a queue (soft) unless a channel routes to it; tells it and its former members.
 pub async fn delete(store: &Store, actors: Actors<'_>, id: i64) -> Result<(), ApiError> {
-    let former_members = store
+    let (former_members, overflowing) = store
         .write(move |db| {
             let old = loaded(db, id)?;
             if channels::routes_to_queue(db, id)? {
@@ -228,11 +336,16 @@ pub async fn delete(store: &Store, actors: Actors<'_>, id: i64) -> Result<(), Ap
             }
             queues::soft_delete(db, id, now_ms())?;
             queue_members::remove_queue(db, id)?;
-            Ok(old.members)
+            let overflowing = queues::clear_overflow_to(db, id, now_ms())?;
+            Ok((old.members, overflowing))
         })
         .await?;
 
     actors.queue_deleted(id).await;
+    // Queues that overflowed into it overflow nowhere now.
+    for q in &overflowing {
+        actors.queue_changed(*q).await;
+    }
     for a in &former_members {
         actors.agent_changed(*a).await;
     }
@@ -257,6 +370,7 @@ mod tests {
             csat_question: "How did we do?".into(),
             csat_timeout_hours: 24,
             service_level_secs: 60,
+            routing: RoutingFields::default(),
         }
     }
 
@@ -269,27 +383,27 @@ mod tests {
 
     #[test]
     fn defaults_are_valid() {
-        assert!(fields().validate().is_ok());
+        assert!(fields().validate(None).is_ok());
     }
 
     #[test]
     fn ranges() {
         let mut f = fields();
         f.offer_timeout_secs = 4;
-        assert!(f.clone().validate().is_err());
+        assert!(f.clone().validate(None).is_err());
         f.offer_timeout_secs = 601;
-        assert!(f.validate().is_err());
+        assert!(f.validate(None).is_err());
         let mut f = fields();
         f.wrap_up_secs = 0;
-        assert!(f.clone().validate().is_ok());
+        assert!(f.clone().validate(None).is_ok());
         f.wrap_up_secs = 3601;
-        assert!(f.validate().is_err());
+        assert!(f.validate(None).is_err());
         let mut f = fields();
         f.alert_critical_secs = 60;
-        assert!(f.validate().is_err(), "critical must exceed warn");
+        assert!(f.validate(None).is_err(), "critical must exceed warn");
         let mut f = fields();
         f.name = String::new();
-        assert!(f.validate().is_err());
+        assert!(f.validate(None).is_err());
         for (secs, ok) in [
             (0, false),
             (1, true),
@@ -299,7 +413,7 @@ mod tests {
         ] {
             let mut f = fields();
             f.service_level_secs = secs;
-            assert_eq!(f.validate().is_ok(), ok, "service_level_secs {secs}");
+            assert_eq!(f.validate(None).is_ok(), ok, "service_level_secs {secs}");
         }
     }
 
@@ -307,17 +421,17 @@ mod tests {
     fn disposition_codes() {
         let mut f = fields();
         f.disposition_required = true;
-        assert!(f.clone().validate().is_err(), "required without codes");
+        assert!(f.clone().validate(None).is_err(), "required without codes");
         f.disposition_codes = vec![code("sale"), code("no_sale")];
-        assert!(f.clone().validate().is_ok());
+        assert!(f.clone().validate(None).is_ok());
         f.disposition_codes.push(code("sale"));
-        assert!(f.clone().validate().is_err(), "duplicate");
+        assert!(f.clone().validate(None).is_err(), "duplicate");
         f.disposition_codes = vec![code(&"x".repeat(65))];
-        assert!(f.clone().validate().is_err());
+        assert!(f.clone().validate(None).is_err());
         f.disposition_codes = vec![DispositionCode {
             code: "a".into(),
             label: String::new(),
         }];
-        assert!(f.validate().is_err());
+        assert!(f.validate(None).is_err());
     }
 }

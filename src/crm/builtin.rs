@@ -183,6 +183,7 @@ mod tests {
             email: None,
             company: None,
             notes: None,
+            priority: None,
             updated_at: 1_700_000_000_000,
         };
         let cursor = cursor_of(&c).unwrap();

@@ -362,9 +362,15 @@ impl Dynamics {
         }
     }
 
-    /// What Dataverse cannot keep of a contact: more than three numbers (it has three phone
-    /// columns), more than one WhatsApp user id, or any without `user_id_field`.
+    /// What Dataverse cannot keep of a contact: a priority (R27: no such column; refused as
+    /// `invalid_input`), more than three numbers (it has three phone columns), more than one
+    /// WhatsApp user id, or any without `user_id_field`.
     fn check_fits(&self, contact: &ValidContact) -> Result<(), CrmError> {
+        if contact.priority.is_some() {
+            return Err(CrmError::invalid(
+                "priority is kept by the built-in CRM only",
+            ));
+        }
         if contact.phones.len() > PHONE_FIELDS.len() {
             return Err(CrmError::Unsupported(format!(
                 "contacts live in Dynamics 365, which keeps at most {} numbers per contact \
@@ -447,6 +453,7 @@ impl Dynamics {
             email: contact.email.clone(),
             company: contact.company.clone(),
             notes: contact.notes.clone(),
+            priority: None,
             updated_at: now_ms(),
         })
     }
@@ -653,6 +660,8 @@ impl Dynamics {
             email: text("emailaddress1"),
             company: account.or(written_company),
             notes,
+            // R27: Dataverse has no such column.
+            priority: None,
             updated_at,
         })
     }

@@ -584,6 +584,7 @@ async fn create_posts_the_contact_and_reads_the_entity_id() {
         email: Some("sheena@example.com".into()),
         company: Some("Contoso".into()),
         notes: Some("Prefers WhatsApp".into()),
+        priority: None,
     }
     .validate("US")
     .unwrap();
@@ -1327,4 +1328,65 @@ async fn a_deactivated_or_missing_contact_is_not_found() {
         ));
     }
     server.verify().await;
+}
+
+/// R27: Dataverse has no priority column: its contacts have none, and a create or a change
+/// that sets one is refused before anything is sent; clearing one that is not there is fine.
+#[actix_web::test]
+async fn a_priority_is_refused_by_dynamics() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, "tok").await;
+    let one = format!("{API_PATH}/contacts({GUID_A})");
+    let stored = contact_json(GUID_A, "Ann", "+16505551234", "2024-05-02T10:00:00Z");
+    Mock::given(method("GET"))
+        .and(path(one.clone()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(stored.clone()))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(one.clone()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(stored))
+        .mount(&server)
+        .await;
+    let (store, _dir) = temp_store();
+    let crm = dynamics_crm_with(&server, store, None);
+    let id = ContactId::External(GUID_A.into());
+    assert_eq!(crm.get(&id).await.unwrap().unwrap().priority, None);
+
+    let e = crm
+        .create(NewContact {
+            first_name: Some("Ann".into()),
+            priority: Some(7),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code().as_str(), "invalid_input");
+    assert_eq!(e.to_string(), "priority is kept by the built-in CRM only");
+
+    let patch: super::ContactPatch =
+        serde_json::from_value(json!({"priority": 3, "first_name": "Bo"})).unwrap();
+    let e = crm.update(&id, patch).await.unwrap_err();
+    assert_eq!(e.code().as_str(), "invalid_input");
+    assert_eq!(e.to_string(), "priority is kept by the built-in CRM only");
+    assert!(
+        requests_to(&server, &contacts_path()).await.is_empty(),
+        "no create was sent"
+    );
+    let patches = |reqs: Vec<Request>| {
+        reqs.into_iter()
+            .filter(|r| r.method.as_str() == "PATCH")
+            .count()
+    };
+    assert_eq!(
+        patches(requests_to(&server, &one).await),
+        0,
+        "no change sent"
+    );
+
+    let patch: super::ContactPatch =
+        serde_json::from_value(json!({"priority": null, "first_name": "Bo"})).unwrap();
+    let after = crm.update(&id, patch).await.unwrap();
+    assert_eq!(after.priority, None);
+    assert_eq!(patches(requests_to(&server, &one).await), 1);
 }

@@ -58,6 +58,12 @@ pub struct NewContact {
     pub company: Option<String>,
     /// Up to 10 000 characters.
     pub notes: Option<String>,
+    /// R27: 0 to 9; a conversation from a customer matching this contact gets at least this
+    /// priority (higher served first). Null or absent: none. Kept by the built-in CRM only
+    /// (Dynamics 365 refuses one with `invalid_input`).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 9)]
+    pub priority: Option<i64>,
 }
 
 pub const MAX_NAME_CHARS: usize = 100;
@@ -66,6 +72,8 @@ pub const MAX_COMPANY_CHARS: usize = 200;
 pub const MAX_NOTES_CHARS: usize = 10_000;
 pub const MAX_PHONES: usize = 10;
 pub const MAX_USER_IDS: usize = crate::store::contacts::MAX_USER_IDS;
+/// A contact's highest priority (R27): 0 to 9.
+pub const MAX_PRIORITY: u8 = 9;
 
 impl NewContact {
     /// Checks and normalises. Errors are `invalid_input` or `invalid_phone`, with a message
@@ -113,6 +121,17 @@ impl NewContact {
                 whatsapp_user_ids.push(id);
             }
         }
+        let priority = match self.priority {
+            None => None,
+            Some(p) => Some(
+                u8::try_from(p)
+                    .ok()
+                    .filter(|p| *p <= MAX_PRIORITY)
+                    .ok_or_else(|| {
+                        CrmError::invalid(format!("priority must be between 0 and {MAX_PRIORITY}"))
+                    })?,
+            ),
+        };
         if first_name.is_none() && last_name.is_none() && phones.is_empty() {
             return Err(CrmError::invalid(
                 "a contact needs a first_name, a last_name or a phone number",
@@ -126,6 +145,7 @@ impl NewContact {
             email,
             company,
             notes,
+            priority,
         })
     }
 }
@@ -167,6 +187,10 @@ pub struct ContactPatch {
     #[serde(default, deserialize_with = "crate::domain::input::double_option")]
     #[schema(value_type = Option<String>)]
     pub notes: Option<Option<String>>,
+    /// 0 to 9 (R27); `null` clears it.
+    #[serde(default, deserialize_with = "crate::domain::input::double_option")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 9)]
+    pub priority: Option<Option<i64>>,
 }
 
 impl ContactPatch {
@@ -187,6 +211,10 @@ impl ContactPatch {
             email: pick(&self.email, &old.email),
             company: pick(&self.company, &old.company),
             notes: pick(&self.notes, &old.notes),
+            priority: match self.priority {
+                Some(p) => p,
+                None => old.priority.map(i64::from),
+            },
         }
     }
 }
@@ -644,6 +672,7 @@ mod tests {
             email: None,
             company: None,
             notes: None,
+            priority: None,
             updated_at: 0,
         }
     }
@@ -696,6 +725,52 @@ mod tests {
         assert_eq!(new.email, old.email);
         let patch: ContactPatch = serde_json::from_str(r#"{"whatsapp_user_ids": []}"#).unwrap();
         assert!(patch.applied_to(&old).whatsapp_user_ids.is_empty());
+    }
+
+    #[test]
+    fn a_priority_is_0_to_9_kept_unless_named_and_cleared_by_null() {
+        let named = |priority: Option<i64>| NewContact {
+            first_name: Some("Ann".into()),
+            priority,
+            ..Default::default()
+        };
+        assert_eq!(named(None).validate("US").unwrap().priority, None);
+        for ok in [0, 7, 9] {
+            assert_eq!(
+                named(Some(ok)).validate("US").unwrap().priority,
+                Some(ok as u8)
+            );
+        }
+        for bad in [-1, 10, 256, i64::MAX] {
+            let e = named(Some(bad)).validate("US").unwrap_err();
+            assert_eq!(e.code().as_str(), "invalid_input", "{bad}");
+            assert_eq!(e.to_string(), "priority must be between 0 and 9");
+        }
+        let body: NewContact = serde_json::from_str(r#"{"first_name": "Ann"}"#).unwrap();
+        assert_eq!(body.priority, None, "absent");
+
+        let old = Contact {
+            priority: Some(5),
+            ..contact(1)
+        };
+        let patch = |json: &str| serde_json::from_str::<ContactPatch>(json).unwrap();
+        assert_eq!(
+            patch(r#"{"company": "X"}"#).applied_to(&old).priority,
+            Some(5)
+        );
+        assert_eq!(
+            patch(r#"{"priority": null}"#).applied_to(&old).priority,
+            None
+        );
+        assert_eq!(
+            patch(r#"{"priority": 8}"#).applied_to(&old).priority,
+            Some(8)
+        );
+        assert_eq!(
+            serde_json::to_value(&old).unwrap()["priority"],
+            5,
+            "shown as `priority`"
+        );
     }
 
     #[test]

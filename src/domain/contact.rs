@@ -57,6 +57,10 @@ pub struct Contact {
     pub email: Option<String>,
     pub company: Option<String>,
     pub notes: Option<String>,
+    /// R27: a conversation from a customer matching this contact gets at least this priority
+    /// (0 to 9, higher served first); kept by the built-in CRM.
+    #[schema(minimum = 0, maximum = 9)]
+    pub priority: Option<u8>,
     /// RFC 3339.
     #[serde(with = "rfc3339")]
     #[schema(value_type = String)]
@@ -87,6 +91,8 @@ pub struct ValidContact {
     pub email: Option<String>,
     pub company: Option<String>,
     pub notes: Option<String>,
+    /// 0 to 9 (R27).
+    pub priority: Option<u8>,
 }
 
 impl ValidContact {

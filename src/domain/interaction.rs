@@ -7,6 +7,7 @@ use super::{
 use crate::domain::contact::ContactId;
 use crate::domain::customer::CustomerIdentity;
 use crate::domain::error_code::ErrorCode;
+use crate::domain::sticky::Sticky;
 
 /// The persisted state of an interaction.
 #[derive(Debug, Clone)]
@@ -35,6 +36,31 @@ pub struct InteractionRecord {
     pub closed_at: Option<i64>,
     pub last_customer_message_at: Option<i64>,
     pub participants: Vec<ParticipantRecord>,
+    /// Priority, overflow and sticky agent (R27).
+    pub routing: InteractionRouting,
+}
+
+/// Where an interaction stands in R27's routing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InteractionRouting {
+    /// 0 to 9, higher served first.
+    pub priority: u8,
+    /// When it last came into its queue to wait (created, transferred, back from an agent):
+    /// the overflow clock. An offer that comes back does not restart it.
+    pub queued_at: i64,
+    /// The queue it overflowed from: it never overflows again.
+    pub overflowed_from: Option<i64>,
+    /// Offered only to this agent for now (sticky routing); gone with the first offer.
+    pub sticky: Option<Sticky>,
+}
+
+impl InteractionRouting {
+    /// It comes into a queue whose default priority is `queue_default`, to wait from `now`.
+    pub fn entering(&mut self, queue_default: u8, now: i64) {
+        self.priority = super::priority::entering(self.priority, queue_default);
+        self.queued_at = now;
+        self.sticky = None;
+    }
 }
 
 /// An offer waiting for the agent's accept (R2), transfer (R17) or conference (R18).
@@ -320,6 +346,7 @@ impl InteractionRecord {
             OfferKind::Transfer => {
                 next.state = InteractionState::Queued;
                 next.position = -now;
+                next.routing.queued_at = now;
                 notes.push(format!(
                     "{agent_name} did not take the transfer; the conversation is back in the queue"
                 ));
@@ -641,6 +668,7 @@ impl InteractionRecord {
             next.owner = None;
             next.state = InteractionState::Queued;
             next.position = -now;
+            next.routing.queued_at = now;
         }
         (next, was_owner)
     }
@@ -712,6 +740,7 @@ impl InteractionRecord {
         let mut next = self.clone();
         next.owner = None;
         next.position = -now;
+        next.routing.queued_at = now;
         if let Some(p) = next.participant_mut(by) {
             p.start_wrap_up(deadline, terms);
         }
@@ -894,6 +923,10 @@ mod tests {
             closed_at: None,
             last_customer_message_at: Some(NOW - 20_000),
             participants: Vec::new(),
+            routing: InteractionRouting {
+                queued_at: NOW - 20_000,
+                ..Default::default()
+            },
         }
     }
 

@@ -2,6 +2,7 @@
 //! routing choice, message validation.
 
 pub mod activity;
+pub mod business_hours;
 pub mod canned;
 pub mod contact;
 pub mod csat;
@@ -12,11 +13,16 @@ pub mod interaction;
 pub mod masking;
 pub mod media;
 pub mod message;
+pub mod overflow;
 pub mod phone;
+pub mod priority;
 pub mod reports;
 pub mod routing;
+pub mod skills;
+pub mod sticky;
 pub mod template;
 pub mod time;
+pub mod waiting_line;
 
 use crate::domain::error_code::ErrorCode;
 use serde::{Deserialize, Serialize};

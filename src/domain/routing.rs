@@ -1,6 +1,62 @@
-//! Which eligible agent gets the next offer (R2). Pure: the queue actor feeds it snapshots.
+//! Which eligible agent gets the next offer (R2), and a queue's routing settings beyond the
+//! strategy (R27). Pure: the queue actor feeds it snapshots.
 
+use super::business_hours::BusinessHours;
+use super::input::{check_len, InvalidInput};
+use super::overflow::Overflow;
+use super::skills::RequiredSkill;
+use super::sticky::StickySettings;
 use super::{AgentStatus, Strategy};
+
+/// Longest closed or greeting message (WhatsApp's limit for a text body).
+pub const MAX_ARRIVAL_MESSAGE_CHARS: usize = 4096;
+
+/// A queue's R27 settings: who may take its conversations, in which order, when it is open
+/// and where its conversations go when it cannot keep up.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QueueRouting {
+    pub required_skills: Vec<RequiredSkill>,
+    pub default_priority: u8,
+    pub sticky: StickySettings,
+    /// None: always open.
+    pub hours: Option<BusinessHours>,
+    /// Sent once when a conversation starts out of hours.
+    pub closed_message: Option<String>,
+    /// Sent once when a conversation starts in hours.
+    pub greeting_message: Option<String>,
+    pub overflow: Option<Overflow>,
+}
+
+impl QueueRouting {
+    /// Whether the queue is open at `now` (always, without hours).
+    pub fn is_open(&self, now: i64) -> bool {
+        self.hours.as_ref().is_none_or(|h| h.is_open(now))
+    }
+
+    /// The message a conversation created at `now` gets: the closed message out of hours,
+    /// the greeting in hours; None when that one is not set.
+    pub fn arrival_message(&self, now: i64) -> Option<&str> {
+        if self.is_open(now) {
+            self.greeting_message.as_deref()
+        } else {
+            self.closed_message.as_deref()
+        }
+    }
+}
+
+/// A closed or greeting message as asked for: blank is none; else 1 to 4,096 characters.
+pub fn check_arrival_message(
+    field: &str,
+    text: Option<String>,
+) -> Result<Option<String>, InvalidInput> {
+    match text {
+        Some(t) if !t.trim().is_empty() => {
+            check_len(field, &t, 1, MAX_ARRIVAL_MESSAGE_CHARS)?;
+            Ok(Some(t))
+        }
+        _ => Ok(None),
+    }
+}
 
 /// What a queue knows of one member agent.
 #[derive(Debug, Clone)]

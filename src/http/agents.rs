@@ -3,6 +3,7 @@
 use super::roles::Admin;
 use super::Data;
 use crate::admin::{self, Actors};
+use crate::domain::skills::Skill;
 use crate::domain::time::to_rfc3339;
 use crate::domain::{AgentStatus, Role};
 use crate::error::ApiError;
@@ -37,6 +38,8 @@ pub struct Agent {
     pub auto_multi_match_pop: bool,
     /// Ids of the queues the agent is a member of.
     pub queues: Vec<i64>,
+    /// R27: a queue offers its conversations only to agents with all its required skills.
+    pub skills: Vec<Skill>,
     /// Read only.
     pub status: AgentStatus,
     /// Read only, RFC 3339.
@@ -56,6 +59,7 @@ impl From<AgentRecord> for Agent {
             can_reject: a.can_reject,
             auto_multi_match_pop: a.auto_multi_match_pop,
             queues: a.queues,
+            skills: a.skills.to_vec(),
             status: a.status,
             status_since: to_rfc3339(a.status_since),
             stop_new: a.stop_new,
@@ -98,6 +102,9 @@ pub struct NewAgent {
     pub auto_multi_match_pop: bool,
     #[serde(default)]
     pub queues: Vec<i64>,
+    /// R27: names matched without regard to case, levels 1 to 10, at most 50.
+    #[serde(default, deserialize_with = "super::objects")]
+    pub skills: Vec<Skill>,
 }
 
 /// Only the fields given change.
@@ -115,6 +122,9 @@ pub struct AgentPatch {
     pub can_reject: Option<bool>,
     pub auto_multi_match_pop: Option<bool>,
     pub queues: Option<Vec<i64>>,
+    /// Replaces the skills.
+    #[serde(default, deserialize_with = "super::optional_objects")]
+    pub skills: Option<Vec<Skill>>,
 }
 
 impl From<NewAgent> for admin::agents::NewAgent {
@@ -128,6 +138,7 @@ impl From<NewAgent> for admin::agents::NewAgent {
             can_reject: b.can_reject,
             auto_multi_match_pop: b.auto_multi_match_pop,
             queues: b.queues,
+            skills: b.skills,
         }
     }
 }
@@ -143,6 +154,7 @@ impl From<AgentPatch> for admin::agents::AgentPatch {
             can_reject: p.can_reject,
             auto_multi_match_pop: p.auto_multi_match_pop,
             queues: p.queues,
+            skills: p.skills,
         }
     }
 }

@@ -55,6 +55,7 @@ pub fn interaction(i: InteractionRecord) -> Interaction {
         window_expires_at: i.last_customer_message_at.map(|t| t + CUSTOMER_WINDOW_MS),
         alert: AlertLevel::None,
         interrupted: i.interrupted,
+        priority: i.priority,
         messages: i.messages,
     }
 }

@@ -2,7 +2,11 @@
 
 use super::roles::Admin;
 use super::Data;
-use crate::admin::{self, queues::QueueFields, Actors};
+use crate::admin::queues::{QueueFields, RoutingFields, RoutingPatch};
+use crate::admin::{self, Actors};
+use crate::domain::business_hours::BusinessHours;
+use crate::domain::input::double_option;
+use crate::domain::skills::RequiredSkill;
 use crate::domain::{DispositionCode, Strategy};
 use crate::error::ApiError;
 use crate::store::queues::{self, QueueRecord};
@@ -44,6 +48,25 @@ pub struct Queue {
     /// 8.8: a conversation accepted within this many seconds of its arrival is within the
     /// service level (the reports' `service_level`).
     pub service_level_secs: u32,
+    /// R27: only agents with every one of these skills, at `min_level` or above, get offers.
+    pub required_skills: Vec<RequiredSkill>,
+    /// R27: 0 to 9, higher served first; a matching contact's `priority` raises it.
+    pub default_priority: u8,
+    /// R27: a returning customer's conversation waits this long for the agent who last served
+    /// them (0: off).
+    pub sticky_agent_secs: u32,
+    /// R27: ... if their previous conversation here closed less than this long ago.
+    pub sticky_window_hours: u32,
+    /// R27: null is always open.
+    #[schema(value_type = Option<Object>, example = json!({"timezone": "Europe/Madrid", "weekly": [{"day": "mon", "open": "09:00", "close": "17:00"}], "holidays": ["2026-12-25"]}))]
+    pub hours: Option<serde_json::Value>,
+    /// R27: sent once when a conversation starts out of hours.
+    pub closed_message: Option<String>,
+    /// R27: sent once when a conversation starts in hours.
+    pub greeting_message: Option<String>,
+    /// R27: a conversation waiting longer moves, once, to the front of `overflow_queue_id`.
+    pub max_wait_secs: Option<u32>,
+    pub overflow_queue_id: Option<i64>,
     /// Ids of the member agents.
     pub members: Vec<i64>,
 }
@@ -64,6 +87,15 @@ impl From<QueueRecord> for Queue {
             csat_question: q.csat.question,
             csat_timeout_hours: q.csat.timeout_hours,
             service_level_secs: q.service_level_secs,
+            required_skills: q.routing.required_skills,
+            default_priority: q.routing.default_priority,
+            sticky_agent_secs: q.routing.sticky.agent_secs,
+            sticky_window_hours: q.routing.sticky.window_hours,
+            hours: q.routing.hours.as_ref().map(BusinessHours::to_json),
+            closed_message: q.routing.closed_message,
+            greeting_message: q.routing.greeting_message,
+            max_wait_secs: q.routing.overflow.map(|o| o.max_wait_secs),
+            overflow_queue_id: q.routing.overflow.map(|o| o.queue_id),
             members: q.members,
         }
     }
@@ -116,8 +148,41 @@ pub struct NewQueue {
     #[serde(default = "d_service_level")]
     #[schema(minimum = 1, maximum = 86400, default = 60)]
     pub service_level_secs: i64,
+    /// R27, default none.
+    #[serde(default, deserialize_with = "super::objects")]
+    pub required_skills: Vec<RequiredSkill>,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 9, default = 0)]
+    pub default_priority: i64,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 3600, default = 0)]
+    pub sticky_agent_secs: i64,
+    #[serde(default = "d72")]
+    #[schema(minimum = 1, maximum = 720, default = 72)]
+    pub sticky_window_hours: i64,
+    /// `{timezone, weekly: [{day, open, close}], holidays}`; null or absent: always open.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub hours: Option<serde_json::Value>,
+    /// Blank or null: none.
+    #[serde(default)]
+    #[schema(max_length = 4096)]
+    pub closed_message: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 4096)]
+    pub greeting_message: Option<String>,
+    /// With `overflow_queue_id`, or neither.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 86400)]
+    pub max_wait_secs: Option<i64>,
+    #[serde(default)]
+    pub overflow_queue_id: Option<i64>,
     #[serde(default)]
     pub members: Vec<i64>,
+}
+
+fn d72() -> i64 {
+    i64::from(crate::domain::sticky::DEFAULT_WINDOW_HOURS)
 }
 
 fn d_service_level() -> i64 {
@@ -161,6 +226,30 @@ pub struct QueuePatch {
     pub csat_timeout_hours: Option<i64>,
     #[schema(minimum = 1, maximum = 86400)]
     pub service_level_secs: Option<i64>,
+    #[serde(default, deserialize_with = "super::optional_objects")]
+    pub required_skills: Option<Vec<RequiredSkill>>,
+    #[schema(minimum = 0, maximum = 9)]
+    pub default_priority: Option<i64>,
+    #[schema(minimum = 0, maximum = 3600)]
+    pub sticky_agent_secs: Option<i64>,
+    #[schema(minimum = 1, maximum = 720)]
+    pub sticky_window_hours: Option<i64>,
+    /// null: always open.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Object>)]
+    pub hours: Option<Option<serde_json::Value>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 4096)]
+    pub closed_message: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 4096)]
+    pub greeting_message: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 86400)]
+    pub max_wait_secs: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub overflow_queue_id: Option<Option<i64>>,
     pub members: Option<Vec<i64>>,
 }
 
@@ -179,6 +268,17 @@ impl NewQueue {
             csat_question: self.csat_question.clone(),
             csat_timeout_hours: self.csat_timeout_hours,
             service_level_secs: self.service_level_secs,
+            routing: RoutingFields {
+                required_skills: self.required_skills.clone(),
+                default_priority: self.default_priority,
+                sticky_agent_secs: self.sticky_agent_secs,
+                sticky_window_hours: self.sticky_window_hours,
+                hours: self.hours.clone().filter(|h| !h.is_null()),
+                closed_message: self.closed_message.clone(),
+                greeting_message: self.greeting_message.clone(),
+                max_wait_secs: self.max_wait_secs,
+                overflow_queue_id: self.overflow_queue_id,
+            },
         }
     }
 }
@@ -198,6 +298,17 @@ impl From<QueuePatch> for admin::queues::QueuePatch {
             csat_question: p.csat_question,
             csat_timeout_hours: p.csat_timeout_hours,
             service_level_secs: p.service_level_secs,
+            routing: RoutingPatch {
+                required_skills: p.required_skills,
+                default_priority: p.default_priority,
+                sticky_agent_secs: p.sticky_agent_secs,
+                sticky_window_hours: p.sticky_window_hours,
+                hours: p.hours.map(|h| h.filter(|h| !h.is_null())),
+                closed_message: p.closed_message,
+                greeting_message: p.greeting_message,
+                max_wait_secs: p.max_wait_secs,
+                overflow_queue_id: p.overflow_queue_id,
+            },
             members: p.members,
         }
     }
@@ -242,7 +353,7 @@ pub async fn get(_admin: Admin, state: Data, id: web::Path<i64>) -> Result<HttpR
     request_body = NewQueue,
     responses(
         (status = 201, description = "Created", body = Queue),
-        (status = 400, description = "`invalid_input`, `unknown_agent`, `invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `unknown_agent`, `unknown_queue` (the overflow queue), `invalid_json`", body = super::openapi::ErrorResponse),
         (status = 415, description = "`unsupported_media_type` (not `application/json`)", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),
@@ -271,7 +382,7 @@ pub async fn create(
     request_body = QueuePatch,
     responses(
         (status = 200, description = "Updated", body = Queue),
-        (status = 400, description = "`invalid_input`, `unknown_agent`, `invalid_path`, `invalid_json`", body = super::openapi::ErrorResponse),
+        (status = 400, description = "`invalid_input`, `unknown_agent`, `unknown_queue` (the overflow queue), `invalid_path`, `invalid_json`", body = super::openapi::ErrorResponse),
         (status = 415, description = "`unsupported_media_type` (not `application/json`)", body = super::openapi::ErrorResponse),
         (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorResponse),
         (status = 403, description = "`forbidden` (not an admin)", body = super::openapi::ErrorResponse),

@@ -35,14 +35,15 @@ pub fn insert(db: &Db, contact: &ValidContact) -> StoreResult<i64> {
     let c = db.0;
     let now = now_ms();
     c.execute(
-        "INSERT INTO contacts (first_name, last_name, email, company, notes, created_at, \
-         updated_at, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0)",
+        "INSERT INTO contacts (first_name, last_name, email, company, notes, priority, \
+         created_at, updated_at, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 0)",
         params![
             contact.first_name,
             contact.last_name,
             contact.email,
             contact.company,
             contact.notes,
+            contact.priority,
             now
         ],
     )?;
@@ -65,7 +66,8 @@ pub fn replace(db: &Db, id: i64, contact: &ValidContact, lists: Lists) -> StoreR
     let c = db.0;
     let changed = c.execute(
         "UPDATE contacts SET first_name = ?2, last_name = ?3, email = ?4, company = ?5, \
-         notes = ?6, updated_at = MAX(?7, updated_at + 1) WHERE id = ?1 AND deleted = 0",
+         notes = ?6, priority = ?7, updated_at = MAX(?8, updated_at + 1) \
+         WHERE id = ?1 AND deleted = 0",
         params![
             id,
             contact.first_name,
@@ -73,6 +75,7 @@ pub fn replace(db: &Db, id: i64, contact: &ValidContact, lists: Lists) -> StoreR
             contact.email,
             contact.company,
             contact.notes,
+            contact.priority,
             now_ms()
         ],
     )?;
@@ -175,7 +178,7 @@ pub fn load(db: &Db, id: i64) -> StoreResult<Option<Contact>> {
     }
 }
 
-const COLUMNS: &str = "id, first_name, last_name, email, company, notes, updated_at";
+const COLUMNS: &str = "id, first_name, last_name, email, company, notes, priority, updated_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
     Ok(Contact {
@@ -187,8 +190,35 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
         email: r.get(3)?,
         company: r.get(4)?,
         notes: r.get(5)?,
-        updated_at: r.get(6)?,
+        priority: r.get(6)?,
+        updated_at: r.get(7)?,
     })
+}
+
+/// The contacts with the number `?1` (E.164) or the BSUID `?2`, found on their indexes.
+const PRIORITY_OF_CUSTOMER: &str = "SELECT MAX(priority) FROM contacts \
+     WHERE deleted = 0 AND priority IS NOT NULL AND id IN \
+     (SELECT contact_id FROM contact_phones WHERE e164 = ?1 \
+      UNION SELECT contact_id FROM contact_user_ids WHERE user_id = ?2)";
+
+/// R27: the highest priority among the live contacts with this phone number (E.164 digits
+/// with or without '+') or this WhatsApp user id (BSUID); None when no such contact has one.
+pub fn priority_of_customer(
+    db: &Db,
+    phone: Option<&str>,
+    user_id: Option<&str>,
+) -> StoreResult<Option<u8>> {
+    // Meta's `wa_id` (`15551234567`) in E.164 (`+15551234567`), as the screen pop reads it.
+    let e164 = phone.and_then(crate::domain::phone::from_wa_id);
+    let user_id = user_id.map(str::trim).filter(|u| !u.is_empty());
+    if e164.is_none() && user_id.is_none() {
+        return Ok(None);
+    }
+    let priority: Option<i64> =
+        db.0.prepare_cached(PRIORITY_OF_CUSTOMER)?
+            .query_row(params![e164, user_id], |r| r.get(0))?;
+    // Only 0 to 9 is ever written (`crm::NewContact::validate`).
+    Ok(priority.map(|p| p.clamp(0, 9) as u8))
 }
 
 fn phones(c: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {
@@ -292,8 +322,123 @@ fn escape_like(word: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::store::test_connection;
+
     #[test]
     fn like_wildcards_are_literal() {
         assert_eq!(super::escape_like("50%_a\\"), "50\\%\\_a\\\\");
+    }
+
+    fn contact(phones: &[&str], user_ids: &[&str], priority: Option<u8>) -> ValidContact {
+        ValidContact {
+            first_name: Some("Ann".into()),
+            last_name: None,
+            phones: phones
+                .iter()
+                .map(|p| (p.to_string(), p.to_string()))
+                .collect(),
+            whatsapp_user_ids: user_ids.iter().map(|u| u.to_string()).collect(),
+            email: None,
+            company: None,
+            notes: None,
+            priority,
+        }
+    }
+
+    /// R27: a customer (Meta's `wa_id`, or a BSUID) gets the highest priority of the live
+    /// contacts that match it.
+    #[test]
+    fn a_customer_gets_the_highest_priority_of_its_live_contacts() {
+        let c = test_connection();
+        let db = Db(&c);
+        let of = |phone: Option<&str>, user_id: Option<&str>| {
+            priority_of_customer(&db, phone, user_id).unwrap()
+        };
+        assert_eq!(of(Some("16505551234"), Some("US.1")), None, "no contact");
+        assert_eq!(of(None, None), None);
+
+        insert(&db, &contact(&["+16505551234"], &[], Some(3))).unwrap();
+        assert_eq!(of(Some("16505551234"), None), Some(3), "a wa_id");
+        assert_eq!(of(Some("+16505551234"), None), Some(3), "E.164");
+        assert_eq!(of(Some("16505551235"), None), None, "another number");
+        assert_eq!(of(Some("not a number"), None), None);
+
+        insert(&db, &contact(&[], &["US.13491208655302741918"], Some(6))).unwrap();
+        assert_eq!(
+            of(None, Some("US.13491208655302741918")),
+            Some(6),
+            "a BSUID"
+        );
+        assert_eq!(
+            of(Some("447700900123"), Some("US.13491208655302741918")),
+            Some(6)
+        );
+
+        // The number matches one contact, the BSUID another: the higher wins.
+        assert_eq!(
+            of(Some("16505551234"), Some("US.13491208655302741918")),
+            Some(6)
+        );
+        // Two contacts with the same number: the higher wins.
+        let vip = insert(&db, &contact(&["+16505551234"], &[], Some(9))).unwrap();
+        assert_eq!(of(Some("16505551234"), None), Some(9));
+
+        // A deleted contact no longer counts.
+        assert!(soft_delete(&db, vip).unwrap());
+        assert_eq!(of(Some("16505551234"), None), Some(3));
+
+        // A contact without a priority neither counts nor lowers another's.
+        insert(&db, &contact(&["+447700900123"], &[], None)).unwrap();
+        assert_eq!(of(Some("447700900123"), None), None);
+        insert(
+            &db,
+            &contact(&["+16505551234"], &["US.13491208655302741918"], None),
+        )
+        .unwrap();
+        assert_eq!(
+            of(Some("16505551234"), Some("US.13491208655302741918")),
+            Some(6)
+        );
+    }
+
+    #[test]
+    fn a_priority_is_kept_changed_and_cleared() {
+        let c = test_connection();
+        let db = Db(&c);
+        let id = insert(&db, &contact(&["+16505551234"], &[], Some(7))).unwrap();
+        assert_eq!(load(&db, id).unwrap().unwrap().priority, Some(7));
+        let all = Search {
+            limit: 10,
+            ..Search::default()
+        };
+        assert_eq!(
+            search(&db, &all).unwrap()[0].priority,
+            Some(7),
+            "listed too"
+        );
+        replace(&db, id, &contact(&[], &[], Some(2)), Lists::default()).unwrap();
+        let now = load(&db, id).unwrap().unwrap();
+        assert_eq!(now.priority, Some(2));
+        assert_eq!(now.phones, vec!["+16505551234"], "lists not named stay");
+        replace(&db, id, &contact(&[], &[], None), Lists::default()).unwrap();
+        assert_eq!(load(&db, id).unwrap().unwrap().priority, None);
+    }
+
+    /// One query, on the indexes of numbers and user ids (no scan of the contacts).
+    #[test]
+    fn the_priority_lookup_uses_the_indexes() {
+        let c = test_connection();
+        let plan: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {PRIORITY_OF_CUSTOMER}"))
+            .unwrap()
+            .query_map(params!["+16505551234", "US.1"], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains("contact_phones_e164"), "{plan}");
+        assert!(plan.contains("contact_user_ids_user_id"), "{plan}");
+        assert!(!plan.contains("SCAN contacts"), "{plan}");
     }
 }

@@ -76,6 +76,8 @@ pub struct InteractionRecord {
     pub last_customer_message_at: Option<i64>,
     /// Why the conversation was cut short (R18), if it was.
     pub interrupted: Option<String>,
+    /// R27.
+    pub priority: u8,
     pub participants: Vec<ParticipantRecord>,
     pub messages: Vec<Message>,
 }
@@ -88,7 +90,8 @@ pub fn load_interaction(db: &Db, id: i64) -> StoreResult<Option<InteractionRecor
              i.source_number, i.queue_id, COALESCE(q.name, ''), i.owner_agent_id, \
              i.conference_state, i.created_at, i.accepted_at, i.ended_at, i.contact_id, \
              i.last_customer_message_at, i.interrupted, i.customer_user_id, i.customer_username, \
-             i.kind FROM interactions i LEFT JOIN queues q ON q.id = i.queue_id WHERE i.id = ?1",
+             i.kind, i.priority FROM interactions i LEFT JOIN queues q ON q.id = i.queue_id \
+             WHERE i.id = ?1",
         )?
         .query_row([id], |r| {
             let state: String = r.get(1)?;
@@ -119,6 +122,7 @@ pub fn load_interaction(db: &Db, id: i64) -> StoreResult<Option<InteractionRecor
                 contact_id: r.get(13)?,
                 last_customer_message_at: r.get(14)?,
                 interrupted: r.get(15)?,
+                priority: r.get(19)?,
                 participants: Vec::new(),
                 messages: Vec::new(),
             })

@@ -4,11 +4,14 @@
 use super::{messages, Db, StoreResult};
 use crate::domain::contact::ContactId;
 use crate::domain::customer::CustomerIdentity;
-use crate::domain::interaction::{InteractionRecord, ParticipantRecord, PendingOffer};
+use crate::domain::interaction::{
+    InteractionRecord, InteractionRouting, ParticipantRecord, PendingOffer,
+};
 use crate::domain::message::Message;
+use crate::domain::sticky::Sticky;
 use crate::domain::time::now_ms;
 use crate::domain::OfferKind;
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 /// Writes the whole interaction row and its participants (upsert).
 pub fn save(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
@@ -20,9 +23,10 @@ pub fn save(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
             state, queue_position, owner_agent_id, offer_agent_id, offer_kind, offer_from_agent_id,
             offer_expires_at, conference_state, contact_id, interrupted, created_at, accepted_at,
             ended_at, closed_at, last_customer_message_at, updated_at, crm_contact_id,
-            customer_user_id, customer_username, customer_id, kind)
+            customer_user_id, customer_username, customer_id, kind, priority, queued_at,
+            overflowed_from, sticky_agent_id, sticky_until)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
-            ?24, ?25, ?26, ?27)
+            ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)
          ON CONFLICT(id) DO UPDATE SET channel_id = excluded.channel_id, queue_id = excluded.queue_id,
             customer_name = excluded.customer_name, state = excluded.state,
             queue_position = excluded.queue_position, owner_agent_id = excluded.owner_agent_id,
@@ -32,7 +36,9 @@ pub fn save(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
             interrupted = excluded.interrupted, accepted_at = excluded.accepted_at,
             ended_at = excluded.ended_at, closed_at = excluded.closed_at,
             last_customer_message_at = excluded.last_customer_message_at, updated_at = excluded.updated_at,
-            crm_contact_id = excluded.crm_contact_id",
+            crm_contact_id = excluded.crm_contact_id, priority = excluded.priority,
+            queued_at = excluded.queued_at, overflowed_from = excluded.overflowed_from,
+            sticky_agent_id = excluded.sticky_agent_id, sticky_until = excluded.sticky_until",
     )?
     .execute(params![
         d.id,
@@ -62,6 +68,11 @@ pub fn save(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
         d.customer.username,
         d.customer_id,
         d.kind,
+        d.routing.priority,
+        d.routing.queued_at,
+        d.routing.overflowed_from,
+        d.routing.sticky.map(|s| s.agent_id),
+        d.routing.sticky.map(|s| s.until),
     ])?;
     let mut stmt = c.prepare_cached(
         "INSERT INTO interaction_participants (interaction_id, agent_id, display_name, role, joined_at,
@@ -113,6 +124,26 @@ pub fn set_customer(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
     Ok(())
 }
 
+/// R27 sticky routing: the owner of the customer's newest conversation in the queue that
+/// closed at or after `since`, if it had one.
+pub fn last_owner(
+    db: &Db,
+    customer_id: i64,
+    queue_id: i64,
+    since: i64,
+) -> StoreResult<Option<i64>> {
+    Ok(db
+        .0
+        .prepare_cached(
+            "SELECT owner_agent_id FROM interactions
+              WHERE customer_id = ?1 AND queue_id = ?2 AND state = 'closed' AND closed_at >= ?3
+              ORDER BY closed_at DESC LIMIT 1",
+        )?
+        .query_row(params![customer_id, queue_id, since], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
 /// The highest interaction id ever given (0 when there is none).
 pub fn max_id(db: &Db) -> StoreResult<i64> {
     Ok(db
@@ -139,7 +170,8 @@ pub fn load_open(db: &Db) -> StoreResult<Vec<(InteractionRecord, Vec<Message>)>>
                 queue_position, owner_agent_id, offer_agent_id, offer_kind, offer_from_agent_id,
                 offer_expires_at, conference_state, contact_id, interrupted, created_at, accepted_at,
                 ended_at, closed_at, last_customer_message_at, crm_contact_id,
-                customer_user_id, customer_username, customer_id, kind
+                customer_user_id, customer_username, customer_id, kind, priority,
+                COALESCE(queued_at, created_at), overflowed_from, sticky_agent_id, sticky_until
          FROM interactions WHERE state <> 'closed' ORDER BY id",
     )?;
     let mut open: Vec<InteractionRecord> = stmt
@@ -188,6 +220,15 @@ pub fn load_open(db: &Db) -> StoreResult<Vec<(InteractionRecord, Vec<Message>)>>
                 closed_at: r.get(19)?,
                 last_customer_message_at: r.get(20)?,
                 participants: Vec::new(),
+                routing: InteractionRouting {
+                    priority: r.get(26)?,
+                    queued_at: r.get(27)?,
+                    overflowed_from: r.get(28)?,
+                    sticky: match (r.get::<_, Option<i64>>(29)?, r.get::<_, Option<i64>>(30)?) {
+                        (Some(agent_id), Some(until)) => Some(Sticky { agent_id, until }),
+                        _ => None,
+                    },
+                },
             })
         })?
         .collect::<Result<_, _>>()?;

@@ -279,6 +279,36 @@ pub fn insert_note(
     ))
 }
 
+/// Appends a text the system sends the customer (R27's closed and greeting messages) as
+/// `queued`; the caller queues it in the outbox in the same transaction.
+pub fn insert_system_text(
+    db: &Db,
+    interaction_id: i64,
+    text: &str,
+    now: i64,
+) -> StoreResult<Message> {
+    db.0.prepare_cached(
+        "INSERT INTO messages (interaction_id, direction, author_kind, author_name, kind,
+            text, status, sent_at, created_at, updated_at)
+         VALUES (?1, 'out', 'system', 'System', 'text', ?2, 'queued', ?3, ?3, ?3)",
+    )?
+    .execute(params![interaction_id, text, now])?;
+    Ok(Message::plain(
+        db.0.last_insert_rowid(),
+        Direction::Out,
+        Author {
+            kind: AuthorKind::System,
+            id: None,
+            name: "System".into(),
+        },
+        text.to_string(),
+        MessageKind::Text,
+        None,
+        now,
+        Some(MessageStatus::Queued),
+    ))
+}
+
 /// Adds a system note ("Bob joined the chat") to the transcript.
 pub fn insert_system(db: &Db, interaction_id: i64, text: String, now: i64) -> StoreResult<Message> {
     db.0.prepare_cached(

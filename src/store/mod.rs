@@ -113,6 +113,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0014_canned_responses.sql")),
         M::up(include_str!("../../migrations/0015_service_level.sql")),
         M::up(include_str!("../../migrations/0016_internal_notes.sql")),
+        M::up(include_str!("../../migrations/0017_routing.sql")),
     ])
 }
 

@@ -2,6 +2,7 @@
 //! now, aggregated from `queues`, `interactions`, `interaction_participants` and `users`.
 
 use super::{Db, StoreResult};
+use crate::domain::business_hours::BusinessHours;
 use crate::domain::time::to_rfc3339;
 use crate::domain::{AgentStatus, AlertLevel};
 use serde::Serialize;
@@ -20,6 +21,19 @@ pub struct QueueStats {
     pub offered: i64,
     pub active: i64,
     pub wrap_up: i64,
+    /// R27: how many wait at each priority (only those with someone waiting), highest first.
+    pub waiting_by_priority: Vec<PriorityWaiting>,
+    /// R27: when the next waiting conversation overflows (RFC 3339), if the queue overflows
+    /// and one waits.
+    pub next_overflow_at: Option<String>,
+    /// R27: inside its business hours now (always, without hours).
+    pub open: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PriorityWaiting {
+    pub priority: u8,
+    pub waiting: i64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -73,6 +87,8 @@ pub struct ConversationNow {
     pub created_at: String,
     /// R16's reply-time alert: `none`, `warn` or `critical`.
     pub alert: AlertLevel,
+    /// R27: 0 to 9, higher served first.
+    pub priority: u8,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -98,13 +114,22 @@ pub fn realtime(db: &Db, now: i64) -> StoreResult<RealtimeStats> {
            MIN(CASE WHEN i.state = 'queued' THEN i.created_at END), \
            COUNT(CASE WHEN i.state = 'offered' THEN 1 END), \
            COUNT(CASE WHEN i.state = 'active' THEN 1 END), \
-           COUNT(CASE WHEN i.state = 'wrap_up' THEN 1 END) \
+           COUNT(CASE WHEN i.state = 'wrap_up' THEN 1 END), \
+           MIN(CASE WHEN i.state = 'queued' AND i.overflowed_from IS NULL THEN i.queued_at END) \
+             + q.max_wait_secs * 1000, \
+           q.hours \
          FROM queues q LEFT JOIN interactions i ON i.queue_id = q.id AND i.state <> 'closed' \
          WHERE q.deleted = 0 GROUP BY q.id ORDER BY q.id",
     )?;
-    let queues = stmt
+    let mut queues = stmt
         .query_map([], |r| {
             let oldest: Option<i64> = r.get(3)?;
+            let overflow_at: Option<i64> = r.get(7)?;
+            let open = r
+                .get::<_, Option<String>>(8)?
+                .and_then(|h| serde_json::from_str::<serde_json::Value>(&h).ok())
+                .and_then(|h| BusinessHours::parse(&h).ok())
+                .is_none_or(|h| h.is_open(now));
             Ok(QueueStats {
                 id: r.get(0)?,
                 name: r.get(1)?,
@@ -113,9 +138,31 @@ pub fn realtime(db: &Db, now: i64) -> StoreResult<RealtimeStats> {
                 offered: r.get(4)?,
                 active: r.get(5)?,
                 wrap_up: r.get(6)?,
+                waiting_by_priority: Vec::new(),
+                next_overflow_at: overflow_at.map(to_rfc3339),
+                open,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    let mut stmt = db.0.prepare_cached(
+        "SELECT queue_id, priority, COUNT(*) FROM interactions WHERE state = 'queued' \
+         GROUP BY queue_id, priority ORDER BY queue_id, priority DESC",
+    )?;
+    let by_priority = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            PriorityWaiting {
+                priority: r.get(1)?,
+                waiting: r.get(2)?,
+            },
+        ))
+    })?;
+    for row in by_priority {
+        let (queue_id, p) = row?;
+        if let Some(q) = queues.iter_mut().find(|q| q.id == queue_id) {
+            q.waiting_by_priority.push(p);
+        }
+    }
     let mut stmt = db.0.prepare_cached(
         "SELECT u.id, u.display_name, u.role, u.status, u.status_since, u.stop_new, \
            u.max_concurrent, \
@@ -152,7 +199,7 @@ pub fn realtime(db: &Db, now: i64) -> StoreResult<RealtimeStats> {
     let mut stmt = db.0.prepare_cached(
         "SELECT i.id, i.state, i.kind, i.queue_id, COALESCE(q.name, ''), i.customer_name,
                 i.owner_agent_id, u.display_name, i.created_at,
-                COALESCE(q.alert_warn_secs, 60), COALESCE(q.alert_critical_secs, 180),
+                COALESCE(q.alert_warn_secs, 60), COALESCE(q.alert_critical_secs, 180), i.priority,
                 (SELECT MIN(m.sent_at) FROM messages m
                   WHERE m.interaction_id = i.id AND m.direction = 'in'
                     AND m.id > COALESCE((SELECT MAX(o.id) FROM messages o
@@ -167,7 +214,7 @@ pub fn realtime(db: &Db, now: i64) -> StoreResult<RealtimeStats> {
         .query_map([MAX_LISTED], |r| {
             let state: String = r.get(1)?;
             let created_at: i64 = r.get(8)?;
-            let unanswered: Option<i64> = r.get(11)?;
+            let unanswered: Option<i64> = r.get(12)?;
             Ok(ConversationNow {
                 id: r.get(0)?,
                 kind: r.get(2)?,
@@ -182,6 +229,7 @@ pub fn realtime(db: &Db, now: i64) -> StoreResult<RealtimeStats> {
                 } else {
                     AlertLevel::None
                 },
+                priority: r.get(11)?,
                 state,
             })
         })?

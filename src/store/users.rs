@@ -2,8 +2,10 @@
 //! credentials and their desktop preferences. Queue memberships are in [`super::queue_members`].
 
 use super::{queue_members, Db, StoreResult};
+use crate::domain::skills::Skill;
 use crate::domain::{AgentStatus, Role};
 use rusqlite::{params, OptionalExtension, Row};
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct AgentRecord {
@@ -19,10 +21,12 @@ pub struct AgentRecord {
     pub status_reason: Option<String>,
     pub stop_new: bool,
     pub queues: Vec<i64>,
+    /// R27: shared with the queues, which check them against their required skills.
+    pub skills: Arc<[Skill]>,
 }
 
 const AGENT_COLUMNS: &str = "id, username, display_name, role, max_concurrent, can_reject, \
-     auto_multi_match_pop, status, status_since, status_reason, stop_new";
+     auto_multi_match_pop, status, status_since, status_reason, stop_new, skills";
 
 fn agent_from_row(r: &Row<'_>) -> rusqlite::Result<AgentRecord> {
     Ok(AgentRecord {
@@ -38,6 +42,17 @@ fn agent_from_row(r: &Row<'_>) -> rusqlite::Result<AgentRecord> {
         status_reason: r.get(9)?,
         stop_new: r.get(10)?,
         queues: Vec::new(),
+        skills: {
+            let text: String = r.get(11)?;
+            let skills: Vec<Skill> = serde_json::from_str(&text).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    11,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?;
+            skills.into()
+        },
     })
 }
 
@@ -161,6 +176,16 @@ pub fn update(db: &Db, id: i64, u: &AgentUpdate, now: i64) -> StoreResult<()> {
         u.password_hash,
         now
     ])?;
+    Ok(())
+}
+
+/// Replaces an agent's skills (R27; checked by the caller).
+pub fn set_skills(db: &Db, id: i64, skills: &[Skill], now: i64) -> StoreResult<()> {
+    let text = serde_json::to_string(skills).map_err(|e| {
+        super::StoreError::Sqlite(rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+    })?;
+    db.0.prepare_cached("UPDATE users SET skills = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id, text, now])?;
     Ok(())
 }
 

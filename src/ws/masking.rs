@@ -321,6 +321,7 @@ mod tests {
                 id: 2,
                 display_name: "Ann".into(),
             }),
+            priority: 0,
         }
     }
 
@@ -360,6 +361,7 @@ mod tests {
             window_expires_at: None,
             alert: AlertLevel::None,
             interrupted: Some(everything()),
+            priority: 0,
             messages: vec![message(AuthorKind::Customer), message(AuthorKind::Agent)],
         }
     }
@@ -499,6 +501,7 @@ mod tests {
             email: Some(EMAIL.into()),
             company: Some(format!("Acme, iban {IBAN}")),
             notes: Some(everything()),
+            priority: None,
             updated_at: 0,
         }
     }

@@ -239,6 +239,8 @@ pub struct Offer {
     pub can_reject: bool,
     pub contact_matches: u32,
     pub from_agent: Option<AgentRef>,
+    /// R27: 0 to 9, higher served first.
+    pub priority: u8,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -303,6 +305,8 @@ pub struct Interaction {
     pub alert: AlertLevel,
     /// Why the interaction was interrupted (R15), if it was.
     pub interrupted: Option<String>,
+    /// R27: 0 to 9, higher served first.
+    pub priority: u8,
     /// The transcript, oldest first.
     pub messages: Vec<Message>,
 }

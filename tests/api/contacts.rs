@@ -500,6 +500,85 @@ async fn contacts_keep_whatsapp_user_ids() {
     assert!(doc["components"]["schemas"]["Contact"]["properties"]["whatsapp_user_ids"].is_object());
 }
 
+/// R27: a contact's `priority` (0 to 9, or null) is kept, changed and cleared like its other
+/// fields; anything else is refused with a clear message and changes nothing.
+#[tokio::test]
+async fn contacts_have_a_priority() {
+    let app = TestApp::spawn().await;
+    let agent = app.new_agent(&[], json!({})).await;
+    let t = agent.token.as_str();
+
+    let vip = create_contact(&app, t, json!({"first_name": "Ann", "priority": 7})).await;
+    assert_eq!(vip["priority"], 7);
+    let path = format!("/api/v1/contacts/{}", vip["id"]);
+    let got = json_ok(app.get(&path, Some(t)).await, "get").await;
+    assert_eq!(got["priority"], 7);
+    assert_eq!(got, vip);
+
+    let plain = create_contact(&app, t, json!({"first_name": "Bob"})).await;
+    assert_eq!(plain["priority"], Value::Null, "absent: none");
+    assert!(plain.as_object().unwrap().contains_key("priority"));
+    let page = list(&app, t, "").await;
+    assert_eq!(page["items"][0]["priority"], Value::Null);
+    assert_eq!(page["items"][1]["priority"], 7, "listed too");
+
+    let resp = app.patch(&path, Some(t), &json!({"notes": "VIP"})).await;
+    assert_eq!(
+        json_ok(resp, "patch notes").await["priority"],
+        7,
+        "not named: kept"
+    );
+    let resp = app.patch(&path, Some(t), &json!({"priority": 9})).await;
+    assert_eq!(json_ok(resp, "patch 9").await["priority"], 9);
+    let resp = app.patch(&path, Some(t), &json!({"priority": null})).await;
+    let cleared = json_ok(resp, "patch null").await;
+    assert_eq!(cleared["priority"], Value::Null, "null clears it");
+    assert_eq!(cleared["notes"], "VIP");
+    let resp = app.patch(&path, Some(t), &json!({"priority": 0})).await;
+    assert_eq!(json_ok(resp, "patch 0").await["priority"], 0);
+    let before = json_ok(app.get(&path, Some(t)).await, "get").await;
+
+    for bad in [10, -1, 1000] {
+        let resp = app
+            .patch(
+                &path,
+                Some(t),
+                &json!({"priority": bad, "first_name": "Zed"}),
+            )
+            .await;
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(status, 400, "{bad}: {v}");
+        assert_eq!(v["error"]["code"], "invalid_input", "{bad}: {v}");
+        assert_eq!(v["error"]["message"], "priority must be between 0 and 9");
+    }
+    let after = json_ok(app.get(&path, Some(t)).await, "get").await;
+    assert_eq!(after, before, "a refused priority changes nothing");
+
+    let resp = app
+        .post(
+            "/api/v1/contacts",
+            Some(t),
+            &json!({"first_name": "C", "priority": 10}),
+        )
+        .await;
+    assert_eq!(assert_error(resp, 400).await, "invalid_input");
+    let resp = app
+        .post(
+            "/api/v1/contacts",
+            Some(t),
+            &json!({"first_name": "C", "priority": "7"}),
+        )
+        .await;
+    assert_eq!(assert_error(resp, 400).await, "invalid_json");
+    assert_eq!(ids(&list(&app, t, "").await).len(), 2, "nothing created");
+
+    let doc = app.admin_get("/openapi.json").await;
+    let schema = &doc["components"]["schemas"]["Contact"]["properties"]["priority"];
+    assert!(schema.is_object(), "{schema}");
+    assert_eq!(schema["maximum"], 9, "{schema}");
+}
+
 const GUID_A: &str = "0a1b2c3d-0000-4000-8000-00000000000a";
 
 fn dynamics_contact(first: &str, phone: &str) -> Value {
@@ -595,6 +674,7 @@ async fn with_dynamics_the_contacts_api_works_on_dynamics_contacts() {
     let path_one = format!("/api/v1/contacts/{GUID_A}");
     let got = json_ok(app.get(&path_one, Some(t)).await, "get").await;
     assert_eq!(got["first_name"], "Sheena");
+    assert_eq!(got["priority"], Value::Null, "Dynamics keeps no priority");
     let resp = app
         .patch(&path_one, Some(t), &json!({"first_name": "Shona"}))
         .await;
@@ -634,6 +714,31 @@ async fn with_dynamics_the_contacts_api_works_on_dynamics_contacts() {
         )
         .await;
     assert_eq!(assert_error(resp, 409).await, "crm_unsupported");
+    let resp = app
+        .post(
+            "/api/v1/contacts",
+            Some(t),
+            &json!({"first_name": "A", "priority": 5}),
+        )
+        .await;
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "invalid_input", "{v}");
+    assert_eq!(
+        v["error"]["message"],
+        "priority is kept by the built-in CRM only"
+    );
+    let resp = app.patch(&path_one, Some(t), &json!({"priority": 5})).await;
+    assert_eq!(assert_error(resp, 400).await, "invalid_input");
+    assert_eq!(
+        crm.received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.method.as_str() != "GET" && r.url.path() != "/token")
+            .count(),
+        3,
+        "a priority sent nothing to Dynamics (the create, the change, the delete before)"
+    );
     let resp = app.get("/api/v1/contacts/42", Some(t)).await;
     assert_eq!(assert_error(resp, 400).await, "invalid_path");
 }

@@ -26,6 +26,7 @@ mod recovery;
 mod replies;
 mod reports;
 mod routing;
+mod routing_depth;
 mod screen_pop;
 mod session;
 mod simulator;

@@ -2,7 +2,7 @@
 //! twice (same `wamid`) adds nothing. R22: a media message is committed with its file
 //! `pending` and the file's download job, in the same transaction; the fetch comes after.
 
-use super::{reply, InteractionActor, Reply};
+use super::{arrival, reply, InteractionActor, Reply};
 use crate::domain::media::{clean_filename, is_media_kind};
 use crate::domain::time::now_ms;
 use crate::domain::InteractionState;
@@ -60,6 +60,10 @@ impl Handler<Inbound> for InteractionActor {
         let resolve =
             !row.customer.is_empty() && (creating || learned || row.customer_id.is_none());
         let profile_name = m.profile_name.clone();
+        // R27: what the queue decides of a new conversation, committed with its first message.
+        let routing = creating
+            .then(|| self.registry.queue_routing(row.queue_id))
+            .flatten();
         AtomicResponse::new(Box::pin(
             self.persist(move |db| -> StoreResult<_> {
                 if messages::wamid_exists(db, &m.wamid)? {
@@ -73,6 +77,9 @@ impl Handler<Inbound> for InteractionActor {
                         profile_name.as_deref(),
                         now,
                     )?);
+                }
+                if let Some(routing) = &routing {
+                    arrival::route_new(db, &mut row, routing, now)?;
                 }
                 interactions::save(db, &row)?;
                 if resolve && !creating {
@@ -109,15 +116,20 @@ impl Handler<Inbound> for InteractionActor {
                     media_downloads::enqueue(db, pending.id, now)?;
                     stored.media = Some(Box::new(pending));
                 }
-                Ok(Some((stored, row.customer_id)))
+                let greeting = match &routing {
+                    Some(routing) => arrival::greet(db, interaction_id, routing, now)?,
+                    None => None,
+                };
+                Ok(Some((stored, row.customer_id, row.routing, greeting)))
             })
             .map(move |res, act, ctx| {
-                let Some((message, customer_id)) = res? else {
+                let Some((message, customer_id, routing, greeting)) = res? else {
                     return Ok(InboundOutcome::Duplicate);
                 };
                 let announce = learned && !creating;
                 act.d = next;
                 act.d.customer_id = customer_id;
+                act.d.routing = routing;
                 act.persisted = true;
                 act.messages.push(message.clone());
                 if message.media.is_some() {
@@ -127,6 +139,14 @@ impl Handler<Inbound> for InteractionActor {
                     interaction_id: act.d.id,
                     message: message.clone(),
                 });
+                if let Some(greeting) = greeting {
+                    act.messages.push(greeting.clone());
+                    act.show(ServerEvent::Message {
+                        interaction_id: act.d.id,
+                        message: greeting,
+                    });
+                    act.registry.kick_outbox();
+                }
                 if creating {
                     act.enqueue();
                 }

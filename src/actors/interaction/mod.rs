@@ -7,6 +7,7 @@
 
 mod accept;
 mod alerts;
+mod arrival;
 mod conference;
 mod identity;
 mod inbound;
@@ -14,6 +15,7 @@ mod interruption;
 mod media;
 mod offer;
 mod outbound;
+mod overflow;
 mod presence;
 mod reactions;
 mod read_receipts;
@@ -34,6 +36,7 @@ pub use interruption::ResourceDeleted;
 pub use media::{CheckAttachment, MediaChanged, SendAttachment, StoredAttachment};
 pub use offer::OfferTo;
 pub use outbound::StartOutbound;
+pub use overflow::Overflow;
 pub use presence::{AgentLeftSession, AgentReturned};
 pub use reactions::{CustomerUpdate, React};
 pub use read_receipts::MarkRead;
@@ -52,7 +55,9 @@ use crate::crm::Contact;
 use crate::domain::customer::CustomerIdentity;
 use crate::domain::error_code::ErrorCode;
 use crate::domain::interaction::{InteractionRecord, ParticipantRecord};
+use crate::domain::priority::queue_key;
 use crate::domain::time::now_ms;
+use crate::domain::waiting_line::Waiting;
 use crate::domain::{
     AlertLevel, ConferenceState, InteractionKind, InteractionState, RevokeReason,
     CUSTOMER_WINDOW_MS,
@@ -135,6 +140,10 @@ impl InteractionActor {
             closed_at: None,
             last_customer_message_at: None,
             participants: Vec::new(),
+            routing: crate::domain::interaction::InteractionRouting {
+                queued_at: now,
+                ..Default::default()
+            },
         };
         Self::with(registry, d, Vec::new(), false)
     }
@@ -299,6 +308,7 @@ impl InteractionActor {
                 .map(|t| t + CUSTOMER_WINDOW_MS),
             alert: self.alert,
             interrupted: self.d.interrupted.clone(),
+            priority: self.d.routing.priority,
             messages: self.messages.clone(),
         }
     }
@@ -323,6 +333,7 @@ impl InteractionActor {
                 id,
                 display_name: self.registry.agent_name(id).unwrap_or_default(),
             }),
+            priority: self.d.routing.priority,
         })
     }
 
@@ -390,13 +401,25 @@ impl InteractionActor {
     }
 
     fn enqueue(&self) {
+        self.enqueue_in_line(false);
+    }
+
+    /// Waits in its queue: at its priority and position, reserved for its sticky agent, on
+    /// the overflow clock unless it overflowed once (R27). `resumed` after a restart: a
+    /// reservation stands though its agent has not reconnected yet.
+    fn enqueue_in_line(&self, resumed: bool) {
         if self.d.interrupted.is_some() {
             return; // R15: it waits for its last agent to wrap up, then closes
         }
+        let r = &self.d.routing;
         match self.registry.queue(self.d.queue_id) {
             Some(q) => q.do_send(Enqueue {
-                interaction_id: self.d.id,
-                position: self.d.position,
+                waiting: Waiting {
+                    key: queue_key(r.priority, self.d.position, self.d.id),
+                    sticky: r.sticky,
+                    queued_at: r.overflowed_from.is_none().then_some(r.queued_at),
+                },
+                resumed,
             }),
             None => tracing::warn!(
                 interaction = self.d.id,
@@ -473,7 +496,7 @@ impl Actor for InteractionActor {
                 .map(|_, _, _| ());
             ctx.wait(fut);
         } else if self.d.state == InteractionState::Queued {
-            self.enqueue();
+            self.enqueue_in_line(true);
         }
         self.refresh_alert(ctx);
     }

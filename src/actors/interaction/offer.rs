@@ -135,6 +135,8 @@ impl InteractionActor {
         let (timeout, _) = self.queue_settings();
         let mut next = self.d.clone();
         next.state = InteractionState::Offered;
+        // R27: a sticky reservation ends with the first offer (to its agent).
+        next.routing.sticky = None;
         next.offer = Some(PendingOffer {
             agent_id: msg.agent_id,
             kind: OfferKind::New,

@@ -29,7 +29,7 @@ impl Handler<Transfer> for InteractionActor {
         let deadline = self.wrap_up_deadline(now);
         let terms = self.wrap_up_terms();
         // The transferring agent goes to wrap-up at once; the conversation leaves it.
-        let next = match self.d.transfer(me, msg.target, deadline, &terms, now) {
+        let mut next = match self.d.transfer(me, msg.target, deadline, &terms, now) {
             Ok(next) => next,
             Err(refusal) => return reply(Err(refusal.into())),
         };
@@ -38,6 +38,8 @@ impl Handler<Transfer> for InteractionActor {
                 let Some(queue) = self.registry.queue_record(queue_id) else {
                     return fail(ErrorCode::NotFound, format!("no queue {queue_id}"));
                 };
+                // R27: it waits there from now, at least at that queue's priority.
+                next.routing.entering(queue.routing.default_priority, now);
                 let notes = vec![format!(
                     "{me_name} transferred the conversation to the queue {}",
                     queue.name
