@@ -286,7 +286,10 @@ function editAgent(a, queues, known = []) {
       m.close();
       toast('Saved.');
       go('agents');
-    } catch (e) { err.textContent = e.message || 'Something went wrong.'; }
+    } catch (e) {
+      err.textContent = e.message || 'Something went wrong.';
+      skills.inputFor(e.message, 'skills')?.focus();
+    }
   });
   m.dialog.showModal();
 }
@@ -389,7 +392,11 @@ function editQueue(q, agents, queues) {
   const err = dialogError('queue-dialog-error');
   const refuse = (message, el) => {
     err.textContent = message;
-    if (el) { tabs.reveal(el); el.focus(); }
+    if (!el) return;
+    tabs.reveal(el);
+    el.focus();
+    el.setAttribute('aria-invalid', 'true');
+    el.addEventListener('input', () => el.removeAttribute('aria-invalid'), { once: true });
   };
   const save = h('button', { class: 'btn primary', type: 'button', text: 'Save' });
   m.foot.append(err, h('button', { class: 'btn', type: 'button', text: 'Cancel', on: { click: m.close } }), save);
@@ -428,8 +435,9 @@ function editQueue(q, agents, queues) {
       toast('Saved.');
       go('queues');
     } catch (e) {
-      refuse(e.message || 'Something went wrong.');
-      const tab = tabOfMessage(e.message);
+      const el = routing.inputFor(e.message);
+      refuse(e.message || 'Something went wrong.', el);
+      const tab = el ? null : tabOfMessage(e.message);
       if (tab) tabs.show(tab);
     } finally {
       save.disabled = false;

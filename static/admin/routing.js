@@ -96,9 +96,11 @@ export function skillsEditor({ id, items, levelKey = 'level', noun = 'Skill', le
   (items || []).forEach((s) => add(s));
   renumber();
 
+  let sent = [];
   function read() {
     const out = [];
     const seen = new Set();
+    sent = [];
     [...rows.children].forEach((row, k) => {
       const nameEl = row.querySelector('.skill-name');
       const levelEl = row.querySelector('.skill-level');
@@ -109,11 +111,20 @@ export function skillsEditor({ id, items, levelKey = 'level', noun = 'Skill', le
       if (seen.has(key)) throw new Problem(`“${name}” is listed twice (names match whatever the case).`, nameEl);
       seen.add(key);
       out.push({ name, [levelKey]: wholeNumber(levelEl, `${label(k + 1)} (${name}) ${levelLabel.toLowerCase()}`, 1, 10) });
+      sent.push(row);
     });
     return out;
   }
 
-  return { el: h('div', { class: 'skills-editor' }, head, rows, none, datalist, addBtn), read };
+  /** The input a refusal of the list `field` is about ("skills[1]: the level must be ..."). */
+  function inputFor(message, field) {
+    const m = String(message || '').match(new RegExp(`\\b${field}\\[(\\d+)\\]`));
+    const row = m && sent[Number(m[1])];
+    if (!row) return null;
+    return row.querySelector(/level/.test(message) ? '.skill-level' : '.skill-name');
+  }
+
+  return { el: h('div', { class: 'skills-editor' }, head, rows, none, datalist, addBtn), read, inputFor };
 }
 
 // ---------------------------------------------------------------- summaries
@@ -329,7 +340,20 @@ export function queueRoutingFields(q, { queues = [], suggestions = [] } = {}) {
     return body;
   }
 
-  return { routing, hours: hoursEl, overflow, read };
+  /** The input a refusal from the server is about, from the field its message names. */
+  function inputFor(message) {
+    const m = String(message || '');
+    const first = [
+      ['required_skills', () => required.inputFor(m, 'required_skills')],
+      ['hours', () => hours.inputFor(m)],
+      ['closed_message', () => closedMsg], ['greeting_message', () => greetingMsg],
+      ['max_wait_secs', () => maxWait], ['overflow_queue_id', () => target],
+      ['default_priority', () => priority], ['sticky_agent_secs', () => stickySecs], ['sticky_window_hours', () => stickyHours],
+    ].map(([name, find]) => [m.indexOf(name), find]).filter(([at]) => at >= 0).sort((a, b) => a[0] - b[0]);
+    return first.length ? first[0][1]() : null;
+  }
+
+  return { routing, hours: hoursEl, overflow, read, inputFor };
 }
 
 // ---------------------------------------------------------------- hours editor
@@ -512,14 +536,32 @@ function hoursEditor(initial) {
       h('label', { class: 'check', for: 'q-set-hours' }, set, 'Open at set hours')),
     detail);
 
+  let sentSpans = [];
   function read() {
     if (always.checked) return null;
     const weekly = [];
+    sentSpans = [];
     for (const [day, name] of DAYS) {
-      [...days[day].spansEl.children].forEach((s, k) => weekly.push({ day, ...readSpan(s, true, `${name}, interval ${k + 1}`) }));
+      [...days[day].spansEl.children].forEach((s, k) => {
+        weekly.push({ day, ...readSpan(s, true, `${name}, interval ${k + 1}`) });
+        sentSpans.push(s);
+      });
     }
     return { timezone: tz.value, weekly, holidays: [...holidays] };
   }
 
-  return { el, read };
+  /** The input a refusal of `hours` is about: an interval (by its place in `weekly`), the zone, the holidays. */
+  function inputFor(message) {
+    const w = message.match(/hours\.weekly\[(\d+)\](\.(open|close|day))?/);
+    if (w && sentSpans[Number(w[1])]) {
+      const span = sentSpans[Number(w[1])];
+      const close = span.querySelector('.close');
+      return w[3] === 'close' && !close.disabled ? close : span.querySelector('.open');
+    }
+    if (/hours\.timezone/.test(message)) return tz;
+    if (/hours\.holidays/.test(message)) return holidayInput;
+    return null;
+  }
+
+  return { el, read, inputFor };
 }
