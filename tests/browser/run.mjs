@@ -257,7 +257,7 @@ async function closeAll(...pages) {
 // ---------------------------------------------------------------- scenarios
 
 test('static pages are served and unknown paths are 404 JSON', async () => {
-  for (const p of ['/', '/app.js', '/style.css', '/admin.html', '/admin.js', '/simulator.html', '/simulator.js', '/common.js', '/desk/templates.js', '/desk/canned.js', '/admin/canned.js', '/admin/monitor.js', '/admin/reports.js', '/vendor/chart.umd.min.js']) {
+  for (const p of ['/', '/app.js', '/style.css', '/admin.html', '/admin.js', '/simulator.html', '/simulator.js', '/common.js', '/desk/templates.js', '/desk/canned.js', '/admin/canned.js', '/admin/monitor.js', '/admin/reports.js', '/admin/routing.js', '/vendor/chart.umd.min.js']) {
     const res = await fetch(base + p);
     assert.equal(res.status, 200, p);
   }
@@ -1819,4 +1819,254 @@ test('reports: charts, tables with the API\'s figures, another period, a CSV dow
   assert.deepEqual(alice.errors, []);
   await setStatus(alice, 'offline');
   await closeAll(alice, admin);
+});
+
+// ---------------------------------------------------------------- routing depth (section 8.6)
+
+/** The weekly grid of the open queue dialog as it shows: [day, ["09:00–17:00", ...]] per day. */
+async function hoursGrid(dlg) {
+  return dlg.locator('.hours-day').evaluateAll((days) => days.map((d) => [d.dataset.day,
+    [...d.querySelectorAll('.hours-span')].map((s) => `${s.querySelector('.open').value}–${s.querySelector('.midnight').checked ? '24:00' : s.querySelector('.close').value}`)]));
+}
+
+test('queue hours editor: time zone, split shifts, closed days, until midnight, a holiday, a closed message; the grid shows what is stored; a refusal changes nothing', async () => {
+  const queue = await call('POST', '/api/v1/queues', { name: 'Weekend desk' });
+  const admin = await adminPage();
+  try {
+    await admin.getByRole('tab', { name: 'Queues' }).click();
+    const row = admin.locator('tr[data-queue="Weekend desk"]');
+    await row.waitFor();
+    assert.equal(await row.locator('.hours-cell').textContent(), 'Always open');
+    await row.getByRole('button', { name: 'Edit Weekend desk' }).click();
+    const dlg = admin.locator('#queue-dialog');
+    await dlg.waitFor();
+
+    // The tabs go by arrow keys.
+    await dlg.getByRole('tab', { name: 'Routing' }).click();
+    await admin.keyboard.press('ArrowRight');
+    assert.equal(await dlg.getByRole('tab', { name: 'Business hours' }).getAttribute('aria-selected'), 'true');
+    assert.equal(await dlg.locator('#q-always-open').isChecked(), true);
+    assert.equal(await dlg.locator('#q-hours-detail').isHidden(), true);
+    await dlg.getByLabel('Open at set hours').check();
+    await dlg.locator('#q-timezone').selectOption('America/New_York');
+    const time = (label) => dlg.getByLabel(label, { exact: true });
+    await time('Monday, interval 1 opens').fill('09:00');
+    await time('Monday, interval 1 closes').fill('17:00');
+    // Copy Monday over a Thursday that differs.
+    await time('Thursday, interval 1 opens').fill('10:30');
+    await dlg.locator('#q-copy-monday').click();
+    assert.equal(await time('Thursday, interval 1 opens').inputValue(), '09:00');
+    // Tuesday: two intervals.
+    await time('Tuesday, interval 1 closes').fill('13:00');
+    await dlg.getByRole('button', { name: 'Add opening hours on Tuesday' }).click();
+    await time('Tuesday, interval 2 opens').fill('14:00');
+    await time('Tuesday, interval 2 closes').fill('18:00');
+    // Wednesday closed; Sunday gets an interval and loses it again.
+    await dlg.getByRole('button', { name: 'Remove Wednesday interval 1' }).click();
+    await dlg.locator('.hours-day[data-day=wed] .hours-closed', { hasText: 'Closed' }).waitFor();
+    await dlg.getByRole('button', { name: 'Add opening hours on Sunday' }).click();
+    await dlg.getByRole('button', { name: 'Remove Sunday interval 1' }).click();
+    // Friday until midnight: a close of 00:00 means 24:00.
+    await time('Friday, interval 1 closes').fill('00:00');
+    assert.equal(await dlg.getByLabel('Friday, interval 1 open until midnight (24:00)').isChecked(), true);
+    assert.equal(await time('Friday, interval 1 closes').isDisabled(), true);
+    // A holiday (added twice: kept once), and one added and removed.
+    for (const d of ['2026-12-25', '2026-01-01', '2026-12-25']) {
+      await dlg.locator('#q-holiday-date').fill(d);
+      await dlg.locator('#q-holiday-add').click();
+    }
+    await dlg.locator('#q-holiday-note', { hasText: 'already a holiday' }).waitFor();
+    await dlg.getByRole('button', { name: 'Remove holiday 2026-01-01' }).click();
+    assert.deepEqual(await dlg.locator('#q-holidays li[data-date]').evaluateAll((li) => li.map((x) => x.dataset.date)), ['2026-12-25']);
+    await dlg.locator('#q-closed-message').fill('We are closed now; we answer on weekdays from 9.');
+    await dlg.locator('#q-hours-detail .hours-grid').scrollIntoViewIfNeeded();
+    await shot(admin, 'queue-hours');
+    await dlg.getByRole('button', { name: 'Save' }).click();
+    await dlg.waitFor({ state: 'detached' });
+
+    const expected = {
+      timezone: 'America/New_York',
+      weekly: [
+        { day: 'mon', open: '09:00', close: '17:00' },
+        { day: 'tue', open: '09:00', close: '13:00' },
+        { day: 'tue', open: '14:00', close: '18:00' },
+        { day: 'thu', open: '09:00', close: '17:00' },
+        { day: 'fri', open: '09:00', close: '24:00' },
+      ],
+      holidays: ['2026-12-25'],
+    };
+    const stored = await call('GET', `/api/v1/queues/${queue.id}`);
+    assert.deepEqual(stored.hours, expected);
+    assert.equal(stored.closed_message, 'We are closed now; we answer on weekdays from 9.');
+    assert.equal(stored.greeting_message, null);
+    assert.equal(await row.locator('.hours-cell').textContent(), 'Custom hours America/New_York');
+
+    // Open again: the grid shows what is stored.
+    await row.getByRole('button', { name: 'Edit Weekend desk' }).click();
+    await dlg.waitFor();
+    await dlg.getByRole('tab', { name: 'Business hours' }).click();
+    assert.equal(await dlg.locator('#q-set-hours').isChecked(), true);
+    assert.equal(await dlg.locator('#q-timezone').inputValue(), 'America/New_York');
+    assert.deepEqual(await hoursGrid(dlg), [
+      ['mon', ['09:00–17:00']], ['tue', ['09:00–13:00', '14:00–18:00']], ['wed', []], ['thu', ['09:00–17:00']],
+      ['fri', ['09:00–24:00']], ['sat', []], ['sun', []],
+    ]);
+    for (const day of ['wed', 'sat', 'sun']) assert.equal(await dlg.locator(`.hours-day[data-day=${day}] .hours-closed`).isVisible(), true, day);
+    assert.deepEqual(await dlg.locator('#q-holidays li[data-date]').evaluateAll((li) => li.map((x) => x.dataset.date)), ['2026-12-25']);
+    assert.equal(await dlg.locator('#q-closed-message').inputValue(), 'We are closed now; we answer on weekdays from 9.');
+
+    // Closing before opening: the server refuses, the dialog says why, nothing changes.
+    await time('Monday, interval 1 closes').fill('08:00');
+    const [resp] = await Promise.all([
+      admin.waitForResponse((r) => new URL(r.url()).pathname === `/api/v1/queues/${queue.id}` && r.request().method() === 'PATCH'),
+      dlg.getByRole('button', { name: 'Save' }).click(),
+    ]);
+    assert.equal(resp.status(), 400);
+    const refusal = (await resp.json()).error;
+    assert.equal(refusal.code, 'invalid_input');
+    assert.ok(refusal.message);
+    assert.equal((await dlg.locator('#queue-dialog-error').textContent()).trim(), refusal.message);
+    // The interval it is about is pointed out (the server names it by its place in `weekly`).
+    assert.equal(await time('Monday, interval 1 closes').getAttribute('aria-invalid'), 'true');
+    assert.equal(await admin.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Monday, interval 1 closes');
+    assert.equal(await dlg.isVisible(), true);
+    assert.deepEqual((await call('GET', `/api/v1/queues/${queue.id}`)).hours, expected);
+    await dlg.getByRole('button', { name: 'Cancel' }).click();
+    await dlg.waitFor({ state: 'detached' });
+
+    // Always open again: hours null.
+    await row.getByRole('button', { name: 'Edit Weekend desk' }).click();
+    await dlg.getByRole('tab', { name: 'Business hours' }).click();
+    await dlg.getByLabel('Always open').check();
+    await dlg.getByRole('button', { name: 'Save' }).click();
+    await dlg.waitFor({ state: 'detached' });
+    assert.equal((await call('GET', `/api/v1/queues/${queue.id}`)).hours, null);
+    assert.deepEqual(admin.errors, []);
+  } finally {
+    await call('DELETE', `/api/v1/queues/${queue.id}`).catch(() => {});
+    await closeAll(admin);
+  }
+});
+
+test('routing depth on the admin pages: an agent\'s skills, a queue\'s required skills, priority and overflow, a VIP contact, the live board by priority', async () => {
+  const list = async (p) => { const r = await call('GET', p); return r.items || r; };
+  const aliceRecord = (await list('/api/v1/agents')).find((a) => a.username === 'alice');
+  const aliceId = aliceRecord.id;
+  const aliceCapacity = aliceRecord.max_concurrent;
+  const support = (await list('/api/v1/queues')).find((q) => q.name === 'Support');
+  const desk = await call('POST', '/api/v1/queues', { name: 'Overflow desk' });
+  const vip = await call('POST', '/api/v1/contacts', { first_name: 'Vera', last_name: 'Vip', phones: ['+447700909191'] });
+  const admin = await adminPage();
+  let alice = null;
+  try {
+    // Skills: two rows, a duplicate refused on the page, saved as the list.
+    await admin.getByRole('tab', { name: 'Agents' }).click();
+    await admin.getByRole('button', { name: 'Edit Alice Martin' }).click();
+    const ag = admin.locator('#agent-dialog');
+    await ag.locator('#ag-skills-add').click();
+    assert.equal(await admin.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Skill 1 name');
+    await ag.getByLabel('Skill 1 name', { exact: true }).fill('spanish');
+    await ag.getByLabel('Skill 1 level', { exact: true }).fill('7');
+    await ag.locator('#ag-skills-add').click();
+    await ag.getByLabel('Skill 2 name', { exact: true }).fill('billing');
+    await ag.getByLabel('Skill 2 level', { exact: true }).fill('3');
+    await ag.locator('#ag-skills-add').click();
+    await ag.getByLabel('Skill 3 name', { exact: true }).fill('Spanish');
+    await ag.getByRole('button', { name: 'Save' }).click();
+    await ag.locator('#agent-dialog-error', { hasText: 'listed twice' }).waitFor();
+    await ag.getByRole('button', { name: 'Remove skill 3' }).click();
+    await ag.getByRole('button', { name: 'Save' }).click();
+    await ag.waitFor({ state: 'detached' });
+    await admin.locator('tr[data-agent=alice] .skills-cell', { hasText: 'spanish 7, billing 3' }).waitFor();
+    assert.deepEqual((await call('GET', `/api/v1/agents/${aliceId}`)).skills, [{ name: 'spanish', level: 7 }, { name: 'billing', level: 3 }]);
+
+    // Support: a skill nobody has, priority 2, sticky agent, overflow to the desk.
+    await admin.getByRole('tab', { name: 'Queues' }).click();
+    await admin.locator('tr[data-queue=Support]').getByRole('button', { name: 'Edit Support' }).click();
+    const q = admin.locator('#queue-dialog');
+    await q.getByRole('tab', { name: 'Routing' }).click();
+    await q.locator('#q-skills-add').click();
+    await q.getByLabel('Required skill 1 name', { exact: true }).fill('klingon');
+    await q.getByLabel('Required skill 1 minimum level', { exact: true }).fill('10');
+    await q.locator('#q-priority').selectOption('2');
+    await q.locator('#q-sticky-secs').fill('30');
+    await q.locator('#q-sticky-window').fill('48');
+    await q.getByRole('tab', { name: 'Overflow' }).click();
+    assert.deepEqual(await q.locator('#q-overflow option').evaluateAll((o) => o.map((x) => x.textContent)), ['No overflow', 'Overflow desk']);
+    await q.locator('#q-max-wait').fill('600');
+    await q.getByRole('tab', { name: 'General' }).click();
+    await q.getByRole('button', { name: 'Save' }).click();
+    // A wait without a target is refused on the page, on the Overflow tab.
+    await q.locator('#queue-dialog-error', { hasText: 'Choose the queue' }).waitFor();
+    assert.equal(await q.getByRole('tab', { name: 'Overflow' }).getAttribute('aria-selected'), 'true');
+    await q.locator('#q-overflow').selectOption({ label: 'Overflow desk' });
+    await q.getByRole('button', { name: 'Save' }).click();
+    await q.waitFor({ state: 'detached' });
+    await admin.locator('tr[data-queue=Support] .overflow-cell', { hasText: 'Overflow desk after 600 s' }).waitFor();
+    const saved = await call('GET', `/api/v1/queues/${support.id}`);
+    assert.deepEqual(saved.required_skills, [{ name: 'klingon', min_level: 10 }]);
+    assert.equal(saved.default_priority, 2);
+    assert.equal(saved.sticky_agent_secs, 30);
+    assert.equal(saved.sticky_window_hours, 48);
+    assert.equal(saved.max_wait_secs, 600);
+    assert.equal(saved.overflow_queue_id, desk.id);
+
+    // A VIP: priority 9 on the contact.
+    await admin.getByRole('tab', { name: 'Contacts' }).click();
+    await admin.locator('#contact-search').fill('Vera');
+    const crow = admin.locator(`tr[data-contact="${vip.id}"]`);
+    await crow.getByRole('button', { name: 'Edit' }).click();
+    await admin.locator('#ct-priority').fill('9');
+    await admin.locator('#contact-dialog').getByRole('button', { name: 'Save' }).click();
+    await admin.locator('#contact-dialog').waitFor({ state: 'detached' });
+    await admin.locator('#contact-search').fill('Vera');
+    await admin.locator(`tr[data-contact="${vip.id}"] .priority-cell`, { hasText: 'P9' }).waitFor();
+    assert.equal((await call('GET', `/api/v1/contacts/${vip.id}`)).priority, 9);
+
+    // The desk is closed today (a holiday). In Support (where nobody speaks klingon) Otto
+    // waits at the queue's priority 2, then Vera, a VIP, at 9.
+    const day = (k) => new Date(Date.now() + k * 86400000).toISOString().slice(0, 10);
+    await call('PATCH', `/api/v1/queues/${desk.id}`, {
+      hours: { timezone: 'UTC', weekly: [{ day: 'mon', open: '09:00', close: '17:00' }], holidays: [day(-1), day(0), day(1)] },
+    });
+    await customerSays('447700909292', 'Otto Ordinary', 'Hello, a question about my bill');
+    await customerSays('447700909191', 'Vera Vip', 'Hello, I am a very important customer');
+    await admin.getByRole('tab', { name: 'Live board' }).click();
+    const srow = admin.locator(`#board-queues tr[data-queue="${support.id}"]`);
+    await srow.locator('.by-priority', { hasText: 'P9: 1 · P2: 1' }).waitFor();
+    // (A conversation an earlier test left waiting shows as P0.)
+    assert.match(await srow.locator('.by-priority').textContent(), /^P9: 1 · P2: 1( · P0: \d+)?$/);
+    assert.match(await srow.locator('.next-overflow').textContent(), /^in \d+ (min|s)$/);
+    assert.equal(await srow.locator('.closed-chip').count(), 0);
+    await admin.locator(`#board-queues tr[data-queue="${desk.id}"] .closed-chip`, { hasText: 'Closed' }).waitFor();
+    assert.equal(await admin.locator(`#board-queues tr[data-queue="${desk.id}"] .next-overflow`).textContent(), '—');
+    await admin.locator('#board-conversations tr', { hasText: 'Vera Vip' }).locator('.chip.prio[data-priority="9"]', { hasText: 'P9' }).waitFor();
+    await admin.locator('#board-conversations tr', { hasText: 'Otto Ordinary' }).locator('.chip.prio[data-priority="2"]').waitFor();
+    assert.deepEqual(admin.errors, []);
+
+    // Without the skill requirement Alice, one conversation at a time, gets Vera before Otto.
+    await call('PATCH', `/api/v1/queues/${support.id}`, { required_skills: [] });
+    await call('PATCH', `/api/v1/agents/${aliceId}`, { max_concurrent: 1 });
+    alice = await agentPage('alice');
+    await setStatus(alice, 'available');
+    await acceptOffer(alice, 'Vera Vip');
+    await endAndWrapUp(alice, 'resolved');
+    await acceptOffer(alice, 'Otto Ordinary');
+    // Stop new: what else waits in Support stays there.
+    await alice.click('#stop-new');
+    await alice.locator('#stop-new[aria-pressed=true]').waitFor();
+    await endAndWrapUp(alice, 'resolved');
+    await setStatus(alice, 'offline');
+    await alice.click('#stop-new');
+    await alice.locator('#stop-new[aria-pressed=false]').waitFor();
+    assert.deepEqual(alice.errors, []);
+  } finally {
+    await call('PATCH', `/api/v1/queues/${support.id}`, {
+      required_skills: [], default_priority: 0, sticky_agent_secs: 0, sticky_window_hours: 72, max_wait_secs: null, overflow_queue_id: null,
+    });
+    await call('PATCH', `/api/v1/agents/${aliceId}`, { skills: [], max_concurrent: aliceCapacity });
+    await call('DELETE', `/api/v1/queues/${desk.id}`).catch(() => {});
+    await call('DELETE', `/api/v1/contacts/${vip.id}`).catch(() => {});
+    await closeAll(...[admin, alice].filter(Boolean));
+  }
 });
