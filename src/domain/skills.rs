@@ -41,8 +41,13 @@ pub fn qualifies(skills: &[Skill], required: &[RequiredSkill]) -> bool {
     })
 }
 
+/// Names match without regard to case (without allocating when both are ASCII).
 fn same_name(a: &str, b: &str) -> bool {
-    a.to_lowercase() == b.to_lowercase()
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
 }
 
 /// A list as asked for: names trimmed; checked (1 to 64 characters, levels 1 to 10, no name
@@ -128,6 +133,7 @@ mod tests {
         assert!(qualifies(&agent, &[r("SPANISH", 1), r("billing", 3)]));
         assert!(!qualifies(&agent, &[r("spanish", 1), r("french", 1)]));
         assert!(!qualifies(&[], &[r("spanish", 1)]));
+        assert!(qualifies(&[s("Français", 2)], &[r("FRANÇAIS", 2)]));
     }
 
     #[test]

@@ -167,6 +167,7 @@ function offerCard(o) {
         h('dd', { class: 'offer-phone', dataset: { identity: customerIdKind(o.customer) }, text: customerId(o.customer) }),
         h('dt', { text: 'Source number' }), h('dd', { class: 'offer-source', text: o.source_number }),
         h('dt', { text: 'Queue' }), h('dd', { class: 'offer-queue', text: o.queue.name }),
+        o.priority > 0 ? [h('dt', { text: 'Priority' }), h('dd', { class: 'offer-priority', text: `${o.priority} of 9` })] : null,
         o.from_agent ? [h('dt', { text: o.kind === 'conference' ? 'Invited by' : 'From' }), h('dd', { text: o.from_agent.display_name })] : null,
         h('dt', { text: 'Waiting' }), h('dd', { class: 'offer-waiting', dataset: { elapsedFrom: received } }, duration((now() - received) / 1000)),
         h('dt', { text: 'Expires in' }), h('dd', { class: 'offer-expires', dataset: { countTo: expires } }, duration((expires - now()) / 1000))),
