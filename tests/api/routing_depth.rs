@@ -754,3 +754,50 @@ async fn a_pending_overflow_resumes_after_a_restart() {
         seen_at - created
     );
 }
+
+#[tokio::test]
+async fn a_sticky_reservation_resumes_after_a_restart() {
+    let mut app = TestApp::spawn_with(|cfg| {
+        cfg.set("routing.reconnect_grace_secs", 60);
+    })
+    .await;
+    let b = app
+        .setup_basic_with(
+            2,
+            json!({"sticky_agent_secs": 5}),
+            json!({"max_concurrent": 1}),
+        )
+        .await;
+    let mut other = app.connect(&b.agents[1]).await;
+    other.set_status("on_break").await;
+    let mut last = app.agent_online(&b.agents[0]).await;
+    served_before(&app, &mut last, "15550180001").await;
+    app.deliver_and_accept(&mut last, "15550180002", "keeps the agent busy")
+        .await;
+    // The returning customer waits for the busy last agent...
+    let started = std::time::Instant::now();
+    app.customer_says("15550180001", "Back", "hello again")
+        .await;
+    drop(last);
+    drop(other);
+    app.kill9().await;
+    app.restart().await;
+    // ...and still does after the restart, though nobody is connected yet.
+    let mut other = app.connect(&b.agents[1]).await;
+    other.set_status("available").await;
+    let left = Duration::from_secs(5).saturating_sub(started.elapsed());
+    assert!(
+        left > Duration::from_millis(1500),
+        "the restart took too long: {left:?} left"
+    );
+    other
+        .expect_no("offer", left - Duration::from_millis(700))
+        .await;
+    let offer = other.wait_for("offer", EVENT_TIMEOUT).await;
+    assert_eq!(offer["customer"]["phone"], "+15550180001");
+    assert!(
+        started.elapsed() < Duration::from_millis(8000),
+        "{:?}",
+        started.elapsed()
+    );
+}
