@@ -8,18 +8,6 @@ const SHORT: Duration = Duration::from_millis(1500);
 /// Offer timeout 5 s (the contract's minimum) plus slack.
 const TIMEOUT_WAIT: Duration = Duration::from_secs(12);
 
-/// Takes an accepted interaction through end and wrap-up so the agent's capacity is free.
-async fn finish(agent: &mut AgentClient, id: i64) {
-    agent.end(id).await;
-    agent.wait_for("wrap_up_started", EVENT_TIMEOUT).await;
-    agent.wrap_up(id, Some("resolved")).await.expect("wrap_up");
-    agent
-        .wait_for_where("wrap_up_done", EVENT_TIMEOUT, |e| {
-            e["interaction_id"] == json!(id)
-        })
-        .await;
-}
-
 async fn accept_offer(agent: &mut AgentClient, offer: &serde_json::Value) -> i64 {
     let id = offer["interaction_id"].as_i64().unwrap();
     agent.accept(id).await;
@@ -135,7 +123,7 @@ async fn oldest_waiting_is_served_first() {
         let offer = a.wait_for("offer", EVENT_TIMEOUT).await;
         assert_eq!(offer["customer"]["phone"], phone);
         let id = accept_offer(&mut a, &offer).await;
-        finish(&mut a, id).await;
+        a.end_and_wrap_up(id).await;
     }
 }
 
@@ -374,7 +362,7 @@ async fn round_robin_takes_turns_regardless_of_load() {
     let id2 = {
         let cy = if y == 0 { &mut c0 } else { &mut c1 };
         let id2 = accept_offer(cy, &o2).await;
-        finish(cy, id2).await;
+        cy.end_and_wrap_up(id2).await;
         id2
     };
     let _ = id2;
@@ -396,7 +384,7 @@ async fn longest_idle_prefers_the_agent_idle_longest() {
     let offer = early.wait_for("offer", EVENT_TIMEOUT).await;
     late.expect_no("offer", Duration::from_millis(300)).await;
     let id = accept_offer(&mut early, &offer).await;
-    finish(&mut early, id).await;
+    early.end_and_wrap_up(id).await;
 
     // early just finished a conversation; late has been idle longer now.
     app.customer_says("15550004023", "B", "2").await;

@@ -9,18 +9,6 @@ use std::time::Duration;
 const SHORT: Duration = Duration::from_millis(1200);
 const OVERFLOW_PNID: &str = "5556667777";
 
-/// Ends an accepted conversation and wraps it up: it closes.
-async fn close(agent: &mut AgentClient, id: i64) {
-    agent.end(id).await;
-    agent.wait_for("wrap_up_started", EVENT_TIMEOUT).await;
-    agent.wrap_up(id, Some("resolved")).await.expect("wrap_up");
-    agent
-        .wait_for_where("wrap_up_done", EVENT_TIMEOUT, |e| {
-            e["interaction_id"] == json!(id)
-        })
-        .await;
-}
-
 fn id_in(offer: &Value) -> i64 {
     offer["interaction_id"]
         .as_i64()
@@ -63,6 +51,19 @@ async fn only_interaction(app: &TestApp) -> Value {
     let list = app.list_interactions("").await;
     assert_eq!(list.len(), 1, "{list:?}");
     app.get_interaction(id_of(list[0].clone())).await
+}
+
+/// Polls the interaction until it is in `queue_id` or `timeout` passes; the interaction as
+/// last read, and when (ms).
+async fn wait_in_queue(app: &TestApp, id: i64, queue_id: i64, timeout: Duration) -> (Value, i64) {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let v = app.get_interaction(id).await;
+        if v["queue"]["id"] == json!(queue_id) || std::time::Instant::now() > deadline {
+            return (v, now_ms());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 // ---- skills -------------------------------------------------------------------------------
@@ -297,14 +298,7 @@ async fn a_vip_is_served_first_and_a_returned_conversation_at_the_front_of_its_p
         .ok(json!({"type": "transfer", "interaction_id": returning, "queue_id": b.queue_id}))
         .await;
 
-    let board = app.admin_get("/api/v1/stats/realtime").await;
-    let queue = board["queues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["id"] == json!(b.queue_id))
-        .unwrap()
-        .clone();
+    let queue = app.board_queue(b.queue_id).await;
     assert_eq!(
         queue["waiting_by_priority"],
         json!([{"priority": 9, "waiting": 1}, {"priority": 0, "waiting": 3}]),
@@ -355,26 +349,42 @@ async fn a_queue_default_priority_is_raised_by_a_contact_never_lowered() {
 
 // ---- sticky agents ------------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_returning_customer_goes_to_the_last_agent_first_then_to_everyone() {
-    let app = TestApp::spawn().await;
+/// Two agents of a queue with `sticky_agent_secs` (one conversation at a time each): the
+/// other on break, the last one online.
+async fn sticky_pair(app: &TestApp, sticky_agent_secs: u32) -> (Basic, AgentClient, AgentClient) {
     let b = app
         .setup_basic_with(
             2,
-            json!({"sticky_agent_secs": 2}),
+            json!({"sticky_agent_secs": sticky_agent_secs}),
             json!({"max_concurrent": 1}),
         )
         .await;
     let mut other = app.connect(&b.agents[1]).await;
     other.set_status("on_break").await;
-    let mut last = app.agent_online(&b.agents[0]).await;
+    let last = app.agent_online(&b.agents[0]).await;
+    (b, other, last)
+}
+
+/// The customer's first conversation, served and closed by `last`; then `last` takes
+/// another customer's and is at capacity.
+async fn served_then_busy(app: &TestApp, last: &mut AgentClient, phone: &str, busy: &str) {
+    let id = app.deliver_and_accept(last, phone, "first visit").await;
+    last.end_and_wrap_up(id).await;
+    app.deliver_and_accept(last, busy, "keeps the agent busy")
+        .await;
+}
+
+#[tokio::test]
+async fn a_returning_customer_goes_to_the_last_agent_first_then_to_everyone() {
+    let app = TestApp::spawn().await;
+    let (_, mut other, mut last) = sticky_pair(&app, 2).await;
     let first = app
         .deliver_and_accept(&mut last, "15550173001", "first visit")
         .await;
     // The other agent is idle from now on: the strategy (longest idle) would pick it.
     other.set_status("available").await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    close(&mut last, first).await;
+    last.end_and_wrap_up(first).await;
 
     app.customer_says("15550173001", "Back", "me again").await;
     let offer = last.wait_for("offer", EVENT_TIMEOUT).await;
@@ -385,7 +395,7 @@ async fn a_returning_customer_goes_to_the_last_agent_first_then_to_everyone() {
     other.expect_no("offer", Duration::from_millis(300)).await;
     let second = id_in(&offer);
     last.accept_active(second).await;
-    close(&mut last, second).await;
+    last.end_and_wrap_up(second).await;
 
     // The last agent is busy (at capacity): the next returning conversation waits for it
     // for sticky_agent_secs, then goes to everyone.
@@ -405,20 +415,14 @@ async fn a_returning_customer_goes_to_the_last_agent_first_then_to_everyone() {
     );
 }
 
-/// The customer's first conversation, served and closed by `last`.
-async fn served_before(app: &TestApp, last: &mut AgentClient, phone: &str) {
-    let id = app.deliver_and_accept(last, phone, "first visit").await;
-    close(last, id).await;
-}
-
 #[tokio::test]
 async fn an_offline_last_agent_never_delays_the_customer() {
     let app = TestApp::spawn().await;
-    let b = app.setup_basic(2, json!({"sticky_agent_secs": 60})).await;
-    let mut other = app.connect(&b.agents[1]).await;
-    other.set_status("on_break").await;
-    let mut last = app.agent_online(&b.agents[0]).await;
-    served_before(&app, &mut last, "15550174001").await;
+    let (_, mut other, mut last) = sticky_pair(&app, 60).await;
+    let id = app
+        .deliver_and_accept(&mut last, "15550174001", "first visit")
+        .await;
+    last.end_and_wrap_up(id).await;
 
     // The last agent logged off: the returning customer goes to the other agent at once.
     last.close().await;
@@ -432,19 +436,8 @@ async fn an_offline_last_agent_never_delays_the_customer() {
 #[tokio::test]
 async fn a_last_agent_who_leaves_releases_the_waiting_customer_at_once() {
     let app = TestApp::spawn().await;
-    let b = app
-        .setup_basic_with(
-            2,
-            json!({"sticky_agent_secs": 60}),
-            json!({"max_concurrent": 1}),
-        )
-        .await;
-    let mut other = app.connect(&b.agents[1]).await;
-    other.set_status("on_break").await;
-    let mut last = app.agent_online(&b.agents[0]).await;
-    served_before(&app, &mut last, "15550174101").await;
-    app.deliver_and_accept(&mut last, "15550174102", "keeps the agent busy")
-        .await;
+    let (_, mut other, mut last) = sticky_pair(&app, 60).await;
+    served_then_busy(&app, &mut last, "15550174101", "15550174102").await;
     other.set_status("available").await;
     // The last agent is busy: the returning customer waits for it...
     app.customer_says("15550174101", "Back", "hello again")
@@ -502,14 +495,7 @@ async fn out_of_hours_three_messages_get_one_closed_message_and_wait() {
         system_texts(&v),
         ["We are closed: we answer from 9 tomorrow."]
     );
-    let board = app.admin_get("/api/v1/stats/realtime").await;
-    let q = board["queues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["id"] == json!(b.queue_id))
-        .unwrap()
-        .clone();
+    let q = app.board_queue(b.queue_id).await;
     assert_eq!(q["open"], false, "{q}");
 }
 
@@ -597,7 +583,7 @@ async fn always_open_greets_once_per_conversation_not_per_message() {
     );
     assert_eq!(app.cloud_api_texts().await, ["Welcome!"]);
     // A new conversation after this one closes is greeted again.
-    close(&mut a, id).await;
+    a.end_and_wrap_up(id).await;
     app.customer_says("15550178001", "C", "back").await;
     let offer = a.wait_for("offer", EVENT_TIMEOUT).await;
     assert_ne!(id_in(&offer), id);
@@ -658,25 +644,11 @@ async fn a_conversation_that_waits_too_long_overflows_once_to_the_front() {
         .find(|i| i["customer"]["phone"] == "+15550179001")
         .map(|i| id_of(i.clone()))
         .unwrap();
-    let board = app.admin_get("/api/v1/stats/realtime").await;
-    let main = board["queues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["id"] == json!(b.queue_id))
-        .unwrap()
-        .clone();
+    let main = app.board_queue(b.queue_id).await;
     assert!(main["next_overflow_at"].is_string(), "{main}");
 
     // After max_wait_secs it is in the overflow queue, with a system message...
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    let v = loop {
-        let v = app.get_interaction(id).await;
-        if v["queue"]["id"] == json!(spill) || std::time::Instant::now() > deadline {
-            break v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let (v, _) = wait_in_queue(&app, id, spill, Duration::from_secs(5)).await;
     assert_eq!(v["queue"]["id"], json!(spill), "{v}");
     let overflow_notes = notes(&v);
     assert_eq!(overflow_notes.len(), 1, "{overflow_notes:?}");
@@ -706,14 +678,7 @@ async fn an_overflow_due_during_a_restart_fires_at_once_after_it() {
     app.kill9().await;
     tokio::time::sleep(Duration::from_millis(3200)).await;
     app.restart().await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    let v = loop {
-        let v = app.get_interaction(id).await;
-        if v["queue"]["id"] == json!(spill) || std::time::Instant::now() > deadline {
-            break v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let (v, _) = wait_in_queue(&app, id, spill, Duration::from_secs(3)).await;
     assert_eq!(
         v["queue"]["id"],
         json!(spill),
@@ -738,14 +703,7 @@ async fn a_pending_overflow_resumes_after_a_restart() {
     // Not yet: the clock started when it arrived...
     let v = app.get_interaction(id).await;
     assert_ne!(v["queue"]["id"], json!(spill), "{v}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let (v, seen_at) = loop {
-        let v = app.get_interaction(id).await;
-        if v["queue"]["id"] == json!(spill) || std::time::Instant::now() > deadline {
-            break (v, now_ms());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let (v, seen_at) = wait_in_queue(&app, id, spill, Duration::from_secs(10)).await;
     assert_eq!(v["queue"]["id"], json!(spill), "{v}");
     // ...and it kept its time: at 6 s after the arrival, not 6 s after the restart.
     assert!(
@@ -761,19 +719,8 @@ async fn a_sticky_reservation_resumes_after_a_restart() {
         cfg.set("routing.reconnect_grace_secs", 60);
     })
     .await;
-    let b = app
-        .setup_basic_with(
-            2,
-            json!({"sticky_agent_secs": 5}),
-            json!({"max_concurrent": 1}),
-        )
-        .await;
-    let mut other = app.connect(&b.agents[1]).await;
-    other.set_status("on_break").await;
-    let mut last = app.agent_online(&b.agents[0]).await;
-    served_before(&app, &mut last, "15550180001").await;
-    app.deliver_and_accept(&mut last, "15550180002", "keeps the agent busy")
-        .await;
+    let (b, other, mut last) = sticky_pair(&app, 5).await;
+    served_then_busy(&app, &mut last, "15550180001", "15550180002").await;
     // The returning customer waits for the busy last agent...
     let started = std::time::Instant::now();
     app.customer_says("15550180001", "Back", "hello again")

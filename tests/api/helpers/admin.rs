@@ -136,6 +136,18 @@ impl TestApp {
         json_ok(resp, "PATCH /api/v1/settings").await
     }
 
+    /// One queue's row of the live board (`GET /api/v1/stats/realtime`).
+    pub async fn board_queue(&self, queue_id: i64) -> Value {
+        let board = self.admin_get("/api/v1/stats/realtime").await;
+        board["queues"]
+            .as_array()
+            .expect("board queues")
+            .iter()
+            .find(|q| q["id"] == json!(queue_id))
+            .cloned()
+            .unwrap_or_else(|| panic!("queue {queue_id} is not on the board: {board}"))
+    }
+
     pub async fn get_interaction(&self, id: i64) -> Value {
         self.admin_get(&format!("/api/v1/interactions/{id}")).await
     }

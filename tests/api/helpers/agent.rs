@@ -308,6 +308,20 @@ impl AgentClient {
         self.command(v).await
     }
 
+    /// Ends an accepted interaction and wraps it up with `resolved`: it closes and the
+    /// agent's capacity is free.
+    pub async fn end_and_wrap_up(&mut self, interaction_id: i64) {
+        self.end(interaction_id).await;
+        self.wait_for("wrap_up_started", EVENT_TIMEOUT).await;
+        self.wrap_up(interaction_id, Some("resolved"))
+            .await
+            .expect("wrap_up");
+        self.wait_for_where("wrap_up_done", EVENT_TIMEOUT, |e| {
+            e["interaction_id"] == json!(interaction_id)
+        })
+        .await;
+    }
+
     /// Waits until the server closes the socket; true if it did within `timeout`.
     pub async fn wait_closed(&mut self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
