@@ -222,3 +222,34 @@ async fn configuration_and_accounts_survive_a_restart() {
         .collect();
     assert!(admins.len() <= 1);
 }
+
+#[tokio::test]
+async fn what_a_later_customer_message_changes_survives_kill_9() {
+    let mut app = TestApp::spawn().await;
+    app.setup_basic(0, json!({})).await;
+    let an_hour_ago = now_secs() - 3600;
+    app.customer_says_at("15550008101", "Old Name", "first", an_hour_ago)
+        .await;
+    // A later message: a new profile name and a newer time. Only these change in the row.
+    app.customer_says("15550008101", "New Name", "second").await;
+    let id = id_of(app.list_interactions("").await[0].clone());
+    let before = app.get_interaction(id).await;
+    app.kill9().await;
+    app.restart().await;
+    let after = app.get_interaction(id).await;
+    assert_eq!(after["customer"]["name"], "New Name");
+    let last = rfc3339_ms(after["last_customer_message_at"].as_str().unwrap());
+    assert!(
+        last > an_hour_ago * 1000 + 3_000_000,
+        "the second message's time: {after}"
+    );
+    for field in [
+        "state",
+        "queue",
+        "created_at",
+        "priority",
+        "last_customer_message_at",
+    ] {
+        assert_eq!(after[field], before[field], "{field}");
+    }
+}
