@@ -81,15 +81,9 @@ impl Handler<Inbound> for InteractionActor {
                 if let Some(routing) = &routing {
                     arrival::route_new(db, &mut row, routing, now)?;
                 }
-                if creating {
-                    interactions::save(db, &row)?;
-                } else {
-                    // Only what a customer message changes: not the whole row and its
-                    // participants with every message.
-                    interactions::customer_wrote(db, &row)?;
-                    if resolve {
-                        interactions::set_customer(db, &row)?;
-                    }
+                interactions::save(db, &row)?;
+                if resolve && !creating {
+                    interactions::set_customer(db, &row)?;
                 }
                 let message = CustomerMessage {
                     wamid: &m.wamid,
