@@ -210,45 +210,25 @@ impl QueueActor {
         }
     }
 
-    /// Reservations that ended go to everyone; conversations that waited too long overflow,
-    /// once: a conversation that cannot (its overflow queue is gone) never will.
+    /// Reservations that ended go to everyone; conversations that waited too long are told
+    /// to overflow (each moves once, or waits on here off the clock when it cannot:
+    /// `actors/interaction/overflow.rs`).
     fn deadline_passed(&mut self, ctx: &mut Context<Self>) {
         let now = now_ms();
         let released = self.line.expire(now);
         if let (Some(overflow), Some(max_wait)) = (self.rec.routing.overflow, self.max_wait_ms()) {
-            let due = self.line.take_overdue(now, max_wait);
-            let target = self.registry.queue(overflow.queue_id).is_some();
-            for interaction_id in due {
-                match self.registry.interaction(interaction_id) {
-                    Some(interaction) if target => interaction.do_send(Overflow {
+            for interaction_id in self.line.take_overdue(now, max_wait) {
+                if let Some(interaction) = self.registry.interaction(interaction_id) {
+                    interaction.do_send(Overflow {
                         from_queue_id: self.rec.id,
                         to_queue_id: overflow.queue_id,
-                    }),
-                    Some(_) => {
-                        tracing::warn!(
-                            queue = self.rec.id,
-                            overflow = overflow.queue_id,
-                            "the overflow queue is gone: the conversation stays"
-                        );
-                        self.stay(interaction_id);
-                    }
-                    None => {}
+                    });
                 }
             }
         }
         self.arm_deadline(ctx);
         if released > 0 {
             self.dispatch(ctx);
-        }
-    }
-
-    /// An overdue conversation that cannot overflow waits on, without the overflow clock.
-    fn stay(&mut self, interaction_id: i64) {
-        if let Some(w) = self.line.get(interaction_id).copied() {
-            self.line.insert(Waiting {
-                queued_at: None,
-                ..w
-            });
         }
     }
 
