@@ -632,18 +632,8 @@ impl Handler<Deleted> for AgentActor {
         if let Some((_, session)) = self.session.take() {
             session.do_send(SessionEvent::Close("agent deleted".into()));
         }
-        let candidate = Candidate {
-            connected: false,
-            ..self.candidate()
-        };
-        for queue_id in &self.rec.queues {
-            if let Some(queue) = self.registry.queue(*queue_id) {
-                queue.do_send(AgentUpdate {
-                    candidate: candidate.clone(),
-                    skills: self.rec.skills.clone(),
-                });
-            }
-        }
+        // Without its session the agent is not connected: its queues stop offering to it.
+        self.publish();
         ctx.stop();
     }
 }
