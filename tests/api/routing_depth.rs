@@ -416,6 +416,41 @@ async fn a_returning_customer_goes_to_the_last_agent_first_then_to_everyone() {
 }
 
 #[tokio::test]
+async fn a_previous_conversation_older_than_the_window_makes_no_sticky_agent() {
+    let app = TestApp::spawn().await;
+    let (b, mut other, mut last) = sticky_pair(&app, 60).await;
+    let resp = app
+        .patch(
+            &format!("/api/v1/queues/{}", b.queue_id),
+            Some(&app.admin_token),
+            &json!({"sticky_window_hours": 1}),
+        )
+        .await;
+    json_ok(resp, "PATCH sticky_window_hours").await;
+    let first = app
+        .deliver_and_accept(&mut last, "15550174201", "first visit")
+        .await;
+    last.end_and_wrap_up(first).await;
+    // It closed an hour and a minute ago (the clock is moved in the row, as a day would).
+    let c = rusqlite::Connection::open(&app.db_path).unwrap();
+    let moved = c
+        .execute(
+            "UPDATE interactions SET closed_at = closed_at - 3660000 WHERE id = ?1",
+            [first],
+        )
+        .unwrap();
+    assert_eq!(moved, 1);
+
+    // The last agent is busy: inside the window the customer would wait 60 s for it.
+    app.deliver_and_accept(&mut last, "15550174202", "keeps the agent busy")
+        .await;
+    other.set_status("available").await;
+    app.customer_says("15550174201", "Back", "much later").await;
+    let offer = other.wait_for("offer", Duration::from_secs(3)).await;
+    assert_eq!(offer["customer"]["phone"], "+15550174201");
+}
+
+#[tokio::test]
 async fn an_offline_last_agent_never_delays_the_customer() {
     let app = TestApp::spawn().await;
     let (_, mut other, mut last) = sticky_pair(&app, 60).await;
