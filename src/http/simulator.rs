@@ -977,7 +977,8 @@ mod tests {
         let e = envelope(&ch, json!({"messages": [m]}));
         let value = &e["entry"][0]["changes"][0]["value"];
         assert_eq!(value["metadata"]["phone_number_id"], "100");
-        let parsed = crate::whatsapp::payload::parse(&serde_json::to_vec(&e).unwrap()).unwrap();
+        let body = serde_json::to_vec(&e).unwrap();
+        let parsed = crate::whatsapp::payload::parse(&body).unwrap();
         let events = crate::whatsapp::payload::events(&parsed, 0);
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].messages.len(), 1);

@@ -5,7 +5,9 @@
 use crate::domain::customer::CustomerIdentity;
 use crate::domain::message::{CustomerChange, Pricing};
 use crate::domain::{MessageKind, MessageStatus};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// A customer's message, as the actors need it.
@@ -112,50 +114,51 @@ pub struct ChannelEvents {
     pub updates: Vec<MessageUpdate>,
 }
 
+/// A delivery, read straight from its bytes: no `serde_json::Value` tree. Each level's lists
+/// are captured as raw slices of the body and their items read one by one, so an item that
+/// does not fit is skipped without spoiling the rest.
 #[derive(Debug, Deserialize)]
-pub struct Envelope {
-    #[serde(default)]
-    pub object: Option<Value>,
-    #[serde(default, deserialize_with = "lenient_vec")]
-    pub entry: Vec<Entry>,
+pub struct Envelope<'a> {
+    #[serde(default, borrow, deserialize_with = "lenient_vec")]
+    pub entry: Vec<Entry<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Entry {
-    #[serde(default)]
-    pub id: Option<Value>,
-    #[serde(default, deserialize_with = "lenient_vec")]
-    pub changes: Vec<Change>,
+pub struct Entry<'a> {
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub id: Option<String>,
+    #[serde(default, borrow, deserialize_with = "lenient_vec")]
+    pub changes: Vec<Change<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Change {
+pub struct Change<'a> {
     #[serde(default)]
     pub field: Option<String>,
-    #[serde(default)]
-    pub value: Option<ChangeValue>,
+    #[serde(default, borrow)]
+    pub value: Option<ChangeValue<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct ChangeValue {
+pub struct ChangeValue<'a> {
     #[serde(default)]
     pub metadata: Option<Metadata>,
     #[serde(default, deserialize_with = "lenient_vec")]
     pub contacts: Vec<Contact>,
     /// Kept raw: each message is read on its own so one odd message cannot spoil the rest.
-    #[serde(default, deserialize_with = "lenient_vec")]
-    pub messages: Vec<Value>,
-    #[serde(default, deserialize_with = "lenient_vec")]
-    pub statuses: Vec<Value>,
+    #[serde(default, borrow, deserialize_with = "lenient_vec")]
+    pub messages: Vec<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "lenient_vec")]
+    pub statuses: Vec<&'a RawValue>,
     /// `message_template_status_update` (R23): the new status and the template it is about.
-    #[serde(default)]
-    pub event: Option<Value>,
-    #[serde(default)]
-    pub message_template_name: Option<Value>,
-    #[serde(default)]
-    pub message_template_language: Option<Value>,
-    #[serde(default)]
-    pub reason: Option<Value>,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub event: Option<String>,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub message_template_name: Option<String>,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub message_template_language: Option<String>,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -333,7 +336,8 @@ struct RawStatus {
     #[serde(deserialize_with = "string_or_number")]
     recipient_id: Option<String>,
     recipient_user_id: Option<String>,
-    pricing: Option<Value>,
+    #[serde(deserialize_with = "lenient")]
+    pricing: Option<Pricing>,
 }
 
 /// An error object as the Cloud API writes it, in status webhooks and in request answers.
@@ -375,37 +379,104 @@ impl ApiErrorDetail {
 }
 
 /// Reads a delivery's raw body. Only malformed JSON, or JSON that is not an object, is refused.
-pub fn parse(body: &[u8]) -> Result<Envelope, String> {
-    let json: Value = serde_json::from_slice(body).map_err(|e| format!("malformed JSON: {e}"))?;
-    if !json.is_object() {
-        return Err("the delivery must be a JSON object".into());
+pub fn parse(body: &[u8]) -> Result<Envelope<'_>, String> {
+    // Checked whole: the fields skipped below are not read closely enough to see bad UTF-8.
+    let body = std::str::from_utf8(body)
+        .map_err(|e| format!("malformed JSON: the body is not UTF-8 ({e})"))?;
+    let first = body.bytes().find(|b| !b.is_ascii_whitespace());
+    let envelope = serde_json::from_str::<Envelope>(body);
+    match (envelope, first) {
+        (Ok(envelope), Some(b'{')) => Ok(envelope),
+        // Well-formed, but an array, a string, a number...
+        (Ok(_), _) => Err("the delivery must be a JSON object".into()),
+        (Err(e), _) if e.is_syntax() || e.is_eof() || e.is_io() => {
+            Err(format!("malformed JSON: {e}"))
+        }
+        (Err(e), Some(b'{')) => Err(format!("not a webhook envelope: {e}")),
+        (Err(_), _) => Err("the delivery must be a JSON object".into()),
     }
-    serde_json::from_value(json).map_err(|e| format!("not a webhook envelope: {e}"))
 }
 
 /// A list that is absent, null or not a list reads as empty; items that do not fit are skipped.
+/// The list is captured as a slice of the body and each item read from its own slice, so one
+/// odd item cannot stop the others (serde stops at the first error of a stream).
 fn lenient_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
+    T: Deserialize<'de>,
 {
-    let v = Value::deserialize(d)?;
-    Ok(match v {
-        Value::Array(items) => items
-            .into_iter()
-            .filter_map(|item| serde_json::from_value(item).ok())
-            .collect(),
-        _ => Vec::new(),
-    })
+    let raw = <&'de RawValue>::deserialize(d)?;
+    let Ok(items) = serde_json::from_str::<Vec<&'de RawValue>>(raw.get()) else {
+        return Ok(Vec::new());
+    };
+    Ok(items
+        .into_iter()
+        .filter_map(|item| serde_json::from_str(item.get()).ok())
+        .collect())
 }
 
-/// Ids and timestamps are strings in Meta's payloads; accept numbers too.
+/// A field read on its own: one that does not fit reads as absent.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let raw = <&'de RawValue>::deserialize(d)?;
+    Ok(serde_json::from_str(raw.get()).ok())
+}
+
+/// Ids and timestamps are strings in Meta's payloads; accept numbers too. Anything else (null,
+/// a boolean, an object, a list) reads as absent.
 fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    })
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string or a number")
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(serde_json::Number::from_f64(v).map(|n| n.to_string()))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
+            while a.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
+            while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Visitor)
 }
 
 fn timestamp_ms(secs: Option<&str>, fallback_ms: i64) -> i64 {
@@ -451,10 +522,11 @@ pub fn events(envelope: &Envelope, now_ms: i64) -> Vec<ChannelEvents> {
         };
         let group = &mut out[idx];
         for raw in &value.messages {
-            if let Some(change) = identity_change(raw) {
+            let (parsed, well_formed) = read_message(raw);
+            if let Some(change) = well_formed.then(|| identity_change(&parsed)).flatten() {
                 group.identity_changes.push(change);
-            } else if let Some(m) = inbound_message(raw, &value.contacts, now_ms) {
-                match message_update(raw, &m) {
+            } else if let Some(m) = inbound_message(&parsed, &value.contacts, now_ms) {
+                match well_formed.then(|| message_update(&parsed, &m)).flatten() {
                     Some(update) => group.updates.push(update),
                     None => group.messages.push(m),
                 }
@@ -469,25 +541,30 @@ pub fn events(envelope: &Envelope, now_ms: i64) -> Vec<ChannelEvents> {
     out
 }
 
-fn inbound_message(raw: &Value, contacts: &[Contact], now_ms: i64) -> Option<InboundMessage> {
-    let parsed: RawMessage = match serde_json::from_value(raw.clone()) {
-        Ok(m) => m,
-        // Odd shape: keep what identifies it, so the customer's message is not lost.
-        Err(_) => RawMessage {
-            from: raw.get("from").and_then(Value::as_str).map(str::to_string),
-            from_user_id: raw
-                .get("from_user_id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            id: raw.get("id").and_then(Value::as_str).map(str::to_string),
-            timestamp: raw
-                .get("timestamp")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            kind: raw.get("type").and_then(Value::as_str).map(str::to_string),
-            ..Default::default()
-        },
+/// One message of a delivery, and whether it had the expected shape. An odd shape keeps what
+/// identifies it, so the customer's message is not lost.
+fn read_message(raw: &RawValue) -> (RawMessage, bool) {
+    if let Ok(m) = serde_json::from_str::<RawMessage>(raw.get()) {
+        return (m, true);
+    }
+    let raw: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+    let text = |key: &str| raw.get(key).and_then(Value::as_str).map(str::to_string);
+    let m = RawMessage {
+        from: text("from"),
+        from_user_id: text("from_user_id"),
+        id: text("id"),
+        timestamp: text("timestamp"),
+        kind: text("type"),
+        ..Default::default()
     };
+    (m, false)
+}
+
+fn inbound_message(
+    parsed: &RawMessage,
+    contacts: &[Contact],
+    now_ms: i64,
+) -> Option<InboundMessage> {
     let wamid = non_empty(parsed.id.clone())?;
     let from = non_empty(parsed.from.clone());
     let from_user_id = non_empty(parsed.from_user_id.clone());
@@ -515,7 +592,7 @@ fn inbound_message(raw: &Value, contacts: &[Contact], now_ms: i64) -> Option<Inb
         tracing::warn!(%wamid, "inbound message names no sender");
     }
     let profile_name = profile.and_then(|p| non_empty(p.name.clone()));
-    let (kind, text, media) = describe(parsed.kind.as_deref().unwrap_or(""), &parsed);
+    let (kind, text, media) = describe(parsed.kind.as_deref().unwrap_or(""), parsed);
     let reply_to = parsed
         .context
         .as_ref()
@@ -543,11 +620,7 @@ fn inbound_message(raw: &Value, contacts: &[Contact], now_ms: i64) -> Option<Inb
 pub fn template_statuses(envelope: &Envelope) -> Vec<TemplateStatus> {
     let mut out = Vec::new();
     for entry in &envelope.entry {
-        let Some(waba_id) = entry.id.as_ref().and_then(|v| match v {
-            Value::String(s) => non_empty(Some(s.clone())),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }) else {
+        let Some(waba_id) = non_empty(entry.id.clone()) else {
             continue;
         };
         for change in &entry.changes {
@@ -557,11 +630,7 @@ pub fn template_statuses(envelope: &Envelope) -> Vec<TemplateStatus> {
             let Some(v) = change.value.as_ref() else {
                 continue;
             };
-            let text = |field: &Option<Value>| match field {
-                Some(Value::String(s)) => non_empty(Some(s.clone())),
-                Some(Value::Number(n)) => Some(n.to_string()),
-                _ => None,
-            };
+            let text = |field: &Option<String>| non_empty(field.clone());
             let (Some(name), Some(language), Some(status)) = (
                 text(&v.message_template_name),
                 text(&v.message_template_language),
@@ -728,15 +797,7 @@ fn describe(kind: &str, m: &RawMessage) -> (MessageKind, String, Option<InboundM
 
 /// A reaction, an edit or a deletion naming the message it is about; None for a message of
 /// the transcript (a reaction or edit that names no message stays one, so nothing is lost).
-fn message_update(raw: &Value, m: &InboundMessage) -> Option<MessageUpdate> {
-    // Most messages are none of these: no second parse for them.
-    if !matches!(
-        raw.get("type").and_then(Value::as_str),
-        Some("reaction" | "edit" | "revoke")
-    ) {
-        return None;
-    }
-    let parsed: RawMessage = serde_json::from_value(raw.clone()).ok()?;
+fn message_update(parsed: &RawMessage, m: &InboundMessage) -> Option<MessageUpdate> {
     let (target, change) = match parsed.kind.as_deref()? {
         "reaction" => {
             let r = parsed.reaction.as_ref()?;
@@ -771,11 +832,10 @@ fn message_update(raw: &Value, m: &InboundMessage) -> Option<MessageUpdate> {
 
 /// A `system` message that says the customer changed number or BSUID; None for any other
 /// message.
-fn identity_change(raw: &Value) -> Option<IdentityChange> {
-    if raw.get("type").and_then(Value::as_str) != Some("system") {
+fn identity_change(parsed: &RawMessage) -> Option<IdentityChange> {
+    if parsed.kind.as_deref() != Some("system") {
         return None;
     }
-    let parsed: RawMessage = serde_json::from_value(raw.clone()).ok()?;
     let system = parsed.system.as_ref()?;
     match system.kind.as_deref() {
         Some("user_changed_number" | "user_changed_user_id" | "customer_changed_number") => {}
@@ -794,8 +854,8 @@ fn identity_change(raw: &Value) -> Option<IdentityChange> {
     })
 }
 
-fn status_update(raw: &Value, now_ms: i64) -> Option<StatusUpdate> {
-    let parsed: RawStatus = serde_json::from_value(raw.clone()).ok()?;
+fn status_update(raw: &RawValue, now_ms: i64) -> Option<StatusUpdate> {
+    let parsed: RawStatus = serde_json::from_str(raw.get()).ok()?;
     let wamid = non_empty(parsed.id)?;
     let status = match parsed.status.as_deref()? {
         "sent" => MessageStatus::Sent,
@@ -820,9 +880,7 @@ fn status_update(raw: &Value, now_ms: i64) -> Option<StatusUpdate> {
             parsed.recipient_user_id.as_deref(),
             None,
         ),
-        pricing: parsed
-            .pricing
-            .and_then(|p| serde_json::from_value::<Pricing>(p).ok()),
+        pricing: parsed.pricing,
     })
 }
 
@@ -1252,6 +1310,38 @@ mod tests {
                 kind: Some("free_customer_service".into()),
             })
         );
+    }
+
+    #[test]
+    fn an_odd_item_at_any_level_spoils_nothing_else() {
+        // Read straight from the bytes, each list item on its own: an entry, a change, a
+        // contact or a status that does not fit is skipped, the rest is read.
+        let json = r#"{"object":"whatsapp_business_account","entry":[
+            7,
+            {"id":102290129340398,"changes":[
+              "odd",
+              {"field":"messages","value":{"metadata":{"phone_number_id":106540352242922},
+                "contacts":[{"profile":"odd"},{"profile":{"name":"Sheena \u00e9"},"wa_id":16505551234}],
+                "messages":[null,{"from":"16505551234","id":"wamid.1","timestamp":"1","type":"text","text":{"body":"hi \"there\""}}],
+                "statuses":[[],{"id":"wamid.o","status":"read","timestamp":"5","recipient_id":"111","pricing":"odd"}]}}]}]}"#;
+        let groups = parse(json);
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].phone_number_id, "106540352242922");
+        let m = &groups[0].messages;
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].text, "hi \"there\"");
+        assert_eq!(m[0].profile_name.as_deref(), Some("Sheena é"));
+        let s = &groups[0].statuses;
+        assert_eq!(s.len(), 1);
+        assert_eq!(
+            (s[0].status, s[0].pricing.clone()),
+            (MessageStatus::Read, None)
+        );
+        // Bad UTF-8 anywhere, even in a field nobody reads, is malformed JSON.
+        let err = super::parse(b"{\"object\": \"\xff\"}").unwrap_err();
+        assert!(err.starts_with("malformed JSON"), "{err}");
+        assert!(super::parse(b"[]").is_err());
+        assert!(super::parse(b"{\"entry\": [").is_err());
     }
 
     #[test]
