@@ -1,6 +1,8 @@
 //! Finds (and starts, and restores after a restart) the agent, queue and interaction actors.
-//! All actors run on one dedicated arbiter; the registry's maps are behind a mutex that is
-//! never held across an `.await`.
+//! The agent and interaction actors (and the outbound senders) run on one dedicated arbiter,
+//! the queue actors on another: a new conversation's dispatch does not wait behind the
+//! work of 50,000 interactions. The registry's maps are behind a mutex that is never held
+//! across an `.await`.
 
 use super::agent::{self, AgentActor};
 use super::interaction::screen_pop::LookupBreaker;
@@ -44,6 +46,8 @@ pub struct Registry {
     /// Whether media files can be stored (R22), for `/readyz`.
     pub media_health: Arc<MediaHealth>,
     arbiter: ArbiterHandle,
+    /// The queue actors' own thread.
+    queue_arbiter: ArbiterHandle,
     inner: Mutex<Inner>,
     outbox: OnceLock<Addr<Outbox>>,
     signals: OnceLock<Addr<SignalSender>>,
@@ -116,6 +120,7 @@ impl Registry {
         crm: Arc<Crm>,
     ) -> anyhow::Result<Arc<Registry>> {
         let arbiter = Arbiter::new().handle();
+        let queue_arbiter = Arbiter::new().handle();
         let registry = Arc::new_cyclic(|me| Registry {
             store: store.clone(),
             settings: settings.clone(),
@@ -124,6 +129,7 @@ impl Registry {
             crm_lookups: Arc::default(),
             media_health: Arc::default(),
             arbiter,
+            queue_arbiter,
             inner: Mutex::new(Inner::default()),
             outbox: OnceLock::new(),
             signals: OnceLock::new(),
@@ -237,8 +243,9 @@ impl Registry {
     fn start_queue(&self, rec: QueueRecord) -> Addr<QueueActor> {
         let reg = self.arc();
         let actor_rec = rec.clone();
-        let addr =
-            QueueActor::start_in_arbiter(&self.arbiter, move |_| QueueActor::new(actor_rec, reg));
+        let addr = QueueActor::start_in_arbiter(&self.queue_arbiter, move |_| {
+            QueueActor::new(actor_rec, reg)
+        });
         self.lock().queues.insert(rec.id, (rec, addr.clone()));
         addr
     }

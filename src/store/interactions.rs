@@ -105,6 +105,23 @@ pub fn save(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
     Ok(())
 }
 
+/// What a customer message changes of a conversation already stored (R1): the customer's name
+/// and when they last wrote. A new conversation is written whole with [`save`].
+pub fn customer_wrote(db: &Db, d: &InteractionRecord) -> StoreResult<()> {
+    db.0.prepare_cached(
+        "UPDATE interactions SET customer_name = ?2, last_customer_message_at = ?3,
+                updated_at = ?4
+          WHERE id = ?1",
+    )?
+    .execute(params![
+        d.id,
+        d.customer_name,
+        d.last_customer_message_at,
+        now_ms()
+    ])?;
+    Ok(())
+}
+
 /// Writes who the customer is (R21) when a delivery taught the conversation something new;
 /// [`save`] writes it only with a new row, so the message path does not rewrite it (nor
 /// check its foreign key) with every message.
