@@ -110,6 +110,9 @@ impl Inner {
     }
 }
 
+/// Interaction actors handed to the arbiter at once on a restart.
+const RESTORE_CHUNK: usize = 1000;
+
 impl Registry {
     /// Loads agents, queues and channels, restores every open interaction (R10) and starts
     /// the outbound sender.
@@ -166,17 +169,31 @@ impl Registry {
             registry.start_queue(q);
         }
         let restored = open.len();
-        for (data, messages) in open {
-            let id = data.id;
-            let keys = data.customer.keys();
-            let channel_id = data.channel_id;
+        // Started a thousand at a time: one hand-over to the arbiter's thread (and one wake
+        // of it) per thousand actors, not per actor. Each address is known, and registered,
+        // before its actor runs; messages sent to it wait in its mailbox.
+        let mut open = open.into_iter().peekable();
+        while open.peek().is_some() {
+            let mut chunk = Vec::with_capacity(RESTORE_CHUNK);
+            {
+                let mut inner = registry.lock();
+                for (data, messages) in open.by_ref().take(RESTORE_CHUNK) {
+                    let (tx, rx) = actix::dev::channel::channel::<InteractionActor>(16);
+                    inner.interactions.insert(data.id, Addr::new(tx));
+                    inner.remember(data.id, data.channel_id, data.customer.keys());
+                    chunk.push((rx, data, messages));
+                }
+            }
             let reg = registry.clone();
-            let addr = InteractionActor::start_in_arbiter(&registry.arbiter, move |_| {
-                InteractionActor::restored(reg, data, messages)
+            registry.arbiter.spawn_fn(move || {
+                for (rx, data, messages) in chunk {
+                    Context::with_receiver(rx).run(InteractionActor::restored(
+                        reg.clone(),
+                        data,
+                        messages,
+                    ));
+                }
             });
-            let mut inner = registry.lock();
-            inner.interactions.insert(id, addr);
-            inner.remember(id, channel_id, keys);
         }
         if restored > 0 {
             tracing::info!(restored, "open interactions restored");

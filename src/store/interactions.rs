@@ -182,6 +182,9 @@ pub fn is_closed(db: &Db, id: i64) -> StoreResult<bool> {
 /// Every interaction that is not closed, with its participants and transcript (R10).
 pub fn load_open(db: &Db) -> StoreResult<Vec<(InteractionRecord, Vec<Message>)>> {
     let c = db.0;
+    // One read transaction for the 100,000 statements of a big restore: one snapshot, and the
+    // file lock taken once instead of once per statement.
+    let snapshot = c.unchecked_transaction()?;
     let mut stmt = c.prepare(
         "SELECT id, channel_id, queue_id, customer_phone, customer_name, source_number, state,
                 queue_position, owner_agent_id, offer_agent_id, offer_kind, offer_from_agent_id,
@@ -281,5 +284,7 @@ pub fn load_open(db: &Db) -> StoreResult<Vec<(InteractionRecord, Vec<Message>)>>
         let messages = transcripts.remove(&d.id).unwrap_or_default();
         result.push((d, messages));
     }
+    drop(parts);
+    snapshot.commit()?;
     Ok(result)
 }
