@@ -13,6 +13,8 @@
 //!     target/release/switchboard-load --smoke         # seconds, tiny scale (CI)
 //!
 //! It writes report.md, report.csv and latency-vs-load.png into --out.
+//!
+//!     target/release/switchboard-load --pin           # generator on CPU 0, server on CPU 1
 
 #[path = "load/common.rs"]
 mod common;
@@ -108,7 +110,7 @@ pub struct Args {
     /// Raw SQLite baseline: seconds per mode.
     #[arg(long, default_value_t = 3.0)]
     baseline_seconds: f64,
-    /// HTTP workers of Switchboard and of the bare handler (0: one per core).
+    /// HTTP workers of Switchboard and of the bare handler (0: one per core; under --pin, one).
     #[arg(long, default_value_t = 0)]
     workers: usize,
     /// Where report.md, report.csv and the plot go.
@@ -117,7 +119,17 @@ pub struct Args {
     /// The server binary (default: `switchboard` beside this program).
     #[arg(long)]
     server: Option<PathBuf>,
+    /// The server's own ceiling: this process (the generator, the mock Cloud API) on CPU 0,
+    /// the server on CPU 1, and with it the bare handler's threads, the raw SQLite baseline
+    /// and `switchboard migrate`. Needs CPUs 0 and 1. Worker counts left at 0 then follow
+    /// the one CPU each side has.
+    #[arg(long)]
+    pin: bool,
 }
+
+/// Under `--pin`: where the generator runs, and where the server (and what stands for it) runs.
+const GENERATOR_CPU: usize = 0;
+const SERVER_CPU: usize = 1;
 
 impl Args {
     fn apply_smoke(&mut self) {
@@ -140,6 +152,11 @@ impl Args {
         self.think_ms = 10;
         self.baseline_seconds = 0.2;
         self.mock_latency_ms = 1;
+    }
+
+    /// The CPU the server side is pinned to, under `--pin`.
+    fn server_cpu(&self) -> Option<usize> {
+        self.pin.then_some(SERVER_CPU)
     }
 
     fn workers(&self) -> usize {
@@ -165,12 +182,15 @@ fn spawn_server(
     log: &Path,
     mock: &str,
     workers: usize,
+    pin: Option<usize>,
 ) -> anyhow::Result<Server> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)?;
-    let mut child = Command::new(bin)
+    let mut cmd = Command::new(bin);
+    common::pin_command(&mut cmd, pin);
+    let mut child = cmd
         .env("SWITCHBOARD__SERVER__BIND", "127.0.0.1:0")
         .env("SWITCHBOARD__SERVER__WORKERS", workers.to_string())
         .env("SWITCHBOARD__DATABASE__PATH", db)
@@ -200,8 +220,30 @@ fn spawn_server(
     Ok(Server { child, url, pid })
 }
 
+/// `--pin`: this thread (and so every thread spawned after it) on the generator's CPU.
+fn pin_generator() -> anyhow::Result<()> {
+    let cpus = common::allowed_cpus();
+    anyhow::ensure!(
+        [GENERATOR_CPU, SERVER_CPU].iter().all(|c| cpus.contains(c)),
+        "--pin needs at least 2 CPUs (CPU {GENERATOR_CPU} for the generator, CPU {SERVER_CPU} for the server); this process may use {}",
+        if cpus.is_empty() {
+            "none it can tell".to_string()
+        } else {
+            let list: Vec<String> = cpus.iter().map(|c| c.to_string()).collect();
+            format!("only CPU {}", list.join(", "))
+        }
+    );
+    common::pin_current_thread(GENERATOR_CPU)
+        .map_err(|e| anyhow::anyhow!("pinning the generator to CPU {GENERATOR_CPU}: {e}"))
+}
+
 fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
+    // Before any thread is spawned: threads inherit the affinity of the thread that spawns
+    // them.
+    if args.pin {
+        pin_generator()?;
+    }
     args.apply_smoke();
     common::epoch();
     let command = std::env::args().collect::<Vec<_>>().join(" ");
@@ -250,16 +292,24 @@ fn run(args: &Args, server_bin: &Path, dir: &Path, rep: &mut report::Report) -> 
     // 1. The limits, measured first, on an otherwise idle server side.
     println!("raw SQLite baseline ...");
     let max_batch = 512;
-    rep.sqlite = Some(sqlite::baseline(
-        server_bin,
-        dir,
-        args.baseline_seconds,
-        max_batch,
-    )?);
+    let pin = args.server_cpu();
+    // Under --pin it is a limit of the server's side: on the server's CPU.
+    rep.sqlite = Some(std::thread::scope(|s| {
+        s.spawn(|| {
+            if let Some(cpu) = pin {
+                common::pin_current_thread(cpu).map_err(|e| {
+                    anyhow::anyhow!("pinning the SQLite baseline to CPU {cpu}: {e}")
+                })?;
+            }
+            sqlite::baseline(server_bin, dir, args.baseline_seconds, max_batch, pin)
+        })
+        .join()
+        .map_err(|_| anyhow::anyhow!("the SQLite baseline panicked"))?
+    })?);
 
     // 2. The load database: schema by the server's own migrate, then queue, channel, agents.
     let db = dir.join("load.db");
-    sqlite::migrate(server_bin, &db)?;
+    sqlite::migrate(server_bin, &db, pin)?;
     let seeded = Instant::now();
     sqlite::seed(&db, args.agents, args.max_concurrent)?;
     println!(
@@ -277,7 +327,7 @@ fn run(args: &Args, server_bin: &Path, dir: &Path, rep: &mut report::Report) -> 
             "bare actix-web handler, {} connections ...",
             args.connections
         );
-        let bare = mock::Bare::start(args.workers())?;
+        let bare = mock::Bare::start(args.workers(), pin)?;
         let client = sim::client(args.connections);
         // Warm up connections, then measure.
         let _ =
@@ -292,7 +342,7 @@ fn run(args: &Args, server_bin: &Path, dir: &Path, rep: &mut report::Report) -> 
         bare.stop().await;
         rep.bare = Some((n as f64 / args.throughput_seconds, h));
 
-        let mut server = spawn_server(server_bin, &db, &log, &mock.url, args.workers)?;
+        let mut server = spawn_server(server_bin, &db, &log, &mock.url, args.workers, pin)?;
         println!("server {} (pid {})", server.url, server.pid);
         let result = drive(args, &mock, &mut server, server_bin, &db, &log, rep).await;
         let _ = server.child.kill();
@@ -481,7 +531,14 @@ async fn drive(
     server.child.kill()?;
     server.child.wait()?;
     let t0 = Instant::now();
-    *server = spawn_server(server_bin, db, log, &mock.url, args.workers)?;
+    *server = spawn_server(
+        server_bin,
+        db,
+        log,
+        &mock.url,
+        args.workers,
+        args.server_cpu(),
+    )?;
     let listening = t0.elapsed().as_secs_f64();
     *mock.webhook.lock().unwrap() = server.url.clone();
     sim.borrow_mut().endpoint = format!("{}/webhooks/whatsapp", server.url);

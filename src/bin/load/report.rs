@@ -77,6 +77,8 @@ pub struct Report {
     pub max_concurrent: u32,
     pub connections: usize,
     pub smoke: bool,
+    /// `--pin`: the generator on CPU 0, the server on CPU 1.
+    pub pinned: bool,
     pub sqlite: Option<SqliteBaseline>,
     pub bare: Option<(f64, Hist)>,
     pub logins: Option<super::logins::Logins>,
@@ -125,6 +127,7 @@ impl Report {
             max_concurrent: args.max_concurrent,
             connections: args.connections,
             smoke: args.smoke,
+            pinned: args.pin,
             sqlite: None,
             bare: None,
             logins: None,
@@ -175,6 +178,12 @@ impl Report {
             "- Load average (1, 5, 15 min) before: {}; after: {}.",
             self.load_before, self.load_after
         );
+        if self.pinned {
+            let _ = writeln!(
+                m,
+                "- pinned: generator on CPU 0, server on CPU 1 (the mock Cloud API with the generator; the bare handler and the raw SQLite baseline with the server)."
+            );
+        }
         let _ = writeln!(
             m,
             "- {} agents (max_concurrent {}), connected in {:.2} s.\n",
