@@ -12,12 +12,14 @@
 //!     target/release/switchboard-load                 # the full run of docs/BENCHMARKS.md
 //!     target/release/switchboard-load --smoke         # seconds, tiny scale (CI)
 //!
-//! It writes report.md, report.csv and latency-vs-load.png into --out.
+//! It writes report.md, report.csv, figures.json and latency-vs-load.png into --out.
 //!
 //!     target/release/switchboard-load --pin           # generator on CPU 0, server on CPU 1
 
 #[path = "load/common.rs"]
 mod common;
+#[path = "load/figures.rs"]
+mod figures;
 #[path = "load/logins.rs"]
 mod logins;
 #[path = "load/mock.rs"]
@@ -76,11 +78,12 @@ pub struct Args {
     /// Length of the headline latency phase, seconds.
     #[arg(long, default_value_t = 20.0)]
     seconds: f64,
-    /// Offered loads of the sweep (the plot), messages per second.
+    /// Offered loads of the sweep (the plot, the 2,000/s figure and the knee), messages per
+    /// second.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "250,500,1000,2000,4000,6000,8000"
+        default_value = "500,1000,2000,3000,4000,5000,6000,8000"
     )]
     sweep: Vec<f64>,
     /// Length of each sweep step, seconds.
@@ -113,7 +116,7 @@ pub struct Args {
     /// HTTP workers of Switchboard and of the bare handler (0: one per core; under --pin, one).
     #[arg(long, default_value_t = 0)]
     workers: usize,
-    /// Where report.md, report.csv and the plot go.
+    /// Where report.md, report.csv, figures.json and the plot go.
     #[arg(long, default_value = "target/load-report")]
     out: PathBuf,
     /// The server binary (default: `switchboard` beside this program).

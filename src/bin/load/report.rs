@@ -76,6 +76,7 @@ pub struct Report {
     pub agents: usize,
     pub max_concurrent: u32,
     pub connections: usize,
+    pub open_conversations: usize,
     pub smoke: bool,
     /// `--pin`: the generator on CPU 0, the server on CPU 1.
     pub pinned: bool,
@@ -126,6 +127,7 @@ impl Report {
             agents: args.agents,
             max_concurrent: args.max_concurrent,
             connections: args.connections,
+            open_conversations: args.open_conversations,
             smoke: args.smoke,
             pinned: args.pin,
             sqlite: None,
@@ -304,6 +306,7 @@ impl Report {
             let all = r.back >= r.held_before && r.probes_delivered == r.probes;
             let _ = writeln!(m, "| restart with {} open conversations: all back and routable < 3 s | {:.2} s ({} back, {}/{} probes) | {} |", r.held_before, r.routable, r.back, r.probes_delivered, r.probes, verdict(all && r.routable < 3.0));
         }
+        m.push_str(&super::figures::markdown(self));
         for n in &self.notes {
             let _ = writeln!(m, "\n{n}");
         }
@@ -331,6 +334,10 @@ impl Report {
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
         std::fs::write(dir.join("report.md"), self.markdown())?;
         std::fs::write(dir.join("report.csv"), self.csv())?;
+        std::fs::write(
+            dir.join("figures.json"),
+            super::figures::Figures::of(self).json(),
+        )?;
         if let Err(e) = self.plot(&dir.join("latency-vs-load.png")) {
             eprintln!("no plot: {e}");
         }
