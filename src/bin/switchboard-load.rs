@@ -15,6 +15,7 @@
 //! It writes report.md, report.csv, figures.json and latency-vs-load.png into --out.
 //!
 //!     target/release/switchboard-load --pin           # generator on CPU 0, server on CPU 1
+//!     target/release/switchboard-load --median-of a,b,c --out m   # median of runs' figures
 
 #[path = "load/common.rs"]
 mod common;
@@ -116,7 +117,8 @@ pub struct Args {
     /// HTTP workers of Switchboard and of the bare handler (0: one per core; under --pin, one).
     #[arg(long, default_value_t = 0)]
     workers: usize,
-    /// Where report.md, report.csv, figures.json and the plot go.
+    /// Where report.md, report.csv, figures.json and the plot go (and median.md with
+    /// --median-of).
     #[arg(long, default_value = "target/load-report")]
     out: PathBuf,
     /// The server binary (default: `switchboard` beside this program).
@@ -128,6 +130,10 @@ pub struct Args {
     /// the one CPU each side has.
     #[arg(long)]
     pin: bool,
+    /// No load run: reads DIR/figures.json of each run's output directory and prints (and
+    /// writes to --out/median.md) the median, spread and per-run value of every figure.
+    #[arg(long, value_delimiter = ',', value_name = "DIR1,DIR2,...")]
+    median_of: Vec<PathBuf>,
 }
 
 /// Under `--pin`: where the generator runs, and where the server (and what stands for it) runs.
@@ -242,6 +248,9 @@ fn pin_generator() -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
+    if !args.median_of.is_empty() {
+        return figures::write_median(&args.median_of, &args.out);
+    }
     // Before any thread is spawned: threads inherit the affinity of the thread that spawns
     // them.
     if args.pin {

@@ -1,9 +1,11 @@
-//! The figures of issue 18, taken from one run: the table in report.md, figures.json beside it.
+//! The figures of issue 18, taken from one run: the table in report.md, figures.json beside it,
+//! and the median of several runs' figures.json (`--median-of`).
 
 use super::common;
 use super::report::{Phase, Report};
 use serde::Serialize;
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 /// Ack p99 past which the mixed load is past its knee, ms.
 pub const KNEE_P99_MS: f64 = 50.0;
@@ -302,6 +304,211 @@ pub fn markdown(r: &Report) -> String {
     m
 }
 
+/// A target: how it reads, and whether a value meets it.
+type Target = (&'static str, fn(f64) -> bool);
+
+/// A figure of `--median-of`: its key in figures.json, its label, its target.
+struct Row {
+    key: &'static str,
+    label: &'static str,
+    target: Option<Target>,
+}
+
+const ROWS: &[Row] = &[
+    Row {
+        key: "closed_loop_acked_per_sec",
+        label: "closed loop: acked/s",
+        target: None,
+    },
+    Row {
+        key: "closed_loop_to_sockets_per_sec",
+        label: "closed loop: delivered to agents' sockets/s",
+        target: None,
+    },
+    Row {
+        key: "bare_per_sec",
+        label: "bare handler/s",
+        target: None,
+    },
+    Row {
+        key: "ratio_to_bare",
+        label: "closed loop to sockets ÷ bare handler",
+        target: Some(("≥ 0.30 ×", |v| v >= 0.30)),
+    },
+    Row {
+        key: "cpu_us_per_msg_closed_loop",
+        label: "server CPU per inbound message, closed loop, µs",
+        target: Some(("≤ 60 µs", |v| v <= 60.0)),
+    },
+    Row {
+        key: "cpu_us_per_msg_1000",
+        label: "server CPU per inbound message, headline (1,000/s), µs",
+        target: None,
+    },
+    Row {
+        key: "mixed_2000_ack_p99_ms",
+        label: "mixed load at 2,000/s: webhook ack p99, ms",
+        target: Some(("< 10 ms", |v| v < 10.0)),
+    },
+    Row {
+        key: "knee_per_sec",
+        label: "mixed load: knee (ack p99 past 50 ms), /s",
+        target: Some(("≥ 5,000/s", |v| v >= 5000.0)),
+    },
+    Row {
+        key: "offer_p99_ms_1000",
+        label: "headline: new conversation → offer p99, ms",
+        target: Some(("< 10 ms", |v| v < 10.0)),
+    },
+    Row {
+        key: "ack_p99_ms_1000",
+        label: "headline: webhook ack p99, ms",
+        target: None,
+    },
+    Row {
+        key: "frame_p99_ms_1000",
+        label: "headline: message → agent frame p99, ms",
+        target: None,
+    },
+    Row {
+        key: "restart_listening_s",
+        label: "restart: listening, s",
+        target: None,
+    },
+    Row {
+        key: "restart_agents_back_s",
+        label: "restart: agents back, s",
+        target: None,
+    },
+    Row {
+        key: "restart_routable_s",
+        label: "restart: all back and routable, s",
+        target: Some(("< 2 s", |v| v < 2.0)),
+    },
+    Row {
+        key: "peak_rss_mib",
+        label: "peak RSS, MiB",
+        target: Some(("< 400 MiB", |v| v < 400.0)),
+    },
+];
+
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+/// `--median-of`: reads each DIR/figures.json and tabulates the median of every figure.
+pub fn median_of(dirs: &[PathBuf]) -> anyhow::Result<String> {
+    anyhow::ensure!(!dirs.is_empty(), "--median-of needs at least one directory");
+    let mut runs = Vec::new();
+    for d in dirs {
+        let path = d.join("figures.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        anyhow::ensure!(v.is_object(), "{}: not a JSON object", path.display());
+        runs.push(v);
+    }
+    let n = runs.len();
+    let mut m = String::new();
+    let _ = writeln!(m, "**Median of {n} runs**\n");
+    let _ = write!(m, "| figure | median | min–max |");
+    for i in 1..=n {
+        let _ = write!(m, " run {i} |");
+    }
+    let _ = writeln!(m, " target | |");
+    let _ = write!(m, "|---|---:|---:|");
+    for _ in 0..n {
+        let _ = write!(m, "---:|");
+    }
+    let _ = writeln!(m, "---|---|");
+    for row in ROWS {
+        let values: Vec<Option<f64>> = runs.iter().map(|r| r[row.key].as_f64()).collect();
+        let mut have: Vec<f64> = values.iter().flatten().copied().collect();
+        have.sort_by(f64::total_cmp);
+        let (med, spread, ok) = if have.is_empty() {
+            ("not measured".to_string(), "–".to_string(), None)
+        } else {
+            let med = median(&have);
+            let count = if have.len() < n {
+                format!(" ({} of {n} runs)", have.len())
+            } else {
+                String::new()
+            };
+            (
+                format!("{}{count}", num(med)),
+                format!("{}–{}", num(have[0]), num(have[have.len() - 1])),
+                row.target.map(|(_, f)| f(med)),
+            )
+        };
+        let _ = write!(m, "| {} | {med} | {spread} |", row.label);
+        for (v, run) in values.iter().zip(&runs) {
+            let cell = match v {
+                Some(v) => num(*v),
+                None if row.key == "knee_per_sec" => run["knee_bound"]
+                    .as_str()
+                    .map_or("–".into(), |b| b.to_string()),
+                None => "–".into(),
+            };
+            let _ = write!(m, " {cell} |");
+        }
+        let (target, met) = match row.target {
+            Some((t, _)) => (t, verdict(ok)),
+            None => ("–", ""),
+        };
+        let _ = writeln!(m, " {target} | {met} |");
+    }
+    let _ = writeln!(m);
+    for (i, (d, r)) in dirs.iter().zip(&runs).enumerate() {
+        let mut notes = Vec::new();
+        if r["pinned"].as_bool() == Some(true) {
+            notes.push("pinned");
+        }
+        if r["smoke"].as_bool() == Some(true) {
+            notes.push("smoke scale");
+        }
+        if r["restart_all_back"].as_bool() == Some(false) {
+            notes.push("not all back after the restart");
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join(", "))
+        };
+        let _ = writeln!(m, "- run {}: `{}`{notes}", i + 1, d.display());
+    }
+    let pinned: Vec<bool> = runs
+        .iter()
+        .map(|r| r["pinned"].as_bool().unwrap_or(false))
+        .collect();
+    if pinned.iter().any(|&p| p) && !pinned.iter().all(|&p| p) {
+        let _ = writeln!(
+            m,
+            "\nThe runs mix pinned and unpinned ones: their figures are not comparable."
+        );
+    }
+    let _ = writeln!(
+        m,
+        "\nMedian of the runs that measured the figure (null values ignored); met or missed is the median's. A knee shown as \"> N\" or \"< N\" was not found in that run's sweep."
+    );
+    Ok(m)
+}
+
+pub fn write_median(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
+    let m = median_of(dirs)?;
+    std::fs::create_dir_all(out)?;
+    let path = out.join("median.md");
+    std::fs::write(&path, &m)?;
+    println!("{m}");
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,5 +531,11 @@ mod tests {
         assert_eq!(knee(&[(500.0, 60.0), (8000.0, 400.0)]), Knee::Below(500.0));
         assert_eq!(knee(&[]), Knee::NotMeasured);
         assert_eq!(knee(&[(500.0, f64::NAN)]), Knee::NotMeasured);
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[1.0, 2.0, 9.0]), 2.0);
+        assert_eq!(median(&[1.0, 2.0, 4.0, 9.0]), 3.0);
     }
 }
