@@ -15,6 +15,7 @@
 //! It writes report.md, report.csv, figures.json and latency-vs-load.png into --out.
 //!
 //!     target/release/switchboard-load --pin           # generator on CPU 0, server on CPU 1
+//!     target/release/switchboard-load --flamegraph    # perf profile of the closed-loop phase
 //!     target/release/switchboard-load --median-of a,b,c --out m   # median of runs' figures
 
 #[path = "load/common.rs"]
@@ -25,6 +26,8 @@ mod figures;
 mod logins;
 #[path = "load/mock.rs"]
 mod mock;
+#[path = "load/profile.rs"]
+mod profile;
 #[path = "load/report.rs"]
 mod report;
 #[path = "load/sim.rs"]
@@ -118,7 +121,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     workers: usize,
     /// Where report.md, report.csv, figures.json and the plot go (and median.md with
-    /// --median-of).
+    /// --median-of, the profile with --flamegraph).
     #[arg(long, default_value = "target/load-report")]
     out: PathBuf,
     /// The server binary (default: `switchboard` beside this program).
@@ -130,6 +133,15 @@ pub struct Args {
     /// the one CPU each side has.
     #[arg(long)]
     pin: bool,
+    /// Profiles the server during the closed-loop throughput phase (perf record, cpu-clock
+    /// at 499 Hz, DWARF call graphs) and writes flamegraph.svg, collapsed.txt,
+    /// profile-threads.md (samples per thread, top 40 self frames) and perf.log into --out.
+    /// Needs `perf` (Debian: linux-perf) and inferno (`cargo install inferno`) on PATH.
+    #[arg(long)]
+    flamegraph: bool,
+    /// With --flamegraph: keep perf.data (deleted by default).
+    #[arg(long, requires = "flamegraph")]
+    keep_perf_data: bool,
     /// No load run: reads DIR/figures.json of each run's output directory and prints (and
     /// writes to --out/median.md) the median, spread and per-run value of every figure.
     #[arg(long, value_delimiter = ',', value_name = "DIR1,DIR2,...")]
@@ -256,6 +268,9 @@ fn main() -> anyhow::Result<()> {
     if args.pin {
         pin_generator()?;
     }
+    if args.flamegraph {
+        profile::check_tools()?;
+    }
     args.apply_smoke();
     common::epoch();
     let command = std::env::args().collect::<Vec<_>>().join(" ");
@@ -272,6 +287,17 @@ fn main() -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("switchboard-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     std::fs::create_dir_all(&args.out)?;
+    if args.flamegraph {
+        // A profile left by an earlier run must not pass for this one's.
+        for f in [
+            "perf.data",
+            "collapsed.txt",
+            "flamegraph.svg",
+            "profile-threads.md",
+        ] {
+            let _ = std::fs::remove_file(args.out.join(f));
+        }
+    }
     let mut rep = report::Report::new(&args, &command);
     println!(
         "switchboard-load: {} (load average {})",
@@ -282,6 +308,19 @@ fn main() -> anyhow::Result<()> {
     if let Err(e) = &result {
         eprintln!("run failed: {e:#}");
         rep.notes.push(format!("The run stopped early: {e:#}"));
+    }
+    if args.flamegraph && args.out.join("perf.data").exists() {
+        // perf script resolves inlined frames with addr2line: this can take minutes.
+        println!("rendering the flame graph (perf script, inferno) ...");
+        match profile::render(&args.out, args.keep_perf_data) {
+            Ok(()) => rep.notes.push(
+                "Profile of the server in the closed-loop throughput phase: flamegraph.svg, profile-threads.md (samples per thread, top self frames), collapsed.txt.".into(),
+            ),
+            Err(e) => {
+                eprintln!("no flame graph: {e:#}");
+                rep.notes.push(format!("No flame graph: {e:#}"));
+            }
+        }
     }
     rep.load_after = common::load_average();
     let result = result.and_then(|()| {
@@ -472,6 +511,12 @@ async fn drive(
     // 5. Throughput: closed loop, as many as the server takes.
     let tclient = sim::client(args.connections);
     sim.borrow_mut().conv_messages = args.throughput_conv_messages.max(2);
+    // --flamegraph: perf records the server for the length of this phase, from its start.
+    let perf = if args.flamegraph {
+        Some(profile::record(pid, args.throughput_seconds, &args.out)?)
+    } else {
+        None
+    };
     let p = phase(&sim, mock, pid, "throughput (closed loop)", None, async {
         sim::closed_loop(
             sim.clone(),
@@ -483,6 +528,12 @@ async fn drive(
     })
     .await;
     println!("{}", p.line());
+    if let Some(perf) = perf {
+        if let Err(e) = profile::wait(perf, Duration::from_secs(120)).await {
+            eprintln!("{e:#}");
+            rep.notes.push(format!("No profile: {e:#}"));
+        }
+    }
     rep.throughput = Some(p);
     sim.borrow_mut().conv_messages = args.conv_messages.max(2);
 
