@@ -301,6 +301,17 @@ pub fn markdown(r: &Report) -> String {
             h.acked_per_sec()
         );
     }
+    if let Some(t) = r
+        .throughput
+        .as_ref()
+        .filter(|t| r.pinned && t.cpu_cores < 0.9)
+    {
+        let _ = writeln!(
+            m,
+            "\nPinned, the server used {:.2} of its core in the closed-loop phase, so it was not saturated: the limit there was more likely the generator's core.",
+            t.cpu_cores
+        );
+    }
     m
 }
 
