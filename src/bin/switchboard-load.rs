@@ -12,14 +12,22 @@
 //!     target/release/switchboard-load                 # the full run of docs/BENCHMARKS.md
 //!     target/release/switchboard-load --smoke         # seconds, tiny scale (CI)
 //!
-//! It writes report.md, report.csv and latency-vs-load.png into --out.
+//! It writes report.md, report.csv, figures.json and latency-vs-load.png into --out.
+//!
+//!     target/release/switchboard-load --pin           # generator on CPU 0, server on CPU 1
+//!     target/release/switchboard-load --flamegraph    # perf profile of the closed-loop phase
+//!     target/release/switchboard-load --median-of a,b,c --out m   # median of runs' figures
 
 #[path = "load/common.rs"]
 mod common;
+#[path = "load/figures.rs"]
+mod figures;
 #[path = "load/logins.rs"]
 mod logins;
 #[path = "load/mock.rs"]
 mod mock;
+#[path = "load/profile.rs"]
+mod profile;
 #[path = "load/report.rs"]
 mod report;
 #[path = "load/sim.rs"]
@@ -74,11 +82,12 @@ pub struct Args {
     /// Length of the headline latency phase, seconds.
     #[arg(long, default_value_t = 20.0)]
     seconds: f64,
-    /// Offered loads of the sweep (the plot), messages per second.
+    /// Offered loads of the sweep (the plot, the 2,000/s figure and the knee), messages per
+    /// second.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "250,500,1000,2000,4000,6000,8000"
+        default_value = "500,1000,2000,3000,4000,5000,6000,8000"
     )]
     sweep: Vec<f64>,
     /// Length of each sweep step, seconds.
@@ -108,16 +117,40 @@ pub struct Args {
     /// Raw SQLite baseline: seconds per mode.
     #[arg(long, default_value_t = 3.0)]
     baseline_seconds: f64,
-    /// HTTP workers of Switchboard and of the bare handler (0: one per core).
+    /// HTTP workers of Switchboard and of the bare handler (0: one per core; under --pin, one).
     #[arg(long, default_value_t = 0)]
     workers: usize,
-    /// Where report.md, report.csv and the plot go.
+    /// Where report.md, report.csv, figures.json and the plot go (and median.md with
+    /// --median-of, the profile with --flamegraph).
     #[arg(long, default_value = "target/load-report")]
     out: PathBuf,
     /// The server binary (default: `switchboard` beside this program).
     #[arg(long)]
     server: Option<PathBuf>,
+    /// The server's own ceiling: this process (the generator, the mock Cloud API) on CPU 0,
+    /// the server on CPU 1, and with it the bare handler's threads, the raw SQLite baseline
+    /// and `switchboard migrate`. Needs CPUs 0 and 1. Worker counts left at 0 then follow
+    /// the one CPU each side has.
+    #[arg(long)]
+    pin: bool,
+    /// Profiles the server during the closed-loop throughput phase (perf record, cpu-clock
+    /// at 499 Hz, DWARF call graphs) and writes flamegraph.svg, collapsed.txt,
+    /// profile-threads.md (samples per thread, top 40 self frames) and perf.log into --out.
+    /// Needs `perf` (Debian: linux-perf) and inferno (`cargo install inferno`) on PATH.
+    #[arg(long)]
+    flamegraph: bool,
+    /// With --flamegraph: keep perf.data (deleted by default).
+    #[arg(long, requires = "flamegraph")]
+    keep_perf_data: bool,
+    /// No load run: reads DIR/figures.json of each run's output directory and prints (and
+    /// writes to --out/median.md) the median, spread and per-run value of every figure.
+    #[arg(long, value_delimiter = ',', value_name = "DIR1,DIR2,...")]
+    median_of: Vec<PathBuf>,
 }
+
+/// Under `--pin`: where the generator runs, and where the server (and what stands for it) runs.
+const GENERATOR_CPU: usize = 0;
+const SERVER_CPU: usize = 1;
 
 impl Args {
     fn apply_smoke(&mut self) {
@@ -140,6 +173,11 @@ impl Args {
         self.think_ms = 10;
         self.baseline_seconds = 0.2;
         self.mock_latency_ms = 1;
+    }
+
+    /// The CPU the server side is pinned to, under `--pin`.
+    fn server_cpu(&self) -> Option<usize> {
+        self.pin.then_some(SERVER_CPU)
     }
 
     fn workers(&self) -> usize {
@@ -165,12 +203,15 @@ fn spawn_server(
     log: &Path,
     mock: &str,
     workers: usize,
+    pin: Option<usize>,
 ) -> anyhow::Result<Server> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)?;
-    let mut child = Command::new(bin)
+    let mut cmd = Command::new(bin);
+    common::pin_command(&mut cmd, pin);
+    let mut child = cmd
         .env("SWITCHBOARD__SERVER__BIND", "127.0.0.1:0")
         .env("SWITCHBOARD__SERVER__WORKERS", workers.to_string())
         .env("SWITCHBOARD__DATABASE__PATH", db)
@@ -200,8 +241,36 @@ fn spawn_server(
     Ok(Server { child, url, pid })
 }
 
+/// `--pin`: this thread (and so every thread spawned after it) on the generator's CPU.
+fn pin_generator() -> anyhow::Result<()> {
+    let cpus = common::allowed_cpus();
+    anyhow::ensure!(
+        [GENERATOR_CPU, SERVER_CPU].iter().all(|c| cpus.contains(c)),
+        "--pin needs at least 2 CPUs (CPU {GENERATOR_CPU} for the generator, CPU {SERVER_CPU} for the server); this process may use {}",
+        if cpus.is_empty() {
+            "none it can tell".to_string()
+        } else {
+            let list: Vec<String> = cpus.iter().map(|c| c.to_string()).collect();
+            format!("only CPU {}", list.join(", "))
+        }
+    );
+    common::pin_current_thread(GENERATOR_CPU)
+        .map_err(|e| anyhow::anyhow!("pinning the generator to CPU {GENERATOR_CPU}: {e}"))
+}
+
 fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
+    if !args.median_of.is_empty() {
+        return figures::write_median(&args.median_of, &args.out);
+    }
+    // Before any thread is spawned: threads inherit the affinity of the thread that spawns
+    // them.
+    if args.pin {
+        pin_generator()?;
+    }
+    if args.flamegraph {
+        profile::check_tools()?;
+    }
     args.apply_smoke();
     common::epoch();
     let command = std::env::args().collect::<Vec<_>>().join(" ");
@@ -218,6 +287,17 @@ fn main() -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("switchboard-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     std::fs::create_dir_all(&args.out)?;
+    if args.flamegraph {
+        // A profile left by an earlier run must not pass for this one's.
+        for f in [
+            "perf.data",
+            "collapsed.txt",
+            "flamegraph.svg",
+            "profile-threads.md",
+        ] {
+            let _ = std::fs::remove_file(args.out.join(f));
+        }
+    }
     let mut rep = report::Report::new(&args, &command);
     println!(
         "switchboard-load: {} (load average {})",
@@ -228,6 +308,19 @@ fn main() -> anyhow::Result<()> {
     if let Err(e) = &result {
         eprintln!("run failed: {e:#}");
         rep.notes.push(format!("The run stopped early: {e:#}"));
+    }
+    if args.flamegraph && args.out.join("perf.data").exists() {
+        // perf script resolves inlined frames with addr2line: this can take minutes.
+        println!("rendering the flame graph (perf script, inferno) ...");
+        match profile::render(&args.out, args.keep_perf_data) {
+            Ok(()) => rep.notes.push(
+                "Profile of the server in the closed-loop throughput phase: flamegraph.svg, profile-threads.md (samples per thread, top self frames), collapsed.txt.".into(),
+            ),
+            Err(e) => {
+                eprintln!("no flame graph: {e:#}");
+                rep.notes.push(format!("No flame graph: {e:#}"));
+            }
+        }
     }
     rep.load_after = common::load_average();
     let result = result.and_then(|()| {
@@ -250,16 +343,24 @@ fn run(args: &Args, server_bin: &Path, dir: &Path, rep: &mut report::Report) -> 
     // 1. The limits, measured first, on an otherwise idle server side.
     println!("raw SQLite baseline ...");
     let max_batch = 512;
-    rep.sqlite = Some(sqlite::baseline(
-        server_bin,
-        dir,
-        args.baseline_seconds,
-        max_batch,
-    )?);
+    let pin = args.server_cpu();
+    // Under --pin it is a limit of the server's side: on the server's CPU.
+    rep.sqlite = Some(std::thread::scope(|s| {
+        s.spawn(|| {
+            if let Some(cpu) = pin {
+                common::pin_current_thread(cpu).map_err(|e| {
+                    anyhow::anyhow!("pinning the SQLite baseline to CPU {cpu}: {e}")
+                })?;
+            }
+            sqlite::baseline(server_bin, dir, args.baseline_seconds, max_batch, pin)
+        })
+        .join()
+        .map_err(|_| anyhow::anyhow!("the SQLite baseline panicked"))?
+    })?);
 
     // 2. The load database: schema by the server's own migrate, then queue, channel, agents.
     let db = dir.join("load.db");
-    sqlite::migrate(server_bin, &db)?;
+    sqlite::migrate(server_bin, &db, pin)?;
     let seeded = Instant::now();
     sqlite::seed(&db, args.agents, args.max_concurrent)?;
     println!(
@@ -277,7 +378,7 @@ fn run(args: &Args, server_bin: &Path, dir: &Path, rep: &mut report::Report) -> 
             "bare actix-web handler, {} connections ...",
             args.connections
         );
-        let bare = mock::Bare::start(args.workers())?;
+        let bare = mock::Bare::start(args.workers(), pin)?;
         let client = sim::client(args.connections);
         // Warm up connections, then measure.
         let _ =
@@ -292,7 +393,7 @@ fn run(args: &Args, server_bin: &Path, dir: &Path, rep: &mut report::Report) -> 
         bare.stop().await;
         rep.bare = Some((n as f64 / args.throughput_seconds, h));
 
-        let mut server = spawn_server(server_bin, &db, &log, &mock.url, args.workers)?;
+        let mut server = spawn_server(server_bin, &db, &log, &mock.url, args.workers, pin)?;
         println!("server {} (pid {})", server.url, server.pid);
         let result = drive(args, &mock, &mut server, server_bin, &db, &log, rep).await;
         let _ = server.child.kill();
@@ -410,6 +511,12 @@ async fn drive(
     // 5. Throughput: closed loop, as many as the server takes.
     let tclient = sim::client(args.connections);
     sim.borrow_mut().conv_messages = args.throughput_conv_messages.max(2);
+    // --flamegraph: perf records the server for the length of this phase, from its start.
+    let perf = if args.flamegraph {
+        Some(profile::record(pid, args.throughput_seconds, &args.out)?)
+    } else {
+        None
+    };
     let p = phase(&sim, mock, pid, "throughput (closed loop)", None, async {
         sim::closed_loop(
             sim.clone(),
@@ -421,6 +528,12 @@ async fn drive(
     })
     .await;
     println!("{}", p.line());
+    if let Some(perf) = perf {
+        if let Err(e) = profile::wait(perf, Duration::from_secs(120)).await {
+            eprintln!("{e:#}");
+            rep.notes.push(format!("No profile: {e:#}"));
+        }
+    }
     rep.throughput = Some(p);
     sim.borrow_mut().conv_messages = args.conv_messages.max(2);
 
@@ -481,7 +594,14 @@ async fn drive(
     server.child.kill()?;
     server.child.wait()?;
     let t0 = Instant::now();
-    *server = spawn_server(server_bin, db, log, &mock.url, args.workers)?;
+    *server = spawn_server(
+        server_bin,
+        db,
+        log,
+        &mock.url,
+        args.workers,
+        args.server_cpu(),
+    )?;
     let listening = t0.elapsed().as_secs_f64();
     *mock.webhook.lock().unwrap() = server.url.clone();
     sim.borrow_mut().endpoint = format!("{}/webhooks/whatsapp", server.url);

@@ -167,3 +167,52 @@ pub fn load_average() -> String {
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default()
 }
+
+/// The CPUs this thread may run on (its affinity mask), in order.
+pub fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain data (a bit array) for which all zeroes is a valid, empty
+    // set; sched_getaffinity writes at most size_of::<cpu_set_t>() bytes into it, and
+    // CPU_ISSET reads within it for cpu < CPU_SETSIZE.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
+    }
+}
+
+/// Pins the calling thread to one CPU. Threads it spawns afterwards inherit the pinning, and
+/// so does a process it forks. Async-signal-safe (no allocation): usable in `pre_exec`.
+pub fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: as in allowed_cpus; CPU_SET writes within the set since cpu < CPU_SETSIZE, and
+    // sched_setaffinity only reads size_of::<cpu_set_t>() bytes of it.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Makes a command's process start pinned to `cpu` (when `cpu` is given).
+pub fn pin_command(cmd: &mut std::process::Command, cpu: Option<usize>) {
+    use std::os::unix::process::CommandExt;
+    if let Some(cpu) = cpu {
+        // SAFETY: the closure runs in the forked child before exec; pin_current_thread only
+        // builds a set on the stack and makes one system call (async-signal-safe, no
+        // allocation, no lock).
+        unsafe {
+            cmd.pre_exec(move || pin_current_thread(cpu));
+        }
+    }
+}

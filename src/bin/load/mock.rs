@@ -174,13 +174,26 @@ pub struct Bare {
 }
 
 impl Bare {
-    pub fn start(workers: usize) -> anyhow::Result<Bare> {
+    /// `pin`: the CPU of the bare handler's threads (the server's CPU under `--pin`): its own
+    /// thread is pinned first, so the acceptor and worker threads it spawns inherit the CPU,
+    /// and each worker pins itself again when it builds its App.
+    pub fn start(workers: usize, pin: Option<usize>) -> anyhow::Result<Bare> {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("bare-handler".into())
             .spawn(move || {
+                if let Some(cpu) = pin {
+                    if let Err(e) = common::pin_current_thread(cpu) {
+                        let _ = tx.send(Err(format!("pinning the bare handler to CPU {cpu}: {e}")));
+                        return;
+                    }
+                }
                 actix_rt::System::new().block_on(async move {
-                    let server = HttpServer::new(|| {
+                    let server = HttpServer::new(move || {
+                        if let Some(cpu) = pin {
+                            // The factory runs on each worker thread.
+                            let _ = common::pin_current_thread(cpu);
+                        }
                         App::new().route(
                             "/webhooks/whatsapp",
                             web::post().to(|_body: web::Bytes| async {

@@ -76,7 +76,10 @@ pub struct Report {
     pub agents: usize,
     pub max_concurrent: u32,
     pub connections: usize,
+    pub open_conversations: usize,
     pub smoke: bool,
+    /// `--pin`: the generator on CPU 0, the server on CPU 1.
+    pub pinned: bool,
     pub sqlite: Option<SqliteBaseline>,
     pub bare: Option<(f64, Hist)>,
     pub logins: Option<super::logins::Logins>,
@@ -124,7 +127,9 @@ impl Report {
             agents: args.agents,
             max_concurrent: args.max_concurrent,
             connections: args.connections,
+            open_conversations: args.open_conversations,
             smoke: args.smoke,
+            pinned: args.pin,
             sqlite: None,
             bare: None,
             logins: None,
@@ -175,6 +180,12 @@ impl Report {
             "- Load average (1, 5, 15 min) before: {}; after: {}.",
             self.load_before, self.load_after
         );
+        if self.pinned {
+            let _ = writeln!(
+                m,
+                "- pinned: generator on CPU 0, server on CPU 1 (the mock Cloud API with the generator; the bare handler and the raw SQLite baseline with the server)."
+            );
+        }
         let _ = writeln!(
             m,
             "- {} agents (max_concurrent {}), connected in {:.2} s.\n",
@@ -295,6 +306,7 @@ impl Report {
             let all = r.back >= r.held_before && r.probes_delivered == r.probes;
             let _ = writeln!(m, "| restart with {} open conversations: all back and routable < 3 s | {:.2} s ({} back, {}/{} probes) | {} |", r.held_before, r.routable, r.back, r.probes_delivered, r.probes, verdict(all && r.routable < 3.0));
         }
+        m.push_str(&super::figures::markdown(self));
         for n in &self.notes {
             let _ = writeln!(m, "\n{n}");
         }
@@ -322,6 +334,10 @@ impl Report {
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
         std::fs::write(dir.join("report.md"), self.markdown())?;
         std::fs::write(dir.join("report.csv"), self.csv())?;
+        std::fs::write(
+            dir.join("figures.json"),
+            super::figures::Figures::of(self).json(),
+        )?;
         if let Err(e) = self.plot(&dir.join("latency-vs-load.png")) {
             eprintln!("no plot: {e}");
         }

@@ -6,9 +6,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Creates the schema with the server's own `migrate` command (so it is exactly the server's).
-pub fn migrate(server: &Path, db: &Path) -> anyhow::Result<()> {
-    let out = Command::new(server)
+/// Creates the schema with the server's own `migrate` command (so it is exactly the server's),
+/// on CPU `pin` if given (the server's CPU under `--pin`).
+pub fn migrate(server: &Path, db: &Path, pin: Option<usize>) -> anyhow::Result<()> {
+    let mut cmd = Command::new(server);
+    super::common::pin_command(&mut cmd, pin);
+    let out = cmd
         .arg("migrate")
         .env("SWITCHBOARD__DATABASE__PATH", db)
         .env("SWITCHBOARD__DEMO__ENABLED", "false")
@@ -159,14 +162,17 @@ fn write_message(
     Ok(())
 }
 
+/// Runs on the calling thread; under `--pin` the caller runs it on a thread pinned to the
+/// server's CPU (`pin`, which the `migrate` subprocess gets too).
 pub fn baseline(
     server: &Path,
     dir: &Path,
     seconds: f64,
     max_batch: usize,
+    pin: Option<usize>,
 ) -> anyhow::Result<SqliteBaseline> {
     let db = dir.join("raw-sqlite.db");
-    migrate(server, &db)?;
+    migrate(server, &db, pin)?;
     seed(&db, 1, 1)?;
     let conn = Connection::open(&db)?;
     configure(&conn)?;
