@@ -5,9 +5,9 @@
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
-use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Weak};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Instant;
 use tokio::sync::oneshot;
 
 pub mod activities;
@@ -94,12 +94,7 @@ type Completion = Box<dyn FnOnce(Option<&str>) + Send>;
 pub struct Store {
     writer: mpsc::Sender<Job>,
     pool: r2d2::Pool<SqliteConnectionManager>,
-    /// The checkpointer runs while any clone of the store lives.
-    _alive: Arc<()>,
 }
-
-/// How often the checkpointer copies committed pages from the WAL into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -179,23 +174,12 @@ impl Store {
             .max_size(read_pool_size)
             .build(manager)?;
 
-        // Checkpoints run on a thread of their own, not inside the commit that crosses
-        // SQLite's threshold: no batch of acknowledgements waits for pages to be copied.
-        let alive = Arc::new(());
-        if start_checkpointer(path.to_path_buf(), Arc::downgrade(&alive)).is_ok() {
-            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        }
-
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || writer_loop(conn, rx, max_batch))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Store {
-            writer: tx,
-            pool,
-            _alive: alive,
-        })
+        Ok(Store { writer: tx, pool })
     }
 
     /// Runs `f` in the next group-commit transaction and answers after the commit.
@@ -283,36 +267,6 @@ impl Store {
         let conn = self.pool.get().map_err(StoreError::from)?;
         f(&Db(&conn))
     }
-}
-
-/// Starts the thread that checkpoints the WAL (PASSIVE: it never blocks the writer or a
-/// reader) every [`CHECKPOINT_EVERY`], until the store is dropped. When it cannot start, the
-/// writer keeps SQLite's automatic checkpoints.
-fn start_checkpointer(path: PathBuf, alive: Weak<()>) -> StoreResult<()> {
-    let conn = Connection::open(&path)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    std::thread::Builder::new()
-        .name("sqlite-checkpoint".into())
-        .spawn(move || {
-            let mut failing = false;
-            loop {
-                std::thread::sleep(CHECKPOINT_EVERY);
-                if alive.strong_count() == 0 {
-                    return;
-                }
-                let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                match done {
-                    Err(e) if !failing => {
-                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
-                        failing = true;
-                    }
-                    Err(_) => {}
-                    Ok(()) => failing = false,
-                }
-            }
-        })
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    Ok(())
 }
 
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) {
@@ -418,29 +372,6 @@ mod tests {
         assert_eq!(linked[0].2, customers[1].0);
         assert_eq!(linked[1].2, customers[1].0);
         assert_eq!(linked[2], (3, "16505551234".to_string(), customers[0].0));
-    }
-
-    #[test]
-    fn commits_reach_the_database_file_without_waiting_for_a_thousand_pages() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let store = Store::open(&path, 1, 16, Synchronous::Normal).unwrap();
-        let size = || std::fs::metadata(&path).unwrap().len();
-        let before = size();
-        // About 50 pages: far below SQLite's automatic checkpoint (1,000 pages).
-        store
-            .write_now(|db| -> StoreResult<()> {
-                db.0.execute_batch(
-                    "CREATE TABLE filler(x BLOB); INSERT INTO filler VALUES (zeroblob(200000));",
-                )?;
-                Ok(())
-            })
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while size() <= before + 100_000 {
-            assert!(Instant::now() < deadline, "the WAL was never checkpointed");
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 
     #[test]
