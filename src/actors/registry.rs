@@ -1,8 +1,8 @@
 //! Finds (and starts, and restores after a restart) the agent, queue and interaction actors.
-//! The agent and interaction actors (and the outbound senders) run on one dedicated arbiter,
-//! the queue actors on another: a new conversation's dispatch does not wait behind the
-//! work of 50,000 interactions. The registry's maps are behind a mutex that is never held
-//! across an `.await`.
+//! All actors run on one dedicated arbiter (a queue's dispatch is a few messages back and
+//! forth with agents and interactions: on one thread they cost no wake-up; docs/BENCHMARKS.md
+//! measured a thread of their own for the queues, and it was slower). The registry's maps
+//! are behind a mutex that is never held across an `.await`.
 
 use super::agent::{self, AgentActor};
 use super::interaction::screen_pop::LookupBreaker;
@@ -46,8 +46,6 @@ pub struct Registry {
     /// Whether media files can be stored (R22), for `/readyz`.
     pub media_health: Arc<MediaHealth>,
     arbiter: ArbiterHandle,
-    /// The queue actors' own thread.
-    queue_arbiter: ArbiterHandle,
     inner: Mutex<Inner>,
     outbox: OnceLock<Addr<Outbox>>,
     signals: OnceLock<Addr<SignalSender>>,
@@ -123,7 +121,6 @@ impl Registry {
         crm: Arc<Crm>,
     ) -> anyhow::Result<Arc<Registry>> {
         let arbiter = Arbiter::new().handle();
-        let queue_arbiter = Arbiter::new().handle();
         let registry = Arc::new_cyclic(|me| Registry {
             store: store.clone(),
             settings: settings.clone(),
@@ -132,7 +129,6 @@ impl Registry {
             crm_lookups: Arc::default(),
             media_health: Arc::default(),
             arbiter,
-            queue_arbiter,
             inner: Mutex::new(Inner::default()),
             outbox: OnceLock::new(),
             signals: OnceLock::new(),
@@ -260,9 +256,8 @@ impl Registry {
     fn start_queue(&self, rec: QueueRecord) -> Addr<QueueActor> {
         let reg = self.arc();
         let actor_rec = rec.clone();
-        let addr = QueueActor::start_in_arbiter(&self.queue_arbiter, move |_| {
-            QueueActor::new(actor_rec, reg)
-        });
+        let addr =
+            QueueActor::start_in_arbiter(&self.arbiter, move |_| QueueActor::new(actor_rec, reg));
         self.lock().queues.insert(rec.id, (rec, addr.clone()));
         addr
     }
