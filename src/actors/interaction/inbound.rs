@@ -31,17 +31,12 @@ pub struct Inbound {
 impl Handler<Inbound> for InteractionActor {
     type Result = Reply<StoreResult<InboundOutcome>>;
 
-    fn handle(&mut self, msg: Inbound, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Inbound, _ctx: &mut Self::Context) -> Self::Result {
         if self.d.state == InteractionState::Closed {
             return reply(Ok(InboundOutcome::Closed));
         }
         let m = msg.msg;
         let creating = !self.persisted;
-        if creating {
-            // R20: the screen pop's CRM lookup runs while the first message commits, so the
-            // offer (which carries its match count) does not wait for it.
-            self.look_up_contacts(ctx);
-        }
         let mut next = self.d.clone();
         // R21: a delivery may name the customer by more than the conversation knew (a
         // number next to the BSUID, a new username): the customer row learns it too.
