@@ -289,6 +289,12 @@ impl Registry {
         self.lock().queues.get(&id).map(|(r, _)| r.clone())
     }
 
+    /// Reads what it needs of a queue's record in place: the record holds every member's id
+    /// (thousands), too much to copy for a setting on the message path.
+    pub fn with_queue<R>(&self, id: i64, read: impl FnOnce(&QueueRecord) -> R) -> Option<R> {
+        self.lock().queues.get(&id).map(|(r, _)| read(r))
+    }
+
     /// A queue's R27 settings (without its members).
     pub fn queue_routing(&self, id: i64) -> Option<crate::domain::routing::QueueRouting> {
         self.lock().queues.get(&id).map(|(r, _)| r.routing.clone())

@@ -37,8 +37,9 @@ impl InteractionActor {
         };
         let (warn, critical) = self
             .registry
-            .queue_record(self.d.queue_id)
-            .map(|q| (q.alert_warn_secs, q.alert_critical_secs))
+            .with_queue(self.d.queue_id, |q| {
+                (q.alert_warn_secs, q.alert_critical_secs)
+            })
             .unwrap_or((60, 180));
         let warn_at = since + i64::from(warn) * 1000;
         let critical_at = since + i64::from(critical) * 1000;

@@ -261,8 +261,7 @@ impl InteractionActor {
             id: self.d.queue_id,
             name: self
                 .registry
-                .queue_record(self.d.queue_id)
-                .map(|q| q.name)
+                .with_queue(self.d.queue_id, |q| q.name.clone())
                 .unwrap_or_default(),
         }
     }
@@ -431,8 +430,7 @@ impl InteractionActor {
 
     fn queue_settings(&self) -> (u32, u32) {
         self.registry
-            .queue_record(self.d.queue_id)
-            .map(|q| (q.offer_timeout_secs, q.wrap_up_secs))
+            .with_queue(self.d.queue_id, |q| (q.offer_timeout_secs, q.wrap_up_secs))
             .unwrap_or((30, 60))
     }
 }

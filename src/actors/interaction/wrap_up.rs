@@ -65,8 +65,9 @@ impl InteractionActor {
     /// The wrap-up terms (disposition codes, whether one is required) of the current queue.
     pub(super) fn wrap_up_terms(&self) -> (Vec<DispositionCode>, bool) {
         self.registry
-            .queue_record(self.d.queue_id)
-            .map(|q| (q.disposition_codes, q.disposition_required))
+            .with_queue(self.d.queue_id, |q| {
+                (q.disposition_codes.clone(), q.disposition_required)
+            })
             .unwrap_or_default()
     }
 
@@ -181,7 +182,7 @@ impl InteractionActor {
     /// R28: the survey the customer gets as the conversation `d` closes, when its queue asks
     /// for one and the 24-hour window is open.
     fn survey_for(&self, d: &InteractionRecord, now: i64) -> Option<NewSurvey> {
-        let settings = self.registry.queue_record(d.queue_id)?.csat;
+        let settings = self.registry.with_queue(d.queue_id, |q| q.csat.clone())?;
         let due = csat::due(
             settings.enabled,
             d.last_customer_message_at,
