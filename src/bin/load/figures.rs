@@ -12,6 +12,18 @@ pub const KNEE_P99_MS: f64 = 50.0;
 /// The sweep step whose ack p99 is a figure.
 pub const MIXED_RATE: f64 = 2000.0;
 
+/// A target: how it reads, and whether a value meets it.
+type Target = (&'static str, fn(f64) -> bool);
+
+/// The targets of issue 18, for the report's table and for `--median-of`.
+const RATIO: Target = ("≥ 0.30 ×", |v| v >= 0.30);
+const CPU_US: Target = ("≤ 60 µs", |v| v <= 60.0);
+const MIXED_P99: Target = ("< 10 ms", |v| v < 10.0);
+const KNEE_RATE: f64 = 5000.0;
+const KNEE: Target = ("≥ 5,000/s", |v| v >= KNEE_RATE);
+const OFFER_P99: Target = ("< 10 ms", |v| v < 10.0);
+const RESTART: Target = ("< 2 s", |v| v < 2.0);
+const RSS: Target = ("< 400 MiB", |v| v < 400.0);
 /// figures.json: flat, one number (or null: not measured) per figure.
 #[derive(Serialize, Debug, Default)]
 pub struct Figures {
@@ -151,11 +163,7 @@ impl Figures {
 }
 
 fn verdict(ok: Option<bool>) -> &'static str {
-    match ok {
-        Some(true) => "met",
-        Some(false) => "**missed**",
-        None => "unknown",
-    }
+    ok.map_or("unknown", super::report::verdict)
 }
 
 fn num(v: f64) -> String {
@@ -190,13 +198,14 @@ pub fn markdown(r: &Report) -> String {
                 ratio,
                 f.bare_per_sec.unwrap_or(f64::NAN)
             ),
-            Some(ratio >= 0.30),
+            Some((RATIO.1)(ratio)),
         ),
         _ => ("not measured".into(), None),
     };
     let _ = writeln!(
         m,
-        "| inbound path, closed loop, delivered to agents' sockets | {measured} | ≥ 0.30 × | {} |",
+        "| inbound path, closed loop, delivered to agents' sockets | {measured} | {} | {} |",
+        RATIO.0,
         verdict(ok)
     );
 
@@ -208,21 +217,23 @@ pub fn markdown(r: &Report) -> String {
                 t.cpu_cores,
                 t.acked_per_sec()
             ),
-            Some(us <= 60.0),
+            Some((CPU_US.1)(us)),
         ),
         _ => ("not measured".into(), None),
     };
     let _ = writeln!(
         m,
-        "| server CPU per inbound message, closed-loop phase | {measured} | ≤ 60 µs | {} |",
+        "| server CPU per inbound message, closed-loop phase | {measured} | {} | {} |",
+        CPU_US.0,
         verdict(ok)
     );
 
-    let ok = f.mixed_2000_ack_p99_ms.map(|v| v < 10.0);
+    let ok = f.mixed_2000_ack_p99_ms.map(MIXED_P99.1);
     let _ = writeln!(
         m,
-        "| mixed load at 2,000 messages/s: webhook ack p99 | {} | < 10 ms | {} |",
+        "| mixed load at 2,000 messages/s: webhook ack p99 | {} | {} | {} |",
         or_not_measured(f.mixed_2000_ack_p99_ms, " ms"),
+        MIXED_P99.0,
         verdict(ok)
     );
 
@@ -233,31 +244,33 @@ pub fn markdown(r: &Report) -> String {
                 num(p1),
                 num(p2)
             ),
-            Some(k >= 5000.0),
+            Some((KNEE.1)(k)),
         ),
         Knee::Above(max) => (
             format!("> max swept ({max:.0}/s)"),
-            (max >= 5000.0).then_some(true),
+            (KNEE.1)(max).then_some(true),
         ),
         Knee::Below(first) => (
             format!("< first step ({first:.0}/s)"),
-            (first <= 5000.0).then_some(false),
+            (first <= KNEE_RATE).then_some(false),
         ),
         Knee::NotMeasured => ("not measured".into(), None),
     };
     let _ = writeln!(
         m,
-        "| mixed load: the knee (offered rate where ack p99 first passes {KNEE_P99_MS:.0} ms, sweep) | {measured} | ≥ 5,000/s | {} |",
+        "| mixed load: the knee (offered rate where ack p99 first passes {KNEE_P99_MS:.0} ms, sweep) | {measured} | {} | {} |",
+        KNEE.0,
         verdict(ok)
     );
 
     let rate = f.headline_per_sec.unwrap_or(f64::NAN);
-    let ok = f.offer_p99_ms_1000.map(|v| v < 10.0);
+    let ok = f.offer_p99_ms_1000.map(OFFER_P99.1);
     let _ = writeln!(
         m,
-        "| at {rate:.0}/s with {} agents: new conversation → offer p99 | {} | < 10 ms | {} |",
+        "| at {rate:.0}/s with {} agents: new conversation → offer p99 | {} | {} | {} |",
         r.agents,
         or_not_measured(f.offer_p99_ms_1000, " ms"),
+        OFFER_P99.0,
         verdict(ok)
     );
 
@@ -269,25 +282,27 @@ pub fn markdown(r: &Report) -> String {
                     "{:.2} s ({} of {} back, {}/{} probes)",
                     x.routable, x.back, x.held_before, x.probes_delivered, x.probes
                 ),
-                Some(all && x.routable < 2.0),
+                Some(all && (RESTART.1)(x.routable)),
             )
         }
         None => ("not measured".into(), None),
     };
     let _ = writeln!(
         m,
-        "| restart with {} open conversations, all back and routable | {measured} | < 2 s | {} |",
+        "| restart with {} open conversations, all back and routable | {measured} | {} | {} |",
         r.open_conversations,
+        RESTART.0,
         verdict(ok)
     );
 
-    let ok = f.peak_rss_mib.map(|v| v < 400.0);
+    let ok = f.peak_rss_mib.map(RSS.1);
     let _ = writeln!(
         m,
-        "| peak RSS with {} agents + {} open conversations | {} | < 400 MiB | {} |",
+        "| peak RSS with {} agents + {} open conversations | {} | {} | {} |",
         r.agents,
         r.open_conversations,
         or_not_measured(f.peak_rss_mib, " MiB"),
+        RSS.0,
         verdict(ok)
     );
 
@@ -315,9 +330,6 @@ pub fn markdown(r: &Report) -> String {
     m
 }
 
-/// A target: how it reads, and whether a value meets it.
-type Target = (&'static str, fn(f64) -> bool);
-
 /// A figure of `--median-of`: its key in figures.json, its label, its target.
 struct Row {
     key: &'static str,
@@ -344,12 +356,12 @@ const ROWS: &[Row] = &[
     Row {
         key: "ratio_to_bare",
         label: "closed loop to sockets ÷ bare handler",
-        target: Some(("≥ 0.30 ×", |v| v >= 0.30)),
+        target: Some(RATIO),
     },
     Row {
         key: "cpu_us_per_msg_closed_loop",
         label: "server CPU per inbound message, closed loop, µs",
-        target: Some(("≤ 60 µs", |v| v <= 60.0)),
+        target: Some(CPU_US),
     },
     Row {
         key: "cpu_us_per_msg_1000",
@@ -359,17 +371,17 @@ const ROWS: &[Row] = &[
     Row {
         key: "mixed_2000_ack_p99_ms",
         label: "mixed load at 2,000/s: webhook ack p99, ms",
-        target: Some(("< 10 ms", |v| v < 10.0)),
+        target: Some(MIXED_P99),
     },
     Row {
         key: "knee_per_sec",
         label: "mixed load: knee (ack p99 past 50 ms), /s",
-        target: Some(("≥ 5,000/s", |v| v >= 5000.0)),
+        target: Some(KNEE),
     },
     Row {
         key: "offer_p99_ms_1000",
         label: "headline: new conversation → offer p99, ms",
-        target: Some(("< 10 ms", |v| v < 10.0)),
+        target: Some(OFFER_P99),
     },
     Row {
         key: "ack_p99_ms_1000",
@@ -394,12 +406,12 @@ const ROWS: &[Row] = &[
     Row {
         key: "restart_routable_s",
         label: "restart: all back and routable, s",
-        target: Some(("< 2 s", |v| v < 2.0)),
+        target: Some(RESTART),
     },
     Row {
         key: "peak_rss_mib",
         label: "peak RSS, MiB",
-        target: Some(("< 400 MiB", |v| v < 400.0)),
+        target: Some(RSS),
     },
 ];
 

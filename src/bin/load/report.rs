@@ -108,7 +108,7 @@ fn ms(v: f64) -> String {
     }
 }
 
-fn verdict(ok: bool) -> &'static str {
+pub(super) fn verdict(ok: bool) -> &'static str {
     if ok {
         "met"
     } else {
