@@ -297,7 +297,7 @@ impl Registry {
 
     /// A queue's R27 settings (without its members).
     pub fn queue_routing(&self, id: i64) -> Option<crate::domain::routing::QueueRouting> {
-        self.lock().queues.get(&id).map(|(r, _)| r.routing.clone())
+        self.with_queue(id, |r| r.routing.clone())
     }
 
     pub fn queues(&self) -> Vec<(QueueRecord, Addr<QueueActor>)> {
