@@ -2,7 +2,7 @@
 //! `check-config`. Everything but `serve` runs without the HTTP server or the actors.
 
 use crate::admin::{self, Actors};
-use crate::configuration::Settings;
+use crate::configuration::{MediaStoreKind, Settings};
 use crate::domain::Role;
 use crate::store::backup::{self as copies, with_suffix};
 use crate::store::{users, Store};
@@ -97,6 +97,7 @@ fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         1,
         settings.database.max_batch,
         settings.database.synchronous,
+        settings.database.wal_autocheckpoint,
     )
     .with_context(|| format!("opening database {}", settings.database.path.display()))
 }
@@ -181,6 +182,13 @@ pub fn media_folder_of(backup: &Path) -> PathBuf {
 /// on the same filesystem). The database copy came first: every file it names was complete
 /// before its row was committed, so it is there (unless retention deleted it since).
 fn backup_media(settings: &Settings, target: &Path) -> anyhow::Result<()> {
+    if settings.media.store == MediaStoreKind::S3 {
+        println!(
+            "media: kept in the bucket {} (media.store = \"s3\"), not copied",
+            settings.media.s3_bucket
+        );
+        return Ok(());
+    }
     let names = copies::media_files_named(target)?;
     if names.is_empty() {
         return Ok(());
@@ -208,6 +216,13 @@ fn backup_media(settings: &Settings, target: &Path) -> anyhow::Result<()> {
 /// Brings back the media files of `source.media/` that the restored database names into
 /// `media.path` (files already there are kept).
 fn restore_media(settings: &Settings, source: &Path) -> anyhow::Result<()> {
+    if settings.media.store == MediaStoreKind::S3 {
+        println!(
+            "media: read from the bucket {} (media.store = \"s3\")",
+            settings.media.s3_bucket
+        );
+        return Ok(());
+    }
     let names = copies::media_files_named(&settings.database.path)?;
     if names.is_empty() {
         return Ok(());

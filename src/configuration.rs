@@ -39,6 +39,9 @@ pub struct DatabaseSettings {
     pub read_pool_size: u32,
     pub max_batch: usize,
     pub synchronous: crate::store::Synchronous,
+    /// WAL pages after which a commit checkpoints (SQLite's `wal_autocheckpoint`); 0 leaves
+    /// checkpoints to Litestream, as its tips advise under a high write load.
+    pub wal_autocheckpoint: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -197,6 +200,27 @@ pub struct MediaSettings {
     pub max_attempts: u32,
     /// Inbound files fetched at once.
     pub max_in_flight: usize,
+    /// Where finished files are kept: `local` (under `path`) or `s3` (a bucket of any
+    /// S3-compatible object storage; `path` still holds the files while they arrive).
+    pub store: MediaStoreKind,
+    /// `store = "s3"`: the bucket, the key prefix of the files, the endpoint (empty: AWS), the
+    /// region, and the keys (empty: `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` from the
+    /// environment, as Litestream reads them). `s3_allow_http` permits a plain-HTTP endpoint.
+    pub s3_bucket: String,
+    pub s3_prefix: String,
+    pub s3_endpoint: String,
+    pub s3_region: String,
+    pub s3_access_key_id: String,
+    pub s3_secret_access_key: String,
+    pub s3_allow_http: bool,
+}
+
+/// Where finished media files are kept (`media.store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaStoreKind {
+    Local,
+    S3,
 }
 
 /// Loads the layered settings. `explicit` is `--config PATH` (or `SWITCHBOARD_CONFIG`).
@@ -254,6 +278,9 @@ impl Settings {
         }
         if self.media.path.as_os_str().is_empty() {
             return bad("media.path cannot be empty");
+        }
+        if self.media.store == MediaStoreKind::S3 && self.media.s3_bucket.trim().is_empty() {
+            return bad("media.store = \"s3\" needs media.s3_bucket");
         }
         if self.retention.batch == 0 || self.retention.interval_secs == 0 {
             return bad("retention.batch and retention.interval_secs must be at least 1");
@@ -402,6 +429,18 @@ mod tests {
         s.limits.ws_client_timeout_secs = 0;
         let e = s.validate().unwrap_err().to_string();
         assert!(e.contains("limits.ws_client_timeout_secs"), "{e}");
+    }
+
+    #[test]
+    fn a_bucket_store_needs_its_bucket() {
+        let mut s = super::load(None).expect("defaults load");
+        assert_eq!(s.media.store, super::MediaStoreKind::Local);
+        assert_eq!(s.database.wal_autocheckpoint, 1000);
+        s.media.store = super::MediaStoreKind::S3;
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("media.s3_bucket"), "{e}");
+        s.media.s3_bucket = "switchboard-acme".into();
+        assert!(s.validate().is_ok());
     }
 
     #[test]

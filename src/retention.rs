@@ -68,7 +68,7 @@ pub async fn sweep(
             .write(move |db| retention::delete_interactions(db, cutoff, batch))
             .await?;
         for file in gone {
-            if let Err(e) = files.remove(&file) {
+            if let Err(e) = files.remove(&file).await {
                 tracing::warn!(%file, error = %e, "retention: a media file could not be deleted");
             }
         }

@@ -26,6 +26,7 @@ impl Application {
             settings.database.read_pool_size,
             settings.database.max_batch,
             settings.database.synchronous,
+            settings.database.wal_autocheckpoint,
         )
         .with_context(|| format!("opening database {}", settings.database.path.display()))?;
 
@@ -52,7 +53,7 @@ impl Application {
         crate::retention::start(
             store.clone(),
             settings.retention.clone(),
-            crate::media_files::MediaFiles::new(&settings.media.path),
+            registry.files.clone(),
         );
 
         let board = actix::Actor::start(crate::actors::board::Board::reading(

@@ -19,7 +19,7 @@ use crate::domain::error_code::ErrorCode;
 use crate::domain::media::Media;
 use crate::domain::message::Author;
 use crate::domain::{AuthorKind, MessageStatus};
-use crate::media_files::MediaHealth;
+use crate::media_files::{MediaFiles, MediaHealth};
 use crate::store::channels::{self, ChannelRecord};
 use crate::store::queues::{self, QueueRecord};
 use crate::store::users::{self, AgentRecord};
@@ -45,6 +45,8 @@ pub struct Registry {
     pub crm_lookups: Arc<LookupBreaker>,
     /// Whether media files can be stored (R22), for `/readyz`.
     pub media_health: Arc<MediaHealth>,
+    /// Where media files are kept (`media.store`): the one client every user shares.
+    pub files: MediaFiles,
     arbiter: ArbiterHandle,
     inner: Mutex<Inner>,
     outbox: OnceLock<Addr<Outbox>>,
@@ -120,6 +122,7 @@ impl Registry {
         runtime: Arc<RuntimeSettings>,
         crm: Arc<Crm>,
     ) -> anyhow::Result<Arc<Registry>> {
+        let files = MediaFiles::from_settings(&settings.media)?;
         let arbiter = Arbiter::new().handle();
         let registry = Arc::new_cyclic(|me| Registry {
             store: store.clone(),
@@ -128,6 +131,7 @@ impl Registry {
             crm,
             crm_lookups: Arc::default(),
             media_health: Arc::default(),
+            files,
             arbiter,
             inner: Mutex::new(Inner::default()),
             outbox: OnceLock::new(),
@@ -204,8 +208,9 @@ impl Registry {
             });
         let outbox_store = store.clone();
         let outbox_settings = settings.clone();
+        let outbox_files = registry.files.clone();
         let outbox = Outbox::start_in_arbiter(&registry.arbiter, move |_| {
-            Outbox::new(outbox_store, outbox_settings, notify)
+            Outbox::new(outbox_store, outbox_settings, outbox_files, notify)
         });
         let _ = registry.outbox.set(outbox);
         let (signal_store, signal_settings) = (store.clone(), settings.clone());
@@ -226,9 +231,15 @@ impl Registry {
                 }
             });
         let (fetch_store, fetch_settings) = (store.clone(), settings.clone());
-        let health = registry.media_health.clone();
+        let (health, fetch_files) = (registry.media_health.clone(), registry.files.clone());
         let fetcher = MediaFetcher::start_in_arbiter(&registry.arbiter, move |_| {
-            MediaFetcher::new(fetch_store, fetch_settings, health, media_notify)
+            MediaFetcher::new(
+                fetch_store,
+                fetch_settings,
+                fetch_files,
+                health,
+                media_notify,
+            )
         });
         let _ = registry.media.set(fetcher);
         Ok(registry)

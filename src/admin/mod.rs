@@ -62,7 +62,7 @@ mod tests {
     use crate::store::{users, Store, Synchronous};
 
     fn store(dir: &tempfile::TempDir) -> Store {
-        Store::open(&dir.path().join("t.db"), 2, 16, Synchronous::Normal).unwrap()
+        Store::open(&dir.path().join("t.db"), 2, 16, Synchronous::Normal, 1000).unwrap()
     }
 
     fn agent(username: &str, queues: Vec<i64>) -> NewAgent {

@@ -150,7 +150,7 @@ mod tests {
 
     fn store() -> (Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db"), 2, 16, Default::default()).unwrap();
+        let store = Store::open(&dir.path().join("t.db"), 2, 16, Default::default(), 1000).unwrap();
         (store, dir)
     }
 

@@ -765,7 +765,7 @@ fn dynamics_crm(server: &MockServer, store: Store) -> Arc<Crm> {
 
 fn temp_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("crm.db"), 2, 16, Default::default()).unwrap();
+    let store = Store::open(&dir.path().join("crm.db"), 2, 16, Default::default(), 1000).unwrap();
     (store, dir)
 }
 

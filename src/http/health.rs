@@ -98,12 +98,9 @@ pub async fn readyz(state: Data) -> HttpResponse {
 /// fetcher's last word (a file it could not store because the disk is full says so until one
 /// is stored).
 async fn media_check(state: &Data) -> String {
-    let files = crate::media_files::MediaFiles::new(&state.settings.media.path);
-    let probe = tokio::task::spawn_blocking(move || files.probe());
-    match tokio::time::timeout(READY_TIMEOUT, probe).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => return format!("media files cannot be written: {e}"),
-        Ok(Err(e)) => return e.to_string(),
+    match tokio::time::timeout(READY_TIMEOUT, state.registry.files.probe()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return format!("media files cannot be written: {e}"),
         Err(_) => return format!("no media write within {} s", READY_TIMEOUT.as_secs()),
     }
     match state.registry.media_health.problem() {

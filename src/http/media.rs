@@ -23,7 +23,6 @@ use actix_web::http::header::{self, ContentDisposition, DispositionParam, Dispos
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Serialize;
-use tokio::io::AsyncReadExt;
 use utoipa::ToSchema;
 
 /// A refused upload's body is still read (and dropped) up to this much, so the client sees the
@@ -84,42 +83,31 @@ pub async fn serve(
             format!("the file is {}: {why}", file.media.state),
         ));
     }
-    let files = MediaFiles::new(&state.settings.media.path);
-    let path = file
+    let name = file
         .file
         .as_deref()
-        .and_then(|f| files.resolve(f))
         .ok_or(ApiError::NotFound("media file"))?;
-    let opened = match tokio::fs::File::open(&path).await {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::error!(media_id = id, path = %path.display(), error = %e, "a ready media file cannot be read");
+    let opened = match state.registry.files.open(name).await {
+        Ok(Some(opened)) => opened,
+        Ok(None) => {
+            tracing::error!(media_id = id, file = name, "a ready media file is missing");
             return Err(ApiError::NotFound("media file"));
         }
+        Err(e) => {
+            tracing::error!(media_id = id, file = name, error = %e, "a ready media file cannot be read");
+            return Err(ApiError::Unavailable(format!(
+                "the file cannot be read now: {e}"
+            )));
+        }
     };
-    let length = opened
-        .metadata()
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?
-        .len();
+    let length = opened.len;
     let how = serving(file.media.mime_type.as_deref());
     let name = file
         .media
         .filename
         .clone()
         .unwrap_or_else(|| default_name(id, &how.content_type));
-    let chunks = futures_util::stream::unfold(Some(opened), |file| async move {
-        let mut file = file?;
-        let mut buf = vec![0u8; 64 * 1024];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(web::Bytes::from(buf)), Some(file)))
-            }
-            Err(e) => Some((Err(e), None)),
-        }
-    });
+    let chunks = opened.chunks;
     Ok(HttpResponse::Ok()
         .content_type(how.content_type.as_str())
         .insert_header(disposition(how.inline, &name))
@@ -229,7 +217,7 @@ pub async fn attach(
         .map_err(|_| gone())?
         .map_err(refused)?;
 
-    let files = MediaFiles::new(&state.settings.media.path);
+    let files = state.registry.files.clone();
     let form = read_form(&req, payload, &files).await?;
     let Some(upload) = form.file else {
         return Err(ApiError::invalid("the form needs a `file` field"));
@@ -262,7 +250,7 @@ pub async fn attach(
         Ok(m) => m,
         Err(e) => {
             // Nothing names the file: it goes.
-            let _ = files.remove(&relative);
+            let _ = files.remove(&relative).await;
             return Err(e);
         }
     };

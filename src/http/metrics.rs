@@ -94,6 +94,18 @@ pub async fn metrics(state: Data, req: HttpRequest) -> Result<HttpResponse, ApiE
         "1 while the service answers.",
         &[(String::new(), 1)],
     );
+    // With `database.wal_autocheckpoint = 0`, Litestream checkpoints: a WAL that keeps growing
+    // says it no longer runs (docs/SCALING.md has the alert).
+    let mut wal = state.settings.database.path.clone().into_os_string();
+    wal.push("-wal");
+    let wal_bytes = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    family(
+        &mut out,
+        "switchboard_sqlite_wal_bytes",
+        "gauge",
+        "Size of the write-ahead log file: it stays near its usual size while checkpoints run, and grows without end when they stop (wal_autocheckpoint = 0 and Litestream not running).",
+        &[(String::new(), wal_bytes)],
+    );
     family(
         &mut out,
         "switchboard_interactions",

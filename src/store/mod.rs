@@ -140,10 +140,19 @@ impl Synchronous {
     }
 }
 
-fn configure(conn: &Connection, synchronous: Synchronous) -> rusqlite::Result<()> {
+/// The writer's connection, as Litestream's tips ask of an application it replicates: WAL
+/// mode, a busy timeout of 5 s (Litestream takes short write locks to checkpoint), and, when
+/// `wal_autocheckpoint` is 0, no checkpoints of the application's own: Litestream runs them
+/// after it has copied the WAL, so a high write load never races it.
+fn configure(
+    conn: &Connection,
+    synchronous: Synchronous,
+    wal_autocheckpoint: u32,
+) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", synchronous.pragma())?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "wal_autocheckpoint", wal_autocheckpoint)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(())
 }
@@ -155,6 +164,7 @@ impl Store {
         read_pool_size: u32,
         max_batch: usize,
         synchronous: Synchronous,
+        wal_autocheckpoint: u32,
     ) -> StoreResult<Store> {
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
@@ -163,9 +173,10 @@ impl Store {
             }
         }
         let mut conn = Connection::open(path)?;
-        configure(&conn, synchronous)?;
+        configure(&conn, synchronous, wal_autocheckpoint)?;
         migrations().to_latest(&mut conn)?;
 
+        // Readers never write, so they never checkpoint either (they need no setting for it).
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.pragma_update(None, "foreign_keys", "ON")?;
             c.busy_timeout(std::time::Duration::from_secs(5))
@@ -283,7 +294,12 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) 
         let size = batch.len();
         let mut completions: Vec<Completion> = Vec::with_capacity(size);
         let outcome = (|| -> rusqlite::Result<()> {
-            let tx = conn.transaction()?;
+            // IMMEDIATE: the write lock is taken (waiting up to the busy timeout) before the
+            // batch reads anything. A deferred transaction that read first and then found that
+            // another process had written (Litestream, which writes to the file to checkpoint
+            // and to mark its position) would fail at once with SQLITE_BUSY, busy timeout or
+            // not: its snapshot is stale.
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for job in batch.drain(..) {
                 // A failed job is rolled back alone; the rest of the batch still commits.
                 // (Prepared once and cached: parsing a SAVEPOINT per change cost more than
@@ -396,5 +412,45 @@ mod tests {
             failed(rusqlite::Error::QueryReturnedNoRows),
             StoreError::Sqlite(_)
         ));
+    }
+
+    /// `wal_autocheckpoint = 0` (Litestream checkpoints): the application's commits never fold
+    /// the WAL back, so it grows past SQLite's 1,000 pages; with 1,000 they do and it does not.
+    #[test]
+    fn with_autocheckpoint_off_the_commits_never_checkpoint() {
+        fn wal_pages_after_writes(autocheckpoint: u32) -> u64 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.db");
+            let store = Store::open(&path, 1, 16, Synchronous::Normal, autocheckpoint).unwrap();
+            store
+                .write_now(|db| -> StoreResult<()> {
+                    db.0.execute_batch("CREATE TABLE filler (b BLOB)")?;
+                    Ok(())
+                })
+                .unwrap();
+            // 3,000 pages in 150 commits of 20 pages each.
+            for _ in 0..150 {
+                store
+                    .write_now(|db| -> StoreResult<()> {
+                        db.0.execute("INSERT INTO filler VALUES (zeroblob(80000))", [])?;
+                        Ok(())
+                    })
+                    .unwrap();
+            }
+            let wal = std::fs::metadata(dir.path().join("t.db-wal"))
+                .unwrap()
+                .len();
+            wal / 4096
+        }
+        let off = wal_pages_after_writes(0);
+        let on = wal_pages_after_writes(1000);
+        assert!(
+            off > 2_500,
+            "the WAL kept {off} pages with autocheckpoint off"
+        );
+        assert!(
+            on < 1_200,
+            "the WAL grew to {on} pages with autocheckpoint on"
+        );
     }
 }

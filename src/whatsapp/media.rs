@@ -69,11 +69,12 @@ impl MediaFetcher {
     pub fn new(
         store: Store,
         settings: Arc<Settings>,
+        files: MediaFiles,
         health: Arc<MediaHealth>,
         notify: MediaNotify,
     ) -> Self {
         MediaFetcher {
-            files: MediaFiles::new(&settings.media.path),
+            files,
             store,
             settings,
             health,

@@ -39,6 +39,7 @@ pub type Notify = Arc<dyn Fn(i64, i64, MessageStatus, Option<String>) + Send + S
 pub struct Kick;
 
 pub struct Outbox {
+    files: MediaFiles,
     store: Store,
     settings: Arc<Settings>,
     notify: Notify,
@@ -53,10 +54,11 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new(store: Store, settings: Arc<Settings>, notify: Notify) -> Self {
+    pub fn new(store: Store, settings: Arc<Settings>, files: MediaFiles, notify: Notify) -> Self {
         Outbox {
             store,
             settings,
+            files,
             notify,
             client: None,
             busy: HashSet::new(),
@@ -148,7 +150,7 @@ impl Outbox {
             client: client.clone(),
             url: format!("{base}/{}/media", job.phone_number_id),
             token: job.access_token.clone(),
-            files: MediaFiles::new(&self.settings.media.path),
+            files: self.files.clone(),
             store: self.store.clone(),
             timeout,
             media,
@@ -391,19 +393,13 @@ impl Upload {
     async fn upload(&self) -> Result<String, Finish> {
         use actix_web::body::SizedStream;
         use futures_util::StreamExt;
-        use tokio::io::AsyncReadExt;
         let missing = || Finish::Failed("the attachment's file is missing".into());
-        let path = self.files.resolve(&self.media.file).ok_or_else(missing)?;
-        let file = match tokio::fs::File::open(&path).await {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
+        let opened = match self.files.open(&self.media.file).await {
+            Ok(Some(opened)) => opened,
+            Ok(None) => return Err(missing()),
             Err(e) => return Err(Finish::Retry(format!("reading the attachment: {e}"))),
         };
-        let size = file
-            .metadata()
-            .await
-            .map_err(|e| Finish::Retry(format!("reading the attachment: {e}")))?
-            .len();
+        let size = opened.len;
         let boundary = format!("switchboard-{:032x}", rand::random::<u128>());
         let name = self
             .media
@@ -420,18 +416,7 @@ impl Upload {
         );
         let tail = format!("\r\n--{boundary}--\r\n");
         let length = head.len() as u64 + size + tail.len() as u64;
-        let chunks = futures_util::stream::unfold(Some(file), |file| async move {
-            let mut file = file?;
-            let mut buf = vec![0u8; 64 * 1024];
-            match file.read(&mut buf).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Some((Ok(web::Bytes::from(buf)), Some(file)))
-                }
-                Err(e) => Some((Err(e), None)),
-            }
-        });
+        let chunks = opened.chunks;
         let body = futures_util::stream::once(async move { Ok(web::Bytes::from(head)) })
             .chain(chunks)
             .chain(futures_util::stream::once(async move {
