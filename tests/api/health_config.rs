@@ -118,3 +118,51 @@ async fn invalid_configuration_refuses_to_start() {
     assert!(!out.status.success());
     assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
 }
+
+#[tokio::test]
+async fn a_media_bucket_that_cannot_be_reached_makes_the_server_not_ready() {
+    // Nothing listens on the endpoint's port: the start succeeds (the bucket is not needed to
+    // serve), `/readyz` says why files cannot be stored, and an agent's attachment is refused
+    // with the contract's error rather than acknowledged and lost.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let app = TestApp::spawn_with(|cfg| {
+        cfg.set("media.store", "s3")
+            .set("media.s3_bucket", "unreachable")
+            .set("media.s3_endpoint", &endpoint)
+            .set("media.s3_allow_http", true)
+            .set("media.s3_access_key_id", "k")
+            .set("media.s3_secret_access_key", "s");
+    })
+    .await;
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status(), 503);
+    let body: Value = ready.json().await.unwrap();
+    let media = body["media"].as_str().unwrap_or_default();
+    assert!(media.contains("the bucket"), "{body}");
+
+    let b = app.setup_basic(1, json!({})).await;
+    let mut agent = app.agent_online(&b.agents[0]).await;
+    let id = app
+        .deliver_and_accept(&mut agent, "15550177001", "send me the form")
+        .await;
+    let resp = app
+        .attach(
+            &b.agents[0].token,
+            id,
+            jpeg_bytes(2_000),
+            "form.jpg",
+            "image/jpeg",
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 503);
+    let error: Value = resp.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "unavailable", "{error}");
+    // Nothing was sent and nothing stays in the temporary folder.
+    let v = app.get_interaction(id).await;
+    assert_eq!(v["messages"].as_array().unwrap().len(), 1, "{v}");
+    let tmp = app.media_path.join("tmp");
+    assert_eq!(std::fs::read_dir(&tmp).map(|d| d.count()).unwrap_or(0), 0);
+}

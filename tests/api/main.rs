@@ -18,6 +18,7 @@ mod health_config;
 mod helpers;
 mod identity;
 mod interruption;
+mod loss_of_machine;
 mod masking;
 mod media;
 mod operations;

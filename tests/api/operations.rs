@@ -175,6 +175,8 @@ async fn metrics_are_present_and_move_under_a_conversation() {
     assert!(delta("switchboard_webhook_duration_seconds_count") >= 2.0);
     assert!(delta("switchboard_sqlite_commit_batch_size_count") >= 3.0);
     assert!(delta("switchboard_sqlite_commit_duration_seconds_count") >= 3.0);
+    // The WAL file grew with the conversation's commits.
+    assert!(delta("switchboard_sqlite_wal_bytes") > 0.0);
     assert!(delta("switchboard_outbox_attempts_total{outcome=\"sent\"}") >= 1.0);
     assert_eq!(
         sample(

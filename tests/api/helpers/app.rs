@@ -21,6 +21,9 @@ use super::{json_ok, ADMIN_PASSWORD, ADMIN_USERNAME, APP_SECRET, VERIFY_TOKEN};
 #[derive(Debug, Clone, Default)]
 pub struct TestConfig {
     pub env: BTreeMap<String, String>,
+    /// A program that starts the server as its child (`litestream replicate -exec`): its
+    /// words, in which `{server}` stands for the server's path (appended when none has it).
+    pub launcher: Vec<String>,
 }
 
 impl TestConfig {
@@ -32,6 +35,13 @@ impl TestConfig {
 
     pub fn env(&mut self, var: &str, value: impl ToString) -> &mut Self {
         self.env.insert(var.to_string(), value.to_string());
+        self
+    }
+
+    /// Starts the server under `words`: `["litestream", "replicate", "-config", PATH, "-exec",
+    /// "{server} serve"]`.
+    pub fn launch_under(&mut self, words: &[&str]) -> &mut Self {
+        self.launcher = words.iter().map(|w| w.to_string()).collect();
         self
     }
 }
@@ -53,6 +63,7 @@ pub struct TestApp {
     /// `media.path`: where the server keeps media files (R22).
     pub media_path: PathBuf,
     env: BTreeMap<String, String>,
+    launcher: Vec<String>,
     child: Option<Child>,
     stderr_tail: Arc<Mutex<String>>,
     /// Every stderr line, kept only when the test set `RUST_LOG` itself (log audits).
@@ -112,6 +123,7 @@ impl TestApp {
             db_path,
             media_path,
             env: cfg.env,
+            launcher: cfg.launcher,
             child: None,
             stderr_tail: Arc::new(Mutex::new(String::new())),
             full_log: Arc::new(Mutex::new(String::new())),
@@ -128,7 +140,23 @@ impl TestApp {
 
     async fn start_process(&mut self) {
         let test_log = std::env::var_os("TEST_LOG").is_some();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        let server = env!("CARGO_BIN_EXE_switchboard");
+        let mut cmd = match self.launcher.split_first() {
+            None => Command::new(server),
+            Some((program, words)) => {
+                let mut c = Command::new(program);
+                c.args(words.iter().map(|w| w.replace("{server}", server)));
+                if !words.iter().any(|w| w.contains("{server}")) {
+                    c.arg(server);
+                }
+                // Loopback object storage over plain HTTP: no CA bundle of the host's (the AWS
+                // SDK inside Litestream refuses to start with one it cannot apply).
+                c.env_remove("AWS_CA_BUNDLE");
+                c
+            }
+        };
+        // A process group of its own: `kill9` takes the launcher and the server together.
+        cmd.process_group(0);
         cmd.current_dir(self._dir.path())
             .env_remove("SWITCHBOARD_ENV")
             .env_remove("SWITCHBOARD_CONFIG")
@@ -214,12 +242,40 @@ impl TestApp {
         self.child = Some(child);
     }
 
-    /// SIGKILL: no graceful shutdown, no flush.
+    /// SIGKILL to the server and its launcher at once: no graceful shutdown, no flush.
     pub async fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
+            kill_group(&child);
             child.kill().await.expect("kill -9");
             let _ = child.wait().await;
         }
+    }
+
+    /// Changes the environment or launcher of the next start (another machine's folders).
+    pub fn reconfigure(&mut self, configure: impl FnOnce(&mut TestConfig)) {
+        let mut cfg = TestConfig {
+            env: std::mem::take(&mut self.env),
+            launcher: std::mem::take(&mut self.launcher),
+        };
+        configure(&mut cfg);
+        self.env = cfg.env;
+        self.launcher = cfg.launcher;
+        if let Some(db) = self.env.get("SWITCHBOARD__DATABASE__PATH") {
+            self.db_path = PathBuf::from(db);
+        }
+        if let Some(media) = self.env.get("SWITCHBOARD__MEDIA__PATH") {
+            self.media_path = PathBuf::from(media);
+        }
+    }
+
+    /// Starts the server (after `kill9`), as `restart` does.
+    pub async fn start(&mut self) {
+        self.start_process().await;
+    }
+
+    /// The folder of this test's files (the database and media under it by default).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     /// Starts the binary again on the same database and environment (a new port).
@@ -322,9 +378,22 @@ impl TestApp {
     }
 }
 
+/// SIGKILL to the child's whole process group (the launcher's child with it).
+fn kill_group(child: &Child) {
+    if let Some(pid) = child.id() {
+        // SAFETY: killpg only sends a signal; the group is the one the child leads.
+        unsafe {
+            libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+}
+
 impl Drop for TestApp {
     /// A failing test shows what the server logged (warnings and errors; everything with TEST_LOG).
     fn drop(&mut self) {
+        if let Some(child) = &self.child {
+            kill_group(child);
+        }
         if std::thread::panicking() && std::env::var_os("TEST_LOG").is_none() {
             let log = self.server_log();
             if !log.trim().is_empty() {
