@@ -15,7 +15,7 @@
 
 use crate::helpers::*;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -243,7 +243,7 @@ fn restored_messages(db: &Path) -> (HashSet<String>, HashSet<String>) {
 }
 
 /// Reads what has come for `agent` for a moment: accepts its offers, notes its conversations.
-async fn take_offers(agent: &mut AgentClient, active: &mut BTreeMap<i64, ()>) {
+async fn take_offers(agent: &mut AgentClient, active: &mut BTreeSet<i64>) {
     while let Some(event) = agent.try_next_event(Duration::from_millis(5)).await {
         if event["type"] == "offer" {
             let id = event["interaction_id"].as_i64().expect("offer id");
@@ -251,7 +251,7 @@ async fn take_offers(agent: &mut AgentClient, active: &mut BTreeMap<i64, ()>) {
                 .command(json!({"type": "accept", "interaction_id": id}))
                 .await;
             if accepted.is_ok() {
-                active.insert(id, ());
+                active.insert(id);
             }
         }
     }
@@ -319,8 +319,42 @@ async fn losing_the_machine_loses_at_most_the_replication_interval() {
     let media_id = attached["message"]["media"]["id"]
         .as_i64()
         .unwrap_or_else(|| panic!("no media id in {attached}"));
+    // A customer's photo too: fetched from the Cloud API, kept in the bucket.
+    let customer_photo = jpeg_bytes(150_000);
+    app.cloud_media("DRILL1", &customer_photo, "image/jpeg")
+        .await;
+    app.customer_sends_media(
+        "15550190999",
+        "image",
+        json!({"id": "DRILL1", "mime_type": "image/jpeg", "sha256": sha256_hex(&customer_photo)}),
+    )
+    .await;
+    let ready = agents[0]
+        .wait_for_where("message_media", EVENT_TIMEOUT, |e| {
+            e["media"]["state"] == "ready"
+        })
+        .await;
+    let customer_media_id = ready["media"]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no media id in {ready}"));
+    // The agent's photo goes to the Cloud API read back from the bucket (the outbox uploads it
+    // after the 202).
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    loop {
+        let uploads = app.cloud_api_uploads().await;
+        let carried = |u: &wiremock::Request| u.body.windows(photo.len()).any(|w| w == photo);
+        if uploads.iter().any(carried) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the Cloud API never received the photo's bytes ({} uploads)",
+            uploads.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
-    let mut actives: Vec<BTreeMap<i64, ()>> = vec![BTreeMap::new(); agents.len()];
+    let mut actives: Vec<BTreeSet<i64>> = vec![BTreeSet::new(); agents.len()];
     let (mut webhooks, mut replies) = (Vec::<Acked>::new(), Vec::<Acked>::new());
     let started = Instant::now();
     let mut round = 0u64;
@@ -346,7 +380,7 @@ async fn losing_the_machine_loses_at_most_the_replication_interval() {
         }
         for (agent, active) in agents.iter_mut().zip(actives.iter_mut()) {
             take_offers(agent, active).await;
-            let ids: Vec<i64> = active.keys().copied().collect();
+            let ids: Vec<i64> = active.iter().copied().collect();
             for id in ids {
                 let text = format!("reply {round} to conversation {id}");
                 if agent.send_message(id, &text).await.is_ok() {
@@ -392,22 +426,21 @@ async fn losing_the_machine_loses_at_most_the_replication_interval() {
     back.wait_for_where("offer", EVENT_TIMEOUT, |_| true).await;
     let serving = start_began.elapsed();
 
-    // The photo is read back from the bucket by the new machine.
-    let media = app
-        .get(
-            &format!("/api/v1/media/{media_id}"),
-            Some(&b.agents[0].token),
-        )
-        .await;
-    assert_eq!(
-        media.status(),
-        200,
-        "the photo is not served after the failover"
-    );
-    assert!(
-        media.bytes().await.unwrap().as_ref() == photo.as_slice(),
-        "the photo came back different"
-    );
+    // Both photos are read back from the bucket by the new machine.
+    for (id, bytes) in [(media_id, &photo), (customer_media_id, &customer_photo)] {
+        let media = app
+            .get(&format!("/api/v1/media/{id}"), Some(&b.agents[0].token))
+            .await;
+        assert_eq!(
+            media.status(),
+            200,
+            "media {id} is not served after the failover"
+        );
+        assert!(
+            media.bytes().await.unwrap().as_ref() == bytes.as_slice(),
+            "media {id} came back different"
+        );
+    }
 
     // ---- Figures ---------------------------------------------------------------------------
     let lost_total = customers.lost.len() + answers.lost.len();
