@@ -289,6 +289,27 @@ fn check_config(s: &Settings) -> anyhow::Result<()> {
     writeln!(out, "server.bind = {}", s.server.bind)?;
     writeln!(out, "server.public_url = {}", s.server.public_url)?;
     writeln!(out, "database.path = {}", s.database.path.display())?;
+    writeln!(
+        out,
+        "database.wal_autocheckpoint = {}",
+        s.database.wal_autocheckpoint
+    )?;
+    match s.media.store {
+        MediaStoreKind::Local => writeln!(out, "media.store = local ({})", s.media.path.display())?,
+        MediaStoreKind::S3 => writeln!(
+            out,
+            "media.store = s3 (bucket {}, endpoint {}, keys {})",
+            s.media.s3_bucket,
+            match s.media.s3_endpoint.as_str() {
+                "" => "AWS",
+                e => e,
+            },
+            match s.media.s3_access_key_id.is_empty() {
+                true => "from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+                false => "set",
+            }
+        )?,
+    }
     writeln!(out, "demo.enabled = {}", s.demo.enabled)?;
     writeln!(out, "whatsapp.sandbox = {}", s.whatsapp.sandbox)?;
     writeln!(
@@ -333,6 +354,12 @@ pub fn warnings(s: &Settings) -> Vec<&'static str> {
     }
     if s.metrics.access == "open" && !s.server.bind.starts_with("127.0.0.1") {
         w.push("metrics.access is open on a public address: consider \"token\"");
+    }
+    if s.database.wal_autocheckpoint == 0 {
+        w.push("database.wal_autocheckpoint is 0: only Litestream checkpoints the WAL; without it running (switchboard-replicated.service) the WAL grows without end");
+        if s.media.store == MediaStoreKind::Local {
+            w.push("media.store is local while the database is replicated: media files would not survive the loss of the machine (media.store = \"s3\", docs/SCALING.md)");
+        }
     }
     w
 }

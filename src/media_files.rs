@@ -34,10 +34,17 @@ pub struct MediaFiles {
 }
 
 /// A bucket and the key prefix under which the files' relative names go.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Remote {
     store: Arc<dyn ObjectStore>,
     prefix: String,
+}
+
+/// The store's name and the prefix only: the client's own `Debug` would print its keys.
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Remote({}, {:?})", self.store, self.prefix)
+    }
 }
 
 impl Remote {

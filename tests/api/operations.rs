@@ -1045,6 +1045,48 @@ async fn check_config_reports_problems() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("demo.enabled = false"), "{stdout}");
     assert!(!stdout.contains("warning: demo"), "{stdout}");
+    assert!(stdout.contains("media.store = local"), "{stdout}");
+    assert!(!stdout.contains("wal_autocheckpoint is 0"), "{stdout}");
+
+    // Replicated: the database's checkpoints left to Litestream, the media in a bucket.
+    let replicated = [
+        ("SWITCHBOARD__DATABASE__WAL_AUTOCHECKPOINT", "0"),
+        ("SWITCHBOARD__MEDIA__STORE", "s3"),
+    ];
+    let out = cli_env(&["check-config"], &db, None, &replicated).await;
+    assert!(
+        !out.status.success(),
+        "a bucket store without its bucket is refused"
+    );
+    assert!(text(&out).contains("media.s3_bucket"), "{}", text(&out));
+    let out = cli_env(
+        &["check-config"],
+        &db,
+        None,
+        &[
+            replicated[0],
+            replicated[1],
+            ("SWITCHBOARD__MEDIA__S3_BUCKET", "acme"),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("media.store = s3 (bucket acme, endpoint AWS"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("warning: database.wal_autocheckpoint is 0"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("media files would not survive"),
+        "{stdout}"
+    );
+    let out = cli_env(&["check-config"], &db, None, &[replicated[0]]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("media files would not survive"), "{stdout}");
 }
 
 #[tokio::test]
