@@ -48,6 +48,10 @@ pub enum Command {
     },
     /// Load the configuration, check it, print the settings that matter (secrets hidden).
     CheckConfig,
+    /// Upload the media files the database names from media.path to the bucket
+    /// (media.store = "s3"), keeping their names: moving an installation to object storage.
+    /// Files already there are skipped, so it can run again; safe while the server runs.
+    MediaPush,
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +92,7 @@ pub fn run(command: Command, config: Option<&Path>) -> anyhow::Result<()> {
         }
         Command::Restore { path } => restore(&settings, &path),
         Command::CheckConfig => check_config(&settings),
+        Command::MediaPush => media_push(&settings),
     }
 }
 
@@ -277,6 +282,27 @@ fn restore(settings: &Settings, source: &Path) -> anyhow::Result<()> {
     open_store(settings).context("upgrading the restored database")?;
     println!("{} restored from {}", db.display(), source.display());
     restore_media(settings, source)
+}
+
+fn media_push(settings: &Settings) -> anyhow::Result<()> {
+    if settings.media.store != MediaStoreKind::S3 {
+        anyhow::bail!("media.store is not \"s3\": set the bucket first (docs/SCALING.md)");
+    }
+    let names = copies::media_files_named(&settings.database.path)?;
+    let files = crate::media_files::MediaFiles::from_settings(&settings.media)?;
+    let done = actix_web::rt::System::new().block_on(async { files.push_local(&names).await })?;
+    println!(
+        "media: {} files uploaded to the bucket {}, {} already there",
+        done.uploaded, settings.media.s3_bucket, done.present
+    );
+    if done.missing > 0 {
+        eprintln!(
+            "warning: {} media files named by the database are not in {}",
+            done.missing,
+            settings.media.path.display()
+        );
+    }
+    Ok(())
 }
 
 fn check_config(s: &Settings) -> anyhow::Result<()> {

@@ -258,6 +258,49 @@ impl MediaFiles {
     }
 }
 
+/// What [`MediaFiles::push_local`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pushed {
+    pub uploaded: u64,
+    /// Already in the bucket with the same size (an earlier run).
+    pub present: u64,
+    /// Named by the database but not in the local folder.
+    pub missing: u64,
+}
+
+impl MediaFiles {
+    /// Uploads the named files (relative names) from the local folder to the bucket, keeping
+    /// their names; those already there with the same size are skipped. Moving an
+    /// installation to `media.store = "s3"`: the rows keep naming the same files.
+    pub async fn push_local(&self, names: &[String]) -> io::Result<Pushed> {
+        let remote = self
+            .remote
+            .as_ref()
+            .ok_or_else(|| io::Error::other("media.store is not \"s3\": no bucket to push to"))?;
+        let mut done = Pushed::default();
+        for name in names {
+            let Some(path) = self.resolve(name) else {
+                continue;
+            };
+            let Ok(local) = tokio::fs::metadata(&path).await else {
+                done.missing += 1;
+                continue;
+            };
+            match remote.store.head(&remote.key(name)).await {
+                Ok(there) if there.size == local.len() => {
+                    done.present += 1;
+                    continue;
+                }
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(io::Error::other(format!("the bucket: {e}"))),
+            }
+            upload(remote, &path, name).await?;
+            done.uploaded += 1;
+        }
+        Ok(done)
+    }
+}
+
 /// A file being written: hashed, counted, its head kept. Dropped unfinished, it is deleted.
 pub struct Incoming {
     root: PathBuf,
@@ -534,6 +577,29 @@ mod tests {
         g.write(b"local bytes").await.unwrap();
         let kept = g.finish(1_764_000_000_000).await.unwrap();
         assert_eq!(read_all(&local, &kept.file).await.unwrap(), b"local bytes");
+    }
+
+    #[actix_web::test]
+    async fn local_files_are_pushed_to_the_bucket_once_under_their_names() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("2026/01")).unwrap();
+        std::fs::write(dir.path().join("2026/01/a"), b"aaa").unwrap();
+        let names = vec![
+            "2026/01/a".to_string(),
+            "2026/01/gone".into(),
+            "../x".into(),
+        ];
+        assert!(MediaFiles::new(dir.path())
+            .push_local(&names)
+            .await
+            .is_err());
+        let bucket = Arc::new(object_store::memory::InMemory::new());
+        let files = MediaFiles::with_object_store(dir.path(), bucket);
+        let first = files.push_local(&names).await.unwrap();
+        assert_eq!((first.uploaded, first.present, first.missing), (1, 0, 1));
+        assert_eq!(read_all(&files, "2026/01/a").await.unwrap(), b"aaa");
+        let again = files.push_local(&names).await.unwrap();
+        assert_eq!((again.uploaded, again.present), (0, 1));
     }
 
     #[test]

@@ -1087,6 +1087,10 @@ async fn check_config_reports_problems() {
     let out = cli_env(&["check-config"], &db, None, &[replicated[0]]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("media files would not survive"), "{stdout}");
+    // Pushing local media files to a bucket needs a bucket store.
+    let out = cli(&["media-push"], &db, None).await;
+    assert!(!out.status.success());
+    assert!(text(&out).contains("media.store is not"), "{}", text(&out));
 }
 
 #[tokio::test]
