@@ -293,7 +293,7 @@ fn media_push(settings: &Settings) -> anyhow::Result<()> {
     let done = actix_web::rt::System::new().block_on(async { files.push_local(&names).await })?;
     println!(
         "media: {} files uploaded to the bucket {}, {} already there",
-        done.uploaded, settings.media.s3_bucket, done.present
+        done.copied, settings.media.s3_bucket, done.present
     );
     if done.missing > 0 {
         eprintln!(

@@ -258,26 +258,16 @@ impl MediaFiles {
     }
 }
 
-/// What [`MediaFiles::push_local`] did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Pushed {
-    pub uploaded: u64,
-    /// Already in the bucket with the same size (an earlier run).
-    pub present: u64,
-    /// Named by the database but not in the local folder.
-    pub missing: u64,
-}
-
 impl MediaFiles {
     /// Uploads the named files (relative names) from the local folder to the bucket, keeping
     /// their names; those already there with the same size are skipped. Moving an
     /// installation to `media.store = "s3"`: the rows keep naming the same files.
-    pub async fn push_local(&self, names: &[String]) -> io::Result<Pushed> {
+    pub async fn push_local(&self, names: &[String]) -> io::Result<Copied> {
         let remote = self
             .remote
             .as_ref()
             .ok_or_else(|| io::Error::other("media.store is not \"s3\": no bucket to push to"))?;
-        let mut done = Pushed::default();
+        let mut done = Copied::default();
         for name in names {
             let Some(path) = self.resolve(name) else {
                 continue;
@@ -295,7 +285,7 @@ impl MediaFiles {
                 Err(e) => return Err(io::Error::other(format!("the bucket: {e}"))),
             }
             upload(remote, &path, name).await?;
-            done.uploaded += 1;
+            done.copied += 1;
         }
         Ok(done)
     }
@@ -421,14 +411,14 @@ impl Drop for Incoming {
     }
 }
 
-/// What [`copy_named`] did.
+/// What [`copy_named`] or [`MediaFiles::push_local`] did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Copied {
-    /// Hard links made (same filesystem: no space used) or files copied.
+    /// Hard links made (same filesystem: no space used), files copied, or files uploaded.
     pub copied: u64,
     /// Already there with the same size (an earlier run).
     pub present: u64,
-    /// Named by the database but not in `from`.
+    /// Named by the database but not in the folder they are copied from.
     pub missing: u64,
 }
 
@@ -596,10 +586,10 @@ mod tests {
         let bucket = Arc::new(object_store::memory::InMemory::new());
         let files = MediaFiles::with_object_store(dir.path(), bucket);
         let first = files.push_local(&names).await.unwrap();
-        assert_eq!((first.uploaded, first.present, first.missing), (1, 0, 1));
+        assert_eq!((first.copied, first.present, first.missing), (1, 0, 1));
         assert_eq!(read_all(&files, "2026/01/a").await.unwrap(), b"aaa");
         let again = files.push_local(&names).await.unwrap();
-        assert_eq!((again.uploaded, again.present), (0, 1));
+        assert_eq!((again.copied, again.present), (0, 1));
     }
 
     #[test]

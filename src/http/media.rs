@@ -83,18 +83,22 @@ pub async fn serve(
             format!("the file is {}: {why}", file.media.state),
         ));
     }
-    let name = file
+    let stored = file
         .file
         .as_deref()
         .ok_or(ApiError::NotFound("media file"))?;
-    let opened = match state.registry.files.open(name).await {
+    let opened = match state.registry.files.open(stored).await {
         Ok(Some(opened)) => opened,
         Ok(None) => {
-            tracing::error!(media_id = id, file = name, "a ready media file is missing");
+            tracing::error!(
+                media_id = id,
+                file = stored,
+                "a ready media file is missing"
+            );
             return Err(ApiError::NotFound("media file"));
         }
         Err(e) => {
-            tracing::error!(media_id = id, file = name, error = %e, "a ready media file cannot be read");
+            tracing::error!(media_id = id, file = stored, error = %e, "a ready media file cannot be read");
             return Err(ApiError::Unavailable(format!(
                 "the file cannot be read now: {e}"
             )));
